@@ -1,0 +1,5 @@
+"""Entry point for ``python -m awgcheck``."""
+
+from awgcheck.cli import main
+
+main()

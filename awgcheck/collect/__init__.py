@@ -1,0 +1,1 @@
+"""Transports that fetch a node's artifacts: one module per transport."""

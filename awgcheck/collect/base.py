@@ -1,0 +1,74 @@
+"""The collector interface: how the pipeline reads bytes from one node.
+
+A collector is opened per node, serves every read for that node (one SSH
+connection, say, reused for all files) and is closed when the node is done.
+Failures are raised as :class:`~awgcheck.errors.CollectError` with a stable
+``error_class``; the pipeline turns them into a node result of status
+"error" and goes on with the other nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from awgcheck.errors import CollectError
+
+MAX_FILE_BYTES = 1024 * 1024
+"""Cap on what is read from a node per file: a hostile or broken node must
+not be able to exhaust the checker's memory."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command run on a node printed and how it exited."""
+
+    argv: tuple[str, ...]
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Collector(Protocol):
+    """Reads files and runs commands on one node."""
+
+    def describe(self, path: str) -> str:
+        """How reports should name ``path`` on this node (a local file path,
+        or ``host:/etc/...``)."""
+        ...
+
+    def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
+        """Return the file's bytes; raise CollectError (file_missing,
+        permission_denied, file_too_large, ...) when it cannot be read."""
+        ...
+
+    def run(self, argv: Sequence[str], *, sudo: bool = False, timeout: float = 30.0) -> CommandResult:
+        """Run ``argv`` on the node (every word quoted for the remote shell)."""
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+# Stable error classes shared by every transport (see CollectError).
+FILE_MISSING = "file_missing"
+PERMISSION_DENIED = "permission_denied"
+FILE_TOO_LARGE = "file_too_large"
+NOT_SUPPORTED = "not_supported"
+PARSE_ERROR = "parse_error"
+
+
+def file_missing(where: str) -> CollectError:
+    return CollectError(f"{where}: file not found", error_class=FILE_MISSING)
+
+
+def permission_denied(where: str) -> CollectError:
+    return CollectError(f"{where}: permission denied", error_class=PERMISSION_DENIED)
+
+
+def file_too_large(where: str, limit: int) -> CollectError:
+    return CollectError(
+        f"{where}: file is larger than {limit} bytes; refusing to read it",
+        error_class=FILE_TOO_LARGE,
+    )

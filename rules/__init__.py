@@ -1,0 +1,1 @@
+"""The shipped rule catalog, installed as ``awgcheck.catalog`` (data only)."""
