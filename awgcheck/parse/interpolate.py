@@ -1,0 +1,187 @@
+"""Compose variable interpolation (``$VAR``, ``${VAR:-default}``, ...).
+
+Reproduces what compose-go's ``template`` package does for Compose v2, as
+observed on the docker-compose binary itself (the differential suite under
+``tests/parse/test_compose_differential.py`` keeps us honest):
+
+* ``$$`` is a literal ``$``;
+* ``$NAME`` and ``${NAME}`` substitute, an unset name becomes "" (Compose
+  only warns, and so do we: ``unset`` lists such names);
+* ``${NAME:-d}`` / ``${NAME-d}`` default when unset-or-empty / unset;
+* ``${NAME:+r}`` / ``${NAME+r}`` replace when set-and-non-empty / set;
+* ``${NAME:?e}`` / ``${NAME?e}`` are errors when unset-or-empty / unset;
+* defaults, replacements and error texts are interpolated themselves, so
+  ``${A:-${B:-x}}`` nests;
+* ``$`` followed by anything but a name or ``{`` stays as written, but a
+  ``${`` that does not hold a valid expression is an invalid template.
+
+Nothing here raises: a failed interpolation is returned as a value of None
+plus an :class:`InterpolationError`, so one bad variable becomes one
+diagnostic instead of aborting the whole check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Lookup = Callable[[str], str | None]
+"""Maps a variable name to its value, or None when the variable is unset."""
+
+_NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
+# Inside braces: a name, then optionally one operator and its argument.
+_BRACED = re.compile(r"(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-+?])(?P<arg>.*))?", re.S)
+
+REQUIRED = "required"
+INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class InterpolationError:
+    """Why a template could not be interpolated.
+
+    ``kind`` is ``required`` (a ``${VAR:?err}`` whose variable is missing;
+    ``variable`` names it) or ``invalid`` (a malformed ``${...}``).
+    """
+
+    kind: str
+    message: str
+    variable: str | None = None
+
+
+@dataclass(frozen=True)
+class Interpolated:
+    """Outcome of interpolating one string.
+
+    ``value`` is None exactly when ``error`` is set. ``unset`` names the
+    variables that were substituted by an empty string because they are
+    not set (Compose's "variable is not set" warning), in order of use.
+    """
+
+    value: str | None
+    error: InterpolationError | None = None
+    unset: tuple[str, ...] = ()
+    used: tuple[str, ...] = ()
+
+
+class _Failure(Exception):
+    """Internal: unwinds a nested interpolation to its caller."""
+
+    def __init__(self, error: InterpolationError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def interpolate(template: str, lookup: Lookup) -> Interpolated:
+    """Interpolate ``template`` the way Compose v2 does against ``lookup``."""
+    state = _State(lookup)
+    try:
+        value = state.substitute(template)
+    except _Failure as failure:
+        return Interpolated(None, failure.error, tuple(state.unset), tuple(state.used))
+    return Interpolated(value, None, tuple(state.unset), tuple(state.used))
+
+
+def has_variables(text: str) -> bool:
+    """True when ``text`` holds a ``$`` that interpolation would act on."""
+    return "$" in text
+
+
+class _State:
+    """One interpolation run: remembers which variables were used or unset."""
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup
+        self.unset: list[str] = []
+        self.used: list[str] = []
+
+    def get(self, name: str) -> str | None:
+        if name not in self.used:
+            self.used.append(name)
+        return self.lookup(name)
+
+    def substitute(self, text: str) -> str:
+        out: list[str] = []
+        i = 0
+        while True:
+            j = text.find("$", i)
+            if j < 0:
+                out.append(text[i:])
+                return "".join(out)
+            out.append(text[i:j])
+            i = self._dollar(text, j, out)
+
+    def _dollar(self, text: str, j: int, out: list[str]) -> int:
+        """Handle the ``$`` at ``j``; return where scanning resumes."""
+        nxt = text[j + 1 : j + 2]
+        if nxt == "$":
+            out.append("$")
+            return j + 2
+        if nxt == "{":
+            return self._braced(text, j, out)
+        named = _NAME.match(text, j + 1)
+        if named is None:
+            # Compose leaves a lone "$" (or "$1") alone rather than failing.
+            out.append("$")
+            return j + 1
+        out.append(self._plain(named.group()))
+        return named.end()
+
+    def _plain(self, name: str) -> str:
+        value = self.get(name)
+        if value is None:
+            self.unset.append(name)
+            return ""
+        return value
+
+    def _braced(self, text: str, j: int, out: list[str]) -> int:
+        close = _closing_brace(text, j)
+        inner = text[j + 2 : close] if close >= 0 else ""
+        match = _BRACED.fullmatch(inner) if close >= 0 else None
+        if match is None:
+            raise _Failure(InterpolationError(INVALID, f'invalid template: "{text}"'))
+        name, op, arg = match.group("name"), match.group("op"), match.group("arg")
+        out.append(self._plain(name) if op is None else self._operator(name, op, arg))
+        return close + 1
+
+    def _operator(self, name: str, op: str, arg: str) -> str:
+        # The argument is interpolated before the variable is even looked at,
+        # as compose-go does: an error inside a default is an error even when
+        # the default is not needed.
+        arg_value = self.substitute(arg)
+        value = self.get(name)
+        empty_counts = op.startswith(":")
+        missing = value is None or (empty_counts and value == "")
+        kind = op[-1]
+        if kind == "-":
+            return arg_value if missing else _str(value)
+        if kind == "+":
+            return _str(value) if missing else arg_value
+        if missing:
+            message = f"required variable {name} is missing a value"
+            if arg_value:
+                message += f": {arg_value}"
+            raise _Failure(InterpolationError(REQUIRED, message, name))
+        return _str(value)
+
+
+def _str(value: str | None) -> str:
+    return "" if value is None else value
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """Index of the ``}`` closing the ``${`` at ``start``, nested ``${`` counted."""
+    depth = 0
+    i = start
+    while i < len(text):
+        if text.startswith("${", i):
+            depth += 1
+            i += 2
+            continue
+        if text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
