@@ -1,0 +1,245 @@
+"""SSH node addresses: the inventory's view (:class:`SshTarget`) and what
+OpenSSH's client configuration makes of it (:class:`Endpoint`).
+
+Resolution follows ``ssh(1)``: explicit inventory fields win, then the first
+matching ``~/.ssh/config`` value (HostName, User, Port, IdentityFile,
+ProxyCommand, ProxyJump, ConnectTimeout, HostKeyAlias, IdentitiesOnly), then
+the built-in defaults. Jump hosts are resolved through the same config, so a
+bastion may be named by a ``Host`` alias.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import paramiko
+
+from awgcheck.errors import CollectError
+
+DEFAULT_PORT = 22
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_DEADLINE = 60.0
+DEFAULT_IDENTITY_FILES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+
+BAD_TARGET = "bad_target"
+"""error_class of a target that cannot be turned into an address at all."""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """One SSH node as the inventory describes it.
+
+    ``None`` in an address field means "ask ssh_config, then the default":
+    port 22, the local user name, the default identity files. ``jump`` lists
+    bastions outermost first, each ``user@host:port`` or a ``Host`` alias;
+    when empty, ssh_config's ProxyJump / ProxyCommand apply.
+    ``ssh_config`` is a path, ``"none"`` for no config file, or None for
+    ``~/.ssh/config`` when it exists. ``deadline`` bounds everything done on
+    the node, from the first TCP connect to the last read.
+    """
+
+    host: str
+    port: int | None = None
+    user: str | None = None
+    identity: str | None = None
+    jump: tuple[str, ...] = ()
+    sudo: bool = False
+    known_hosts: str | None = None
+    ssh_config: str | None = None
+    accept_new_host_keys: bool = False
+    connect_timeout: float | None = None
+    deadline: float = DEFAULT_DEADLINE
+
+    def __post_init__(self) -> None:
+        if not self.host or any(c.isspace() for c in self.host):
+            raise CollectError(f"{self.host!r}: not a valid SSH host", error_class=BAD_TARGET)
+        if self.port is not None and not 0 < self.port < 65536:
+            raise CollectError(f"{self.host}: port {self.port} is out of range",
+                               error_class=BAD_TARGET)
+        if self.deadline <= 0:
+            raise CollectError(f"{self.host}: deadline must be positive", error_class=BAD_TARGET)
+
+    @property
+    def label(self) -> str:
+        """How messages name the node: ``host`` or ``host:port``."""
+        if self.port is None or self.port == DEFAULT_PORT:
+            return self.host
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One SSH hop after ssh_config resolution: where to connect and as whom."""
+
+    alias: str
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[str, ...]
+    identities_only: bool = False
+    proxy_command: str | None = None
+    jump: tuple[str, ...] = ()
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    host_key_alias: str | None = None
+    explicit_identity: bool = field(default=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        """``alias`` or ``alias:port``: the name a user recognises."""
+        return self.alias if self.port == DEFAULT_PORT else f"{self.alias}:{self.port}"
+
+    @property
+    def known_hosts_name(self) -> str:
+        """The name OpenSSH files this host's key under in known_hosts."""
+        name = self.host_key_alias or self.hostname
+        return name if self.port == DEFAULT_PORT else f"[{name}]:{self.port}"
+
+
+_URL_RE = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:@\[\]]+)(?::(?P<port>\d+))?$")
+
+
+def split_spec(spec: str) -> tuple[str | None, str, int | None]:
+    """Split ``[ssh://][user@]host[:port]`` (IPv6 in brackets) into parts."""
+    text = spec.strip()
+    if text.startswith("ssh://"):
+        parts = urlsplit(text)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise CollectError(f"{spec}: an ssh:// node URL takes no path or query",
+                               error_class=BAD_TARGET)
+        try:
+            port = parts.port
+        except ValueError:
+            raise CollectError(f"{spec}: bad port", error_class=BAD_TARGET) from None
+        if not parts.hostname:
+            raise CollectError(f"{spec}: no host in URL", error_class=BAD_TARGET)
+        user = unquote(parts.username) if parts.username else None
+        return user, parts.hostname, port
+    match = _URL_RE.match(text)
+    if match is None:
+        raise CollectError(f"{spec}: expected [user@]host[:port]", error_class=BAD_TARGET)
+    port_text = match.group("port")
+    port = int(port_text) if port_text else None
+    if port is not None and not 0 < port < 65536:
+        raise CollectError(f"{spec}: port {port} is out of range", error_class=BAD_TARGET)
+    return match.group("user"), match.group("host").strip("[]"), port
+
+
+def parse_ssh_url(url: str, **options: Any) -> SshTarget:
+    """Turn ``ssh://user@host:port`` (or ``user@host:port``) into a target.
+
+    ``options`` are the remaining :class:`SshTarget` fields (sudo,
+    known_hosts, deadline, ...), for ad-hoc nodes given on the command line.
+    """
+    user, host, port = split_spec(url)
+    return SshTarget(host=host, port=port, user=user, **options)
+
+
+def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
+    """Read the ssh_config a target names (see :attr:`SshTarget.ssh_config`)."""
+    if path == "none":
+        return paramiko.SSHConfig()
+    explicit = path is not None
+    file = Path(os.path.expanduser(path or "~/.ssh/config"))
+    if not explicit and not file.exists():
+        return paramiko.SSHConfig()
+    try:
+        return paramiko.SSHConfig.from_path(str(file))
+    except OSError as exc:
+        raise CollectError(f"{file}: cannot read ssh_config: {exc.strerror}",
+                           error_class=BAD_TARGET) from None
+    except Exception as exc:  # paramiko raises bare ConfigParseError/ValueError
+        raise CollectError(f"{file}: bad ssh_config: {exc}", error_class=BAD_TARGET) from None
+
+
+def _none_or(value: object) -> str | None:
+    """ssh_config spells "unset" as ``none``."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if not text or text.lower() == "none" else text
+
+
+def resolve_endpoint(
+    config: paramiko.SSHConfig,
+    host: str,
+    *,
+    port: int | None = None,
+    user: str | None = None,
+    identity: str | None = None,
+    connect_timeout: float | None = None,
+) -> Endpoint:
+    """Apply ssh_config to one hop; explicit arguments win over the file."""
+    try:
+        found = config.lookup(host)
+    except Exception as exc:  # token expansion or Match exec failures
+        raise CollectError(f"{host}: ssh_config lookup failed: {exc}",
+                           error_class=BAD_TARGET) from None
+    if port is None:
+        try:
+            port = int(found.get("port", DEFAULT_PORT))
+        except ValueError:
+            raise CollectError(f"{host}: ssh_config Port {found.get('port')!r} is not a number",
+                               error_class=BAD_TARGET) from None
+    if identity is not None:
+        identities: tuple[str, ...] = (os.path.expanduser(identity),)
+    else:
+        identities = tuple(os.path.expanduser(p) for p in found.get("identityfile", []))
+    if connect_timeout is None:
+        raw_timeout = found.get("connecttimeout")
+        connect_timeout = float(raw_timeout) if raw_timeout else DEFAULT_CONNECT_TIMEOUT
+    jump_text = _none_or(found.get("proxyjump"))
+    return Endpoint(
+        alias=host,
+        hostname=found.get("hostname", host),
+        port=port,
+        user=user or found.get("user") or getpass.getuser(),
+        identity_files=identities,
+        identities_only=str(found.get("identitiesonly", "no")).lower() == "yes",
+        proxy_command=_none_or(found.get("proxycommand")),
+        jump=tuple(j.strip() for j in jump_text.split(",")) if jump_text else (),
+        connect_timeout=connect_timeout,
+        host_key_alias=_none_or(found.get("hostkeyalias")),
+        explicit_identity=identity is not None,
+    )
+
+
+def resolve_route(target: SshTarget, config: paramiko.SSHConfig | None = None) -> list[Endpoint]:
+    """The hops to the node, outermost bastion first and the node last.
+
+    An explicit ``target.jump`` replaces ssh_config's ProxyJump and
+    ProxyCommand, as ``ssh -J`` does. Bastions are resolved through ssh_config
+    too, but their own ProxyJump is not followed (one level, as most fleets
+    need; chains are spelt out in ``jump``).
+    """
+    if config is None:
+        config = load_ssh_config(target.ssh_config)
+    node = resolve_endpoint(
+        config, target.host, port=target.port, user=target.user,
+        identity=target.identity, connect_timeout=target.connect_timeout,
+    )
+    jumps = target.jump or node.jump
+    if target.jump:
+        node = replace(node, proxy_command=None, jump=())
+    hops: list[Endpoint] = []
+    for spec in jumps:
+        user, host, port = split_spec(spec)
+        hop = resolve_endpoint(config, host, port=port, user=user,
+                               connect_timeout=target.connect_timeout)
+        hops.append(replace(hop, proxy_command=None, jump=()))
+    if jumps:
+        node = replace(node, proxy_command=None)
+    return [*hops, node]
+
+
+def candidate_identity_files(endpoint: Endpoint) -> tuple[str, ...]:
+    """Key files to offer: the configured ones, else OpenSSH's defaults."""
+    if endpoint.identity_files:
+        return endpoint.identity_files
+    return tuple(os.path.expanduser(p) for p in DEFAULT_IDENTITY_FILES
+                 if os.path.exists(os.path.expanduser(p)))
