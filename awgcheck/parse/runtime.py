@@ -99,8 +99,8 @@ _PEER_COLUMNS = 8
 _LEGACY_ABSENT = {"J1": NULL, "J2": NULL, "J3": NULL, "Itime": "0"}
 
 # The keys the kernel module has reported since 1.0 whatever their value;
-# amneziawg-go prints each only when non-zero.
-_KMOD_ALWAYS = ("Jc", "Jmin", "Jmax", "S1", "S2")
+# amneziawg-go prints each only when non-zero (headers: when not 0-0).
+_KMOD_ALWAYS = ("Jc", "Jmin", "Jmax", "S1", "S2", "H1", "H2", "H3", "H4")
 
 # Longest value an error message quotes (see _show).
 _ECHO_LIMIT = 12
@@ -201,8 +201,8 @@ def parse_dump(text: str, *, source: str) -> RuntimeState:
     where = Location(path=source)
     interface, public_key, notes = _dump_interface(layout, header, source, where)
     peers = tuple(_dump_peer(number, line, source) for number, line in lines[1:])
-    diagnostics = (f"{source}: {len(header)} interface columns: amneziawg-tools "
-                   f"{layout.generation} dump layout ({layout.tools})", *notes)
+    diagnostics = (f"{source}: {len(header)} interface columns: the {layout.generation} "
+                   f"dump layout, printed by tools {layout.tools}", *notes)
     return RuntimeState(source=source, view="dump", generation=layout.generation,
                         interface=interface, peers=peers, public_key=public_key,
                         diagnostics=diagnostics)
