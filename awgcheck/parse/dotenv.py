@@ -230,9 +230,7 @@ class _Parser:
 
     def _report(self, result: Interpolated, line: int) -> None:
         for name in result.unset:
-            self.problems.append(
-                DotenvProblem(line, UNSET, f"variable {name} is not set", name)
-            )
+            self.problems.append(DotenvProblem(line, UNSET, f"variable {name} is not set", name))
         if result.error is not None:
             code = REQUIRED if result.error.kind == "required" else INVALID
             self.problems.append(
