@@ -214,8 +214,9 @@ def resolve_route(target: SshTarget, config: paramiko.SSHConfig | None = None) -
 
     An explicit ``target.jump`` replaces ssh_config's ProxyJump and
     ProxyCommand, as ``ssh -J`` does. Bastions are resolved through ssh_config
-    too, but their own ProxyJump is not followed (one level, as most fleets
-    need; chains are spelt out in ``jump``).
+    too, but their own ProxyJump is not followed (chains are spelt out in
+    ``jump``). A bastion without an IdentityFile of its own is offered the
+    node's identity.
     """
     if config is None:
         config = load_ssh_config(target.ssh_config)
@@ -231,6 +232,10 @@ def resolve_route(target: SshTarget, config: paramiko.SSHConfig | None = None) -
         user, host, port = split_spec(spec)
         hop = resolve_endpoint(config, host, port=port, user=user,
                                connect_timeout=target.connect_timeout)
+        if not hop.identity_files and node.identity_files:
+            # One inventory key usually opens the whole path; a bastion
+            # with its own IdentityFile in ssh_config keeps that instead.
+            hop = replace(hop, identity_files=node.identity_files)
         hops.append(replace(hop, proxy_command=None, jump=()))
     if jumps:
         node = replace(node, proxy_command=None)

@@ -1,0 +1,261 @@
+"""Each failure class, provoked by a real fault against real sshd."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sshd_fleet import SshdFleet, Tarpit, free_port, keygen
+
+from awgcheck.collect.hostkeys import fingerprint
+from awgcheck.collect.ssh import open_ssh
+from awgcheck.collect.sshconfig import SshTarget
+from awgcheck.errors import CollectError
+
+
+def _error(target: SshTarget) -> CollectError:
+    with pytest.raises(CollectError) as info:
+        open_ssh(target).close()
+    return info.value
+
+
+def test_closed_port_is_connection_refused(fleet: SshdFleet) -> None:
+    port = free_port()
+    error = _error(fleet.target(fleet.nodes[0], port=port))
+    assert error.error_class == "connection_refused"
+    assert str(error).startswith(f"127.0.0.1:{port}: ")
+
+
+def test_unresolvable_host_is_dns_failure(fleet: SshdFleet) -> None:
+    error = _error(fleet.target(fleet.nodes[0], host="no-such-node.invalid"))
+    assert error.error_class == "dns_failure"
+    assert str(error).startswith("no-such-node.invalid:")
+
+
+def test_tarpit_is_banner_timeout() -> None:
+    with Tarpit() as tarpit:
+        started = time.monotonic()
+        error = _error(SshTarget(host=tarpit.host, port=tarpit.port, connect_timeout=1.0,
+                                 deadline=30, ssh_config="none"))
+    assert error.error_class == "banner_timeout"
+    assert time.monotonic() - started < 1.0 + 5
+
+
+def test_tarpit_node_stops_at_its_deadline() -> None:
+    with Tarpit() as tarpit:
+        started = time.monotonic()
+        error = _error(SshTarget(host=tarpit.host, port=tarpit.port, connect_timeout=30,
+                                 deadline=1.5, ssh_config="none"))
+    assert error.error_class == "deadline_exceeded"
+    assert time.monotonic() - started < 1.5 + 5
+
+
+def test_wrong_client_key_is_auth_failed(fleet: SshdFleet, tmp_path: Path) -> None:
+    stranger = tmp_path / "id_stranger"
+    keygen(stranger)
+    error = _error(fleet.target(fleet.nodes[0], identity=str(stranger)))
+    assert error.error_class == "auth_failed"
+    assert "root" in str(error)
+
+
+def test_unknown_host_key_names_fingerprint(fleet: SshdFleet, tmp_path: Path) -> None:
+    node = fleet.nodes[0]
+    error = _error(fleet.target(node, known_hosts=str(tmp_path / "empty")))
+    assert error.error_class == "host_key_unknown"
+    host_fp = _fleet_fingerprint(fleet, node.sshd.host_pub)
+    assert host_fp in str(error)
+    assert f"ssh-keyscan -p {node.port}" in str(error)
+
+
+def test_changed_host_key_warns_of_mitm(fleet: SshdFleet, known_hosts_copy: Path,
+                                        tmp_path: Path) -> None:
+    node = fleet.nodes[0]
+    impostor = keygen(tmp_path / "impostor")
+    kind, blob = impostor.split()[:2]
+    known_hosts_copy.write_text(f"[{node.host}]:{node.port} {kind} {blob}\n")
+    error = _error(fleet.target(node, known_hosts=str(known_hosts_copy)))
+    assert error.error_class == "host_key_changed"
+    assert "man-in-the-middle" in str(error)
+
+
+def test_accept_new_records_key_then_refuses_a_changed_one(fleet: SshdFleet,
+                                                           tmp_path: Path) -> None:
+    node = fleet.nodes[1]
+    known = tmp_path / "known_hosts"
+    target = fleet.target(node, known_hosts=str(known), accept_new_host_keys=True)
+    with open_ssh(target) as collector:
+        assert collector.read_file(node.conf_path)
+    recorded = known.read_text()
+    assert recorded.startswith(f"[{node.host}]:{node.port} ssh-ed25519 ")
+    open_ssh(target).close()  # now known: no second line
+    assert known.read_text() == recorded
+    impostor = keygen(tmp_path / "impostor").split()
+    known.write_text(f"[{node.host}]:{node.port} {impostor[0]} {impostor[1]}\n")
+    assert _error(target).error_class == "host_key_changed"
+
+
+def test_cert_authority_and_revoked_lines_are_tolerated(fleet: SshdFleet,
+                                                        known_hosts_copy: Path) -> None:
+    ca = fleet.nodes[0].sshd.host_pub.split()
+    known_hosts_copy.write_text(
+        f"@cert-authority *.example {ca[0]} {ca[1]}\n"
+        f"@revoked old.example ssh-ed25519 {ca[1][:-8]}AAAAAAA=\n"
+        + known_hosts_copy.read_text())
+    node = fleet.nodes[0]
+    with open_ssh(fleet.target(node, known_hosts=str(known_hosts_copy))) as collector:
+        assert collector.read_file(node.conf_path)
+        assert any("@cert-authority" in w for w in collector.warnings)
+
+
+def test_revoked_host_key_is_refused(fleet: SshdFleet, known_hosts_copy: Path) -> None:
+    node = fleet.nodes[0]
+    kind, blob = node.sshd.host_pub.split()[:2]
+    known_hosts_copy.write_text(known_hosts_copy.read_text() + f"@revoked * {kind} {blob}\n")
+    error = _error(fleet.target(node, known_hosts=str(known_hosts_copy)))
+    assert error.error_class == "host_key_revoked"
+
+
+def test_ssh_config_supplies_hostname_port_user_identity(fleet: SshdFleet,
+                                                         tmp_path: Path) -> None:
+    node = fleet.nodes[3]
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host vpn-alias\n  HostName {node.host}\n  Port {node.port}\n"
+                      f"  User root\n  IdentityFile {fleet.client_key}\n")
+    target = SshTarget(host="vpn-alias", ssh_config=str(config),
+                       known_hosts=str(fleet.known_hosts), deadline=20)
+    with open_ssh(target) as collector:
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+
+
+def test_proxyjump_through_a_bastion(fleet: SshdFleet) -> None:
+    bastion, node = fleet.nodes[0], fleet.nodes[3]
+    spec = f"root@{bastion.host}:{bastion.port}"
+    with open_ssh(fleet.target(node, jump=(spec,))) as collector:
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+        # The node's sshd sees the bastion as the client: a real hop.
+        assert collector.transport.sock.__class__.__name__ == "Channel"
+
+
+def test_proxyjump_two_bastions_from_ssh_config(fleet: SshdFleet, tmp_path: Path) -> None:
+    first, second, node = fleet.nodes[0], fleet.nodes[1], fleet.nodes[2]
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host b1\n  HostName {first.host}\n  Port {first.port}\n  User root\n"
+        f"  IdentityFile {fleet.client_key}\n"
+        f"Host b2\n  HostName {second.host}\n  Port {second.port}\n  User root\n"
+        f"  IdentityFile {fleet.client_key}\n"
+        f"Host vpn\n  HostName {node.host}\n  Port {node.port}\n  ProxyJump b1,b2\n")
+    target = fleet.target(node, host="vpn", port=None, ssh_config=str(config))
+    with open_ssh(target) as collector:
+        assert collector.read_file(node.conf_path)
+
+
+def test_bastion_cannot_reach_node(fleet: SshdFleet) -> None:
+    bastion = fleet.nodes[0]
+    port = free_port()
+    target = fleet.target(fleet.nodes[1], port=port,
+                          jump=(f"root@{bastion.host}:{bastion.port}",))
+    error = _error(target)
+    assert error.error_class == "connection_refused"
+    assert "bastion" in str(error)
+
+
+def test_node_killed_mid_command_is_connection_dropped(own_fleet: SshdFleet) -> None:
+    node = own_fleet.nodes[0]
+    with open_ssh(own_fleet.target(node)) as collector:
+        assert collector.read_file(node.conf_path)
+        threading.Timer(0.5, own_fleet.kill, args=(node,)).start()
+        with pytest.raises(CollectError) as info:
+            collector.run(["sleep", "20"], timeout=15)
+        assert info.value.error_class == "connection_dropped"
+        with pytest.raises(CollectError) as again:
+            collector.read_file(node.conf_path)
+        assert again.value.error_class == "connection_dropped"
+
+
+def test_deadline_interrupts_a_hung_command(fleet: SshdFleet) -> None:
+    started = time.monotonic()
+    with (open_ssh(fleet.target(fleet.nodes[0], deadline=1.5)) as collector,
+          pytest.raises(CollectError) as info):
+        collector.run(["sleep", "20"], timeout=60)
+    assert info.value.error_class == "deadline_exceeded"
+    assert time.monotonic() - started < 1.5 + 5
+
+
+class _DropFirst:
+    """Closes the first ``drops`` connections at once (as sshd does past
+    MaxStartups), then forwards to the real sshd."""
+
+    def __init__(self, upstream: tuple[str, int], drops: int) -> None:
+        self.upstream, self.drops = upstream, drops
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.seen = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.seen += 1
+            if self.seen <= self.drops:
+                conn.close()
+                continue
+            up = socket.create_connection(self.upstream)
+            for a, b in ((conn, up), (up, conn)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                s.close()
+
+
+def test_throttled_connection_is_retried(fleet: SshdFleet, known_hosts_copy: Path) -> None:
+    node = fleet.nodes[0]
+    proxy = _DropFirst((node.host, node.port), drops=2)
+    kind, blob = node.sshd.host_pub.split()[:2]
+    known_hosts_copy.write_text(f"[127.0.0.1]:{proxy.port} {kind} {blob}\n")
+    try:
+        target = fleet.target(node, port=proxy.port, known_hosts=str(known_hosts_copy))
+        with open_ssh(target) as collector:
+            assert collector.read_file(node.conf_path)
+        assert proxy.seen == 3
+    finally:
+        proxy.server.close()
+
+
+def test_auth_failure_is_not_retried(fleet: SshdFleet, tmp_path: Path) -> None:
+    node = fleet.nodes[0]
+    proxy = _DropFirst((node.host, node.port), drops=0)
+    kind, blob = node.sshd.host_pub.split()[:2]
+    known = tmp_path / "kh"
+    known.write_text(f"[127.0.0.1]:{proxy.port} {kind} {blob}\n")
+    keygen(tmp_path / "stranger")
+    try:
+        error = _error(fleet.target(node, port=proxy.port, known_hosts=str(known),
+                                    identity=str(tmp_path / "stranger")))
+        assert error.error_class == "auth_failed"
+        assert proxy.seen == 1
+    finally:
+        proxy.server.close()
+
+
+def _fleet_fingerprint(fleet: SshdFleet, pub_line: str) -> str:
+    import base64
+
+    import paramiko
+
+    kind, blob = pub_line.split()[:2]
+    return fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(blob)))
