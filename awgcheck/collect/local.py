@@ -39,7 +39,13 @@ class LocalTreeCollector:
         return self.root.joinpath(*parts)
 
     def describe(self, path: str) -> str:
-        return str(self._resolve(path))
+        # Relative to the working folder when inside it: shorter in reports
+        # and the form CI annotations expect.
+        resolved = self._resolve(path)
+        try:
+            return str(resolved.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return str(resolved)
 
     def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
         target = self._resolve(path)

@@ -1,0 +1,605 @@
+"""Check types: plain functions in one explicit table.
+
+A rule names a check ``type``; :data:`CHECKS` maps it to a function and the
+options it accepts. Each function receives the selected parameter names and
+the node's documents and yields :class:`Outcome` values; the engine turns
+them into findings. No rule text is ever evaluated as code: the only small
+grammar (``relation`` expressions) is parsed here with a regular expression.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from awgcheck import params
+from awgcheck.errors import RuleError
+from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
+from awgcheck.parse import awgconf
+
+
+class ParamDocument(Protocol):
+    """Anything that states interface params: a conf, a runtime view, a
+    params document."""
+
+    @property
+    def path(self) -> str: ...
+
+    def params(self) -> dict[str, ParamValue]: ...
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    type: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    message: str
+    param: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    location: Location | None = None
+    severity: Severity | None = None  # overrides the rule's (spelling -> warning)
+
+
+@dataclass(frozen=True)
+class Context:
+    node: str
+    doc: ParamDocument
+    names: tuple[str, ...]  # the params the rule selects, canonical spelling
+    section: str  # "Interface", "Peer" or "any"
+    source: ParamDocument | None = None
+    source_name: str = "source"
+
+    def selected(self) -> tuple[str, ...]:
+        """The selected names; an empty selection (``params: "*"``) means
+        every param the document states."""
+        return self.names or tuple(self.doc.params())
+
+
+CheckFn = Callable[[Context, Mapping[str, Any]], Iterator[Outcome]]
+Validator = Callable[[str, Mapping[str, Any]], Mapping[str, Any]]
+OptionSchema = Mapping[str, tuple[type | tuple[type, ...], bool]]
+
+
+@dataclass(frozen=True)
+class CheckType:
+    fn: CheckFn
+    options: OptionSchema
+    artifacts: frozenset[ArtifactKind]
+    prepare: Validator | None = None
+
+    def validate(self, where: str, data: Mapping[str, Any], artifact: ArtifactKind) -> CheckSpec:
+        if artifact not in self.artifacts:
+            kinds = ", ".join(sorted(a.value for a in self.artifacts))
+            raise RuleError(f"{where}: check type '{data['type']}' works on {kinds}, "
+                            f"not on '{artifact.value}'")
+        options = {k: v for k, v in data.items() if k != "type"}
+        for key in options:
+            if key not in self.options:
+                allowed = ", ".join(self.options) or "none"
+                hint = (" (YAML reads a bare on/off/yes/no as true/false: quote the key)"
+                        if isinstance(key, bool) else "")
+                raise RuleError(f"{where}: unknown key '{key}' for check type "
+                                f"'{data['type']}' (allowed: {allowed}){hint}")
+        for key, (kind, required) in self.options.items():
+            if key not in options:
+                if required:
+                    raise RuleError(f"{where}: check type '{data['type']}' needs key '{key}'")
+                continue
+            value = options[key]
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+                raise RuleError(f"{where}: key '{key}' has the wrong type ({value!r})")
+        if self.prepare is not None:
+            options = dict(self.prepare(where, options))
+        return CheckSpec(str(data["type"]), options)
+
+
+def _absent_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    mode = options.get("absent", "skip")
+    if mode not in ("skip", "default", "fail"):
+        raise RuleError(f"{where}: key 'absent' must be skip, default or fail, got {mode!r}")
+    return options
+
+
+def _value(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
+    """(the param as stated or None, the effective value to judge or None)."""
+    found = ctx.doc.params().get(name)
+    if found is not None:
+        return found, found.effective
+    spec = params.spec(name)
+    if mode == "default" and spec is not None and spec.default is not None:
+        return None, spec.default
+    return None, None
+
+
+def _where(ctx: Context, value: ParamValue | None) -> Location:
+    return value.location if value and value.location else Location(ctx.doc.path)
+
+
+# --- equals-source -------------------------------------------------------
+
+def _describe_absent(name: str) -> str:
+    spec = params.spec(name)
+    if spec is not None and spec.default is not None:
+        return f"absent (means {spec.default})"
+    return "absent (unset)"
+
+
+def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Compare each selected param with the source of truth.
+
+    Three outcomes are told apart: drift (the tool would apply different
+    values), spelling (same effective value, different bytes: a warning),
+    and absence on one side (with the default it implies).
+    """
+    if ctx.source is None:
+        yield Outcome(Status.ERROR, "no source of truth could be read to compare with")
+        return
+    by_raw = options.get("compare", "effective") == "raw"
+    mine, theirs = ctx.doc.params(), ctx.source.params()
+    for name in ctx.selected():
+        here, there = mine.get(name), theirs.get(name)
+        if here is None and there is None:
+            yield Outcome(Status.PASS, f"{name} is absent here and on {ctx.source_name}",
+                          param=name)
+            continue
+        yield _compare(ctx, name, here, there, by_raw)
+
+
+def _compare(ctx: Context, name: str, here: ParamValue | None, there: ParamValue | None,
+             by_raw: bool) -> Outcome:
+    spec = params.spec(name)
+    default = spec.default if spec else None
+    mine = here.effective if here else default
+    want = there.effective if there else default
+    expected = there.raw if there else None
+    actual = here.raw if here else None
+    location = _where(ctx, here)
+    shown_here = here.raw if here else _describe_absent(name)
+    shown_there = there.raw if there else _describe_absent(name)
+    if here is not None and here.effective is None:
+        return Outcome(Status.FAIL, f"{name} = {here.raw} here cannot be read by awg setconf "
+                       f"({here.error}); {ctx.source_name} has {shown_there}",
+                       name, expected, actual, location)
+    if mine != want or (mine is None and (here is None) != (there is None)):
+        return Outcome(Status.FAIL, f"{name} differs from {ctx.source_name}: {shown_here} here, "
+                       f"{shown_there} on {ctx.source_name} (drift: the tunnels will "
+                       "disagree)", name, expected, actual, location)
+    if here is not None and there is not None and here.raw == there.raw:
+        return Outcome(Status.PASS, f"{name} = {here.raw} matches {ctx.source_name}",
+                       name, expected, actual, location)
+    if by_raw:
+        return Outcome(Status.FAIL, f"{name} bytes differ from {ctx.source_name}: "
+                       f"{shown_here} here, {shown_there} there", name, expected, actual,
+                       location)
+    return Outcome(Status.FAIL, f"{name} has the same effective value ({mine}) as "
+                   f"{ctx.source_name} but is written differently: {shown_here} here, "
+                   f"{shown_there} there (spelling)", name, expected, actual, location,
+                   Severity.WARNING)
+
+
+# --- present / absent ------------------------------------------------------
+
+def check_present(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    stated = ctx.doc.params()
+    for name in ctx.selected():
+        found = stated.get(name)
+        if found is None:
+            yield Outcome(Status.FAIL, f"{name} is not set", name,
+                          location=Location(ctx.doc.path))
+        else:
+            yield Outcome(Status.PASS, f"{name} is set", name, actual=found.raw,
+                          location=found.location)
+
+
+def check_absent(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """No line sets any selected key (including keys the tool rejects, such as
+    1.5-only J1..J3 and Itime)."""
+    wanted = {n.lower() for n in ctx.names}
+    hits = [e for e in _entries(ctx) if _ident(e).lower() in wanted]
+    for entry in hits:
+        yield Outcome(Status.FAIL, f"{entry.key} is set on line {entry.line}",
+                      _ident(entry), actual=entry.raw, location=_loc(ctx, entry))
+    if not hits:
+        yield Outcome(Status.PASS, f"none of {', '.join(ctx.names)} is set")
+
+
+# --- range / regex -------------------------------------------------------
+
+def check_range(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    low, high = options.get("min"), options.get("max")
+    for name in ctx.selected():
+        stated, effective = _value(ctx, name, options.get("absent", "skip"))
+        if effective is None:
+            if options.get("absent") == "fail":
+                yield Outcome(Status.FAIL, f"{name} is not set", name,
+                              location=_where(ctx, stated))
+            continue
+        bounds = params.parse_range(effective)
+        if bounds is None:
+            continue  # unreadable values are the `loads` rule's business
+        lo, hi = bounds
+        shown = stated.raw if stated else f"{effective} (absent, default)"
+        if (low is not None and lo < low) or (high is not None and hi > high):
+            yield Outcome(Status.FAIL, f"{name} = {shown} is outside {_span(low, high)}",
+                          name, _span(low, high), stated.raw if stated else None,
+                          _where(ctx, stated))
+        else:
+            yield Outcome(Status.PASS, f"{name} = {shown} is within {_span(low, high)}",
+                          name, actual=stated.raw if stated else None,
+                          location=_where(ctx, stated))
+
+
+def _span(low: int | None, high: int | None) -> str:
+    if low is None:
+        return f"<= {high}"
+    if high is None:
+        return f">= {low}"
+    return f"{low}..{high}"
+
+
+def _compile_pattern(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    try:
+        compiled = re.compile(options["pattern"])
+    except re.error as exc:
+        raise RuleError(f"{where}: key 'pattern' is not a valid regular expression: {exc}") \
+            from None
+    target = options.get("target", "raw")
+    if target not in ("raw", "effective", "line"):
+        raise RuleError(f"{where}: key 'target' must be raw, effective or line, got {target!r}")
+    mode = options.get("mode", "must-match")
+    if mode not in ("must-match", "must-not-match"):
+        raise RuleError(f"{where}: key 'mode' must be must-match or must-not-match")
+    return {**options, "compiled": compiled, "target": target, "mode": mode}
+
+
+def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Match every line that sets a selected key (duplicates included)."""
+    pattern: re.Pattern[str] = options["compiled"]
+    must = options["mode"] == "must-match"
+    clean = True
+    for name, text, shown, location in _regex_subjects(ctx, options["target"]):
+        if (pattern.search(text) is not None) != must:
+            clean = False
+            verb = "does not match" if must else "matches"
+            hint = options.get("message", f"{verb} /{pattern.pattern}/")
+            yield Outcome(Status.FAIL, f"{name} = {shown}: {hint}", name,
+                          actual=shown, location=location)
+    if clean:
+        yield Outcome(Status.PASS, f"checked {', '.join(ctx.names) or 'every key'}")
+
+
+def _regex_subjects(ctx: Context, target: str) -> Iterator[tuple[str, str, str, Location]]:
+    if isinstance(ctx.doc, awgconf.AwgConf):
+        for entry in _entries(ctx):
+            if entry.secret and target != "effective":
+                continue  # never run patterns over secret bytes: nothing to show
+            text = {"raw": entry.raw, "line": entry.text.rstrip("\r"),
+                    "effective": entry.effective or ""}[target]
+            yield _ident(entry), text, entry.raw, _loc(ctx, entry)
+        return
+    for name, value in ctx.doc.params().items():
+        if name in ctx.names or not ctx.names:
+            text = (value.effective or "") if target == "effective" else value.raw
+            yield name, text, value.raw, _where(ctx, value)
+
+
+# --- unique / non-overlapping / relation ----------------------------------
+
+def _collect(ctx: Context, options: Mapping[str, Any]) -> list[tuple[str, str, ParamValue | None]]:
+    found = []
+    for name in ctx.selected():
+        stated, effective = _value(ctx, name, options.get("absent", "skip"))
+        if effective is not None:
+            found.append((name, effective, stated))
+    return found
+
+
+def check_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    seen: dict[str, str] = {}
+    clean = True
+    for name, effective, stated in _collect(ctx, options):
+        if effective in seen:
+            clean = False
+            yield Outcome(Status.FAIL, f"{name} = {effective} repeats {seen[effective]}",
+                          name, actual=stated.raw if stated else effective,
+                          location=_where(ctx, stated))
+        seen.setdefault(effective, name)
+    if clean:
+        yield Outcome(Status.PASS, f"{', '.join(ctx.names)} are distinct")
+
+
+def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    ranges = []
+    for name, effective, stated in _collect(ctx, options):
+        bounds = params.parse_range(effective)
+        if bounds is not None:
+            ranges.append((name, bounds, stated))
+    clean = True
+    for i, (name, (lo, hi), stated) in enumerate(ranges):
+        for other, (olo, ohi), _ in ranges[:i]:
+            if lo <= ohi and olo <= hi:
+                clean = False
+                yield Outcome(Status.FAIL, f"{name} ({lo}-{hi}) overlaps {other} "
+                              f"({olo}-{ohi})", name, actual=stated.raw if stated else None,
+                              location=_where(ctx, stated))
+    if clean:
+        yield Outcome(Status.PASS, f"{', '.join(ctx.names)} do not overlap")
+
+
+_RELATION = re.compile(
+    r"^\s*(?P<left>[A-Za-z]\w*|\d+)\s*(?:(?P<lop>[+-])\s*(?P<loff>\d+))?\s*"
+    r"(?P<op><=|>=|==|!=|<|>)\s*"
+    r"(?P<right>[A-Za-z]\w*|\d+)\s*(?:(?P<rop>[+-])\s*(?P<roff>\d+))?\s*$"
+)
+_OPERATORS: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+
+
+def _parse_relation(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    match = _RELATION.match(options["expr"])
+    if match is None:
+        raise RuleError(f"{where}: key 'expr' must read like 'S1 + 56 != S2' or "
+                        f"'Jmin < Jmax' (PARAM [+|- N] OP PARAM-or-N [+|- N]), "
+                        f"got {options['expr']!r}")
+    terms = []
+    for side in ("left", "right"):
+        token = match[side]
+        sign = -1 if match[side[0] + "op"] == "-" else 1
+        offset = sign * int(match[side[0] + "off"] or 0)
+        if not token.isdigit() and params.spec(token) is None:
+            raise RuleError(f"{where}: key 'expr' names unknown param '{token}'")
+        terms.append((token if token.isdigit() else params.canonical(token), offset))
+    return {**_absent_mode(where, options), "terms": terms, "op": match["op"]}
+
+
+def check_relation(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    values: list[int] = []
+    shown: list[str] = []
+    stated_any: ParamValue | None = None
+    for token, offset in options["terms"]:
+        if token.isdigit():
+            values.append(int(token) + offset)
+            shown.append(token)
+            continue
+        stated, effective = _value(ctx, token, options.get("absent", "skip"))
+        bounds = params.parse_range(effective) if effective is not None else None
+        if bounds is None:
+            yield Outcome(Status.SKIP, f"{token} is not set; {options['expr']} not checked",
+                          token)
+            return
+        stated_any = stated_any or stated
+        values.append(bounds[0] + offset)
+        shown.append(f"{token}={effective}")
+    holds = _OPERATORS[options["op"]](values[0], values[1])
+    status = Status.PASS if holds else Status.FAIL
+    verdict = "holds" if holds else "does not hold"
+    yield Outcome(status, f"{options['expr']} {verdict} ({', '.join(shown)})",
+                  options["terms"][0][0], location=_where(ctx, stated_any))
+
+
+# --- implies ----------------------------------------------------------------
+
+def _prepare_implies(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    when = options["when"]
+    if set(when) - {"param", "is", "equals"} or "param" not in when:
+        raise RuleError(f"{where}: when: expected 'param' with 'is: present|absent' or "
+                        "'equals: VALUE'")
+    if when.get("is", "present") not in ("present", "absent"):
+        raise RuleError(f"{where}: when: key 'is' must be present or absent")
+    then = dict(options["then"])
+    inner_type = then.get("type")
+    if inner_type in (None, "implies") or inner_type not in CHECKS:
+        raise RuleError(f"{where}: then: needs a 'type' naming a check other than implies")
+    inner_params = then.pop("params", None)
+    if not isinstance(inner_params, list) or not all(isinstance(p, str) for p in inner_params):
+        raise RuleError(f"{where}: then: needs 'params', a list of param names")
+    inner = CHECKS[inner_type].validate(f"{where}: then", then, ArtifactKind.CONF)
+    return {"when": {**when, "param": params.canonical(when["param"])}, "then": inner,
+            "then_params": tuple(params.canonical(p) for p in inner_params)}
+
+
+def check_implies(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    when = options["when"]
+    stated = ctx.doc.params().get(when["param"])
+    if "equals" in when:
+        applies = stated is not None and stated.effective == str(when["equals"])
+    else:
+        applies = (stated is not None) == (when.get("is", "present") == "present")
+    if not applies:
+        yield Outcome(Status.PASS, f"does not apply: condition on {when['param']} not met")
+        return
+    inner: CheckSpec = options["then"]
+    inner_ctx = Context(ctx.node, ctx.doc, options["then_params"], ctx.section, ctx.source,
+                        ctx.source_name)
+    for outcome in CHECKS[inner.type].fn(inner_ctx, inner.options):
+        if outcome.status is Status.FAIL:
+            yield Outcome(outcome.status, f"{when['param']} is set, so: {outcome.message}",
+                          outcome.param, outcome.expected, outcome.actual, outcome.location,
+                          outcome.severity)
+        else:
+            yield outcome
+
+
+# --- conf-only hazards -------------------------------------------------------
+
+def _entries(ctx: Context) -> list[awgconf.Entry]:
+    doc = ctx.doc
+    if not isinstance(doc, awgconf.AwgConf):
+        return []
+    chosen = []
+    wanted = {n.lower() for n in ctx.names}
+    for entry in doc.entries:
+        if ctx.section != "any":
+            if entry.section is None or doc.sections[entry.section].name != ctx.section:
+                continue
+        if wanted and _ident(entry).lower() not in wanted:
+            continue
+        chosen.append(entry)
+    return chosen
+
+
+def _ident(entry: awgconf.Entry) -> str:
+    return entry.name or "".join(entry.key.split())
+
+
+def _loc(ctx: Context, entry: awgconf.Entry) -> Location:
+    return Location(ctx.doc.path, entry.line)
+
+
+def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Selected keys may only appear in the section ``allowed`` names."""
+    allowed = options["allowed"]
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    wanted = {n.lower() for n in ctx.names}
+    bad = False
+    for entry in doc.entries:
+        if _ident(entry).lower() not in wanted:
+            continue
+        section = doc.sections[entry.section].name if entry.section is not None else None
+        if section != allowed:
+            bad = True
+            place = f"[{section}]" if section else "before any section header"
+            yield Outcome(Status.FAIL, f"{entry.key} on line {entry.line} is {place}; it is "
+                          f"only valid in [{allowed}] (awg setconf rejects the whole file)",
+                          _ident(entry), actual=entry.raw, location=_loc(ctx, entry))
+    if not bad:
+        yield Outcome(Status.PASS, f"every selected key is in [{allowed}]")
+
+
+_ACCUMULATING = {"AllowedIPs"}
+
+
+def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    groups: dict[tuple[int | None, str], list[awgconf.Entry]] = {}
+    for entry in _entries(ctx):
+        if entry.name in _ACCUMULATING:
+            continue
+        groups.setdefault((entry.section, _ident(entry).lower()), []).append(entry)
+    clean = True
+    for entries in groups.values():
+        if len(entries) < 2:
+            continue
+        clean = False
+        last = entries[-1]
+        lines = ", ".join(str(e.line) for e in entries)
+        spellings = ", ".join(f"'{e.key} = {e.raw}'" for e in entries)
+        yield Outcome(Status.FAIL, f"{_ident(last)} is set {len(entries)} times (lines {lines}: "
+                      f"{spellings}); the last one wins, so the effective value is "
+                      f"{last.effective if last.effective is not None else last.raw}",
+                      _ident(last), actual=last.raw, location=_loc(ctx, last))
+    if clean:
+        yield Outcome(Status.PASS, "no key is set twice")
+
+
+def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """``Key = value``: PascalCase key, one space each side of '=', nothing
+    trailing. Merge tools matching ``^Key = \\d+$`` miss anything else and
+    append a duplicate."""
+    clean = True
+    for entry in _entries(ctx):
+        if entry.name is None:
+            continue
+        body, hash_mark, _ = entry.text.rstrip("\r").partition("#")
+        if hash_mark:
+            body = body.rstrip(" \t")  # blanks before a trailing comment are fine
+        canonical = f"{entry.name} = {entry.raw}"
+        if body == canonical:
+            continue
+        clean = False
+        problems = []
+        if entry.key != entry.name:
+            problems.append(f"key spelled '{entry.key}'")
+        if body.strip() != canonical:
+            problems.append("not 'Key = value' spacing")
+        if body != body.strip():
+            problems.append("leading or trailing blanks")
+        yield Outcome(Status.FAIL, f"line {entry.line} is not canonical "
+                      f"({'; '.join(problems) or 'spacing'}); write '{canonical}'",
+                      entry.name, expected=canonical if not entry.secret else None,
+                      actual=entry.raw, location=_loc(ctx, entry))
+    if clean:
+        yield Outcome(Status.PASS, "every selected key is spelled canonically")
+
+
+def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Would ``awg-quick up`` accept the file? One failing outcome per
+    fatal diagnostic."""
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    fatal = [d for d in doc.diagnostics if d.severity is awgconf.Severity.FATAL]
+    for diagnostic in fatal:
+        yield Outcome(Status.FAIL, diagnostic.message,
+                      location=Location(doc.path, diagnostic.line))
+    if not fatal:
+        yield Outcome(Status.PASS, "awg-quick would load this file")
+
+
+_FACTS = ("bom", "crlf", "cr_only", "nul", "invalid_utf8", "no_final_newline", "empty")
+
+
+def _prepare_file_fact(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    if options["fact"] not in _FACTS:
+        raise RuleError(f"{where}: key 'fact' must be one of {', '.join(_FACTS)}, "
+                        f"got {options['fact']!r}")
+    return options
+
+
+def check_file_fact(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    fact = options["fact"]
+    facts = doc.facts
+    present = {
+        "bom": facts.bom, "crlf": facts.crlf, "cr_only": facts.cr_only, "nul": facts.nul,
+        "invalid_utf8": facts.invalid_utf8, "no_final_newline": not facts.final_newline,
+        "empty": doc.interface() is None,
+    }[fact]
+    label = options.get("message", fact.replace("_", " "))
+    line = 1 if fact in ("bom", "cr_only") else None
+    if present:
+        yield Outcome(Status.FAIL, label, location=Location(doc.path, line))
+    else:
+        yield Outcome(Status.PASS, f"no {fact.replace('_', ' ')}")
+
+
+_ALL = frozenset(ArtifactKind)
+_PARAM_KINDS = frozenset({ArtifactKind.CONF, ArtifactKind.RUNTIME, ArtifactKind.PARAMS})
+_CONF = frozenset({ArtifactKind.CONF})
+_ABSENT: OptionSchema = {"absent": (str, False)}
+
+CHECKS: dict[str, CheckType] = {
+    "equals-source": CheckType(check_equals_source, {"compare": (str, False)}, _PARAM_KINDS),
+    "present": CheckType(check_present, {}, _PARAM_KINDS),
+    "absent": CheckType(check_absent, {}, _CONF),
+    "range": CheckType(check_range, {"min": (int, False), "max": (int, False), **_ABSENT},
+                       _PARAM_KINDS, _absent_mode),
+    "regex": CheckType(check_regex, {"pattern": (str, True), "target": (str, False),
+                                     "mode": (str, False), "message": (str, False)},
+                       _PARAM_KINDS, _compile_pattern),
+    "unique": CheckType(check_unique, dict(_ABSENT), _PARAM_KINDS, _absent_mode),
+    "non-overlapping": CheckType(check_non_overlapping, dict(_ABSENT), _PARAM_KINDS,
+                                 _absent_mode),
+    "relation": CheckType(check_relation, {"expr": (str, True), **_ABSENT}, _PARAM_KINDS,
+                          _parse_relation),
+    "implies": CheckType(check_implies, {"when": (dict, True), "then": (dict, True)},
+                         _PARAM_KINDS, _prepare_implies),
+    "section-placement": CheckType(check_section_placement, {"allowed": (str, True)}, _CONF),
+    "duplicate-keys": CheckType(check_duplicate_keys, {}, _CONF),
+    "canonical-spelling": CheckType(check_canonical_spelling, {}, _CONF),
+    "loads": CheckType(check_loads, {}, _CONF),
+    "file-fact": CheckType(check_file_fact, {"fact": (str, True), "message": (str, False)},
+                           _CONF, _prepare_file_fact),
+}

@@ -1,0 +1,100 @@
+"""Side-by-side comparison of two param documents, with the bytes in hex.
+
+``S4 | 18 (31 38) | 17 (31 37) | DRIFT``: the hex makes invisible
+differences (a trailing blank, a non-breaking space, a Cyrillic letter)
+visible at a glance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tabulate import tabulate
+
+from awgcheck import params
+from awgcheck.checks import ParamDocument
+from awgcheck.model import ParamValue
+
+SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    param: str
+    left: ParamValue | None
+    right: ParamValue | None
+    verdict: str
+    note: str = ""
+
+
+def _hex(value: ParamValue | None) -> str:
+    if value is None:
+        return ""
+    if value.raw.startswith("sha256:") and params.is_secret(value.key):
+        return ""  # a digest's bytes say nothing
+    return " ".join(f"{b:02x}" for b in value.raw.encode("utf-8", "surrogateescape"))
+
+
+def _order(name: str) -> tuple[int, str]:
+    names = [s.name for s in params.INTERFACE_SETCONF_KEYS + params.AWG_QUICK_KEYS]
+    return (names.index(name), name) if name in names else (len(names), name)
+
+
+def compare(left: ParamDocument, right: ParamDocument) -> list[DiffRow]:
+    mine, theirs = left.params(), right.params()
+    rows = []
+    for name in sorted(set(mine) | set(theirs), key=_order):
+        a, b = mine.get(name), theirs.get(name)
+        spec = params.spec(name)
+        default = spec.default if spec else None
+        ea = a.effective if a else default
+        eb = b.effective if b else default
+        if a is not None and b is not None and a.raw == b.raw:
+            verdict, note = SAME, ""
+        elif ea != eb or (a is None or b is None) and ea is None:
+            verdict = DRIFT if a is not None and b is not None else ABSENT
+            note = "" if verdict == DRIFT else _absent_note(name, a, b, default)
+            if verdict == ABSENT and ea != eb and spec is not None and spec.obfuscation:
+                verdict = "DRIFT (absent)"
+        else:
+            verdict = SPELLING if a is not None and b is not None else ABSENT
+            note = "same effective value" if verdict == SPELLING else \
+                _absent_note(name, a, b, default)
+        rows.append(DiffRow(name, a, b, verdict, note))
+    return rows
+
+
+def _absent_note(name: str, a: ParamValue | None, b: ParamValue | None,
+                 default: str | None) -> str:
+    side = "left" if a is None else "right"
+    implied = f"means {default}" if default is not None else "unset"
+    return f"absent on the {side} ({implied})"
+
+
+def _cell(value: ParamValue | None) -> str:
+    if value is None:
+        return "(absent)"
+    shown = value.raw
+    hexed = _hex(value)
+    return f"{shown} ({hexed})" if hexed else shown
+
+
+def render_table(rows: list[DiffRow], left_name: str, right_name: str,
+                 only_differences: bool = False) -> str:
+    table = [
+        [r.param, _cell(r.left), _cell(r.right), r.verdict + (f": {r.note}" if r.note else "")]
+        for r in rows if not only_differences or r.verdict != SAME
+    ]
+    drift = sum(1 for r in rows if r.verdict.startswith("DRIFT"))
+    text = tabulate(table, headers=["param", left_name, right_name, "verdict"],
+                    tablefmt="simple", maxcolwidths=[None, 45, 45, 40])
+    return f"{text}\n\n{drift} param(s) drift, " \
+           f"{sum(1 for r in rows if r.verdict == SPELLING)} spelled differently\n"
+
+
+def as_dict(rows: list[DiffRow]) -> list[dict[str, object]]:
+    return [
+        {"param": r.param, "left": r.left.raw if r.left else None,
+         "right": r.right.raw if r.right else None, "verdict": r.verdict, "note": r.note}
+        for r in rows
+    ]

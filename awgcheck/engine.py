@@ -1,0 +1,82 @@
+"""Pure evaluation: (rules, parsed documents) -> findings.
+
+Nothing here reads files or talks to nodes. A check that raises is a bug
+in that rule or check, not in the run: it becomes an "error" finding for
+that rule on that node, and every other rule still runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from awgcheck.checks import CHECKS, Context, Outcome, ParamDocument
+from awgcheck.model import ArtifactKind, Finding, Severity, Status
+from awgcheck.ruleset import Rule
+
+
+@dataclass(frozen=True)
+class NodeDocuments:
+    """The parsed artifacts of one node that could be read."""
+
+    name: str
+    docs: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
+    is_source: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    """The source of truth every equals-source rule compares with."""
+
+    name: str
+    doc: ParamDocument | None
+
+
+def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Source,
+             profile: str = "strict") -> list[Finding]:
+    findings: list[Finding] = []
+    for node in nodes:
+        for rule in rules:
+            findings.extend(_run_rule(rule, node, source, profile))
+    return findings
+
+
+def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
+              profile: str) -> Iterator[Finding]:
+    doc = node.docs.get(rule.select.artifact)
+    if doc is None:
+        return
+    if rule.check.type == "equals-source" and node.is_source and (
+        rule.select.artifact is ArtifactKind.CONF
+    ):
+        return  # the source trivially equals itself
+    names = () if rule.select.all_params else rule.select.params
+    context = Context(node.name, doc, names, rule.select.section, source.doc, source.name)
+    try:
+        outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
+    except Exception as exc:  # noqa: BLE001 - one broken check must not sink the run
+        yield _finding(rule, node.name, profile, Outcome(
+            Status.ERROR, f"rule {rule.id} could not be evaluated: "
+            f"{type(exc).__name__}: {exc}"))
+        return
+    for outcome in outcomes:
+        yield _finding(rule, node.name, profile, outcome)
+
+
+def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
+    severity = outcome.severity or rule.severity_for(profile)
+    # A symptom explains a real mismatch; a spelling-only difference (the
+    # check downgraded it) changes nothing on the wire.
+    drift = outcome.status is Status.FAIL and outcome.severity is None
+    symptom = rule.symptom_for(outcome.param) if drift else None
+    return Finding(
+        rule=rule.id, node=node, status=outcome.status, severity=severity,
+        message=outcome.message, param=outcome.param, expected=outcome.expected,
+        actual=outcome.actual, location=outcome.location, symptom=symptom,
+        remediation=rule.remediation if outcome.status is Status.FAIL else None,
+    )
+
+
+def worst(findings: Sequence[Finding]) -> Severity | None:
+    failed = [f.severity for f in findings if f.status is Status.FAIL]
+    return max(failed, key=lambda s: s.rank) if failed else None

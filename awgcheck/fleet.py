@@ -1,0 +1,134 @@
+"""The audit pipeline: read every node (concurrently), evaluate, report.
+
+A node that cannot be read becomes a node result of status "error" with a
+stable ``error_class``; it never hides the other nodes' results and is
+never counted as passed.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from awgcheck import engine
+from awgcheck.collect.base import PARSE_ERROR, Collector
+from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.errors import CollectError, ParseError
+from awgcheck.inventory import Inventory, Node
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.parse import awgconf
+from awgcheck.ruleset import RuleSet
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int = 32
+    timeout: float = 30.0
+
+
+CollectorFactory = Callable[[Node, RunOptions], Collector]
+
+
+def open_collector(node: Node, options: RunOptions) -> Collector:
+    if node.local is not None:
+        return LocalTreeCollector(node.local)
+    raise CollectError(f"{node.name}: SSH nodes are not supported by this build",
+                       error_class="not_supported")
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    node: Node
+    documents: engine.NodeDocuments | None
+    error: CollectError | None = None
+
+
+def read_node(node: Node, options: RunOptions,
+              factory: CollectorFactory = open_collector) -> NodeRead:
+    """Read and parse one node's artifacts; every failure is captured."""
+    try:
+        collector = factory(node, options)
+    except CollectError as exc:
+        return NodeRead(node, None, exc)
+    try:
+        data = collector.read_file(node.conf, sudo=node.sudo)
+        conf = awgconf.parse(data, collector.describe(node.conf))
+    except CollectError as exc:
+        return NodeRead(node, None, exc)
+    except ParseError as exc:
+        return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
+    finally:
+        collector.close()
+    docs = engine.NodeDocuments(node.name, {ArtifactKind.CONF: conf})
+    return NodeRead(node, docs)
+
+
+def read_nodes(nodes: Sequence[Node], options: RunOptions,
+               factory: CollectorFactory = open_collector,
+               progress: Callable[[NodeRead], None] | None = None) -> list[NodeRead]:
+    """Read nodes with at most ``options.concurrency`` in flight, in order."""
+    workers = max(1, min(options.concurrency, len(nodes)))
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(read_node, node, options, factory) for node in nodes]
+        if progress is not None:
+            for future in concurrent.futures.as_completed(futures):
+                progress(future.result())
+        return [f.result() for f in futures]
+
+
+def read_source_file(path: Path) -> awgconf.AwgConf:
+    try:
+        data = LocalTreeCollector(Path("/")).read_file(str(path.resolve()))
+    except CollectError as exc:
+        raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
+    return awgconf.parse(data, str(path))
+
+
+def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
+          fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
+          options: RunOptions | None = None,
+          factory: CollectorFactory = open_collector,
+          progress: Callable[[NodeRead], None] | None = None) -> Report:
+    options = options or RunOptions()
+    chosen = [n for n in inventory.nodes
+              if not only or n.name in only or n.name == inventory.source_node]
+    reads = read_nodes(chosen, options, factory, progress)
+    source = _source(inventory, reads)
+    documents = [
+        engine.NodeDocuments(r.node.name, r.documents.docs,
+                             is_source=r.node.name == inventory.source_node)
+        for r in reads if r.documents is not None
+    ]
+    findings = engine.evaluate(rules.rules, documents, source, profile)
+    nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
+    source_path = (str(inventory.source_path) if inventory.source_path
+                   else inventory.node(inventory.source_node or "").conf)
+    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
+
+
+def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
+    if inventory.source_path is not None:
+        try:
+            return engine.Source(str(inventory.source_path),
+                                 read_source_file(inventory.source_path))
+        except (CollectError, ParseError):
+            return engine.Source(str(inventory.source_path), None)
+    for read in reads:
+        if read.node.name == inventory.source_node and read.documents is not None:
+            return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
+    return engine.Source(inventory.source_node or "source", None)
+
+
+def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+    if read.error is not None:
+        return NodeResult(read.node.name, Status.ERROR, str(read.error),
+                          read.error.error_class)
+    failing = any(f.node == read.node.name and f.failed and f.severity.at_least(fail_on)
+                  for f in findings)
+    broken = any(f.node == read.node.name and f.status is Status.ERROR for f in findings)
+    if broken and not failing:
+        return NodeResult(read.node.name, Status.ERROR,
+                          "some rules could not be evaluated", "rule_error")
+    return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)

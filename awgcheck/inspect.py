@@ -1,0 +1,56 @@
+"""``awgcheck inspect conf``: what awgcheck sees in one file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabulate import tabulate
+
+from awgcheck.parse.awgconf import AwgConf
+
+
+def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
+    return {
+        "path": conf.path,
+        "loads": conf.loads,
+        "facts": {
+            "size": conf.facts.size, "bom": conf.facts.bom, "crlf": conf.facts.crlf,
+            "cr_only": conf.facts.cr_only, "nul": conf.facts.nul,
+            "invalid_utf8": conf.facts.invalid_utf8,
+            "final_newline": conf.facts.final_newline,
+        },
+        "diagnostics": [
+            {"line": d.line, "code": d.code, "severity": d.severity.value, "message": d.message}
+            for d in conf.diagnostics
+        ],
+        "sections": [
+            {
+                "name": s.name, "header": s.header, "line": s.line,
+                "keys": [
+                    {"key": e.key, "name": e.name, "raw": e.raw, "effective": e.effective,
+                     "line": e.line, "handled_by": e.handler.value if e.handler else None,
+                     "error": e.error}
+                    for e in s.entries
+                ],
+            }
+            for s in conf.sections
+        ],
+    }
+
+
+def render_conf_table(conf: AwgConf) -> str:
+    rows = []
+    for section in conf.sections:
+        for e in section.entries:
+            rows.append([e.line, f"[{section.name}]", e.key, e.raw,
+                         e.effective if e.effective is not None else f"REJECTED: {e.error}",
+                         e.handler.value if e.handler else "-"])
+    out = [f"{conf.path}: {'loads' if conf.loads else 'DOES NOT LOAD'} with awg-quick up"]
+    out.append(tabulate(rows, headers=["line", "section", "key", "raw", "effective", "read by"],
+                        tablefmt="simple", maxcolwidths=[None, None, None, 40, 40, None]))
+    if conf.diagnostics:
+        out.append("")
+        for d in conf.diagnostics:
+            where = f"line {d.line}" if d.line else "file"
+            out.append(f"{d.severity.value}: {where}: {d.message}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,203 @@
+"""The fleet inventory: which nodes exist, how to reach them, what to read.
+
+```yaml
+source: server            # a node name, or a path to the source conf
+defaults:                 # any node field; every node inherits them
+  conf: /etc/amnezia/amneziawg/awg0.conf
+  interface: awg0
+nodes:
+  server:   {local: nodes/server}
+  partner1: {host: 203.0.113.7, user: audit, sudo: true}
+```
+
+Relative paths (``local``, ``identity``, ``known_hosts``, a source conf
+path) resolve against the inventory file's folder. Errors name the file and
+the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from awgcheck.errors import InventoryError
+
+DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
+DEFAULT_INTERFACE = "awg0"
+
+# field -> (accepted types, is a local path to resolve)
+_NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "local": ((str,), True),
+    "host": ((str,), False),
+    "port": ((int,), False),
+    "user": ((str,), False),
+    "identity": ((str,), True),
+    "jump": ((str, list), False),
+    "sudo": ((bool,), False),
+    "known_hosts": ((str,), True),
+    "conf": ((str,), False),
+    "interface": ((str,), False),
+    "compose": ((str, list), False),
+    "compose_env_files": ((list,), False),
+    "compose_profiles": ((list,), False),
+    "ping": ((str,), False),
+    "description": ((str,), False),
+}
+_TOP_FIELDS = ("source", "defaults", "nodes")
+
+
+@dataclass(frozen=True)
+class Node:
+    """One node of the fleet, with defaults applied and paths resolved."""
+
+    name: str
+    local: Path | None = None
+    host: str | None = None
+    port: int | None = None
+    user: str | None = None
+    identity: Path | None = None
+    jump: tuple[str, ...] = ()
+    sudo: bool = False
+    known_hosts: Path | None = None
+    conf: str = DEFAULT_CONF
+    interface: str = DEFAULT_INTERFACE
+    compose: tuple[str, ...] = ()
+    compose_env_files: tuple[str, ...] = ()
+    compose_profiles: tuple[str, ...] = ()
+    ping: str | None = None
+    description: str | None = None
+
+    @property
+    def transport(self) -> str:
+        return "local" if self.local is not None else "ssh"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    path: Path
+    nodes: tuple[Node, ...]
+    source_node: str | None = None
+    source_path: Path | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        known = ", ".join(n.name for n in self.nodes)
+        raise InventoryError(f"{self.path}: no node named '{name}' (nodes: {known})")
+
+
+def _type_name(kinds: tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a whole number", bool: "true or false",
+             list: "a list"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _node_fields(where: str, data: object) -> dict[str, Any]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InventoryError(f"{where}: expected a mapping of node fields")
+    for key, value in data.items():
+        if key not in _NODE_FIELDS:
+            allowed = ", ".join(_NODE_FIELDS)
+            raise InventoryError(f"{where}: unknown key '{key}' (allowed: {allowed})")
+        kinds, _ = _NODE_FIELDS[key]
+        wrong_bool = isinstance(value, bool) and bool not in kinds
+        if not isinstance(value, kinds) or wrong_bool:
+            raise InventoryError(f"{where}: key '{key}' must be {_type_name(kinds)}, "
+                                 f"got {value!r}")
+        if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+            raise InventoryError(f"{where}: key '{key}' must list strings")
+    return dict(data)
+
+
+def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> Node:
+    def path(key: str) -> Path | None:
+        value = fields.get(key)
+        return None if value is None else (base / Path(value).expanduser())
+
+    def words(key: str) -> tuple[str, ...]:
+        value = fields.get(key, ())
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    if fields.get("local") is None and fields.get("host") is None:
+        raise InventoryError(f"{where}: node needs 'local' (a node tree folder) or "
+                             "'host' (an SSH node)")
+    if fields.get("local") is not None and fields.get("host") is not None:
+        raise InventoryError(f"{where}: 'local' and 'host' exclude each other")
+    for key in ("conf",):
+        if not str(fields.get(key, "/")).startswith("/"):
+            raise InventoryError(f"{where}: key '{key}' must be an absolute path on the node")
+    port = fields.get("port")
+    if port is not None and not 0 < port < 65536:
+        raise InventoryError(f"{where}: key 'port' must be 1..65535, got {port}")
+    return Node(
+        name=name, local=path("local"), host=fields.get("host"), port=port,
+        user=fields.get("user"), identity=path("identity"), jump=words("jump"),
+        sudo=bool(fields.get("sudo", False)), known_hosts=path("known_hosts"),
+        conf=fields.get("conf", DEFAULT_CONF),
+        interface=fields.get("interface", DEFAULT_INTERFACE),
+        compose=words("compose"), compose_env_files=words("compose_env_files"),
+        compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
+        description=fields.get("description"),
+    )
+
+
+def load(path: Path) -> Inventory:
+    """Read and validate an inventory file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: inventory file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        raise InventoryError(f"{path}:{line} not valid YAML: "
+                             f"{getattr(exc, 'problem', None) or exc}") from None
+    return parse(data, path)
+
+
+def parse(data: object, path: Path) -> Inventory:
+    where = str(path)
+    if not isinstance(data, dict):
+        raise InventoryError(f"{where}: expected a mapping with 'source' and 'nodes'")
+    for key in data:
+        if key not in _TOP_FIELDS:
+            raise InventoryError(f"{where}: unknown key '{key}' "
+                                 f"(allowed: {', '.join(_TOP_FIELDS)})")
+    base = path.resolve().parent
+    defaults = _node_fields(f"{where}: defaults", data.get("defaults"))
+    raw_nodes = data.get("nodes")
+    if not isinstance(raw_nodes, dict) or not raw_nodes:
+        raise InventoryError(f"{where}: key 'nodes' must be a non-empty mapping of "
+                             "node name to fields")
+    nodes = []
+    for name, fields in raw_nodes.items():
+        node_where = f"{where}: nodes: {name}"
+        if not isinstance(name, str) or not name:
+            raise InventoryError(f"{where}: nodes: node names must be strings, got {name!r}")
+        merged = {**defaults, **_node_fields(node_where, fields)}
+        nodes.append(_build_node(node_where, name, merged, base))
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        raise InventoryError(f"{where}: key 'source' must name a node or a conf file path")
+    names = {n.name for n in nodes}
+    if source in names:
+        return Inventory(path, tuple(nodes), source_node=source)
+    if "/" in source or source.endswith(".conf"):
+        source_path = base / source
+        if not source_path.is_file():
+            raise InventoryError(f"{where}: key 'source': {source_path} is not a file")
+        return Inventory(path, tuple(nodes), source_path=source_path)
+    raise InventoryError(f"{where}: key 'source': '{source}' is neither a node name "
+                         f"({', '.join(sorted(names))}) nor a conf file path")

@@ -1,0 +1,340 @@
+"""The AmneziaWG parameter catalog and how the real tools read each value.
+
+Every interpretation here mirrors amneziawg-tools ``src/config.c`` and
+``src/type.c`` (v3.1.20260812): ``strtoul`` in base 10, the 32-bit
+truncation of ``parse_uint16``, ``u32_range_from_string`` accepting ``0-``,
+``parse_bool`` taking ``on``/``off`` or digits. The functions take the value
+*after* the tool's whitespace deletion and return the value in the tool's
+own canonical rendering, so two documents can be compared by effective
+value regardless of how each spelled it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hashlib
+import re
+from dataclasses import dataclass
+
+U16_MAX = 0xFFFF
+U32_MAX = 0xFFFFFFFF
+ULONG_MAX = 0xFFFFFFFFFFFFFFFF
+
+
+class Kind(enum.Enum):
+    """How the tool parses a value."""
+
+    U16 = "u16"  # parse_uint16: strtoul, truncated to 32 bits, then <= 65535
+    U32_RANGE = "u32-range"  # H1..H4: "a" or "a-b", a <= b
+    U16_RANGE = "u16-range"  # ContentPaddingAddition, timings, PersistentKeepalive
+    BOOL = "bool"  # on/off or digits
+    TAGS = "tags"  # I1..I5: kept verbatim, inner spaces preserved
+    KEY = "key"  # base64 of 32 bytes
+    PORT = "port"
+    FWMARK = "fwmark"
+    TEXT = "text"  # Endpoint, AllowedIPs, awg-quick keys: not interpreted
+
+
+class Role(enum.Enum):
+    """What a mismatch between two peers does to the tunnel."""
+
+    MUST_MATCH = "must-match"  # data plane dies on mismatch
+    SIDE_LOCAL = "side-local"  # may legally differ per peer
+    NODE = "node"  # identity and plumbing: differs per node by design
+
+
+class Handler(enum.Enum):
+    """Which program consumes the line when ``awg-quick up`` runs."""
+
+    SETCONF = "setconf"
+    AWG_QUICK = "awg-quick"
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    kind: Kind
+    section: str  # "Interface" or "Peer"
+    role: Role
+    default: str | None = None  # effective value that absence implies
+    secret: bool = False
+    handler: Handler = Handler.SETCONF
+    since: str = "1.0"
+
+    @property
+    def obfuscation(self) -> bool:
+        return self.role is not Role.NODE
+
+
+def _spec(name: str, kind: Kind, role: Role, **kw: object) -> ParamSpec:
+    return ParamSpec(name, kind, kw.pop("section", "Interface"), role, **kw)  # type: ignore[arg-type]
+
+
+_MM, _SL, _NODE = Role.MUST_MATCH, Role.SIDE_LOCAL, Role.NODE
+
+# Order follows config.c's process_line: the order matters nowhere in the
+# tool (each "Key=" prefix is unique) but reads the same as upstream.
+INTERFACE_SETCONF_KEYS: tuple[ParamSpec, ...] = (
+    _spec("ListenPort", Kind.PORT, _NODE),
+    _spec("FwMark", Kind.FWMARK, _NODE),
+    _spec("PrivateKey", Kind.KEY, _NODE, secret=True),
+    _spec("Jc", Kind.U16, _SL, default="0"),
+    _spec("Jmin", Kind.U16, _SL, default="0"),
+    _spec("Jmax", Kind.U16, _SL, default="0"),
+    _spec("S1", Kind.U16, _MM, default="0"),
+    _spec("S2", Kind.U16, _MM, default="0"),
+    _spec("S3", Kind.U16, _MM, default="0", since="1.5"),
+    _spec("S4", Kind.U16, _MM, default="0", since="1.5"),
+    _spec("H1", Kind.U32_RANGE, _MM, default="1"),
+    _spec("H2", Kind.U32_RANGE, _MM, default="2"),
+    _spec("H3", Kind.U32_RANGE, _MM, default="3"),
+    _spec("H4", Kind.U32_RANGE, _MM, default="4"),
+    _spec("I1", Kind.TAGS, _SL, since="1.5"),
+    _spec("I2", Kind.TAGS, _SL, since="1.5"),
+    _spec("I3", Kind.TAGS, _SL, since="1.5"),
+    _spec("I4", Kind.TAGS, _SL, since="1.5"),
+    _spec("I5", Kind.TAGS, _SL, since="1.5"),
+    _spec("HeaderProtectionKey", Kind.KEY, _MM, secret=True, since="3.0"),
+    _spec("ContentPaddingAddition", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("RekeyAfterTime", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("RekeyTimeout", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("RejectAfterTime", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("KeepaliveTimeout", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("MaxHandshakeAttempts", Kind.U16_RANGE, _SL, default="0", since="3.0"),
+    _spec("RandomTrailers", Kind.BOOL, _MM, default="off", since="3.1"),
+    _spec("DisableCookies", Kind.BOOL, _SL, default="off", since="3.1"),
+)
+
+PEER_SETCONF_KEYS: tuple[ParamSpec, ...] = (
+    _spec("Endpoint", Kind.TEXT, _NODE, section="Peer"),
+    _spec("PublicKey", Kind.KEY, _NODE, section="Peer"),
+    _spec("AllowedIPs", Kind.TEXT, _NODE, section="Peer"),
+    _spec("PersistentKeepalive", Kind.U16_RANGE, _NODE, section="Peer"),
+    _spec("PresharedKey", Kind.KEY, _NODE, section="Peer", secret=True),
+    _spec("AdvancedSecurity", Kind.BOOL, _NODE, section="Peer"),
+)
+
+# wg-quick/linux.bash parse_options(): consumed by awg-quick itself, only in
+# [Interface], matched case-insensitively (shopt -s nocasematch).
+AWG_QUICK_KEYS: tuple[ParamSpec, ...] = tuple(
+    _spec(name, Kind.TEXT, _NODE, handler=Handler.AWG_QUICK)
+    for name in ("Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "PostUp",
+                 "PostDown", "SaveConfig")
+)
+
+# Keys of the 1.5 generation that every 2.0+ build rejects.
+LEGACY_KEYS = ("J1", "J2", "J3", "Itime")
+
+SECRET_KEYS = frozenset(
+    s.name.lower() for s in INTERFACE_SETCONF_KEYS + PEER_SETCONF_KEYS if s.secret
+)
+
+_BY_NAME: dict[str, ParamSpec] = {
+    s.name.lower(): s
+    for s in INTERFACE_SETCONF_KEYS + AWG_QUICK_KEYS + PEER_SETCONF_KEYS
+}
+
+OBFUSCATION_PARAMS: tuple[str, ...] = tuple(
+    s.name for s in INTERFACE_SETCONF_KEYS if s.obfuscation
+)
+MUST_MATCH_PARAMS: tuple[str, ...] = tuple(
+    s.name for s in INTERFACE_SETCONF_KEYS if s.role is Role.MUST_MATCH
+)
+SIDE_LOCAL_PARAMS: tuple[str, ...] = tuple(
+    s.name for s in INTERFACE_SETCONF_KEYS if s.role is Role.SIDE_LOCAL
+)
+
+
+def spec(name: str) -> ParamSpec | None:
+    """The spec for a key in any spelling (``s4``, ``S4``), or None."""
+    return _BY_NAME.get(name.lower())
+
+
+def canonical(name: str) -> str:
+    """The canonical spelling of a known key; unknown keys are returned as is."""
+    found = spec(name)
+    return found.name if found else name
+
+
+def is_secret(name: str) -> bool:
+    return name.lower() in SECRET_KEYS
+
+
+def redact(value: str | bytes) -> str:
+    """Digest shown in place of a secret: ``sha256:<first 12 hex>``.
+
+    Two secrets are compared through this digest; 48 bits make an accidental
+    match between two different keys negligible.
+    """
+    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?")
+
+
+def scrub(text: str) -> str:
+    """Replace anything shaped like a base64 WireGuard key with its digest.
+
+    Used on text awgcheck cannot attribute to a key name (an unknown line, a
+    command's stderr), where a secret might still hide.
+    """
+    return _KEY_SHAPED.sub(lambda m: redact(m.group(0)), text)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The tool's reading of one value: effective text, or why it refuses."""
+
+    effective: str | None
+    error: str | None = None
+
+
+def strtoul10(text: str) -> tuple[int, str]:
+    """C ``strtoul(text, &end, 10)`` on LP64: (value, unconsumed rest).
+
+    Accepts leading whitespace and one sign; a minus negates modulo 2**64;
+    overflow saturates at ULONG_MAX. No digits: (0, text), as C leaves
+    ``end == text``.
+    """
+    i = 0
+    while i < len(text) and text[i] in " \t\n\v\f\r":
+        i += 1
+    negative = False
+    if i < len(text) and text[i] in "+-":
+        negative = text[i] == "-"
+        i += 1
+    start = i
+    while i < len(text) and "0" <= text[i] <= "9":
+        i += 1
+    if i == start:
+        return 0, text
+    value = int(text[start:i])
+    if value > ULONG_MAX:
+        value = ULONG_MAX
+    elif negative:
+        value = (-value) & ULONG_MAX
+    return value, text[i:]
+
+
+def read_u16(name: str, value: str) -> Reading:
+    """``parse_uint16``: the result is stored in a uint32_t before the check,
+    so ``4294967314`` wraps to 18 and is accepted."""
+    if not value:
+        return Reading(None, "Unable to parse empty string")
+    number, rest = strtoul10(value)
+    number &= U32_MAX
+    if rest or number > U16_MAX:
+        return Reading(None, f"Unable to parse {name}: `{value}'")
+    return Reading(str(number))
+
+
+def _read_range(value: str, bits: int) -> Reading:
+    """``u32_range_from_string`` / ``u16_range_from_string``: "a" or "a-b"."""
+    parse_error = Reading(None, "Configuration parsing error")
+    lo, rest = strtoul10(value)
+    if rest == value or lo > U32_MAX:
+        return parse_error
+    if rest:
+        if rest[0] != "-":
+            return parse_error
+        # strtoul of an empty string yields 0 with nothing left over, which
+        # is why "0-" is accepted as 0-0 while "100-" fails (hi < lo).
+        hi, tail = strtoul10(rest[1:])
+        if tail or hi > U32_MAX or hi < lo:
+            return parse_error
+    else:
+        hi = lo
+    if bits == 16:
+        lo, hi = lo & U16_MAX, hi & U16_MAX
+    return Reading(str(lo) if lo == hi else f"{lo}-{hi}")
+
+
+def read_bool(name: str, value: str) -> Reading:
+    if not value:
+        return Reading(None, "Unable to parse empty string")
+    if value.lower() == "off":
+        return Reading("off")
+    if value.lower() == "on":
+        return Reading("on")
+    if not value[0].isdigit() or not value[0].isascii():
+        return Reading(None, f"Boolean value is neither on/off nor 0/1: `{value}'")
+    number, rest = strtoul10(value)
+    if rest:
+        return Reading(None, f"Unable to parse {name}: `{value}'")
+    return Reading("on" if number & U32_MAX else "off")
+
+
+def read_key(value: str) -> Reading:
+    """``key_from_base64``: exactly 44 characters of base64 ending in '='."""
+    error = Reading(None, "Key is not the correct length or format")
+    if len(value) != 44 or not value.endswith("="):
+        return error
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return error
+    if len(decoded) != 32:
+        return error
+    return Reading(redact(value))
+
+
+def read_port(value: str) -> Reading:
+    if not value:
+        return Reading(None, "Unable to parse empty port")
+    if value.isdigit():
+        number = int(value)
+        return Reading(str(number)) if number <= U16_MAX else Reading(
+            None, f"Servname not supported for ai_socktype: `{value}'"
+        )
+    # getaddrinfo() would look a service name up in /etc/services on the node.
+    return Reading(value)
+
+
+def read_fwmark(value: str) -> Reading:
+    error = Reading(None, f"Fwmark is neither 0/off nor 0-0xffffffff: `{value}'")
+    if value.lower() == "off":
+        return Reading("0")
+    if not value or not ("0" <= value[0] <= "9"):
+        return error
+    digits = value
+    base = 10
+    if len(value) > 2 and value[:2] == "0x":
+        base, digits = 16, value[2:]
+    try:
+        number = int(digits, base)
+    except ValueError:
+        return error
+    return Reading(str(number)) if number <= U32_MAX else error
+
+
+def interpret(param: ParamSpec, value: str) -> Reading:
+    """Read ``value`` (already cleaned as the tool cleans it) like the tool."""
+    if param.kind is Kind.U16:
+        return read_u16(param.name, value)
+    if param.kind is Kind.U32_RANGE:
+        return _read_range(value, 32)
+    if param.kind is Kind.U16_RANGE:
+        return _read_range(value, 16)
+    if param.kind is Kind.BOOL:
+        return read_bool(param.name, value)
+    if param.kind is Kind.KEY:
+        reading = read_key(value)
+        if reading.effective is not None and not param.secret:
+            return Reading(value)
+        return reading
+    if param.kind is Kind.PORT:
+        return read_port(value)
+    if param.kind is Kind.FWMARK:
+        return read_fwmark(value)
+    return Reading(value)
+
+
+def parse_range(effective: str) -> tuple[int, int] | None:
+    """Split an effective range value ("5" or "5-9") into (lo, hi)."""
+    lo, sep, hi = effective.partition("-")
+    if not lo.isdigit() or (sep and not hi.isdigit()):
+        return None
+    return (int(lo), int(hi) if sep else int(lo))

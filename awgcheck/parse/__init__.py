@@ -1,0 +1,1 @@
+"""Parsers: one module per artifact format."""
