@@ -229,6 +229,8 @@ def test_showconf_peers_have_no_counters() -> None:
     assert a.allowed_ips == ("10.8.0.2/32", "fd00:8::2/128")
     assert a.location == Location("edge-1:2.0/showconf-go", 13)
     assert state.peer("nope") is None
+    assert a.advanced_security is None
+    assert load("2.0/showconf-kmod").peers[1].advanced_security == "off"
 
 
 def test_parse_latest_handshakes() -> None:
