@@ -1,0 +1,89 @@
+"""YAML pass/fail cases for every shipped rule, collected automatically.
+
+Each ``cases/<rule-id>.yaml`` holds cases for one rule; a shipped rule
+without a case file, or without both a passing and a failing case, fails
+the suite, so no rule ships untested.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from awgcheck import engine, ruleset
+from awgcheck.model import ArtifactKind, Status
+from awgcheck.parse import awgconf
+
+CASES = Path(__file__).parent / "cases"
+SHIPPED = ruleset.load_shipped()
+
+DEFAULT_SOURCE = """\
+[Interface]
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 52
+S2 = 140
+S3 = 36
+S4 = 18
+H1 = 1020325451
+H2 = 1288052141
+H3 = 1766607858
+H4 = 2114195744
+"""
+
+
+def _load_cases() -> list[Any]:
+    params = []
+    for file in sorted(CASES.glob("*.yaml")):
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        for case in data["cases"]:
+            params.append(pytest.param(data, case, id=f"{data['rule']}:{case['id']}"))
+    return params
+
+
+def _evaluate(rule: ruleset.Rule, conf_text: str, source_text: str,
+              profile: str) -> list[Any]:
+    conf = awgconf.parse(conf_text.encode("utf-8", "surrogateescape"), "node.conf")
+    source = awgconf.parse(source_text.encode("utf-8"), "source.conf")
+    node = engine.NodeDocuments("node", {ArtifactKind.CONF: conf})
+    return engine.evaluate([rule], [node], engine.Source("server", source), profile)
+
+
+@pytest.mark.parametrize(("spec", "case"), _load_cases())
+def test_rule_case(spec: dict[str, Any], case: dict[str, Any]) -> None:
+    rule = SHIPPED.by_id[spec["rule"]]
+    findings = _evaluate(rule, case["conf"], case.get("source", spec.get("source",
+                                                      DEFAULT_SOURCE)),
+                         case.get("profile", "strict"))
+    errors = [f.message for f in findings if f.status is Status.ERROR]
+    assert not errors
+    failed = [f for f in findings if f.status is Status.FAIL]
+    summary = [f"{f.param}: {f.message}" for f in failed]
+    if case["expect"] == "pass":
+        assert not failed, summary
+        return
+    assert case["expect"] == "fail"
+    assert failed, "expected a failing finding, got none"
+    if "params" in case:
+        assert sorted({f.param for f in failed}) == sorted(case["params"]), summary
+    if "severity" in case:
+        assert {f.severity.value for f in failed} == {case["severity"]}, summary
+    if "message" in case:
+        assert any(case["message"] in f.message for f in failed), summary
+    if "line" in case:
+        assert any(f.location and f.location.line == case["line"] for f in failed), summary
+
+
+@pytest.mark.parametrize("rule_id", sorted(SHIPPED.by_id))
+def test_every_shipped_rule_has_cases(rule_id: str) -> None:
+    file = CASES / f"{rule_id}.yaml"
+    assert file.is_file(), f"rule {rule_id} has no cases file {file.name}"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    assert data["rule"] == rule_id
+    expects = {case["expect"] for case in data["cases"]}
+    assert expects == {"pass", "fail"}, f"{rule_id} needs both passing and failing cases"
