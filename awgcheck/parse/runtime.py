@@ -423,9 +423,7 @@ def parse_latest_handshakes(text: str, *, source: str = "latest-handshakes") -> 
     nothing, which reads as an empty dict.
     """
     result: dict[str, int] = {}
-    for number, line in enumerate(text.split("\n"), start=1):
-        if line == "":
-            continue
+    for number, line in _lines(text, source, empty_ok=True):
         columns = line.split("\t")
         if len(columns) != 2:
             raise ParseError(f"{source}:{number}: not a latest-handshakes line: "
@@ -491,17 +489,27 @@ def explain_header_quirk(
 # Shared helpers
 
 
-def _lines(text: str, source: str) -> list[tuple[int, str]]:
-    """Numbered lines split on "\\n" only (not splitlines(), which would also
-    split an I-value on \\v, \\f or \\x1c); trailing blank lines dropped."""
-    lines = list(enumerate(text.split("\n"), start=1))
+def _lines(text: str, source: str, *, empty_ok: bool = False) -> list[tuple[int, str]]:
+    """Numbered lines split on "\n" only (not splitlines(), which would also
+    split an I-value on \v, \f or \x1c); trailing blank lines dropped.
+
+    Output read through a pseudo-terminal (``ssh -t``, a sudo that wants a
+    tty) has every "\n" turned into "\r\n"; that uniform form is undone.
+    Any other carriage return is not something awg prints.
+    """
+    raw = text.split("\n")
+    if raw[-1] == "":
+        raw.pop()
+    if raw and all(line.endswith("\r") for line in raw):
+        raw = [line[:-1] for line in raw]
+    lines = list(enumerate(raw, start=1))
     while lines and lines[-1][1] == "":
         lines.pop()
-    if not lines:
+    if not lines and not empty_ok:
         raise ParseError(f"{source}: empty output (is the interface up?)")
-    if any("\r" in line for _, line in lines):
-        number = next(n for n, line in lines if "\r" in line)
-        raise ParseError(f"{source}:{number}: carriage return in tool output")
+    for number, line in lines:
+        if "\r" in line:
+            raise ParseError(f"{source}:{number}: stray carriage return in tool output")
     return lines
 
 
