@@ -25,8 +25,9 @@ silence compare equal.
 
 Secrets (PrivateKey, PresharedKey, HeaderProtectionKey) are printed in
 clear by both commands; they are replaced by :func:`awgcheck.params.redact`
-digests the moment a line is split, and no error message ever echoes a
-line, so no later stage (report, log, traceback) can leak them.
+digests the moment a line is split, and error messages quote only values
+too short to hold a useful part of a key, so no later stage (report, log,
+traceback) can leak them.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ GEN_SHOWCONF_GO = "showconf-go"
 GEN_SHOWCONF = "showconf"  # showconf whose producer cannot be told
 
 # Generations whose kernel module / amneziawg-go silently replace a magic
-# header <= 4 with the default (AWG-FACTS section 2).
+# header <= 4 with the default (AWG-FACTS section 2; taken from there, not
+# re-read in the module sources for this reader).
 _HEADER_CLAMPING_GENERATIONS = frozenset({GEN_1_0, GEN_1_5, GEN_2_0})
 
 
