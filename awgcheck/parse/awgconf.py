@@ -317,7 +317,7 @@ class _Reader:
         self.lines.append(Line(number, raw, LineKind.SECTION, self.section_index))
         if name == "Interface" and any(s.name == "Interface" for s in self.sections[:-1]):
             self.diag(number, "second-interface",
-                      f"line {number}: a second [Interface] section; its keys are "
+                      "a second [Interface] section; its keys are "
                       "applied on top of the first one", Severity.WARNING)
 
     def _garbage(self, number: int, raw: bytes, line: str, cleaned: str) -> None:
@@ -379,8 +379,11 @@ class _Reader:
                 return f"{shown} ({legacy[name]} is a 1.5-only key; 2.0+ builds reject it)"
             return f"{shown} (unknown key '{_show(key)}')"
         if spec.handler is params.Handler.AWG_QUICK:
+            if key.lower() != spec.name.lower():
+                return (f"{shown} (awg-quick does not recognise '{_show(key)}' as its "
+                        f"{spec.name} key, so the line reaches awg setconf)")
             return (f"{shown} ({spec.name} is an awg-quick key; awg-quick only strips it "
-                    "from an [Interface] header it recognises)")
+                    "from an [Interface] header it recognises, written exactly so)")
         return f"{shown} ({spec.name} is not valid under [{self.setconf_section}])"
 
     def _add_entry(self, number: int, raw: bytes, key: str, raw_value: str,
@@ -453,7 +456,9 @@ def parse(data: bytes, path: str) -> AwgConf:
     """Parse one conf file. ``path`` is how locations should name the file."""
     facts = _facts(data)
     raw_lines = _split_lines(data)
-    if not _looks_like_conf([_decode(r) for r in raw_lines]) or (
+    # Detection splits on CR too: a CR-only file is still a conf (that the
+    # tools reject), not garbage.
+    if not _looks_like_conf(_decode(data).replace("\r", "\n").split("\n")) or (
         facts.nul and data.count(b"\0") * 8 > len(data)
     ):
         raise ParseError(f"{path}: not an AmneziaWG conf (no [Interface]/[Peer] header "
