@@ -59,6 +59,7 @@ SCHEMA = "compose-schema"
 EXTENDS = "extends-unresolved"
 INCLUDE = "include-conflict"
 TYPED_VALUE = "yaml-typed-value"
+TIMESTAMP = "yaml-timestamp"
 YAML11_VALUE = "yaml11-value"
 CONTAINER_VARIABLE = "container-variable-interpolated"
 
@@ -343,10 +344,7 @@ class _Loader:
             if text is None:
                 continue
 
-            def lookup(name: str) -> str | None:
-                return outer.get(name, values.get(name))
-
-            parsed = parse_dotenv(text, lookup)
+            parsed = parse_dotenv(text, outer.get, values.get)
             self.report_dotenv(path, parsed)
             values.update(parsed.values())
         return {**values, **outer}
@@ -497,7 +495,7 @@ class _Loader:
             return {}
         declared_dir = _first(_field(entry, "project_directory"))
         project_dir = _join(here, declared_dir) if declared_dir else posixpath.dirname(paths[0])
-        env_paths = [_join(project_dir, p) for p in _strings(_field(entry, "env_file"))] or [
+        env_paths = [_join(here, p) for p in _strings(_field(entry, "env_file"))] or [
             _join(project_dir, ".env")
         ]
         # The including project's variables win over the included .env.
@@ -635,6 +633,17 @@ def _declared_environment(loader: _Loader, name: str, svc: YMap) -> dict[str, YS
 
 def _check_typed(loader: _Loader, service: str, key: str, value: YScalar) -> None:
     """Report unquoted values whose YAML type changes what the container gets."""
+    if value.kind is Kind.TIMESTAMP:
+        loader.report(
+            Diagnostic(
+                value.location,
+                TIMESTAMP,
+                f"{service}: {key}: unquoted {value.raw} is a YAML timestamp, which"
+                " Compose refuses as an environment value; quote it",
+                Level.ERROR,
+            )
+        )
+        return
     if value.kind in (Kind.INT, Kind.FLOAT, Kind.BOOL):
         loader.report(
             Diagnostic(
@@ -676,12 +685,13 @@ def _env_file_vars(
             if key in env:
                 return env[key]
             scalar = declared.get(key)
-            if scalar is not None and scalar.value is not None:
-                return scalar.value
+            return scalar.value if scalar is not None else None
+
+        def earlier(key: str) -> str | None:
             var = out.get(key)
             return var.value if var is not None else None
 
-        parsed = parse_dotenv(text, lookup)
+        parsed = parse_dotenv(text, lookup, earlier)
         loader.report_dotenv(path, parsed)
         for entry in parsed.entries:
             if entry.value is None:

@@ -91,14 +91,15 @@ class Dotenv:
         return out
 
 
-def parse_dotenv(text: str, lookup: Lookup | None = None) -> Dotenv:
+def parse_dotenv(text: str, lookup: Lookup | None = None, fallback: Lookup | None = None) -> Dotenv:
     """Parse ``text`` as compose-go does, resolving ``$VAR`` via ``lookup``.
 
-    ``lookup`` is consulted before the file's own earlier lines, which is
-    how a shell variable (or a service ``environment:`` entry) shadows a
-    value defined in the same file.
+    ``$VAR`` is looked up in ``lookup`` first (a shell variable, or a
+    service ``environment:`` entry, shadows a line of the same file), then
+    in the file's own earlier lines, then in ``fallback`` (the files read
+    before this one).
     """
-    return _Parser(text.removeprefix("\ufeff"), lookup or _nothing).run()
+    return _Parser(text.removeprefix("\ufeff"), lookup or _nothing, fallback or _nothing).run()
 
 
 def _nothing(_name: str) -> str | None:
@@ -110,9 +111,10 @@ class _SyntaxFailure(Exception):
 
 
 class _Parser:
-    def __init__(self, text: str, lookup: Lookup) -> None:
+    def __init__(self, text: str, lookup: Lookup, fallback: Lookup) -> None:
         self.text = text
         self.lookup = lookup
+        self.fallback = fallback
         self.pos = 0
         self.statement_line = 1
         self.seen: dict[str, str] = {}
@@ -221,7 +223,9 @@ class _Parser:
 
     def _lookup(self, name: str) -> str | None:
         found = self.lookup(name)
-        return found if found is not None else self.seen.get(name)
+        if found is None:
+            found = self.seen.get(name)
+        return found if found is not None else self.fallback(name)
 
     def _expand(self, text: str, line: int) -> str | None:
         result = interpolate(text, self._lookup)

@@ -13,6 +13,7 @@ Quoted scalars are always strings; explicit tags are not interpreted.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import math
 import re
@@ -28,6 +29,7 @@ class Kind(enum.StrEnum):
     FLOAT = "float"
     BOOL = "bool"
     NULL = "null"
+    TIMESTAMP = "timestamp"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,13 @@ _GO_INT = re.compile(r"[+-]?(?:0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|
 _YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
 _DOT_FLOAT = re.compile(r"\.[0-9]+(?:[eE][-+]?[0-9]+)?")
 
+# The layouts go-yaml v3 tries with time.Parse (its allowedTimestampFormats).
+_TIMESTAMP = re.compile(
+    r"(?P<y>[0-9]{4})-(?P<m>[0-9]{1,2})-(?P<d>[0-9]{1,2})"
+    r"(?:[Tt][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+    r"| [0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]+)?)?"
+)
+
 _INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
 
 # YAML 1.1 readings that Compose does NOT apply: worth a warning because a
@@ -92,8 +101,10 @@ def resolve_plain(text: str) -> Typed:
 
 
 def _number(text: str) -> Typed:
-    # go-yaml tries timestamps first but hands them to interface{} as the
-    # original string, so they need no case here.
+    if _is_timestamp(text):
+        # go-yaml decodes these to time.Time, which Compose's schema then
+        # rejects wherever it expects a string: keep the text, flag the kind.
+        return Typed(Kind.TIMESTAMP, text)
     plain = text.replace("_", "")
     if _GO_INT.fullmatch(plain):
         value = _go_int(plain)
@@ -102,6 +113,18 @@ def _number(text: str) -> Typed:
     if _YAML_FLOAT.fullmatch(plain):
         return _float(plain)
     return Typed(Kind.STR, text)
+
+
+def _is_timestamp(text: str) -> bool:
+    match = _TIMESTAMP.fullmatch(text)
+    if match is None:
+        return False
+    year, month, day = (int(match.group(g)) for g in ("y", "m", "d"))
+    try:
+        datetime.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def _go_int(plain: str) -> int:
