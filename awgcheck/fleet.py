@@ -7,12 +7,11 @@ never counted as passed.
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from awgcheck import engine
+from awgcheck import engine, workers
 from awgcheck.collect.base import PARSE_ERROR, Collector
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.errors import CollectError, ParseError
@@ -59,23 +58,38 @@ def read_node(node: Node, options: RunOptions,
         return NodeRead(node, None, exc)
     except ParseError as exc:
         return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
+    except Exception as exc:  # noqa: BLE001 - a bug must cost one node, not the run
+        return NodeRead(node, None, CollectError(
+            f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
+            error_class="internal_error"))
     finally:
-        collector.close()
+        try:
+            collector.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken transport may fail too
+            pass
     docs = engine.NodeDocuments(node.name, {ArtifactKind.CONF: conf})
     return NodeRead(node, docs)
+
+
+# Collectors enforce the deadline themselves (the SSH one closes its socket);
+# this grace covers a collector that does not, so the run still ends.
+DEADLINE_GRACE = 2.0
 
 
 def read_nodes(nodes: Sequence[Node], options: RunOptions,
                factory: CollectorFactory = open_collector,
                progress: Callable[[NodeRead], None] | None = None) -> list[NodeRead]:
     """Read nodes with at most ``options.concurrency`` in flight, in order."""
-    workers = max(1, min(options.concurrency, len(nodes)))
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        futures = [pool.submit(read_node, node, options, factory) for node in nodes]
-        if progress is not None:
-            for future in concurrent.futures.as_completed(futures):
-                progress(future.result())
-        return [f.result() for f in futures]
+
+    def overrun(node: Node) -> NodeRead:
+        return NodeRead(node, None, CollectError(
+            f"{node.name}: no answer within the {options.timeout:g} s deadline",
+            error_class="deadline_exceeded"))
+
+    return workers.run_bounded(
+        nodes, lambda node: read_node(node, options, factory),
+        concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
+        on_overrun=overrun, on_result=progress)
 
 
 def read_source_file(path: Path) -> awgconf.AwgConf:
@@ -103,8 +117,9 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     ]
     findings = engine.evaluate(rules.rules, documents, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
-    source_path = (str(inventory.source_path) if inventory.source_path
-                   else inventory.node(inventory.source_node or "").conf)
+    source_path = source.doc.path if source.doc is not None else (
+        str(inventory.source_path) if inventory.source_path
+        else inventory.node(inventory.source_node or "").conf)
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
 
 

@@ -1,0 +1,32 @@
+"""Shared fixtures, and the CI rule that no test may be skipped.
+
+Skips are allowed for optional extras on a developer's machine only; in CI
+(CI=true) a skip would hide a missing dependency, so it fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = Path(__file__).resolve().parent / "assets"
+DEMO = ROOT / "fixtures" / "demo"
+
+
+@pytest.fixture
+def demo_inventory() -> Path:
+    return DEMO / "fleet.yaml"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if os.environ.get("CI", "").lower() not in ("1", "true", "yes"):
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter is not None else []
+    if skipped:
+        reporter.write_line(f"CI forbids skipped tests; {len(skipped)} were skipped",
+                            red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
