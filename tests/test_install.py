@@ -1,0 +1,26 @@
+"""A plain (non-editable) ``pip install .`` finds the shipped rule catalog."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_install_non_editable_ships_the_catalog(tmp_path: Path) -> None:
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True,
+                   cwd=tmp_path, timeout=600)
+    listing = subprocess.run(
+        [str(env_dir / "bin" / "awgcheck"), "rules", "list"], capture_output=True, text=True,
+        check=True, cwd=tmp_path, timeout=120)
+    assert "must-match-drift" in listing.stdout
+    where = subprocess.run(
+        [str(python), "-c", "import awgcheck, awgcheck.catalog; print(awgcheck.__file__)"],
+        capture_output=True, text=True, check=True, cwd=tmp_path, timeout=120)
+    assert str(env_dir) in where.stdout  # the installed copy, not the checkout
