@@ -60,6 +60,7 @@ EXTENDS = "extends-unresolved"
 INCLUDE = "include-conflict"
 TYPED_VALUE = "yaml-typed-value"
 TIMESTAMP = "yaml-timestamp"
+DEPENDS_ON = "depends-on-unavailable"
 YAML11_VALUE = "yaml11-value"
 CONTAINER_VARIABLE = "container-variable-interpolated"
 
@@ -288,14 +289,17 @@ class _Loader:
     ) -> ComposeProject:
         base = project_dir or (posixpath.dirname(files[0]) if files else ".")
         base = posixpath.normpath(base)
-        paths = [_join(base, f) for f in files] or self._default_files(base)
         used_env_files = self._env_file_paths(base, env_files)
         env = self._project_env(used_env_files, self.extra_env, required=env_files is not None)
+        paths = [_join(base, f) for f in files or _files_from_env(env)]
+        paths = paths or self._default_files(base)
         active = tuple(profiles) or _profiles_from_env(env)
         services = self._services(paths, _Scope(base, env))
         built = {
             name: _build_service(self, name, svc, env, active) for name, svc in services.items()
         }
+        for service in built.values():
+            _check_dependencies(self, service, services[service.name], built)
         return ComposeProject(
             project_dir=base,
             files=tuple(paths),
@@ -528,6 +532,12 @@ def _first(node: YNode | None) -> str | None:
     return values[0] if values else None
 
 
+def _files_from_env(env: Mapping[str, str]) -> list[str]:
+    """``COMPOSE_FILE`` (from .env or the shell) stands in for ``-f``."""
+    separator = env.get("COMPOSE_PATH_SEPARATOR") or ":"
+    return [f for f in env.get("COMPOSE_FILE", "").split(separator) if f]
+
+
 def _profiles_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
     text = env.get("COMPOSE_PROFILES", "")
     return tuple(p.strip() for p in text.split(",") if p.strip())
@@ -577,6 +587,7 @@ def _build_service(
     profiles = tuple(_strings(svc.get("profiles")))
     is_active = not profiles or "*" in active or any(p in active for p in profiles)
     environment = _environment(loader, name, svc, env)
+    _check_string_lists(loader, name, svc)
     return Service(
         name=name,
         active=is_active,
@@ -629,6 +640,27 @@ def _declared_environment(loader: _Loader, name: str, svc: YMap) -> dict[str, YS
         _check_typed(loader, name, key, value)
         out[key] = value
     return out
+
+
+def _check_string_lists(loader: _Loader, name: str, svc: YMap) -> None:
+    """Compose's schema wants strings in exec-form lists: 0123 there is fatal."""
+    lists = {
+        "command": svc.get("command"),
+        "entrypoint": svc.get("entrypoint"),
+        "healthcheck.test": _field(svc.get("healthcheck"), "test"),
+    }
+    for key, node in lists.items():
+        for item in _items(node):
+            if isinstance(item, YScalar) and item.kind is not Kind.STR:
+                loader.report(
+                    Diagnostic(
+                        item.location,
+                        SCHEMA,
+                        f"{name}: {key}: unquoted {item.raw or '(empty)'} is a YAML"
+                        f" {item.kind.value}; Compose requires a string here",
+                        Level.ERROR,
+                    )
+                )
 
 
 def _check_typed(loader: _Loader, service: str, key: str, value: YScalar) -> None:
@@ -700,6 +732,46 @@ def _env_file_vars(
                 entry.key, entry.raw, entry.value, Location(path, entry.line), ENV_FILE, path
             )
     return out
+
+
+def _check_dependencies(
+    loader: _Loader, service: Service, node: YMap, services: Mapping[str, Service]
+) -> None:
+    """An active service needing an inactive or undefined one stops Compose."""
+    if not service.active:
+        return
+    for name, required, location in _dependencies(node.get("depends_on")):
+        target = services.get(name)
+        if not required or (target is not None and target.active):
+            continue
+        why = "undefined" if target is None else "in an inactive profile"
+        loader.report(
+            Diagnostic(
+                location,
+                DEPENDS_ON,
+                f"{service.name} depends on {name}, which is {why}",
+                Level.ERROR,
+            )
+        )
+
+
+def _dependencies(node: YNode | None) -> list[tuple[str, bool, Location]]:
+    if isinstance(node, YSeq):
+        return [
+            (i.value, True, i.location)
+            for i in node.items
+            if isinstance(i, YScalar) and i.value is not None
+        ]
+    if isinstance(node, YMap):
+        return [
+            (
+                name,
+                _first(_field(spec, "required")) != "false",
+                node.key_locations.get(name, node.location),
+            )
+            for name, spec in node.items.items()
+        ]
+    return []
 
 
 def _check_container_variables(loader: _Loader, svc: YMap, env: Mapping[str, EnvVar]) -> None:
