@@ -24,7 +24,7 @@ from awgcheck import inspect as inspecting
 from awgcheck.checks import ParamDocument
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.errors import AwgcheckError, CollectError, ParseError, UsageError
-from awgcheck.model import Severity
+from awgcheck.model import ArtifactKind, Severity
 from awgcheck.parse import awgconf
 from awgcheck.report import FORMATS
 
@@ -163,7 +163,7 @@ def _document(spec: str, inventory_path: Path | None) -> tuple[str, ParamDocumen
     read = fleet.read_node(node, fleet.RunOptions())
     if read.error is not None or read.documents is None:
         raise UsageError(f"{spec}: {read.error}")
-    conf = read.documents.docs[fleet.ArtifactKind.CONF]
+    conf = read.documents.docs[ArtifactKind.CONF]
     return spec, conf
 
 

@@ -51,7 +51,7 @@ def compare(left: ParamDocument, right: ParamDocument) -> list[DiffRow]:
         eb = b.effective if b else default
         if a is not None and b is not None and a.raw == b.raw:
             verdict, note = SAME, ""
-        elif ea != eb or (a is None or b is None) and ea is None:
+        elif ea != eb or ((a is None or b is None) and ea is None):
             verdict = DRIFT if a is not None and b is not None else ABSENT
             note = "" if verdict == DRIFT else _absent_note(name, a, b, default)
             if verdict == ABSENT and ea != eb and spec is not None and spec.obfuscation:

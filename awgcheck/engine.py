@@ -54,7 +54,7 @@ def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
-    except Exception as exc:  # noqa: BLE001 - one broken check must not sink the run
+    except Exception as exc:
         yield _finding(rule, node.name, profile, Outcome(
             Status.ERROR, f"rule {rule.id} could not be evaluated: "
             f"{type(exc).__name__}: {exc}"))

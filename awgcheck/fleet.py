@@ -7,6 +7,7 @@ never counted as passed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,15 +59,13 @@ def read_node(node: Node, options: RunOptions,
         return NodeRead(node, None, exc)
     except ParseError as exc:
         return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
-    except Exception as exc:  # noqa: BLE001 - a bug must cost one node, not the run
+    except Exception as exc:
         return NodeRead(node, None, CollectError(
             f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
             error_class="internal_error"))
     finally:
-        try:
+        with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
-        except Exception:  # noqa: BLE001, S110 - closing a broken transport may fail too
-            pass
     docs = engine.NodeDocuments(node.name, {ArtifactKind.CONF: conf})
     return NodeRead(node, docs)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from awgcheck import exitcodes
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How bad a failing finding is; ordered from worst to mildest."""
 
     CRITICAL = "critical"
@@ -38,7 +38,7 @@ _SEVERITY_RANK = {
 }
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Outcome of one rule on one node (or of a whole node)."""
 
     PASS = "pass"
@@ -47,7 +47,7 @@ class Status(str, enum.Enum):
     SKIP = "skip"
 
 
-class ArtifactKind(str, enum.Enum):
+class ArtifactKind(enum.StrEnum):
     """What a rule selects: the kind of document it reads on a node."""
 
     CONF = "conf"

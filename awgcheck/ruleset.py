@@ -97,7 +97,7 @@ def _check_fields(where: str, data: Mapping[str, Any],
             if required:
                 raise RuleError(f"{where}: missing required key '{key}'")
             continue
-        if not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is not bool:
+        if not isinstance(data[key], kind) or (isinstance(data[key], bool) and kind is not bool):
             raise RuleError(f"{where}: key '{key}' must be {_type_name(kind)}, "
                             f"got {_type_name(type(data[key]))}")
 
@@ -112,7 +112,7 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
 
 def _severity(where: str, key: str, value: object) -> Severity:
     try:
-        return Severity(value)
+        return Severity(str(value)) if isinstance(value, str) else Severity(repr(value))
     except ValueError:
         allowed = ", ".join(s.value for s in Severity)
         raise RuleError(f"{where}: key '{key}' must be one of {allowed}, got {value!r}") from None

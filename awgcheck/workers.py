@@ -65,13 +65,14 @@ def run_bounded(items: Sequence[T], work: Callable[[T], R], *, concurrency: int,
         try:
             index, result = done.get(timeout=0.2)
         except queue.Empty:
-            index, result = -1, None  # type: ignore[assignment]
-        if index >= 0 and index not in results:
-            results[index] = result
-            with lock:
-                running.pop(index, None)
-            if on_result is not None:
-                on_result(result)
+            pass
+        else:
+            if index not in results:
+                results[index] = result
+                with lock:
+                    running.pop(index, None)
+                if on_result is not None:
+                    on_result(result)
         now = time.monotonic()
         with lock:
             overdue = [s for s in running.values() if now - s.started > deadline]

@@ -43,7 +43,8 @@ class Collector(Protocol):
         permission_denied, file_too_large, ...) when it cannot be read."""
         ...
 
-    def run(self, argv: Sequence[str], *, sudo: bool = False, timeout: float = 30.0) -> CommandResult:
+    def run(self, argv: Sequence[str], *, sudo: bool = False,
+            timeout: float = 30.0) -> CommandResult:
         """Run ``argv`` on the node (every word quoted for the remote shell)."""
         ...
 

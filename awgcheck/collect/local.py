@@ -68,7 +68,8 @@ class LocalTreeCollector:
             raise file_too_large(where, limit)
         return data
 
-    def run(self, argv: Sequence[str], *, sudo: bool = False, timeout: float = 30.0) -> CommandResult:
+    def run(self, argv: Sequence[str], *, sudo: bool = False,
+            timeout: float = 30.0) -> CommandResult:
         raise CollectError(
             "a local node tree has no running state; commands need an SSH node",
             error_class=NOT_SUPPORTED,

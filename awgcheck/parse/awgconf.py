@@ -17,8 +17,8 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterator
-from typing import AnyStr
 from dataclasses import dataclass, field
+from typing import AnyStr
 
 from awgcheck import params
 from awgcheck.errors import ParseError
@@ -303,7 +303,7 @@ class _Reader:
         if lowered in ("[interface]", "[peer]"):
             self._section(number, raw, body, lowered)
             return
-        key, eq, value = body.partition("=")
+        key, eq, _ = body.partition("=")
         if not eq or not key.strip():
             self._garbage(number, raw, line, cleaned)
             return
@@ -412,7 +412,7 @@ class _Reader:
 def _after_equals(text: AnyStr, value: AnyStr, digest: AnyStr) -> AnyStr:
     """Replace ``value`` with ``digest`` everywhere after the first '=' (the
     key name before it is left alone, even if the value is a substring)."""
-    cut = text.find("=" if isinstance(text, str) else b"=")  # type: ignore[arg-type]
+    cut = text.find("=" if isinstance(text, str) else b"=")
     cut = max(cut, 0)
     return text[:cut] + text[cut:].replace(value, digest)
 

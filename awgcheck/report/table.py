@@ -60,7 +60,7 @@ def _summary(report: Report) -> str:
     passed = sum(1 for n in report.nodes if n.status is Status.PASS)
     failed = sum(1 for n in report.nodes if n.status is Status.FAIL)
     unchecked = len(report.unchecked())
-    counts = {}
+    counts: dict[str, int] = {}
     for f in report.findings:
         if f.failed:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
