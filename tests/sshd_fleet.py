@@ -128,10 +128,12 @@ class Sshd:
     host_pub: str
     log: Path
     process: subprocess.Popen[bytes] | None = None
+    flags: tuple[str, ...] = ()
 
     def start(self, sshd: str) -> None:
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sshd, "-D", "-e", "-f", str(self.config)],
+            self.process = subprocess.Popen([sshd, "-D", "-e", *self.flags,
+                                             "-f", str(self.config)],
                                             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
@@ -291,7 +293,8 @@ class SshdFleet:
         ]
         config = base / "sshd_config"
         config.write_text("\n".join(lines) + "\n")
-        return Sshd(config, listen, host_key, host_pub, base / "sshd.log")
+        return Sshd(config, listen, host_key, host_pub, base / "sshd.log",
+                    flags=self.sshd_flags)
 
     def write_known_hosts(self) -> None:
         lines = []

@@ -25,7 +25,6 @@ import random
 import select
 import shlex
 import socket
-import stat
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -41,6 +40,7 @@ from awgcheck.collect.base import (
     permission_denied,
 )
 from awgcheck.collect.hostkeys import load_known_hosts, verify_host_key
+from awgcheck.collect.sftpread import SftpError, SftpReader, SftpTooLarge
 from awgcheck.collect.sshconfig import (
     Endpoint,
     SshTarget,
@@ -481,7 +481,7 @@ class SshCollector:
         """known_hosts lines that were skipped (for the CLI to print)."""
         self._transports = transports
         self._dog = watchdog
-        self._sftp: paramiko.SFTPClient | None = None
+        self._sftp: SftpReader | None = None
         self._lock = threading.Lock()
 
     @property
@@ -515,46 +515,26 @@ class SshCollector:
         if self._dog.fired:
             _deadline(where, self._dog)
         try:
-            sftp = self._sftp_client()
-            with sftp.open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-        except PermissionError:
-            raise permission_denied(where) from None
-        except FileNotFoundError:
-            raise file_missing(where) from None
-        except OSError as exc:
+            return self._sftp_reader().read(path, limit)
+        except SftpTooLarge:
+            raise file_too_large(where, limit) from None
+        except SftpError as exc:
             if exc.errno == errno.ENOENT:
                 raise file_missing(where) from None
             if exc.errno == errno.EACCES:
                 raise permission_denied(where) from None
-            if self._dog.fired or not self.transport.is_active() or exc.errno is not None:
-                self._lost(where, exc)
-            self._classify_sftp_failure(sftp, path, where, exc)
-        except (EOFError, paramiko.SSHException) as exc:
+            if exc.errno == errno.EISDIR:
+                _fail(where, "is a directory, not a file", "not_a_file")
+            _fail(where, f"SFTP read failed: {exc}", "collect_failed")
+        except (EOFError, OSError, paramiko.SSHException) as exc:
             self._lost(where, exc)
-        if len(data) > limit:
-            raise file_too_large(where, limit)
-        return data
 
-    def _classify_sftp_failure(self, sftp: paramiko.SFTPClient, path: str, where: str,
-                               exc: OSError) -> NoReturn:
-        # sftp-server answers a generic "Failure" for directories and
-        # special files; stat tells which it was.
-        try:
-            mode = sftp.stat(path).st_mode
-        except OSError:
-            mode = None
-        if mode is not None and stat.S_ISDIR(mode):
-            _fail(where, "is a directory, not a file", "not_a_file")
-        _fail(where, f"SFTP read failed: {exc}", "collect_failed")
-
-    def _sftp_client(self) -> paramiko.SFTPClient:
+    def _sftp_reader(self) -> SftpReader:
+        # One SFTP channel per node, started on first use and kept for every
+        # later read (a subsystem start costs two round trips).
         with self._lock:
             if self._sftp is None:
-                sftp = paramiko.SFTPClient.from_transport(self.transport)
-                if sftp is None:
-                    raise paramiko.SSHException("SFTP subsystem unavailable")
-                self._sftp = sftp
+                self._sftp = SftpReader.start(self.transport, max(0.1, self._dog.remaining()))
             return self._sftp
 
     def _read_sudo(self, path: str, limit: int) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -122,3 +123,28 @@ def test_permission_denied_without_sudo(sudo_setup: tuple[SshdFleet, SudoUser, s
     with open_ssh(target) as collector, pytest.raises(CollectError) as info:
         collector.read_file(allowed)
     assert info.value.error_class == "permission_denied"
+
+
+@pytest.mark.parametrize("size", [0, 1, 32767, 32768, 32769, 100_000, 600_000, 1024 * 1024],
+                         ids=lambda s: f"{s}B")
+def test_read_file_any_size_up_to_the_cap(fleet: SshdFleet, size: int) -> None:
+    # Sizes around the 32 KiB read chunk and past the 16-read window
+    # exercise the pipelined SFTP reader's bookkeeping.
+    node = fleet.nodes[1]
+    data = os.urandom(size)
+    path = node.write(f"var/size-{size}.bin", data)
+    with open_ssh(fleet.target(node)) as collector:
+        assert collector.read_file(path) == data
+
+
+def test_session_stays_usable_after_failed_reads(fleet: SshdFleet) -> None:
+    node = fleet.nodes[1]
+    big = node.write("var/big.bin", os.urandom(200_000))
+    with open_ssh(fleet.target(node)) as collector:
+        for path, limit, error_class in [(big, 50_000, "file_too_large"),
+                                         (str(node.root / "nope"), 10, "file_missing"),
+                                         (str(node.root / "etc"), 10, "not_a_file")]:
+            with pytest.raises(CollectError) as info:
+                collector.read_file(path, limit=limit)
+            assert info.value.error_class == error_class
+            assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
