@@ -61,6 +61,7 @@ INCLUDE = "include-conflict"
 TYPED_VALUE = "yaml-typed-value"
 TIMESTAMP = "yaml-timestamp"
 DEPENDS_ON = "depends-on-unavailable"
+SHADOWED = "env-file-value-unset"
 YAML11_VALUE = "yaml11-value"
 CONTAINER_VARIABLE = "container-variable-interpolated"
 
@@ -612,11 +613,26 @@ def _environment(
         if value is None and not scalar.failed:
             # A bare key takes its value from the project environment.
             value = env.get(key)
+            if value is None and key in from_files:
+                _report_shadowed(loader, name, key, scalar, from_files[key])
         result[key] = EnvVar(
             key, scalar.raw, value, scalar.location, ENVIRONMENT, scalar.location.path
         )
     _check_container_variables(loader, svc, result)
     return result
+
+
+def _report_shadowed(
+    loader: _Loader, service: str, key: str, scalar: YScalar, shadowed: EnvVar
+) -> None:
+    loader.report(
+        Diagnostic(
+            scalar.location,
+            SHADOWED,
+            f"{service}: {key} is set in {shadowed.location} but listed here without"
+            " a value, so Compose leaves it unset in the container",
+        )
+    )
 
 
 def _declared_environment(loader: _Loader, name: str, svc: YMap) -> dict[str, YScalar]:
