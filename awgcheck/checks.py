@@ -75,11 +75,13 @@ class CheckType:
     artifacts: frozenset[ArtifactKind]
     prepare: Validator | None = None
 
-    def validate(self, where: str, data: Mapping[str, Any], artifact: ArtifactKind) -> CheckSpec:
-        if artifact not in self.artifacts:
-            kinds = ", ".join(sorted(a.value for a in self.artifacts))
-            raise RuleError(f"{where}: check type '{data['type']}' works on {kinds}, "
-                            f"not on '{artifact.value}'")
+    def validate(self, where: str, data: Mapping[str, Any],
+                 artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:
+        for artifact in artifacts:
+            if artifact not in self.artifacts:
+                kinds = ", ".join(sorted(a.value for a in self.artifacts))
+                raise RuleError(f"{where}: check type '{data['type']}' works on {kinds}, "
+                                f"not on '{artifact.value}'")
         options = {k: v for k, v in data.items() if k != "type"}
         for key in options:
             if key not in self.options:
@@ -279,8 +281,10 @@ def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
 def _regex_subjects(ctx: Context, target: str) -> Iterator[tuple[str, str, str, Location]]:
     if isinstance(ctx.doc, awgconf.AwgConf):
         for entry in _entries(ctx):
-            if entry.secret and target != "effective":
-                continue  # never run patterns over secret bytes: nothing to show
+            if entry.secret and entry.raw and target != "effective":
+                # A secret's raw value is only its digest here: a pattern over
+                # it means nothing. An empty one is still an empty value.
+                continue
             text = {"raw": entry.raw, "line": entry.text.rstrip("\r"),
                     "effective": entry.effective or ""}[target]
             yield _ident(entry), text, entry.raw, _loc(ctx, entry)
@@ -403,7 +407,7 @@ def _prepare_implies(where: str, options: Mapping[str, Any]) -> Mapping[str, Any
     inner_params = then.pop("params", None)
     if not isinstance(inner_params, list) or not all(isinstance(p, str) for p in inner_params):
         raise RuleError(f"{where}: then: needs 'params', a list of param names")
-    inner = CHECKS[inner_type].validate(f"{where}: then", then, ArtifactKind.CONF)
+    inner = CHECKS[inner_type].validate(f"{where}: then", then, (ArtifactKind.CONF,))
     return {"when": {**when, "param": params.canonical(when["param"])}, "then": inner,
             "then_params": tuple(params.canonical(p) for p in inner_params)}
 
@@ -518,6 +522,8 @@ def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterat
         canonical = f"{entry.name} = {entry.raw}"
         if body == canonical:
             continue
+        # A secret's raw is its digest: advising to write that would break the file.
+        advice = f"{entry.name} = <value>" if entry.secret else canonical
         clean = False
         problems = []
         if entry.key != entry.name:
@@ -527,7 +533,7 @@ def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterat
         if body != body.strip():
             problems.append("leading or trailing blanks")
         yield Outcome(Status.FAIL, f"line {entry.line} is not canonical "
-                      f"({'; '.join(problems) or 'spacing'}); write '{canonical}'",
+                      f"({'; '.join(problems) or 'spacing'}); write '{advice}'",
                       entry.name, expected=canonical if not entry.secret else None,
                       actual=entry.raw, location=_loc(ctx, entry))
     if clean:

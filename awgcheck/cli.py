@@ -236,7 +236,7 @@ def rules_list(rule_paths: Sequence[str]) -> None:
     from tabulate import tabulate
 
     loaded = load_rules(rule_paths)
-    rows = [[r.id, r.severity.value, r.select.artifact.value, r.title] for r in loaded.rules]
+    rows = [[r.id, r.severity.value, r.select.artifact_names, r.title] for r in loaded.rules]
     click.echo(tabulate(rows, headers=["id", "severity", "reads", "title"], tablefmt="simple"))
 
 
@@ -255,7 +255,7 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
         f"{rule.id}: {rule.title}",
         f"severity:    {rule.severity.value}"
         + "".join(f" ({p} profile: {s.value})" for p, s in rule.profiles.items()),
-        f"reads:       {rule.select.artifact.value}, [{rule.select.section}], {selected}",
+        f"reads:       {rule.select.artifact_names}, [{rule.select.section}], {selected}",
         f"check:       {rule.check.type}",
         "",
         rule.description,

@@ -43,18 +43,22 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
 
 def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
               profile: str) -> Iterator[Finding]:
-    doc = node.docs.get(rule.select.artifact)
-    if doc is None:
-        return
-    if rule.check.type == "equals-source" and node.is_source and (
-        rule.select.artifact is ArtifactKind.CONF
-    ):
-        return  # the source trivially equals itself
+    for artifact in rule.select.artifacts:
+        doc = node.docs.get(artifact)
+        if doc is None:
+            continue
+        if rule.check.type == "equals-source" and node.is_source and doc is source.doc:
+            continue  # the source trivially equals itself
+        yield from _run_on(rule, node, doc, source, profile)
+
+
+def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
+            profile: str) -> Iterator[Finding]:
     names = () if rule.select.all_params else rule.select.params
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
-    except Exception as exc:
+    except Exception as exc:  # one broken check must not sink the run
         yield _finding(rule, node.name, profile, Outcome(
             Status.ERROR, f"rule {rule.id} could not be evaluated: "
             f"{type(exc).__name__}: {exc}"))

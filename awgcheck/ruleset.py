@@ -44,7 +44,7 @@ _RULE_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "tags": (list, False),
 }
 _SELECT_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
-    "artifact": (str, True),
+    "artifact": ((str, list), True),
     "section": (str, False),
     "params": ((list, str), False),
 }
@@ -53,10 +53,14 @@ SECTIONS = ("Interface", "Peer", "any")
 
 @dataclass(frozen=True)
 class Selector:
-    artifact: ArtifactKind
+    artifacts: tuple[ArtifactKind, ...]
     section: str = "Interface"
     params: tuple[str, ...] = ()
     all_params: bool = False
+
+    @property
+    def artifact_names(self) -> str:
+        return ", ".join(a.value for a in self.artifacts)
 
 
 @dataclass(frozen=True)
@@ -139,18 +143,23 @@ def _expand_params(where: str, value: list[Any] | str) -> tuple[tuple[str, ...],
 def _selector(where: str, data: Mapping[str, Any]) -> Selector:
     where = f"{where}: select"
     _check_fields(where, data, _SELECT_FIELDS)
-    try:
-        artifact = ArtifactKind(data["artifact"])
-    except ValueError:
-        allowed = ", ".join(a.value for a in ArtifactKind)
-        raise RuleError(f"{where}: key 'artifact' must be one of {allowed}, "
-                        f"got {data['artifact']!r}") from None
+    kinds = data["artifact"] if isinstance(data["artifact"], list) else [data["artifact"]]
+    artifacts = []
+    for kind in kinds:
+        try:
+            artifacts.append(ArtifactKind(kind))
+        except ValueError:
+            allowed = ", ".join(a.value for a in ArtifactKind)
+            raise RuleError(f"{where}: key 'artifact' must be one (or a list) of {allowed}, "
+                            f"got {kind!r}") from None
+    if not artifacts:
+        raise RuleError(f"{where}: key 'artifact' must name at least one artifact kind")
     section = data.get("section", "Interface")
     if section not in SECTIONS:
         raise RuleError(f"{where}: key 'section' must be one of {', '.join(SECTIONS)}, "
                         f"got {section!r}")
     names, everything = _expand_params(where, data.get("params", []))
-    return Selector(artifact, section, names, everything)
+    return Selector(tuple(artifacts), section, names, everything)
 
 
 def _rule(where: str, data: object) -> Rule:
@@ -205,7 +214,7 @@ def _check(where: str, data: Mapping[str, Any], select: Selector) -> CheckSpec:
     if definition is None:
         raise RuleError(f"{where}: unknown check type '{kind}' "
                         f"(known: {', '.join(sorted(CHECKS))})")
-    return definition.validate(where, data, select.artifact)
+    return definition.validate(where, data, select.artifacts)
 
 
 class RuleSet:
