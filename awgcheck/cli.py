@@ -59,6 +59,30 @@ def rules_option(func: F) -> F:
     )(func)
 
 
+def ssh_options(func: F) -> F:
+    """Options shared by every command that reads nodes; folded into one
+    ``run_options`` argument."""
+
+    @click.option("--concurrency", type=click.IntRange(1, 1024), default=32,
+                  show_default=True, help="Nodes read at the same time.")
+    @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
+                  show_default=True,
+                  help="Deadline in seconds for each node as a whole (connect, read, run).")
+    @click.option("--ssh-config", type=click.Path(dir_okay=False), default=None,
+                  help="ssh_config file to honour [default: ~/.ssh/config when it exists; "
+                       "'none' for no file].")
+    @click.option("--accept-new-host-keys", is_flag=True,
+                  help="Record host keys of hosts not yet in known_hosts (OpenSSH "
+                       "accept-new). A changed key is still refused.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, concurrency: int, timeout: float, ssh_config: str | None,
+                accept_new_host_keys: bool, **kwargs: Any) -> Any:
+        options = fleet.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys)
+        return func(*args, run_options=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def load_rules(paths: Sequence[str]) -> ruleset.RuleSet:
     if not paths:
         return ruleset.load_shipped()
@@ -115,25 +139,46 @@ def _terminate(signum: int, frame: object) -> None:
               help="Lowest severity that fails the run (exit code 1).")
 @click.option("--node", "only", multiple=True, metavar="NAME",
               help="Check only this node (repeatable); the source is always read.")
-@click.option("--concurrency", type=click.IntRange(1, 1024), default=32, show_default=True,
-              help="Nodes read at the same time.")
-@click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0, show_default=True,
-              help="Deadline in seconds for each node as a whole.")
+@ssh_options
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str], concurrency: int,
-          timeout: float) -> None:
-    """Audit every node of the inventory against the source of truth."""
+          output_path: Path | None, fail_on: str, only: Sequence[str],
+          run_options: fleet.RunOptions) -> None:
+    """Audit every node of the inventory against the source of truth.
+
+    Nodes are read concurrently; a node that cannot be read is reported as
+    "could not check" (exit code 4 or 5) and never hides the others. On a
+    terminal, progress is shown on stderr; stdout carries only the report.
+    """
     if output_path is not None:
         output.check_writable(output_path)
     fleet_file = inventory.load(inventory_path)
     for name in only:
         fleet_file.node(name)
     rules = load_rules(rule_paths)
+    progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
     report = fleet.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
-                         only=only, options=fleet.RunOptions(concurrency, timeout))
+                         only=only, options=run_options, progress=progress)
+    if progress is not None:
+        progress.finish()
     emit(FORMATS[fmt](report), output_path)
     sys.exit(report.exit_code())
+
+
+class Progress:
+    """``[37/200] nodes read, 2 could not be checked`` on one stderr line."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+
+    def __call__(self, read: fleet.NodeRead) -> None:
+        self.done += 1
+        self.failed += read.error is not None
+        click.echo(f"\r[{self.done}/{self.total}] nodes read, {self.failed} could not be "
+                   "checked", nl=False, err=True)
+
+    def finish(self) -> None:
+        click.echo("\r\033[K", nl=False, err=True)
 
 
 def emit(text: str, target: Path | None) -> None:
@@ -151,16 +196,25 @@ def _read_conf(path: Path) -> awgconf.AwgConf:
     return awgconf.parse(data, str(path))
 
 
-def _document(spec: str, inventory_path: Path | None) -> tuple[str, ParamDocument]:
-    """A diff side: a conf file path, or a node name from the inventory."""
+def _node(spec: str, inventory_path: Path | None) -> inventory.Node:
+    """A node named on the command line: ``ssh://user@host:port`` or a name
+    from the inventory."""
+    if spec.startswith("ssh://"):
+        return inventory.node_from_url(spec)
+    if inventory_path is None:
+        raise UsageError(f"{spec}: no such file (to name a node, pass --inventory, or give "
+                         "ssh://user@host:port)")
+    return inventory.load(inventory_path).node(spec)
+
+
+def _document(spec: str, inventory_path: Path | None,
+              options: fleet.RunOptions) -> tuple[str, ParamDocument]:
+    """A diff side: a conf file path, a node name, or an ssh:// URL."""
     path = Path(spec)
     if path.is_file():
         return spec, _read_conf(path)
-    if inventory_path is None:
-        raise UsageError(f"{spec}: no such file (to name a node, pass --inventory)")
-    fleet_file = inventory.load(inventory_path)
-    node = fleet_file.node(spec)
-    read = fleet.read_node(node, fleet.RunOptions())
+    node = _node(spec, inventory_path)
+    read = fleet.read_node(node, options)
     if read.error is not None or read.documents is None:
         raise UsageError(f"{spec}: {read.error}")
     conf = read.documents.docs[ArtifactKind.CONF]
@@ -175,16 +229,18 @@ def _document(spec: str, inventory_path: Path | None) -> tuple[str, ParamDocumen
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 @click.option("--only-differences", is_flag=True, help="Hide params that are identical.")
+@ssh_options
 @user_errors
 def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
-         only_differences: bool) -> None:
-    """Compare every param of LEFT and RIGHT (conf files or node names).
+         only_differences: bool, run_options: fleet.RunOptions) -> None:
+    """Compare every param of LEFT and RIGHT (conf files, node names from
+    --inventory, or ssh://user@host:port).
 
     Differences are shown with their bytes in hex. Exit code 1 when any
     param drifts (different effective values), 0 otherwise.
     """
-    left_name, left_doc = _document(left, inventory_path)
-    right_name, right_doc = _document(right, inventory_path)
+    left_name, left_doc = _document(left, inventory_path, run_options)
+    right_name, right_doc = _document(right, inventory_path, run_options)
     rows = diffing.compare(left_doc, right_doc)
     if fmt == "json":
         click.echo(json.dumps({"left": left_name, "right": right_name,

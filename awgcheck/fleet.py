@@ -15,6 +15,7 @@ from pathlib import Path
 from awgcheck import engine, workers
 from awgcheck.collect.base import PARSE_ERROR, Collector
 from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.collect.ssh import SshTarget, open_ssh
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
@@ -26,16 +27,28 @@ from awgcheck.ruleset import RuleSet
 class RunOptions:
     concurrency: int = 32
     timeout: float = 30.0
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    accept_new_host_keys: bool = False
 
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
 
 
+def ssh_target(node: Node, options: RunOptions) -> SshTarget:
+    assert node.host is not None
+    return SshTarget(
+        host=node.host, port=node.port, user=node.user,
+        identity=str(node.identity) if node.identity else None, jump=node.jump,
+        sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
+        ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
+        deadline=options.timeout,
+    )
+
+
 def open_collector(node: Node, options: RunOptions) -> Collector:
     if node.local is not None:
         return LocalTreeCollector(node.local)
-    raise CollectError(f"{node.name}: SSH nodes are not supported by this build",
-                       error_class="not_supported")
+    return open_ssh(ssh_target(node, options))
 
 
 @dataclass(frozen=True)

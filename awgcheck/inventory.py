@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 
-from awgcheck.errors import InventoryError
+from awgcheck.collect.sshconfig import split_spec
+from awgcheck.errors import CollectError, InventoryError
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
@@ -147,6 +148,17 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
         description=fields.get("description"),
     )
+
+
+def node_from_url(url: str, **fields: Any) -> Node:
+    """An ad-hoc SSH node given as ``ssh://user@host:port`` on the command line."""
+    if not url.startswith("ssh://"):
+        raise InventoryError(f"{url}: not an ssh:// URL")
+    try:
+        user, host, port = split_spec(url)
+    except CollectError as exc:
+        raise InventoryError(f"{url}: {exc}") from None
+    return Node(name=url, host=host, port=port, user=user, **fields)
 
 
 def load(path: Path) -> Inventory:
