@@ -7,9 +7,13 @@ Skips are allowed for optional extras on a developer's machine only; in CI
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# tests/ is not a package; make helper modules (sshd_fleet) importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = Path(__file__).resolve().parent / "assets"
