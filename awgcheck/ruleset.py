@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from awgcheck import params
+from awgcheck import params, yamlfile
 from awgcheck.checks import CHECKS, CheckSpec
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Severity
@@ -95,7 +93,9 @@ def _check_fields(where: str, data: Mapping[str, Any],
     for key in data:
         if key not in schema:
             allowed = ", ".join(schema)
-            raise RuleError(f"{where}: unknown key '{key}' (allowed: {allowed})")
+            hint = (" (YAML reads a bare on/off/yes/no as true/false: quote the key)"
+                    if isinstance(key, bool) else "")
+            raise RuleError(f"{where}: unknown key '{key}' (allowed: {allowed}){hint}")
     for key, (kind, required) in schema.items():
         if key not in data:
             if required:
@@ -232,13 +232,7 @@ class RuleSet:
 
 def load_text(text: str, origin: str) -> list[Rule]:
     """Parse one rule file's text; ``origin`` names it in errors."""
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        raise RuleError(f"{origin}:{line} not valid YAML: "
-                        f"{getattr(exc, 'problem', None) or exc}") from None
+    document = yamlfile.load(text, origin, RuleError)
     if not isinstance(document, dict) or set(document) != {"rules"}:
         raise RuleError(f"{origin}: a rule file must be a mapping with one key 'rules'")
     if not isinstance(document["rules"], list):
