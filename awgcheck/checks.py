@@ -110,6 +110,22 @@ def _absent_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
     return options
 
 
+def _compare_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    if options.get("compare", "effective") not in ("effective", "raw"):
+        raise RuleError(f"{where}: key 'compare' must be effective or raw, "
+                        f"got {options['compare']!r}")
+    return options
+
+
+def _missing(ctx: Context, options: Mapping[str, Any]) -> list[Outcome]:
+    """With ``absent: fail``, one failure per selected param not stated."""
+    if options.get("absent") != "fail":
+        return []
+    stated = ctx.doc.params()
+    return [Outcome(Status.FAIL, f"{name} is not set", name, location=Location(ctx.doc.path))
+            for name in ctx.selected() if name not in stated]
+
+
 def _value(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
     """(the param as stated or None, the effective value to judge or None)."""
     found = ctx.doc.params().get(name)
@@ -308,7 +324,9 @@ def _collect(ctx: Context, options: Mapping[str, Any]) -> list[tuple[str, str, P
 
 def check_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     seen: dict[str, str] = {}
-    clean = True
+    missing = _missing(ctx, options)
+    yield from missing
+    clean = not missing
     for name, effective, stated in _collect(ctx, options):
         if effective in seen:
             clean = False
@@ -326,7 +344,9 @@ def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[
         bounds = params.parse_range(effective)
         if bounds is not None:
             ranges.append((name, bounds, stated))
-    clean = True
+    missing = _missing(ctx, options)
+    yield from missing
+    clean = not missing
     for i, (name, (lo, hi), stated) in enumerate(ranges):
         for other, (olo, ohi), _ in ranges[:i]:
             if lo <= ohi and olo <= hi:
@@ -378,8 +398,12 @@ def check_relation(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
         stated, effective = _value(ctx, token, options.get("absent", "skip"))
         bounds = params.parse_range(effective) if effective is not None else None
         if bounds is None:
-            yield Outcome(Status.SKIP, f"{token} is not set; {options['expr']} not checked",
-                          token)
+            if stated is None and options.get("absent") == "fail":
+                yield Outcome(Status.FAIL, f"{token} is not set; {options['expr']} cannot "
+                              "hold", token, location=Location(ctx.doc.path))
+            else:
+                yield Outcome(Status.SKIP, f"{token} is not set; {options['expr']} not "
+                              "checked", token)
             return
         stated_any = stated_any or stated
         values.append(bounds[0] + offset)
@@ -443,9 +467,10 @@ def _entries(ctx: Context) -> list[awgconf.Entry]:
     chosen = []
     wanted = {n.lower() for n in ctx.names}
     for entry in doc.entries:
-        if ctx.section != "any":
-            if entry.section is None or doc.sections[entry.section].name != ctx.section:
-                continue
+        if ctx.section != "any" and (
+            entry.section is None or doc.sections[entry.section].name != ctx.section
+        ):
+            continue
         if wanted and _ident(entry).lower() not in wanted:
             continue
         chosen.append(entry)
@@ -587,7 +612,8 @@ _CONF = frozenset({ArtifactKind.CONF})
 _ABSENT: OptionSchema = {"absent": (str, False)}
 
 CHECKS: dict[str, CheckType] = {
-    "equals-source": CheckType(check_equals_source, {"compare": (str, False)}, _PARAM_KINDS),
+    "equals-source": CheckType(check_equals_source, {"compare": (str, False)}, _PARAM_KINDS,
+                               _compare_mode),
     "present": CheckType(check_present, {}, _PARAM_KINDS),
     "absent": CheckType(check_absent, {}, _CONF),
     "range": CheckType(check_range, {"min": (int, False), "max": (int, False), **_ABSENT},

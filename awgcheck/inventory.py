@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from awgcheck import yamlfile
 from awgcheck.collect.sshconfig import split_spec
 from awgcheck.errors import CollectError, InventoryError
 
@@ -169,14 +168,7 @@ def load(path: Path) -> Inventory:
         raise InventoryError(f"{path}: inventory file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        raise InventoryError(f"{path}:{line} not valid YAML: "
-                             f"{getattr(exc, 'problem', None) or exc}") from None
-    return parse(data, path)
+    return parse(yamlfile.load(text, str(path), InventoryError), path)
 
 
 def parse(data: object, path: Path) -> Inventory:

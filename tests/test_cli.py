@@ -227,9 +227,8 @@ def test_output_interrupted_write_keeps_old_report(tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
-def test_cli_sigterm_mid_run_leaves_no_report(tmp_path: Path) -> None:
-    """A node whose conf is a FIFO blocks forever; SIGTERM must end the run
-    without a report file and without a traceback."""
+def fleet_with_stuck_node(tmp_path: Path) -> Path:
+    """A fleet with a node whose conf is a FIFO: reading it blocks forever."""
     inventory = make_fleet(tmp_path, {"p1": partner_text()})
     fifo = tmp_path / "nodes" / "stuck" / CONF
     fifo.parent.mkdir(parents=True)
@@ -237,6 +236,13 @@ def test_cli_sigterm_mid_run_leaves_no_report(tmp_path: Path) -> None:
     data = yaml.safe_load(inventory.read_text())
     data["nodes"]["stuck"] = {"local": "nodes/stuck"}
     inventory.write_text(yaml.safe_dump(data))
+    return inventory
+
+
+def test_cli_sigterm_mid_run_leaves_no_report(tmp_path: Path) -> None:
+    """A node whose conf is a FIFO blocks forever; SIGTERM must end the run
+    without a report file and without a traceback."""
+    inventory = fleet_with_stuck_node(tmp_path)
     target = tmp_path / "report.json"
     proc = subprocess.Popen(
         [sys.executable, "-m", "awgcheck", "check", "-i", str(inventory), "-o", str(target),
@@ -255,13 +261,7 @@ def test_cli_sigterm_mid_run_leaves_no_report(tmp_path: Path) -> None:
 
 
 def test_cli_stuck_node_hits_the_deadline(tmp_path: Path) -> None:
-    inventory = make_fleet(tmp_path, {"p1": partner_text()})
-    fifo = tmp_path / "nodes" / "stuck" / CONF
-    fifo.parent.mkdir(parents=True)
-    os.mkfifo(fifo)
-    data = yaml.safe_load(inventory.read_text())
-    data["nodes"]["stuck"] = {"local": "nodes/stuck"}
-    inventory.write_text(yaml.safe_dump(data))
+    inventory = fleet_with_stuck_node(tmp_path)
     proc = subprocess.run(
         [sys.executable, "-m", "awgcheck", "check", "-i", str(inventory), "--timeout", "1",
          "--format", "json"], capture_output=True, timeout=60)

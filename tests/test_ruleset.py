@@ -13,10 +13,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck import ruleset
+from awgcheck import engine, ruleset
 from awgcheck.cli import main
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Severity
+from awgcheck.model import ArtifactKind, Severity, Status
+from awgcheck.parse import awgconf
 
 VALID: dict[str, Any] = {
     "id": "my-s4-cap",
@@ -121,6 +122,9 @@ BROKEN_RULES = [
     pytest.param({"select__artifact": "params", "check": {"type": "loads"}},
                  ["check type 'loads' works on conf, not on 'params'"],
                  id="check-on-wrong-artifact"),
+    pytest.param({"check": {"type": "equals-source", "compare": "bytes"}, "symptom": "x"},
+                 ["check: key 'compare' must be effective or raw, got 'bytes'"],
+                 id="unknown-compare-mode"),
     pytest.param({"check": {"type": "equals-source"}},
                  ["drift rules (equals-source) need a 'symptom'"],
                  id="drift-rule-without-symptom"),
@@ -179,7 +183,7 @@ def test_ruleset_yaml_syntax_error_has_line_number(tmp_path: Path) -> None:
     path.write_text("rules:\n  - id: x\n    title: [unclosed\n    severity: error\n",
                     encoding="utf-8")
     message = load_error(path)
-    assert f"{path}: line 4 not valid YAML" in message
+    assert f"{path}: line 4: not valid YAML" in message
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
@@ -248,6 +252,27 @@ def test_ruleset_profile_and_symptom(tmp_path: Path) -> None:
     assert rule.severity_for("protocol") is Severity.INFO
     assert rule.symptom_for("S4") == "data dropped"
     assert rule.symptom_for("S1") == "broken"
+
+
+@pytest.mark.parametrize("check", [
+    pytest.param({"type": "range", "min": 1, "absent": "fail"}, id="range"),
+    pytest.param({"type": "relation", "expr": "Jmin < Jmax", "absent": "fail"}, id="relation"),
+    pytest.param({"type": "unique", "absent": "fail"}, id="unique"),
+    pytest.param({"type": "non-overlapping", "absent": "fail"}, id="non-overlapping"),
+])
+def test_ruleset_absent_fail_fails_on_a_missing_param(tmp_path: Path,
+                                                      check: dict[str, Any]) -> None:
+    """`absent: fail` is accepted by every check that takes `absent`, so it must
+    mean the same everywhere: a selected param that is not set fails."""
+    path = write_rules(tmp_path / "my.yaml", rule_with(
+        select={"artifact": "conf", "params": ["Jmin", "Jmax"]}, check=check))
+    rule = ruleset.load_paths([path]).rules[0]
+    conf = awgconf.parse(b"[Interface]\nJmin = 40\n", "node.conf")
+    node = engine.NodeDocuments("node", {ArtifactKind.CONF: conf})
+    findings = engine.evaluate([rule], [node], engine.Source("server", None))
+    failed = [f for f in findings if f.status is Status.FAIL]
+    assert [f.param for f in failed] == ["Jmax"], findings
+    assert "Jmax is not set" in failed[0].message
 
 
 def test_ruleset_empty_folder_is_an_error(tmp_path: Path) -> None:
