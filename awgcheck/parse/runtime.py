@@ -156,6 +156,16 @@ class RuntimeState:
     public_key: str | None = None  # the interface's own, from the dump
     diagnostics: tuple[str, ...] = ()
 
+    @property
+    def path(self) -> str:
+        """Where the view came from, so a runtime view is a ParamDocument
+        (the rule engine and diff read ``path`` and ``params()``)."""
+        return self.source
+
+    def params(self) -> dict[str, ParamValue]:
+        """The non-default interface params, as rules compare them."""
+        return dict(self.interface)
+
     def get(self, name: str) -> ParamValue | None:
         """The reported value of a param in any spelling, or None if absent."""
         return self.interface.get(params.canonical(name))
