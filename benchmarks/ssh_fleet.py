@@ -38,19 +38,21 @@ from awgcheck.collect.sshconfig import SshTarget  # noqa: E402
 from awgcheck.errors import CollectError  # noqa: E402
 
 
-def _proxy_main(upstreams: list[tuple[str, int]], delay: float, conn: Connection) -> None:
-    with DelayProxy(upstreams, delay=delay) as proxy:
+def _proxy_main(upstreams: list[tuple[str, int]], delay: float, connect_delay: float,
+                conn: Connection) -> None:
+    with DelayProxy(upstreams, delay=delay, connect_delay=connect_delay) as proxy:
         conn.send(proxy.ports)
         conn.recv()  # block until the parent says stop
 
 
-def _audit_one(target: SshTarget, path: str) -> str | None:
+def _audit_one(target: SshTarget, path: str) -> tuple[float, str | None]:
+    started = time.perf_counter()
     try:
         with open_ssh(target) as collector:
             collector.read_file(path)
     except CollectError as exc:
-        return f"{exc.error_class}: {exc}"
-    return None
+        return time.perf_counter() - started, f"{exc.error_class}: {exc}"
+    return time.perf_counter() - started, None
 
 
 def _ssh_cat(fleet: SshdFleet, known_hosts: Path, port: int, path: str) -> None:
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rtt-ms", type=float, default=100.0)
+    parser.add_argument("--tcp-handshake", action="store_true",
+                        help="also charge one RTT for each TCP connect (the proxy accepts "
+                        "locally, so by default connecting is free)")
     parser.add_argument("--sshd-rexec", action="store_true",
                         help="let sshd re-exec itself per connection (its default; costs "
                         "the shared CPU more than a real fleet, where each node has its own)")
@@ -78,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         parent, child = multiprocessing.Pipe()
         upstreams = [(n.host, n.port) for n in fleet.nodes]
         proxy = multiprocessing.Process(target=_proxy_main,
-                                        args=(upstreams, args.rtt_ms / 2000, child), daemon=True)
+                                        args=(upstreams, args.rtt_ms / 2000,
+                                              args.rtt_ms / 1000 if args.tcp_handshake else 0.0,
+                                              child), daemon=True)
         proxy.start()
         ports: list[int] = parent.recv()
         known = fleet.dir / "known_hosts.proxied"
@@ -106,11 +113,15 @@ def main(argv: list[str] | None = None) -> int:
             if proxy.is_alive():
                 proxy.kill()
 
-    wall, cpu, rss_mb, errors = report
-    print(f"| nodes | RTT | concurrency | wall s | CPU s | peak RSS MB | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    print(f"| {args.nodes} | {args.rtt_ms:g} ms | {args.concurrency} | {wall:.2f} | {cpu:.2f} "
-          f"| {rss_mb:.0f} | {len(errors)} |")
+    wall, cpu, rss_mb, latencies, errors = report
+    latencies.sort()
+    p50 = latencies[len(latencies) // 2]
+    p95 = latencies[int(len(latencies) * 0.95)]
+    rtt = f"{args.rtt_ms:g} ms" + (" +TCP" if args.tcp_handshake else "")
+    print("| nodes | RTT | concurrency | wall s | CPU s | peak RSS MB | node p50/p95 s | errors |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"| {args.nodes} | {rtt} | {args.concurrency} | {wall:.2f} | {cpu:.2f} "
+          f"| {rss_mb:.0f} | {p50:.2f}/{p95:.2f} | {len(errors)} |")
     if ssh_loop is not None:
         print(f"\nsequential `ssh host cat file` loop: {ssh_loop:.1f} s for {args.nodes} nodes "
               f"(extrapolated from {sample}); speed-up x{ssh_loop / wall:.1f}")
@@ -120,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(jobs: list[tuple[SshTarget, str]], concurrency: int
-             ) -> tuple[float, float, float, list[str]]:
+             ) -> tuple[float, float, float, list[float], list[str]]:
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -129,7 +140,8 @@ def _measure(jobs: list[tuple[SshTarget, str]], concurrency: int
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     # ru_maxrss is in KiB on Linux and covers the whole run incl. the fleet setup.
-    return wall, cpu, after.ru_maxrss / 1024, [o for o in outcomes if o]
+    return (wall, cpu, after.ru_maxrss / 1024, [t for t, _ in outcomes],
+            [e for _, e in outcomes if e])
 
 
 if __name__ == "__main__":

@@ -376,9 +376,12 @@ class DelayProxy:
     """
 
     def __init__(self, upstreams: list[tuple[str, int]], delay: float = 0.05,
-                 listen_host: str = "127.0.0.1") -> None:
+                 listen_host: str = "127.0.0.1", *, connect_delay: float = 0.0) -> None:
         self.upstreams = upstreams
         self.delay = delay
+        # The proxy accepts at once, so a client's TCP handshake costs no
+        # RTT; connect_delay holds the upstream connection back to model it.
+        self.connect_delay = connect_delay
         self.listen_host = listen_host
         self.ports: list[int] = []
         self._loop = asyncio.new_event_loop()
@@ -414,16 +417,19 @@ class DelayProxy:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                       upstream: tuple[str, int]) -> None:
         try:
+            if self.connect_delay:
+                await asyncio.sleep(self.connect_delay)
             up_reader, up_writer = await asyncio.open_connection(*upstream)
-        except OSError:
+        except (OSError, asyncio.CancelledError):
             writer.close()
             return
         for w in (writer, up_writer):
             sock = w.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
-                             return_exceptions=True)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer),
+                                 return_exceptions=True)
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ import base64
 import binascii
 import contextlib
 import fcntl
+import functools
 import hashlib
 import hmac
 import logging
@@ -27,7 +28,7 @@ import re
 import shlex
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
@@ -75,10 +76,30 @@ class KnownHosts:
     path: str
     entries: tuple[KnownKey, ...]
     warnings: tuple[str, ...]
+    # A fleet file has one plain line per node; scanning (and regex-matching)
+    # all of them for each of a thousand nodes is quadratic, so plain names
+    # are indexed and only wildcard or hashed lines are scanned.
+    _exact: dict[str, list[KnownKey]] = field(default_factory=dict, init=False,
+                                              repr=False, compare=False)
+    _scanned: list[KnownKey] = field(default_factory=list, init=False, repr=False,
+                                     compare=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            if entry.revoked:
+                continue
+            plain = [p for p in entry.patterns if not any(c in p for c in "*?!|")]
+            if len(plain) == len(entry.patterns):
+                for pattern in plain:
+                    self._exact.setdefault(pattern.lower(), []).append(entry)
+            else:
+                self._scanned.append(entry)
 
     def keys_for(self, name: str) -> list[KnownKey]:
-        """Non-revoked entries whose patterns match ``name``."""
-        return [e for e in self.entries if not e.revoked and e.matches(name)]
+        """Non-revoked entries whose patterns match ``name``, in file order."""
+        found = list(self._exact.get(name.lower(), ()))
+        found += [e for e in self._scanned if e.matches(name)]
+        return sorted(found, key=lambda e: e.lineno)
 
     def revoked(self, key: paramiko.PKey) -> KnownKey | None:
         """The ``@revoked`` entry for ``key``, if any (revocation is global)."""
@@ -89,6 +110,7 @@ class KnownHosts:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _glob_to_regex(pattern: str) -> re.Pattern[str]:
     # Only * and ? are special in known_hosts; "[host]:port" brackets are
     # literal, so fnmatch (which reads them as a character class) is wrong.
