@@ -41,31 +41,31 @@ def _order(name: str) -> tuple[int, str]:
 
 
 def compare(left: ParamDocument, right: ParamDocument) -> list[DiffRow]:
+    """One row per param stated on either side, in the tool's key order."""
     mine, theirs = left.params(), right.params()
-    rows = []
-    for name in sorted(set(mine) | set(theirs), key=_order):
-        a, b = mine.get(name), theirs.get(name)
-        spec = params.spec(name)
-        default = spec.default if spec else None
-        ea = a.effective if a else default
-        eb = b.effective if b else default
-        if a is not None and b is not None and a.raw == b.raw:
-            verdict, note = SAME, ""
-        elif ea != eb or ((a is None or b is None) and ea is None):
-            verdict = DRIFT if a is not None and b is not None else ABSENT
-            note = "" if verdict == DRIFT else _absent_note(name, a, b, default)
-            if verdict == ABSENT and ea != eb and spec is not None and spec.obfuscation:
-                verdict = "DRIFT (absent)"
-        else:
-            verdict = SPELLING if a is not None and b is not None else ABSENT
-            note = "same effective value" if verdict == SPELLING else \
-                _absent_note(name, a, b, default)
-        rows.append(DiffRow(name, a, b, verdict, note))
-    return rows
+    return [_row(name, mine.get(name), theirs.get(name))
+            for name in sorted(set(mine) | set(theirs), key=_order)]
 
 
-def _absent_note(name: str, a: ParamValue | None, b: ParamValue | None,
-                 default: str | None) -> str:
+def _row(name: str, a: ParamValue | None, b: ParamValue | None) -> DiffRow:
+    spec = params.spec(name)
+    default = spec.default if spec else None
+    # An absent param is judged by the default it implies (S3 absent == 0).
+    ea = a.effective if a else default
+    eb = b.effective if b else default
+    if a is not None and b is not None:
+        if a.raw == b.raw:
+            return DiffRow(name, a, b, SAME)
+        if ea == eb and ea is not None:
+            return DiffRow(name, a, b, SPELLING, "same effective value")
+        return DiffRow(name, a, b, DRIFT)
+    note = _absent_note(a, b, default)
+    if ea == eb:
+        return DiffRow(name, a, b, ABSENT, note)
+    return DiffRow(name, a, b, f"{DRIFT} (absent)", note)
+
+
+def _absent_note(a: ParamValue | None, b: ParamValue | None, default: str | None) -> str:
     side = "left" if a is None else "right"
     implied = f"means {default}" if default is not None else "unset"
     return f"absent on the {side} ({implied})"
