@@ -16,6 +16,7 @@ from awgcheck.checks import ParamDocument
 from awgcheck.model import ParamValue
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
+PER_NODE = "differs (per node)"
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ def _row(name: str, a: ParamValue | None, b: ParamValue | None) -> DiffRow:
     # An absent param is judged by the default it implies (S3 absent == 0).
     ea = a.effective if a else default
     eb = b.effective if b else default
+    if spec is None or not spec.obfuscation:
+        # Keys, addresses, peers: expected to differ between two nodes.
+        same = a is not None and b is not None and a.raw == b.raw
+        return DiffRow(name, a, b, SAME if same else PER_NODE)
     if a is not None and b is not None:
         if a.raw == b.raw:
             return DiffRow(name, a, b, SAME)
@@ -71,20 +76,24 @@ def _absent_note(a: ParamValue | None, b: ParamValue | None, default: str | None
     return f"absent on the {side} ({implied})"
 
 
-def _cell(value: ParamValue | None) -> str:
+def _cell(value: ParamValue | None, with_hex: bool) -> str:
     if value is None:
         return "(absent)"
-    shown = value.raw
-    hexed = _hex(value)
-    return f"{shown} ({hexed})" if hexed else shown
+    hexed = _hex(value) if with_hex else ""
+    return f"{value.raw} ({hexed})" if hexed else value.raw
 
 
 def render_table(rows: list[DiffRow], left_name: str, right_name: str,
                  only_differences: bool = False) -> str:
-    table = [
-        [r.param, _cell(r.left), _cell(r.right), r.verdict + (f": {r.note}" if r.note else "")]
-        for r in rows if not only_differences or r.verdict != SAME
-    ]
+    table = []
+    for r in rows:
+        if only_differences and r.verdict == SAME:
+            continue
+        # Bytes in hex only where obfuscation values differ: that is where an
+        # invisible character hides.
+        with_hex = r.verdict not in (SAME, PER_NODE)
+        table.append([r.param, _cell(r.left, with_hex), _cell(r.right, with_hex),
+                      r.verdict + (f": {r.note}" if r.note else "")])
     drift = sum(1 for r in rows if r.verdict.startswith("DRIFT"))
     text = tabulate(table, headers=["param", left_name, right_name, "verdict"],
                     tablefmt="simple", maxcolwidths=[None, 45, 45, 40])
