@@ -2,4 +2,4 @@
 
 from awgcheck.cli import main
 
-main()
+main(prog_name="awgcheck")
