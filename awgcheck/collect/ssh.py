@@ -39,7 +39,7 @@ from awgcheck.collect.base import (
     file_too_large,
     permission_denied,
 )
-from awgcheck.collect.hostkeys import load_known_hosts, verify_host_key
+from awgcheck.collect.hostkeys import fingerprint, load_known_hosts, verify_host_key
 from awgcheck.collect.sftpread import SftpError, SftpReader, SftpTooLarge
 from awgcheck.collect.sshconfig import (
     Endpoint,
@@ -490,8 +490,7 @@ class SshCollector:
 
     @property
     def host_key_fingerprint(self) -> str:
-        from awgcheck.collect.hostkeys import fingerprint
-
+        """``SHA256:...`` of the node's host key, for reports."""
         return fingerprint(self.transport.get_remote_server_key())
 
     def describe(self, path: str) -> str:
@@ -527,7 +526,15 @@ class SshCollector:
                 _fail(where, "is a directory, not a file", "not_a_file")
             _fail(where, f"SFTP read failed: {exc}", "collect_failed")
         except (EOFError, OSError, paramiko.SSHException) as exc:
+            # The SFTP stream is in an unknown state now; never reuse it.
+            self._drop_sftp()
             self._lost(where, exc)
+
+    def _drop_sftp(self) -> None:
+        with self._lock:
+            if self._sftp is not None:
+                _quietly(self._sftp.close)
+                self._sftp = None
 
     def _sftp_reader(self) -> SftpReader:
         # One SFTP channel per node, started on first use and kept for every
@@ -576,6 +583,12 @@ class SshCollector:
                             too_large=lambda: CollectError(
                                 f"{where}: output is larger than {MAX_FILE_BYTES} bytes",
                                 error_class="output_too_large"))
+        if words[0] == "sudo" and result.exit_status == 1 and \
+                b"password is required" in result.stderr:
+            # The command never ran: a CommandResult would pass sudo's
+            # complaint off as the command's own output.
+            _fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: "
+                  f"{shlex.join(tuple(argv))}", SUDO_PASSWORD_REQUIRED)
         return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
 
     def _exec(self, argv: Sequence[str], where: str, *, limit: int, timeout: float,

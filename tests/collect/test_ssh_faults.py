@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -259,3 +260,39 @@ def _fleet_fingerprint(fleet: SshdFleet, pub_line: str) -> str:
 
     kind, blob = pub_line.split()[:2]
     return fingerprint(paramiko.PKey.from_type_string(kind, base64.b64decode(blob)))
+
+
+def test_proxycommand_from_ssh_config(fleet: SshdFleet, tmp_path: Path) -> None:
+    bastion, node = fleet.nodes[0], fleet.nodes[2]
+    config = tmp_path / "ssh_config"
+    hop = (f"ssh -F none -i {fleet.client_key} -o BatchMode=yes "
+           f"-o UserKnownHostsFile={fleet.known_hosts} -p {bastion.port} "
+           f"-W %h:%p root@{bastion.host}")
+    config.write_text(f"Host vpn\n  HostName {node.host}\n  Port {node.port}\n"
+                      f"  ProxyCommand {hop}\n")
+    target = fleet.target(node, host="vpn", port=None, ssh_config=str(config))
+    with open_ssh(target) as collector:
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+
+
+def test_ssh_agent_keys_are_used(fleet: SshdFleet, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    sock = tmp_path / "agent.sock"
+    agent = subprocess.Popen(["ssh-agent", "-D", "-a", str(sock)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+        env = {"SSH_AUTH_SOCK": str(sock), "PATH": "/usr/bin:/bin"}
+        subprocess.run(["ssh-add", str(fleet.client_key)], env=env, check=True,
+                       capture_output=True)
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
+        monkeypatch.setenv("HOME", str(tmp_path))  # no default key files
+        node = fleet.nodes[0]
+        with open_ssh(fleet.target(node, identity=None)) as collector:
+            assert collector.read_file(node.conf_path)
+    finally:
+        agent.kill()
+        agent.wait()

@@ -148,3 +148,13 @@ def test_session_stays_usable_after_failed_reads(fleet: SshdFleet) -> None:
                 collector.read_file(path, limit=limit)
             assert info.value.error_class == error_class
             assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+
+
+def test_run_with_sudo_needs_password(sudo_setup: tuple[SshdFleet, SudoUser, str, str]
+                                      ) -> None:
+    fleet, user, _, _ = sudo_setup
+    target = fleet.target(fleet.nodes[2], user=user.name)
+    with open_ssh(target) as collector, pytest.raises(CollectError) as info:
+        collector.run(["awg", "show", "all", "dump"], sudo=True)
+    assert info.value.error_class == "sudo_password_required"
+    assert "awg show all dump" in str(info.value)
