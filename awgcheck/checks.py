@@ -12,13 +12,14 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from awgcheck import params
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
 from awgcheck.parse import awgconf
+from awgcheck.parse.runtime import RuntimeState, explain_header_quirk, explain_quirk
 
 
 class ParamDocument(Protocol):
@@ -56,6 +57,9 @@ class Context:
     section: str  # "Interface", "Peer" or "any"
     source: ParamDocument | None = None
     source_name: str = "source"
+    # The node's other documents, so a runtime view can be compared with
+    # the node's own conf (equals-source with ``against: file``).
+    documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -114,6 +118,9 @@ def _compare_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
     if options.get("compare", "effective") not in ("effective", "raw"):
         raise RuleError(f"{where}: key 'compare' must be effective or raw, "
                         f"got {options['compare']!r}")
+    if options.get("against", "source") not in ("source", "file"):
+        raise RuleError(f"{where}: key 'against' must be source or file, "
+                        f"got {options['against']!r}")
     return options
 
 
@@ -157,6 +164,13 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
     values), spelling (same effective value, different bytes: a warning),
     and absence on one side (with the default it implies).
     """
+    against_file = options.get("against", "source") == "file"
+    if against_file:
+        conf = ctx.documents.get(ArtifactKind.CONF)
+        if conf is None or conf is ctx.doc:
+            yield Outcome(Status.SKIP, "no conf file on this node to compare with")
+            return
+        ctx = replace(ctx, source=conf, source_name="the file")
     if ctx.source is None:
         yield Outcome(Status.ERROR, "no source of truth could be read to compare with")
         return
@@ -167,6 +181,9 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
         if here is None and there is None:
             yield Outcome(Status.PASS, f"{name} is absent here and on {ctx.source_name}",
                           param=name)
+            continue
+        if isinstance(ctx.doc, RuntimeState):
+            yield _compare_runtime(ctx, ctx.doc, name, here, there, against_file)
             continue
         yield _compare(ctx, name, here, there, by_raw)
 
@@ -201,6 +218,61 @@ def _compare(ctx: Context, name: str, here: ParamValue | None, there: ParamValue
                    f"{ctx.source_name} but is written differently: {shown_here} here, "
                    f"{shown_there} there (spelling)", name, expected, actual, location,
                    Severity.WARNING)
+
+
+def _compare_runtime(ctx: Context, state: RuntimeState, name: str,
+                     here: ParamValue | None, there: ParamValue | None,
+                     against_file: bool) -> Outcome:
+    """A running interface against a conf: effective values only (the tool
+    prints its own canonical form, so spelling means nothing), and the
+    runtime quirks that store a different value than the file (Jmax + 1,
+    H <= 4 replaced by the default) pass with the reason."""
+    mine = state.effective_or_default(name)
+    spec = params.spec(name)
+    want = there.effective if there else (spec.default if spec else None)
+    expected, actual = (there.raw if there else None), (here.raw if here else None)
+    # Against the file, the line to change is the file's; against the
+    # source, the runtime view is the only place to point at.
+    location = there.location if against_file and there and there.location \
+        else _where(ctx, here)
+    if mine == want:
+        return Outcome(Status.PASS, f"{name} runs {mine or 'unset'} as {ctx.source_name} "
+                       "says", name, expected, actual, location)
+    quirk = runtime_quirk(state, name, mine, ctx.source)
+    if quirk is not None:
+        return Outcome(Status.PASS, quirk, name, expected, actual, location)
+    shown_here = here.raw if here else _describe_absent(name)
+    shown_there = there.raw if there else _describe_absent(name)
+    if not against_file:
+        message = (f"{name} runs {shown_here} but {ctx.source_name} has {shown_there} "
+                   "(what is on the wire disagrees with the source)")
+    elif there is None:
+        message = (f"{name} = {shown_here} is still active but the file no longer sets it "
+                   "(removed from the file but still active: awg syncconf never clears a "
+                   "removed param)")
+    else:
+        message = (f"the file sets {name} = {shown_there} but the interface runs "
+                   f"{shown_here} (edited but not applied)")
+    return Outcome(Status.FAIL, message, name, expected, actual, location)
+
+
+def runtime_quirk(state: RuntimeState, name: str, running: str | None,
+                  conf: ParamDocument | None) -> str | None:
+    """Why a running value that differs from ``conf`` is a known runtime
+    quirk rather than drift (Jmax + 1, H <= 4 replaced), or None."""
+    if conf is None:
+        return None
+    stated = conf.params()
+
+    def effective(key: str) -> str | None:
+        found = stated.get(key)
+        return found.effective if found is not None else None
+
+    if name == "Jmax":
+        return explain_quirk(effective("Jmin"), effective("Jmax"), running,
+                                     jc=effective("Jc"))
+    return explain_header_quirk(name, effective(name), running,
+                                        generation=state.generation)
 
 
 # --- present / absent ------------------------------------------------------
@@ -485,13 +557,6 @@ def _loc(ctx: Context, entry: awgconf.Entry) -> Location:
     return Location(ctx.doc.path, entry.line)
 
 
-def _prepare_placement(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options["allowed"] not in ("Interface", "Peer"):
-        raise RuleError(f"{where}: key 'allowed' must be Interface or Peer, "
-                        f"got {options['allowed']!r}")
-    return options
-
-
 def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     """Selected keys may only appear in the section ``allowed`` names."""
     allowed = options["allowed"]
@@ -519,16 +584,11 @@ _ACCUMULATING = {"AllowedIPs"}
 def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
-    groups: dict[tuple[int | str | None, str], list[awgconf.Entry]] = {}
+    groups: dict[tuple[int | None, str], list[awgconf.Entry]] = {}
     for entry in _entries(ctx):
         if entry.name in _ACCUMULATING:
             continue
-        # A second [Interface] applies on top of the first (the last value
-        # wins across both); each [Peer] is a peer of its own.
-        place: int | str | None = entry.section
-        if entry.section is not None and doc.sections[entry.section].name == "Interface":
-            place = "Interface"
-        groups.setdefault((place, _ident(entry).lower()), []).append(entry)
+        groups.setdefault((entry.section, _ident(entry).lower()), []).append(entry)
     clean = True
     for entries in groups.values():
         if len(entries) < 2:
@@ -624,7 +684,9 @@ _CONF = frozenset({ArtifactKind.CONF})
 _ABSENT: OptionSchema = {"absent": (str, False)}
 
 CHECKS: dict[str, CheckType] = {
-    "equals-source": CheckType(check_equals_source, {"compare": (str, False)}, _PARAM_KINDS,
+    "equals-source": CheckType(check_equals_source,
+                               {"compare": (str, False), "against": (str, False)},
+                               _PARAM_KINDS,
                                _compare_mode),
     "present": CheckType(check_present, {}, _PARAM_KINDS),
     "absent": CheckType(check_absent, {}, _CONF),
@@ -640,8 +702,7 @@ CHECKS: dict[str, CheckType] = {
                           _parse_relation),
     "implies": CheckType(check_implies, {"when": (dict, True), "then": (dict, True)},
                          _PARAM_KINDS, _prepare_implies),
-    "section-placement": CheckType(check_section_placement, {"allowed": (str, True)}, _CONF,
-                                   _prepare_placement),
+    "section-placement": CheckType(check_section_placement, {"allowed": (str, True)}, _CONF),
     "duplicate-keys": CheckType(check_duplicate_keys, {}, _CONF),
     "canonical-spelling": CheckType(check_canonical_spelling, {}, _CONF),
     "loads": CheckType(check_loads, {}, _CONF),
