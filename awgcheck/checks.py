@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from awgcheck import params
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
-from awgcheck.parse import awgconf
+from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import RuntimeState, explain_header_quirk, explain_quirk
 
 
@@ -678,6 +678,23 @@ def check_file_fact(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcom
         yield Outcome(Status.PASS, f"no {fact.replace('_', ' ')}")
 
 
+# --- params documents ----------------------------------------------------------
+
+def check_document_valid(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Every problem met while reading a params document (an error reply, a
+    missing or mistyped key, a number sent as a string, an injection
+    character) is a failing outcome at its key and line."""
+    doc = ctx.doc
+    assert isinstance(doc, paramsdoc.ParamsDoc)
+    for problem in doc.problems:
+        spec = params.spec((problem.key or "").replace("_", ""))
+        downgrade = Severity.WARNING if problem.level is paramsdoc.Level.WARNING else None
+        yield Outcome(Status.FAIL, problem.message, spec.name if spec else problem.key,
+                      location=Location(doc.path, problem.line), severity=downgrade)
+    if not doc.problems:
+        yield Outcome(Status.PASS, "the params document is well formed")
+
+
 _ALL = frozenset(ArtifactKind)
 _PARAM_KINDS = frozenset({ArtifactKind.CONF, ArtifactKind.RUNTIME, ArtifactKind.PARAMS})
 _CONF = frozenset({ArtifactKind.CONF})
@@ -708,4 +725,5 @@ CHECKS: dict[str, CheckType] = {
     "loads": CheckType(check_loads, {}, _CONF),
     "file-fact": CheckType(check_file_fact, {"fact": (str, True), "message": (str, False)},
                            _CONF, _prepare_file_fact),
+    "document-valid": CheckType(check_document_valid, {}, frozenset({ArtifactKind.PARAMS})),
 }

@@ -15,7 +15,7 @@ import yaml
 
 from awgcheck import engine, ruleset
 from awgcheck.model import ArtifactKind, Status
-from awgcheck.parse import awgconf
+from awgcheck.parse import awgconf, paramsdoc
 
 CASES = Path(__file__).parent / "cases"
 SHIPPED = ruleset.load_shipped()
@@ -46,18 +46,26 @@ def _load_cases() -> list[Any]:
     return params
 
 
-def _evaluate(rule: ruleset.Rule, conf_text: str, source_text: str,
+def _node_docs(case: dict[str, Any]) -> dict[ArtifactKind, Any]:
+    """A case states a conf (``conf:``) or a params document (``document:``)."""
+    if "document" in case:
+        doc = paramsdoc.parse(case["document"].encode("utf-8"), "params.json")
+        return {ArtifactKind.PARAMS: doc}
+    conf = awgconf.parse(case["conf"].encode("utf-8", "surrogateescape"), "node.conf")
+    return {ArtifactKind.CONF: conf}
+
+
+def _evaluate(rule: ruleset.Rule, case: dict[str, Any], source_text: str,
               profile: str) -> list[Any]:
-    conf = awgconf.parse(conf_text.encode("utf-8", "surrogateescape"), "node.conf")
     source = awgconf.parse(source_text.encode("utf-8"), "source.conf")
-    node = engine.NodeDocuments("node", {ArtifactKind.CONF: conf})
+    node = engine.NodeDocuments("node", _node_docs(case))
     return engine.evaluate([rule], [node], engine.Source("server", source), profile)
 
 
 @pytest.mark.parametrize(("spec", "case"), _load_cases())
 def test_rule_case(spec: dict[str, Any], case: dict[str, Any]) -> None:
     rule = SHIPPED.by_id[spec["rule"]]
-    findings = _evaluate(rule, case["conf"], case.get("source", spec.get("source",
+    findings = _evaluate(rule, case, case.get("source", spec.get("source",
                                                       DEFAULT_SOURCE)),
                          case.get("profile", "strict"))
     errors = [f.message for f in findings if f.status is Status.ERROR]

@@ -1,0 +1,365 @@
+"""Params documents: the JSON/YAML a control plane serves to partners.
+
+Two shapes are read::
+
+    {"epoch": 7, "params": {"S4": 18, "H1": "123-456", "RandomTrailers": true}}
+    {"awg": {"s4": 18, "h1": "123-456", "random_trailers": true}}
+
+Each value is rendered in the conf spelling a template would write
+(numbers as decimal text, bools as ``on``/``off``, ranges ``lo-hi``) and
+read with :func:`awgcheck.params.interpret`, so a document compares with a
+conf by effective value like any other :class:`~awgcheck.checks.ParamDocument`.
+
+Everything wrong with a document (not JSON/YAML, an error response, a
+missing or mistyped key, a number sent as a string, an injection character)
+becomes a :class:`Problem` naming the key and line; parsing never raises.
+Secrets (HeaderProtectionKey) are digested here, at the door, as the conf
+parser does.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import yaml
+
+from awgcheck import params
+from awgcheck.errors import ParseError
+from awgcheck.model import Location, ParamValue
+
+_C_SPACE = " \t\n\v\f\r"
+_INJECTION = re.compile(r"[\[\]\r\n]")
+_DECIMAL = re.compile(r"(0|[1-9][0-9]*)")
+_NUMERIC_TEXT = re.compile(r"[+-]?[0-9]+")
+_INT_TAG = "tag:yaml.org,2002:int"
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_STR_TAG = "tag:yaml.org,2002:str"
+_NULL_TAG = "tag:yaml.org,2002:null"
+
+
+class Level(enum.StrEnum):
+    """ERROR: a template fed this document writes a wrong or broken conf.
+    WARNING: it works, but not as its author likely meant."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Form(enum.StrEnum):
+    EPOCH = "epoch"  # {"epoch": N, "params": {...}}, conf spelling keys
+    REGISTRATION = "registration"  # {"awg": {...}}, snake_case keys
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a document, at the key (and line) it concerns."""
+
+    line: int | None
+    key: str | None
+    code: str
+    message: str
+    level: Level = Level.ERROR
+
+
+@dataclass(frozen=True)
+class ParamsDoc:
+    """What awgcheck sees in one params document."""
+
+    path: str
+    form: Form | None
+    epoch: int | None
+    values: tuple[ParamValue, ...]
+    problems: tuple[Problem, ...]
+
+    def params(self) -> dict[str, ParamValue]:
+        """Params by canonical name; a duplicated key keeps its last value,
+        as ``json.loads`` and most YAML readers do."""
+        return {value.key: value for value in self.values}
+
+    @property
+    def usable(self) -> bool:
+        """True when the document states params at all (not an error reply)."""
+        return self.form is not None
+
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level is Level.ERROR)
+
+
+def looks_like_params(data: bytes) -> bool:
+    """Does ``data`` hold a JSON/YAML mapping (a params document or an error
+    reply) rather than a conf? A conf is never a YAML mapping: its
+    ``[Interface]`` header is a flow sequence followed by more text."""
+    try:
+        return isinstance(_compose(data.decode("utf-8-sig")), yaml.MappingNode)
+    except (UnicodeDecodeError, yaml.YAMLError):
+        return False
+
+
+def parse(data: bytes, path: str) -> ParamsDoc:
+    """Read one params document; ``path`` is how locations name the file."""
+    reader = _Reader(path)
+    root = reader.compose(data)
+    if root is None:
+        return reader.result(None, None)
+    return reader.document(root)
+
+
+class _Reader:
+    """Collects problems while walking the YAML node tree (JSON is YAML)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+        self.values: dict[str, ParamValue] = {}
+
+    def problem(self, node: yaml.Node | None, key: str | None, code: str, message: str,
+                level: Level = Level.ERROR) -> None:
+        line = node.start_mark.line + 1 if node is not None else None
+        where = f"line {line}: " if line is not None else ""
+        self.problems.append(Problem(line, key, code, f"{where}{message}", level))
+
+    def result(self, form: Form | None, epoch: int | None) -> ParamsDoc:
+        return ParamsDoc(self.path, form, epoch, tuple(self.values.values()),
+                         tuple(self.problems))
+
+    # --- the document -----------------------------------------------------
+
+    def compose(self, data: bytes) -> yaml.MappingNode | None:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            self.problem(None, None, "not-utf8", "the document is not UTF-8 text")
+            return None
+        try:
+            root = _compose(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f"line {mark.line + 1}: " if mark is not None else ""
+            self.problems.append(Problem(
+                mark.line + 1 if mark is not None else None, None, "not-json-or-yaml",
+                f"{line}not valid JSON or YAML: {getattr(exc, 'problem', None) or exc}"))
+            return None
+        if not isinstance(root, yaml.MappingNode):
+            self.problem(root, None, "not-a-mapping",
+                         "a params document must be a mapping with 'epoch' and 'params' "
+                         "or with 'awg'")
+            return None
+        return root
+
+    def document(self, root: yaml.MappingNode) -> ParamsDoc:
+        top = self.mapping(root, "document")
+        if "params" in top or "epoch" in top:
+            return self.epoch_form(root, top)
+        if "awg" in top:
+            self.param_block(top["awg"][0], top["awg"][1], "awg", snake=True)
+            return self.result(Form.REGISTRATION, None)
+        self.error_reply(root, top)
+        return self.result(None, None)
+
+    def epoch_form(self, root: yaml.Node,
+                   top: dict[str, tuple[yaml.Node, yaml.Node]]) -> ParamsDoc:
+        epoch: int | None = None
+        for required in ("epoch", "params"):
+            if required not in top:
+                self.problem(root, required, "missing-key",
+                             f"missing required key '{required}'")
+        if "epoch" in top:
+            key_node, node = top["epoch"]
+            epoch = self.epoch(key_node, node)
+        if "params" in top:
+            self.param_block(*top["params"], "params", snake=False)
+        return self.result(Form.EPOCH, epoch)
+
+    def epoch(self, key_node: yaml.Node, node: yaml.Node) -> int | None:
+        if (isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG
+                and _DECIMAL.fullmatch(node.value)):
+            return int(node.value)
+        self.problem(key_node, "epoch", "wrong-type",
+                     f"key 'epoch' must be a whole number, got {_shown(node)}")
+        return None
+
+    def error_reply(self, root: yaml.Node,
+                    top: dict[str, tuple[yaml.Node, yaml.Node]]) -> None:
+        if "error" in top:
+            key_node, node = top["error"]
+            said = node.value if isinstance(node, yaml.ScalarNode) else _shown(node)
+            self.problem(key_node, "error", "error-reply",
+                         "the document is an error reply, not params: "
+                         f"{params.scrub(str(said))[:200]!r}")
+            return
+        keys = ", ".join(sorted(top)) or "none"
+        self.problem(root, None, "missing-key",
+                     f"missing required key: 'params' (epoch form) or 'awg' (registration "
+                     f"form); keys found: {params.scrub(keys)}")
+
+    def mapping(self, node: yaml.MappingNode,
+                where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """Key text -> (key node, value node); a repeated key is reported and
+        the last one kept."""
+        found: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if key in found:
+                self.problem(key_node, key, "duplicate-key",
+                             f"key '{key}' appears twice in {where}; the last one wins",
+                             Level.WARNING)
+            found[key] = (key_node, value_node)
+        return found
+
+    # --- the params block -------------------------------------------------
+
+    def param_block(self, key_node: yaml.Node, node: yaml.Node, name: str,
+                    snake: bool) -> None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(key_node, name, "wrong-type",
+                         f"key '{name}' must be a mapping of params, got {_shown(node)}")
+            return
+        seen: dict[str, str] = {}
+        for key, (k_node, v_node) in self.mapping(node, f"'{name}'").items():
+            spec = _spec_for(key, snake)
+            if spec is None:
+                self.problem(k_node, key, "unknown-key",
+                             f"'{params.scrub(key)}' is not an obfuscation param; a template "
+                             "ignores it or writes a line awg setconf rejects", Level.WARNING)
+                continue
+            if spec.name in seen:
+                self.problem(k_node, key, "duplicate-key",
+                             f"'{key}' and '{seen[spec.name]}' both set {spec.name}; the "
+                             "last one wins", Level.WARNING)
+            seen[spec.name] = key
+            self.param(spec, key, k_node, v_node)
+
+    def param(self, spec: params.ParamSpec, key: str, key_node: yaml.Node,
+              node: yaml.Node) -> None:
+        location = Location(self.path, key_node.start_mark.line + 1)
+        rendered = _render(spec, node)
+        if rendered is None:
+            shown = "a value" if spec.secret else _shown(node)
+            self.problem(key_node, key, "wrong-type",
+                         f"{key}: expected {_expected(spec)}, got {shown}")
+            self.values[spec.name] = ParamValue(spec.name, _raw_text(spec, node), None,
+                                                location, "wrong type")
+            return
+        found = list(_value_problems(spec, key, node, rendered))
+        for problem in found:
+            self.problem(key_node, key, *problem)
+        reading = _read(spec, rendered)
+        error = "injection characters" if _INJECTION.search(rendered) else reading.error
+        if reading.error is not None and not found:
+            shown = "Key is not the correct length or format" if spec.secret else reading.error
+            self.problem(key_node, key, "unreadable",
+                         f"{key}: awg setconf would reject the rendered value ({shown})")
+        raw = params.redact(rendered) if spec.secret else rendered
+        self.values[spec.name] = ParamValue(
+            spec.name, raw, None if error else reading.effective, location, error)
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """Compose as YAML; JSON indented with tabs is not YAML, but tabs outside
+    JSON strings are plain whitespace (inside them they must be escaped), so
+    swapping them for spaces keeps every line where it was."""
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        try:
+            json.loads(text)
+        except ValueError:
+            pass
+        else:
+            return yaml.compose(text.replace("\t", " "), Loader=yaml.SafeLoader)
+        raise
+
+
+def _spec_for(key: str, snake: bool) -> params.ParamSpec | None:
+    """The param a key names: ``S4``/``RandomTrailers`` in the epoch form,
+    ``s4``/``random_trailers`` in the registration form (either accepted)."""
+    spec = params.spec(key.replace("_", "").replace("-", "")) if key else None
+    if spec is None or not spec.obfuscation or spec.section != "Interface":
+        return None
+    return spec
+
+
+def _render(spec: params.ParamSpec, node: yaml.Node) -> str | None:
+    """The value as a template would write it into a conf; None for a value
+    of the wrong type (a list, null, a float, a bool for a number)."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag == _NULL_TAG:
+        return None
+    if node.tag == _BOOL_TAG:
+        if spec.kind is not params.Kind.BOOL:
+            return None
+        return "on" if yaml.safe_load(node.value) else "off"
+    if node.tag == _INT_TAG:
+        return None if spec.kind in (params.Kind.TAGS, params.Kind.KEY) else str(node.value)
+    if node.tag == _STR_TAG:
+        return str(node.value)
+    return None  # floats, timestamps: no conf spelling
+
+
+def _raw_text(spec: params.ParamSpec, node: yaml.Node) -> str:
+    """What a mistyped value reads as in reports (digested when secret)."""
+    text = str(node.value) if isinstance(node, yaml.ScalarNode) else _shown(node)
+    return params.redact(text) if spec.secret else params.scrub(text)
+
+
+def _value_problems(spec: params.ParamSpec, key: str, node: yaml.Node,
+                    rendered: str) -> Iterator[tuple[str, str, Level]]:
+    numeric = spec.kind in (params.Kind.U16, params.Kind.U32_RANGE, params.Kind.U16_RANGE)
+    if rendered == "":
+        yield "empty-value", f"{key} is empty: the conf line would be rejected", Level.ERROR
+    elif _INJECTION.search(rendered):
+        yield ("injection", f"{key} carries a newline, carriage return or bracket: "
+               "rendered into a conf it can forge lines or sections", Level.ERROR)
+    elif node.tag == _STR_TAG and numeric and _NUMERIC_TEXT.fullmatch(rendered):
+        yield ("numeric-string", f"{key} is the string \"{rendered}\" where a number is "
+               "expected: write it as a bare number", Level.ERROR)
+    elif node.tag == _INT_TAG and not _DECIMAL.fullmatch(rendered):
+        yield ("number-format", f"{key} = {rendered} is not plain decimal: YAML reads it "
+               "differently from awg setconf", Level.ERROR)
+
+
+def _read(spec: params.ParamSpec, rendered: str) -> params.Reading:
+    # The rendered value goes through the same cleaning awg setconf applies
+    # to a conf line: every blank deleted, except inside I1..I5.
+    if spec.kind is params.Kind.TAGS:
+        cleaned = rendered.strip(_C_SPACE)
+    else:
+        cleaned = "".join(ch for ch in rendered if ch not in _C_SPACE)
+    if not cleaned:
+        return params.Reading(None, "empty value")
+    return params.interpret(spec, cleaned)
+
+
+def _expected(spec: params.ParamSpec) -> str:
+    return {
+        params.Kind.U16: "a whole number",
+        params.Kind.U32_RANGE: "a whole number or a \"lo-hi\" range",
+        params.Kind.U16_RANGE: "a whole number or a \"lo-hi\" range",
+        params.Kind.BOOL: "true or false",
+        params.Kind.TAGS: "a tag string such as \"<b 0x...>\"",
+        params.Kind.KEY: "a base64 key string",
+    }.get(spec.kind, "a string")
+
+
+def _shown(node: yaml.Node) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    if node.tag == _NULL_TAG:
+        return "null"
+    return params.scrub(repr(str(node.value)))[:80]
+
+
+def parse_source(data: bytes, path: str) -> ParamsDoc:
+    """A params document used as the source of truth: one that states no
+    params at all (an error reply, not JSON) cannot be compared with, so it
+    raises :class:`ParseError` naming its first problem."""
+    doc = parse(data, path)
+    if not doc.usable:
+        first = doc.problems[0].message if doc.problems else "no params"
+        raise ParseError(f"{path}: not a usable params document: {first}")
+    return doc
