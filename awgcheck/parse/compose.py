@@ -38,7 +38,7 @@ from awgcheck.parse.compose_tree import (
     named_entries,
 )
 from awgcheck.parse.diagnostic import Diagnostic, Level
-from awgcheck.parse.dotenv import Dotenv, parse_dotenv
+from awgcheck.parse.dotenv import KEYLESS, UNSET, Dotenv, parse_dotenv
 from awgcheck.parse.goyaml import Kind, yaml11_reading
 
 Reader = Callable[[str], bytes | None]
@@ -356,7 +356,7 @@ class _Loader:
 
     def report_dotenv(self, path: str, parsed: Dotenv) -> None:
         for problem in parsed.problems:
-            level = Level.WARNING if problem.code == "variable-unset" else Level.ERROR
+            level = Level.WARNING if problem.code in (UNSET, KEYLESS) else Level.ERROR
             self.report(
                 Diagnostic(Location(path, problem.line), problem.code, problem.message, level)
             )

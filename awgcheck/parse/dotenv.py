@@ -25,6 +25,7 @@ SYNTAX = "dotenv-syntax"
 REQUIRED = "interpolation-required"
 INVALID = "interpolation-invalid"
 UNSET = "variable-unset"
+KEYLESS = "dotenv-keyless-line"
 
 _EXPORT = re.compile(r"export\s+")
 # compose-go knows these escapes in double quotes and no others (no \x, \u).
@@ -168,6 +169,8 @@ class _Parser:
             self.pos = export.end()
         self._skip_blank()
         start = self.pos
+        if start >= len(self.text):
+            raise _SyntaxFailure("zero length string (a lone 'export'?)")
         for i in range(start, len(self.text)):
             char = self.text[i]
             if char in _BLANK:
@@ -181,11 +184,17 @@ class _Parser:
                 return key, char == "\n"
             if not (char.isalnum() or char in _KEY_PUNCTUATION):
                 raise _SyntaxFailure(f"unexpected character {char!r} in variable name")
-        # A last line without "=" and without newline: a bare key, as the
-        # binary reads it (checked on v2.40).
-        key = self.text[start:].rstrip()
-        self.pos = len(self.text)
-        return key, True
+        # A last line with no "=", ":" or newline: compose-go reads a
+        # variable with an empty name whose value is the whole line.
+        self.pos = start
+        self.problems.append(
+            DotenvProblem(
+                self.statement_line,
+                KEYLESS,
+                "last line has no '=': Compose reads it as a variable with an empty name",
+            )
+        )
+        return "", False
 
     def _skip_blank(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in _BLANK:

@@ -112,7 +112,35 @@ def _number(text: str) -> Typed:
             return Typed(Kind.INT, str(value))
     if _YAML_FLOAT.fullmatch(plain):
         return _float(plain)
+    prefixed = _prefixed_int(plain)
+    if prefixed is not None:
+        return Typed(Kind.INT, str(prefixed))
     return Typed(Kind.STR, text)
+
+
+def _prefixed_int(plain: str) -> int | None:
+    """go-yaml's second chance for ``0b``/``0o`` forms: it hands the rest to
+    strconv.ParseInt, which takes a sign there too (``0b-10`` is -2)."""
+    for prefix, base in (("0b", 2), ("0o", 8)):
+        if plain.startswith(prefix):
+            return _go_parse_int(plain[2:], base, unsigned_ok=True)
+        if plain.startswith("-" + prefix):
+            return _go_parse_int("-" + plain[3:], base, unsigned_ok=False)
+    return None
+
+
+def _go_parse_int(text: str, base: int, *, unsigned_ok: bool) -> int | None:
+    """strconv.ParseInt(text, base, 64), falling back to ParseUint."""
+    digits = "01" if base == 2 else "01234567"
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or any(c not in digits for c in body):
+        return None
+    value = int(text, base)
+    if _INT64_MIN <= value <= _INT64_MAX:
+        return value
+    if unsigned_ok and text[:1] not in "+-" and value <= _UINT64_MAX:
+        return value
+    return None
 
 
 def _is_timestamp(text: str) -> bool:

@@ -26,6 +26,8 @@ PLAIN = [
     ("hex", "0x1F", Kind.INT, "31"),
     ("hex-signed", "+0x10", Kind.INT, "16"),
     ("binary", "0b101", Kind.INT, "5"),
+    ("binary-signed-digits", "0b-10", Kind.INT, "-2"),
+    ("octal-0o-negative", "-0o17", Kind.INT, "-15"),
     ("plus-sign", "+12", Kind.INT, "12"),
     ("underscores", "1_000", Kind.INT, "1000"),
     ("double-underscores", "1__0", Kind.INT, "10"),
