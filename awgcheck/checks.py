@@ -557,6 +557,13 @@ def _loc(ctx: Context, entry: awgconf.Entry) -> Location:
     return Location(ctx.doc.path, entry.line)
 
 
+def _prepare_placement(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    if options["allowed"] not in ("Interface", "Peer"):
+        raise RuleError(f"{where}: key 'allowed' must be Interface or Peer, "
+                        f"got {options['allowed']!r}")
+    return options
+
+
 def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     """Selected keys may only appear in the section ``allowed`` names."""
     allowed = options["allowed"]
@@ -584,11 +591,16 @@ _ACCUMULATING = {"AllowedIPs"}
 def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
-    groups: dict[tuple[int | None, str], list[awgconf.Entry]] = {}
+    groups: dict[tuple[int | str | None, str], list[awgconf.Entry]] = {}
     for entry in _entries(ctx):
         if entry.name in _ACCUMULATING:
             continue
-        groups.setdefault((entry.section, _ident(entry).lower()), []).append(entry)
+        # A second [Interface] applies on top of the first (the last value
+        # wins across both); each [Peer] is a peer of its own.
+        place: int | str | None = entry.section
+        if entry.section is not None and doc.sections[entry.section].name == "Interface":
+            place = "Interface"
+        groups.setdefault((place, _ident(entry).lower()), []).append(entry)
     clean = True
     for entries in groups.values():
         if len(entries) < 2:
@@ -719,7 +731,8 @@ CHECKS: dict[str, CheckType] = {
                           _parse_relation),
     "implies": CheckType(check_implies, {"when": (dict, True), "then": (dict, True)},
                          _PARAM_KINDS, _prepare_implies),
-    "section-placement": CheckType(check_section_placement, {"allowed": (str, True)}, _CONF),
+    "section-placement": CheckType(check_section_placement, {"allowed": (str, True)}, _CONF,
+                                   _prepare_placement),
     "duplicate-keys": CheckType(check_duplicate_keys, {}, _CONF),
     "canonical-spelling": CheckType(check_canonical_spelling, {}, _CONF),
     "loads": CheckType(check_loads, {}, _CONF),
