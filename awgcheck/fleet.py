@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
+from awgcheck.checks import ParamDocument
 from awgcheck.collect.base import PARSE_ERROR, Collector
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.collect.ssh import SshTarget, open_ssh
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
-from awgcheck.parse import awgconf
+from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.ruleset import RuleSet
 
 
@@ -104,11 +105,15 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
         on_overrun=overrun, on_result=progress)
 
 
-def read_source_file(path: Path) -> awgconf.AwgConf:
+def read_source_file(path: Path) -> ParamDocument:
+    """The source of truth from a file: a conf, or a params document (told
+    apart by content, so the file name does not matter)."""
     try:
         data = LocalTreeCollector(Path("/")).read_file(str(path.resolve()))
     except CollectError as exc:
         raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
+    if paramsdoc.looks_like_params(data):
+        return paramsdoc.parse_source(data, str(path))
     return awgconf.parse(data, str(path))
 
 

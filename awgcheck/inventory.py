@@ -1,7 +1,7 @@
 """The fleet inventory: which nodes exist, how to reach them, what to read.
 
 ```yaml
-source: server            # a node name, or a path to the source conf
+source: server            # a node name, or a path to the source conf or params document
 defaults:                 # any node field; every node inherits them
   conf: /etc/amnezia/amneziawg/awg0.conf
   interface: awg0
@@ -198,10 +198,10 @@ def parse(data: object, path: Path) -> Inventory:
     names = {n.name for n in nodes}
     if source in names:
         return Inventory(path, tuple(nodes), source_node=source)
-    if "/" in source or source.endswith(".conf"):
+    if "/" in source or source.endswith((".conf", ".json", ".yaml", ".yml")):
         source_path = base / source
         if not source_path.is_file():
             raise InventoryError(f"{where}: key 'source': {source_path} is not a file")
         return Inventory(path, tuple(nodes), source_path=source_path)
     raise InventoryError(f"{where}: key 'source': '{source}' is neither a node name "
-                         f"({', '.join(sorted(names))}) nor a conf file path")
+                         f"({', '.join(sorted(names))}) nor a conf or params document path")

@@ -1,0 +1,171 @@
+"""Params documents: both forms, conf spelling, malformed input, source of truth."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from awgcheck import engine, params, ruleset
+from awgcheck.cli import main
+from awgcheck.errors import ParseError
+from awgcheck.model import ArtifactKind, Status
+from awgcheck.parse import awgconf, paramsdoc
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets" / "params"
+DEMO = Path(__file__).resolve().parent.parent.parent / "fixtures" / "demo"
+SERVER_CONF = DEMO / "nodes" / "server" / "etc" / "amnezia" / "amneziawg" / "awg0.conf"
+HPK = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
+
+
+def _load(name: str) -> paramsdoc.ParamsDoc:
+    return paramsdoc.parse((ASSETS / name).read_bytes(), name)
+
+
+def test_paramsdoc_epoch_form_reads_conf_spelling() -> None:
+    doc = _load("epoch.json")
+    assert doc.form is paramsdoc.Form.EPOCH and doc.epoch == 42
+    assert doc.problems == ()
+    values = doc.params()
+    assert (values["S4"].raw, values["S4"].effective) == ("18", "18")
+    assert values["S4"].location is not None and values["S4"].location.line == 10
+    assert values["H1"].effective == "1020325451-1020325461"
+    assert values["I1"].effective is not None and " <r 16> " in values["I1"].effective
+
+
+def test_paramsdoc_registration_form_snake_case_yaml() -> None:
+    doc = _load("registration.yaml")
+    assert doc.form is paramsdoc.Form.REGISTRATION and doc.epoch is None
+    assert doc.problems == ()
+    values = doc.params()
+    assert values["RandomTrailers"].raw == "off"
+    assert values["H1"].raw == "1020325451-1020325461"
+    assert values["Jmin"].location is not None and values["Jmin"].location.line == 4
+
+
+def test_paramsdoc_bools_render_on_off() -> None:
+    doc = paramsdoc.parse(b'{"awg": {"random_trailers": true, "disable_cookies": 0}}', "p")
+    assert doc.params()["RandomTrailers"].raw == "on"
+    assert doc.params()["DisableCookies"].effective == "off"
+
+
+def test_paramsdoc_json_indented_with_tabs_keeps_lines() -> None:
+    doc = _load("tabs.json")
+    assert doc.problems == ()
+    location = doc.params()["S4"].location
+    assert location is not None and location.line == 4
+
+
+def test_paramsdoc_secret_is_digested_at_parse_time() -> None:
+    doc = _load("epoch.json")
+    value = doc.params()["HeaderProtectionKey"]
+    assert value.raw == value.effective == params.redact(HPK)
+    assert HPK not in repr(doc)
+
+
+def test_paramsdoc_error_reply_is_a_problem_not_a_crash() -> None:
+    doc = _load("error-reply.json")
+    assert not doc.usable and doc.params() == {}
+    [problem] = doc.problems
+    assert (problem.code, problem.key, problem.line) == ("error-reply", "error", 1)
+    assert "partner not registered" in problem.message
+
+
+# (code, key as written, line) for every problem planted in malformed.json.
+MALFORMED = [
+    ("wrong-type", "epoch", 2),
+    ("numeric-string", "S1", 4),
+    ("wrong-type", "S2", 5),
+    ("wrong-type", "S3", 6),
+    ("unreadable", "H1", 8),
+    ("injection", "I1", 9),
+    ("empty-value", "I2", 10),
+    ("unreadable", "RandomTrailers", 11),
+    ("wrong-type", "Jc", 12),
+    ("duplicate-key", "S4", 13),
+    ("unknown-key", "s5", 14),
+]
+
+
+@pytest.mark.parametrize(("code", "key", "line"), MALFORMED, ids=[f"{c}-{k}" for c, k, _ in
+                                                                  MALFORMED])
+def test_paramsdoc_malformed_names_key_and_line(code: str, key: str, line: int) -> None:
+    doc = _load("malformed.json")
+    found = {(p.code, p.key, p.line) for p in doc.problems}
+    assert (code, key, line) in found
+    message = next(p.message for p in doc.problems if (p.code, p.key) == (code, key))
+    assert message.startswith(f"line {line}: ")
+
+
+def test_paramsdoc_malformed_values_are_not_comparable() -> None:
+    values = _load("malformed.json").params()
+    assert values["S2"].effective is None and values["S2"].error == "wrong type"
+    assert values["I1"].effective is None  # injection: never compared as equal
+    assert values["S4"].effective == "18"  # the last duplicate wins
+    assert values["S1"].effective == "52"  # a numeric string still reads, but is flagged
+
+
+@pytest.mark.parametrize("name", ["truncated.json", "conf-not-params.json"])
+def test_paramsdoc_not_json_or_yaml(name: str) -> None:
+    doc = _load(name)
+    assert not doc.usable
+    assert [p.code for p in doc.problems] == ["not-json-or-yaml"]
+    assert doc.problems[0].line is not None
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("epoch.json", True), ("registration.yaml", True), ("tabs.json", True),
+    ("error-reply.json", True), ("conf-not-params.json", False),
+])
+def test_paramsdoc_sniffing_tells_documents_from_confs(name: str, expected: bool) -> None:
+    assert paramsdoc.looks_like_params((ASSETS / name).read_bytes()) is expected
+    assert not paramsdoc.looks_like_params(SERVER_CONF.read_bytes())
+
+
+def test_paramsdoc_unusable_source_raises_parse_error() -> None:
+    with pytest.raises(ParseError, match=r"error-reply\.json: not a usable params document"):
+        paramsdoc.parse_source((ASSETS / "error-reply.json").read_bytes(), "error-reply.json")
+
+
+def _run(doc: paramsdoc.ParamsDoc, source: engine.Source) -> list[tuple[str, str | None]]:
+    rules = ruleset.load_shipped().rules
+    node = engine.NodeDocuments("control-plane", {ArtifactKind.PARAMS: doc})
+    findings = engine.evaluate(rules, [node], source)
+    return [(f.rule, f.param) for f in findings if f.status is Status.FAIL]
+
+
+def test_paramsdoc_matches_the_demo_server_conf() -> None:
+    server = awgconf.parse(SERVER_CONF.read_bytes(), "server.conf")
+    assert _run(_load("epoch.json"), engine.Source("server", server)) == []
+
+
+def test_paramsdoc_drift_against_a_conf_source() -> None:
+    server = awgconf.parse(SERVER_CONF.read_bytes(), "server.conf")
+    text = (ASSETS / "epoch.json").read_text().replace('"S4": 18', '"S4": 17')
+    doc = paramsdoc.parse(text.encode(), "params.json")
+    assert _run(doc, engine.Source("server", server)) == [("must-match-drift", "S4")]
+
+
+def test_paramsdoc_constraints_apply_to_documents() -> None:
+    doc = paramsdoc.parse(b'{"awg": {"s1": 52, "s2": 108, "h1": 3}}', "params.json")
+    failing = _run(doc, engine.Source("none", None))
+    assert ("s1-s2-offset", "S1") in failing and ("h-min", "H1") in failing
+
+
+def test_paramsdoc_as_inventory_source(tmp_path: Path) -> None:
+    shutil.copytree(DEMO / "nodes", tmp_path / "nodes")
+    shutil.copy(ASSETS / "epoch.json", tmp_path / "params.json")
+    inventory = tmp_path / "fleet.yaml"
+    nodes = {name: {"local": f"nodes/{name}"} for name in
+             ("server", "partner-berlin", "partner-tbilisi")}
+    inventory.write_text(yaml.safe_dump({"source": "params.json", "nodes": nodes}))
+    result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = yaml.safe_load(result.stdout)
+    assert report["source"]["path"].endswith("params.json")
+    failing = {(f["node"], f["param"]) for f in report["findings"]
+               if f["status"] == "fail" and f["rule"] == "must-match-drift"}
+    assert failing == {("partner-tbilisi", "S4")}
