@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,7 @@ from awgcheck.errors import AwgcheckError, CollectError, ParseError, UsageError
 from awgcheck.model import ArtifactKind, Severity
 from awgcheck.parse import awgconf
 from awgcheck.report import FORMATS
+from awgcheck.report import render as render_report
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -139,10 +141,14 @@ def _terminate(signum: int, frame: object) -> None:
               help="Lowest severity that fails the run (exit code 1).")
 @click.option("--node", "only", multiple=True, metavar="NAME",
               help="Check only this node (repeatable); the source is always read.")
+@click.option("--runtime", is_flag=True,
+              help="Also read each SSH node's running interface (awg showconf / awg show "
+                   "dump, with sudo -n when the node says so) and compare it with the file "
+                   "and the source.")
 @ssh_options
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str],
+          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
           run_options: fleet.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
@@ -158,10 +164,11 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     rules = load_rules(rule_paths)
     progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
     report = fleet.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
-                         only=only, options=run_options, progress=progress)
+                         only=only, options=replace(run_options, runtime=runtime),
+                         progress=progress)
     if progress is not None:
         progress.finish()
-    emit(FORMATS[fmt](report), output_path)
+    emit(render_report(fmt, report, rules.rules), output_path)
     sys.exit(report.exit_code())
 
 
@@ -209,16 +216,24 @@ def _node(spec: str, inventory_path: Path | None) -> inventory.Node:
 
 def _document(spec: str, inventory_path: Path | None,
               options: fleet.RunOptions) -> tuple[str, ParamDocument]:
-    """A diff side: a conf file path, a node name, or an ssh:// URL."""
+    """A diff side: a conf file path, a node name, or an ssh:// URL; with
+    ``:runtime`` appended, that node's running interface."""
     path = Path(spec)
     if path.is_file():
         return spec, _read_conf(path)
-    node = _node(spec, inventory_path)
-    read = fleet.read_node(node, options)
+    wants_runtime = spec.endswith(RUNTIME_SUFFIX)
+    node = _node(spec.removesuffix(RUNTIME_SUFFIX), inventory_path)
+    read = fleet.read_node(node, replace(options, runtime=wants_runtime))
     if read.error is not None or read.documents is None:
         raise UsageError(f"{spec}: {read.error}")
-    conf = read.documents.docs[ArtifactKind.CONF]
-    return spec, conf
+    kind = ArtifactKind.RUNTIME if wants_runtime else ArtifactKind.CONF
+    if kind not in read.documents.docs:
+        why = "; ".join(f"{m.why} (to get it: {m.how})" for m in read.missing)
+        raise UsageError(f"{spec}: the running state could not be read: {why}")
+    return spec, read.documents.docs[kind]
+
+
+RUNTIME_SUFFIX = ":runtime"
 
 
 @main.command()
@@ -234,7 +249,8 @@ def _document(spec: str, inventory_path: Path | None,
 def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
          only_differences: bool, run_options: fleet.RunOptions) -> None:
     """Compare every param of LEFT and RIGHT (conf files, node names from
-    --inventory, or ssh://user@host:port).
+    --inventory, or ssh://user@host:port; NODE:runtime for the node's running
+    interface).
 
     Differences are shown with their bytes in hex. Exit code 1 when any
     param drifts (different effective values), 0 otherwise.

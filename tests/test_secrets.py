@@ -65,7 +65,7 @@ def _assert_clean(text: str) -> None:
                     "a secret value leaked into the output (value withheld from this message)")
 
 
-@pytest.mark.parametrize("fmt", ["table", "json", "junit"])
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "sarif", "github", "markdown"])
 def test_secrets_never_in_check_reports(fleet: Path, fmt: str) -> None:
     result = CliRunner().invoke(main, ["check", "-i", str(fleet), "--format", fmt,
                                        "--fail-on", "info"])

@@ -1,0 +1,82 @@
+"""GitHub Actions workflow commands: annotations on the exact file and line.
+
+One ``::error``/``::warning``/``::notice`` line per failed finding (by
+severity), one ``::error`` per node that could not be checked, and for the
+CI gate the change summary: each changed param annotated on the source
+line, and the rollout warnings. Values are escaped as the runner requires
+(``%``, CR and LF in messages; also ``:`` and ``,`` in properties), so a
+message can never end the command early or forge another one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from awgcheck.model import Finding, Report, Severity
+
+COMMANDS: Mapping[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "notice",
+}
+
+
+def escape_data(text: str) -> str:
+    """Escape a command's message (toolkit/core ``escapeData``)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value (toolkit/core ``escapeProperty``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def command(name: str, message: str, **properties: object) -> str:
+    """``::name key=value,...::message`` with every part escaped."""
+    props = ",".join(f"{key}={escape_property(str(value))}"
+                     for key, value in properties.items() if value is not None)
+    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+
+
+def _finding(finding: Finding) -> str:
+    message = finding.message
+    if finding.location is None or finding.node != finding.location.path:
+        message = f"{finding.node}: {message}"
+    if finding.symptom:
+        message += f"\nSymptom: {finding.symptom}"
+    if finding.remediation:
+        message += f"\nFix: {finding.remediation}"
+    location = finding.location
+    return command(COMMANDS[finding.severity], message,
+                   file=location.path if location else None,
+                   line=location.line if location else None,
+                   title=finding.rule)
+
+
+def _gate(summary: Mapping[str, Any]) -> Iterator[str]:
+    for change in summary.get("changes", []):
+        where = change.get("location") or {}
+        name = "warning" if change.get("class") == "must-match" else "notice"
+        yield command(name, str(change.get("text", "")), file=where.get("path"),
+                      line=where.get("line"), title=f"{change.get('class')} change: "
+                      f"{change.get('param')}")
+    for warning in summary.get("warnings", []):
+        yield command("warning", str(warning), title="awgcheck gate: rollout")
+    impact = summary.get("impact")
+    if isinstance(impact, Mapping) and impact.get("message"):
+        yield command("warning", str(impact["message"]), title="awgcheck gate: fleet impact")
+    for note in summary.get("notes", []):
+        yield command("notice", str(note), title="awgcheck gate")
+
+
+def render(report: Report) -> str:
+    lines = [_finding(f) for f in report.findings if f.failed]
+    lines += [command("error", f"{node.name}: {node.error}",
+                      title=f"awgcheck: could not check ({node.error_class})")
+              for node in report.unchecked()]
+    summary = report.extra.get("gate")
+    if isinstance(summary, Mapping):
+        lines.extend(_gate(summary))
+    return "".join(line + "\n" for line in lines)

@@ -1,0 +1,120 @@
+"""Markdown: a pull-request comment or a CI step summary.
+
+A verdict line first, then (for the CI gate) what the change does to the
+params and to the fleet during rollout, then the failed findings as a
+table, then the nodes that could not be checked. Table cells are escaped so
+a value can never break the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from awgcheck.model import Finding, Report, Status
+
+
+def cell(text: object) -> str:
+    """One table cell: pipes escaped, line breaks as <br>, empty as a dash."""
+    if text is None or text == "":
+        return "-"
+    return (str(text).replace("\\", "\\\\").replace("|", "\\|")
+            .replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>"))
+
+
+def code(text: object) -> str:
+    """Inline code for a value; a backtick inside gets a longer fence."""
+    if text is None:
+        return "-"
+    value = str(text)
+    fence = "``" if "`" in value else "`"
+    return cell(f"{fence}{value}{fence}" if value else "-")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _verdict(report: Report) -> str:
+    failing = report.failing()
+    unchecked = report.unchecked()
+    # Unchecked nodes without failures are not a pass: nothing says they are fine.
+    word = "FAIL" if failing else "INCOMPLETE" if unchecked else "PASS"
+    nodes = sorted({f.node for f in failing})
+    detail = (f"{len(failing)} finding(s) at or above {report.fail_on.value} in "
+              f"{len(nodes)} of {len(report.nodes)} node(s)")
+    if unchecked:
+        detail += f"; {len(unchecked)} could not be checked"
+    return f"**{word}**: {detail} (exit code {report.exit_code()})"
+
+
+def _gate(summary: Mapping[str, Any]) -> Iterator[str]:
+    base = summary.get("base")
+    since = (f" since `{base.get('ref')}` ({str(base.get('commit', ''))[:12]})"
+             if isinstance(base, Mapping) else "")
+    yield f"### Parameter change{since}"
+    yield ""
+    changes = summary.get("changes") or []
+    if not changes:
+        yield f"No param of the source of truth (`{summary.get('source')}`) changed."
+    else:
+        yield f"Source of truth: `{summary.get('source')}`"
+        yield ""
+        rows = [[cell(c.get("param")), cell(c.get("class")), code(c.get("before")),
+                 code(c.get("after")), cell(c.get("symptom"))] for c in changes]
+        yield from table(["param", "class", "before", "after",
+                          "until a node applies it"], rows)
+    for warning in summary.get("warnings") or []:
+        yield ""
+        yield f"> **Warning:** {cell(warning)}"
+    impact = summary.get("impact")
+    if isinstance(impact, Mapping) and impact.get("message"):
+        yield ""
+        yield f"> **Fleet impact:** {cell(impact['message'])}"
+    for note in summary.get("notes") or []:
+        yield ""
+        yield f"_Note: {cell(note)}_"
+    yield ""
+
+
+def _findings(findings: Sequence[Finding]) -> Iterator[str]:
+    yield "### Findings"
+    yield ""
+    if not findings:
+        yield "No failed findings."
+        yield ""
+        return
+    rows = [[cell(f.node), cell(f.rule), cell(f.severity.value), cell(f.param),
+             code(f.expected), code(f.actual), cell(f.location), cell(f.message)]
+            for f in sorted(findings, key=lambda f: (-f.severity.rank, f.node, f.rule))]
+    yield from table(["node", "rule", "severity", "param", "expected", "actual",
+                      "location", "message"], rows)
+    symptoms = dict.fromkeys(f"**{f.param}**: {f.symptom}" for f in findings if f.symptom)
+    if symptoms:
+        yield ""
+        yield "Symptoms:"
+        yield from (f"- {cell(s)}" for s in symptoms)
+    yield ""
+
+
+def render(report: Report) -> str:
+    summary = report.extra.get("gate")
+    title = "awgcheck gate" if isinstance(summary, Mapping) else "awgcheck check"
+    out = [f"## {title}", "", _verdict(report), ""]
+    if isinstance(summary, Mapping):
+        out.extend(_gate(summary))
+    out.extend(_findings([f for f in report.findings if f.failed]))
+    unchecked = report.unchecked()
+    if unchecked:
+        out += ["### Could not check", ""]
+        out += [f"- **{cell(n.name)}** ({cell(n.error_class)}): {cell(n.error)}"
+                for n in unchecked]
+        out.append("")
+    errors = [f for f in report.findings if f.status is Status.ERROR]
+    if errors:
+        out += ["### Rules that could not be evaluated", ""]
+        out += [f"- {cell(f.node)}: {cell(f.message)}" for f in errors]
+        out.append("")
+    return "\n".join(out)

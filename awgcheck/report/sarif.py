@@ -1,0 +1,132 @@
+"""SARIF 2.1.0, for code scanning (GitHub ``upload-sarif``, GitLab, IDEs).
+
+One ``run`` with awgcheck as ``tool.driver``: a ``rules`` entry per
+awgcheck rule (every loaded rule when the caller put their metadata in
+``report.extra["rules"]``, else the rules that appear in findings), one
+``result`` per failed finding with its file and line, and nodes that could
+not be checked as tool execution notifications, since they have no place in
+a file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from awgcheck import __version__
+from awgcheck.model import Finding, Report, Severity, Status
+from awgcheck.report.rulemeta import rule_metadata
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+
+LEVELS: Mapping[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFO: "note",
+}
+
+
+def _sarif_name(rule_id: str) -> str:
+    """SARIF wants a readable PascalCase name beside the opaque id."""
+    return "".join(part.capitalize() for part in rule_id.replace("_", "-").split("-"))
+
+
+def _rule(meta: Mapping[str, Any]) -> dict[str, Any]:
+    description = str(meta.get("description") or meta.get("title") or meta["id"])
+    remediation = str(meta.get("remediation") or "")
+    help_text = f"{description}\n\nFix: {remediation}" if remediation else description
+    entry: dict[str, Any] = {
+        "id": meta["id"],
+        "name": _sarif_name(str(meta["id"])),
+        "shortDescription": {"text": str(meta.get("title") or meta["id"])},
+        "fullDescription": {"text": description},
+        "help": {"text": help_text, "markdown": help_text.replace("\n\nFix: ", "\n\n**Fix:** ")},
+        "defaultConfiguration": {"level": LEVELS[Severity(meta.get("severity", "error"))]},
+    }
+    tags = list(meta.get("tags") or [])
+    if tags:
+        entry["properties"] = {"tags": tags}
+    return entry
+
+
+def uri(path: str) -> str:
+    """A URI reference for a report path: relative paths stay relative (code
+    scanning resolves them against the checkout); absolute ones become
+    ``file://`` URIs; ``host:/path`` forms are percent-encoded so the host
+    is not mistaken for a URI scheme."""
+    if path.startswith("/"):
+        return "file://" + quote(path)
+    return quote(path.replace("\\", "/"), safe="/")
+
+
+def _location(finding: Finding) -> list[dict[str, Any]]:
+    if finding.location is None:
+        return []
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(finding.location.path)}}
+    if finding.location.line is not None and finding.location.line >= 1:
+        physical["region"] = {"startLine": finding.location.line}
+    return [{"physicalLocation": physical}]
+
+
+def _message(finding: Finding) -> str:
+    text = finding.message
+    if finding.location is None or finding.node != finding.location.path:
+        text = f"{finding.node}: {text}"
+    if finding.symptom:
+        text += f" Symptom: {finding.symptom}."
+    return text
+
+
+def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
+    properties = {key: value for key, value in (
+        ("node", finding.node), ("severity", finding.severity.value),
+        ("param", finding.param), ("expected", finding.expected),
+        ("actual", finding.actual), ("symptom", finding.symptom),
+        ("remediation", finding.remediation)) if value is not None}
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": index[finding.rule],
+        "level": LEVELS[finding.severity],
+        "message": {"text": _message(finding)},
+        "locations": _location(finding),
+        "properties": properties,
+    }
+    return result
+
+
+def _notifications(report: Report) -> list[dict[str, Any]]:
+    notes = [{"level": "error", "message": {"text": f"{node.name}: could not be checked "
+                                                   f"({node.error_class}): {node.error}"}}
+             for node in report.unchecked()]
+    notes += [{"level": "error", "message": {"text": f"{f.node}: {f.message}"}}
+              for f in report.findings if f.status is Status.ERROR]
+    return notes
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    metadata = rule_metadata(report)
+    index = {meta["id"]: i for i, meta in enumerate(metadata)}
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "awgcheck",
+                "version": __version__,
+                "rules": [_rule(meta) for meta in metadata],
+            }},
+            "invocations": [{
+                "executionSuccessful": not report.unchecked(),
+                "exitCode": report.exit_code(),
+                "toolExecutionNotifications": _notifications(report),
+            }],
+            "results": [_result(f, index) for f in report.findings if f.failed],
+        }],
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"

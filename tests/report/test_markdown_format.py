@@ -1,0 +1,67 @@
+"""Markdown: verdict, findings table, unchecked nodes, gate change summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from awgcheck.cli import main
+from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
+from awgcheck.report import markdown
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "fleet.yaml"
+
+
+def test_markdown_cell_escapes_pipes_and_newlines() -> None:
+    assert markdown.cell("a|b\nc") == "a\\|b<br>c"
+    assert markdown.cell(None) == "-"
+    assert markdown.code("<b 0x01>|x") == "`<b 0x01>\\|x`"
+
+
+def test_markdown_check_on_the_demo_fleet() -> None:
+    result = CliRunner().invoke(main, ["check", "-i", str(DEMO), "--format", "markdown"])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "## awgcheck check"
+    assert lines[2].startswith("**FAIL**: 1 finding(s) at or above error in 1 of 4 node(s)")
+    header = "| node | rule | severity | param | expected | actual | location | message |"
+    assert header in lines
+    [row] = [line for line in lines if line.startswith("| partner-tbilisi |")]
+    cells = [c.strip() for c in row.strip("|").split(" | ")]
+    assert cells[:6] == ["partner-tbilisi", "must-match-drift", "critical", "S4", "`18`",
+                         "`17`"]
+    assert cells[6].endswith("partner-tbilisi/etc/amnezia/amneziawg/awg0.conf:13")
+    assert any("looks up, carries nothing" in line for line in lines)
+
+
+def test_markdown_unchecked_nodes_and_pass_verdict() -> None:
+    nodes = (NodeResult("ok", Status.PASS),
+             NodeResult("gone", Status.ERROR, "gone: no conf", "file_missing"))
+    text = markdown.render(Report(None, "s", nodes, ()))
+    assert "**INCOMPLETE**: 0 finding(s)" in text and "(exit code 4)" in text
+    assert "### Could not check" in text
+    assert "- **gone** (file_missing): gone: no conf" in text
+    clean = markdown.render(Report(None, "s", (NodeResult("ok", Status.PASS),), ()))
+    assert "**PASS**: 0 finding(s)" in clean and "No failed findings." in clean
+
+
+def test_markdown_gate_summary_section() -> None:
+    finding = Finding("must-match-drift", "p.conf", Status.FAIL, Severity.CRITICAL, "drift",
+                      "S4", "19", "18", Location("p.conf", 4))
+    summary = {"base": {"ref": "origin/main", "commit": "0123456789abcdef"},
+               "source": "server.conf",
+               "changes": [{"param": "S4", "class": "must-match", "before": "18",
+                            "after": "19", "symptom": "looks up, carries nothing"}],
+               "warnings": ["S4 and H4 flip together"],
+               "impact": {"message": "this change puts 2 nodes into must-match drift"},
+               "notes": ["compose skipped"]}
+    report = Report(None, "server.conf", (NodeResult("p.conf", Status.FAIL),), (finding,),
+                    extra={"gate": summary})
+    text = markdown.render(report)
+    assert text.startswith("## awgcheck gate\n")
+    assert "### Parameter change since `origin/main` (0123456789ab)" in text
+    assert "| S4 | must-match | `18` | `19` | looks up, carries nothing |" in text
+    assert "> **Warning:** S4 and H4 flip together" in text
+    assert "> **Fleet impact:** this change puts 2 nodes" in text
+    assert "_Note: compose skipped_" in text
