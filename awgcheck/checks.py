@@ -204,9 +204,12 @@ def _compare(ctx: Context, name: str, here: ParamValue | None, there: ParamValue
                        f"({here.error}); {ctx.source_name} has {shown_there}",
                        name, expected, actual, location)
     if mine != want or (mine is None and (here is None) != (there is None)):
+        effect = ("drift: the tunnels will disagree"
+                  if spec is not None and spec.role is params.Role.MUST_MATCH
+                  else "drift of a side-local param: no data-plane effect")
         return Outcome(Status.FAIL, f"{name} differs from {ctx.source_name}: {shown_here} here, "
-                       f"{shown_there} on {ctx.source_name} (drift: the tunnels will "
-                       "disagree)", name, expected, actual, location)
+                       f"{shown_there} on {ctx.source_name} ({effect})", name, expected,
+                       actual, location)
     if here is not None and there is not None and here.raw == there.raw:
         return Outcome(Status.PASS, f"{name} = {here.raw} matches {ctx.source_name}",
                        name, expected, actual, location)
@@ -504,6 +507,10 @@ def _prepare_implies(where: str, options: Mapping[str, Any]) -> Mapping[str, Any
     if not isinstance(inner_params, list) or not all(isinstance(p, str) for p in inner_params):
         raise RuleError(f"{where}: then: needs 'params', a list of param names")
     inner = CHECKS[inner_type].validate(f"{where}: then", then, (ArtifactKind.CONF,))
+    for name in (when["param"], *inner_params):
+        if not isinstance(name, str) or params.spec(name) is None:
+            raise RuleError(f"{where}: unknown param {name!r} (a typo would silently "
+                            "select nothing)")
     return {"when": {**when, "param": params.canonical(when["param"])}, "then": inner,
             "then_params": tuple(params.canonical(p) for p in inner_params)}
 
@@ -687,7 +694,7 @@ def check_file_fact(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcom
     if present:
         yield Outcome(Status.FAIL, label, location=Location(doc.path, line))
     else:
-        yield Outcome(Status.PASS, f"no {fact.replace('_', ' ')}")
+        yield Outcome(Status.PASS, f"not the case: {fact.replace('_', ' ')}")
 
 
 # --- params documents ----------------------------------------------------------

@@ -69,7 +69,11 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
 
 
 def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
-    severity = outcome.severity or rule.severity_for(profile)
+    severity = rule.severity_for(profile)
+    if outcome.severity is not None and outcome.severity.rank < severity.rank:
+        # A check may only soften a finding (spelling -> warning), never make
+        # it louder than the profile says (protocol: side-local is info).
+        severity = outcome.severity
     # A symptom explains a real mismatch; a spelling-only difference (the
     # check downgraded it) changes nothing on the wire.
     drift = outcome.status is Status.FAIL and outcome.severity is None

@@ -135,9 +135,15 @@ def _expand_params(where: str, value: list[Any] | str) -> tuple[tuple[str, ...],
                 groups = ", ".join(PARAM_GROUPS)
                 raise RuleError(f"{where}: unknown param group '{item}' (known: {groups})")
             names.extend(PARAM_GROUPS[item])
+        elif params.spec(item) is None and item.lower() not in _LEGACY:
+            raise RuleError(f"{where}: unknown param '{item}' (a typo would silently select "
+                            "nothing)")
         else:
             names.append(params.canonical(item))
     return tuple(dict.fromkeys(names)), False
+
+
+_LEGACY = {k.lower() for k in params.LEGACY_KEYS}
 
 
 def _selector(where: str, data: Mapping[str, Any]) -> Selector:

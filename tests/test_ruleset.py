@@ -328,3 +328,36 @@ def test_cli_rules_list_custom_file_with_builtin(tmp_path: Path) -> None:
     assert "my-s4-cap" in result.stdout and "must-match-drift" in result.stdout
     alone = CliRunner().invoke(main, ["rules", "list", "--rules", str(path)])
     assert "my-s4-cap" in alone.stdout and "must-match-drift" not in alone.stdout
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"select__params": ["S44"]}, "unknown param 'S44'"),
+        ({"check": {"type": "implies", "when": {"param": "HeaderProtectonKey"},
+                    "then": {"type": "range", "params": ["S1"], "min": 12}}},
+         "unknown param 'HeaderProtectonKey'"),
+    ],
+    ids=["select-typo", "implies-typo"],
+)
+def test_ruleset_param_typos_are_errors(tmp_path: Path, changes: dict[str, Any],
+                                        fragment: str) -> None:
+    assert fragment in load_error(write_rules(tmp_path / "my.yaml", rule_with(**changes)))
+
+
+def test_ruleset_legacy_keys_may_be_selected(tmp_path: Path) -> None:
+    rule = rule_with(select__params=["J1", "Itime"], check={"type": "absent"})
+    (loaded,) = ruleset.load_paths([write_rules(tmp_path / "my.yaml", rule)]).rules
+    assert loaded.select.params == ("J1", "Itime")
+
+
+def test_engine_profile_severity_is_not_raised_by_a_spelling_downgrade() -> None:
+    """Under --profile protocol side-local drift is info; a spelling-only
+    difference must not come out louder (warning) than real drift."""
+    rule = ruleset.load_shipped().by_id["side-local-drift"]
+    source = awgconf.parse(b"[Interface]\nJc = 4\n", "source.conf")
+    node = awgconf.parse(b"[Interface]\nJc = 04\n", "node.conf")
+    findings = engine.evaluate([rule], [engine.NodeDocuments("n", {ArtifactKind.CONF: node})],
+                               engine.Source("server", source), "protocol")
+    (failed,) = [f for f in findings if f.status is Status.FAIL]
+    assert failed.severity is Severity.INFO
