@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from awgcheck import params
-from awgcheck.checks import ParamDocument
+from awgcheck.checks import ParamDocument, runtime_quirk
 from awgcheck.model import ParamValue
+from awgcheck.parse.runtime import RuntimeState
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
+QUIRK = "QUIRK"  # a runtime stores another value than the file, by design
 PER_NODE = "differs (per node)"
 
 
@@ -26,6 +28,11 @@ class DiffRow:
     right: ParamValue | None
     verdict: str
     note: str = ""
+
+
+def hex_of(value: ParamValue | None) -> str:
+    """The value's bytes in hex (``31 38``); empty for a secret's digest."""
+    return _hex(value)
 
 
 def _hex(value: ParamValue | None) -> str:
@@ -44,8 +51,23 @@ def _order(name: str) -> tuple[int, str]:
 def compare(left: ParamDocument, right: ParamDocument) -> list[DiffRow]:
     """One row per param stated on either side, in the tool's key order."""
     mine, theirs = left.params(), right.params()
-    return [_row(name, mine.get(name), theirs.get(name))
+    rows = [_row(name, mine.get(name), theirs.get(name))
             for name in sorted(set(mine) | set(theirs), key=_order)]
+    return [_quirk(left, right, row) for row in rows]
+
+
+def _quirk(left: ParamDocument, right: ParamDocument, row: DiffRow) -> DiffRow:
+    """A runtime side that differs from a conf side only by a known quirk
+    (Jmax + 1, H <= 4 replaced by the default) is not drift."""
+    if not row.verdict.startswith(DRIFT):
+        return row
+    if isinstance(left, RuntimeState) and not isinstance(right, RuntimeState):
+        why = runtime_quirk(left, row.param, left.effective_or_default(row.param), right)
+    elif isinstance(right, RuntimeState) and not isinstance(left, RuntimeState):
+        why = runtime_quirk(right, row.param, right.effective_or_default(row.param), left)
+    else:
+        return row
+    return row if why is None else DiffRow(row.param, row.left, row.right, QUIRK, why)
 
 
 def _row(name: str, a: ParamValue | None, b: ParamValue | None) -> DiffRow:

@@ -16,6 +16,7 @@ from awgcheck import engine, workers
 from awgcheck.checks import ParamDocument
 from awgcheck.collect.base import PARSE_ERROR, Collector
 from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.collect.ssh import SshTarget, open_ssh
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.inventory import Inventory, Node
@@ -30,6 +31,7 @@ class RunOptions:
     timeout: float = 30.0
     ssh_config: str | None = None  # None: ~/.ssh/config when it exists
     accept_new_host_keys: bool = False
+    runtime: bool = False  # also read the running interface (check --runtime)
 
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
@@ -57,6 +59,7 @@ class NodeRead:
     node: Node
     documents: engine.NodeDocuments | None
     error: CollectError | None = None
+    missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
 
 
 def read_node(node: Node, options: RunOptions,
@@ -69,6 +72,15 @@ def read_node(node: Node, options: RunOptions,
     try:
         data = collector.read_file(node.conf, sudo=node.sudo)
         conf = awgconf.parse(data, collector.describe(node.conf))
+        docs: dict[ArtifactKind, ParamDocument] = {ArtifactKind.CONF: conf}
+        missing: tuple[Missing, ...] = ()
+        if options.runtime:
+            # Never fatal: a node whose runtime cannot be read is still
+            # checked from its files, and the report says what is missing.
+            running = read_runtime(collector, node, timeout=options.timeout)
+            missing = running.missing
+            if running.state is not None:
+                docs[ArtifactKind.RUNTIME] = running.state
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:
@@ -80,8 +92,7 @@ def read_node(node: Node, options: RunOptions,
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
-    docs = engine.NodeDocuments(node.name, {ArtifactKind.CONF: conf})
-    return NodeRead(node, docs)
+    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=missing)
 
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
@@ -133,6 +144,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
         for r in reads if r.documents is not None
     ]
     findings = engine.evaluate(rules.rules, documents, source, profile)
+    findings.extend(_missing_runtime(r) for r in reads if r.documents is not None
+                    and any(m.what == "runtime" for m in r.missing))
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
@@ -151,6 +164,20 @@ def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
         if read.node.name == inventory.source_node and read.documents is not None:
             return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
     return engine.Source(inventory.source_node or "source", None)
+
+
+RUNTIME_UNAVAILABLE = "runtime-unavailable"
+"""Rule id of the warning for a node whose running state was asked for
+(check --runtime) but could not be read; the node is checked from files."""
+
+
+def _missing_runtime(read: NodeRead) -> Finding:
+    missing = next(m for m in read.missing if m.what == "runtime")
+    return Finding(
+        rule=RUNTIME_UNAVAILABLE, node=read.node.name, status=Status.FAIL,
+        severity=Severity.WARNING,
+        message=f"running state not read ({missing.why}); checked from its files only",
+        remediation=f"to compare the running interface too: {missing.how}")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

@@ -16,6 +16,7 @@ import yaml
 from awgcheck import engine, ruleset
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.parse.runtime import parse_dump, parse_showconf
 
 CASES = Path(__file__).parent / "cases"
 SHIPPED = ruleset.load_shipped()
@@ -52,7 +53,13 @@ def _node_docs(case: dict[str, Any]) -> dict[ArtifactKind, Any]:
         doc = paramsdoc.parse(case["document"].encode("utf-8"), "params.json")
         return {ArtifactKind.PARAMS: doc}
     conf = awgconf.parse(case["conf"].encode("utf-8", "surrogateescape"), "node.conf")
-    return {ArtifactKind.CONF: conf}
+    docs: dict[ArtifactKind, Any] = {ArtifactKind.CONF: conf}
+    if "runtime" in case:
+        # ``runtime:`` is what `awg showconf` or `awg show <iface> dump` printed.
+        text = case["runtime"]
+        reader = parse_showconf if text.startswith("[Interface]") else parse_dump
+        docs[ArtifactKind.RUNTIME] = reader(text, source="node:runtime")
+    return docs
 
 
 def _evaluate(rule: ruleset.Rule, case: dict[str, Any], source_text: str,
