@@ -64,6 +64,9 @@ class SftpReader:
         """Open a session channel and start the ``sftp`` subsystem on it."""
         channel = transport.open_session(timeout=timeout)
         channel.settimeout(timeout)
+        # Waiting for the reply costs a round trip, but sending INIT early
+        # would not help: OpenSSH opens session channels with a zero window
+        # and grants one only once the subsystem runs.
         channel.invoke_subsystem("sftp")
         return cls(channel)
 
@@ -164,12 +167,12 @@ class SftpReader:
                     raise SftpTooLarge(len(data))
                 if len(chunk) == wanted and pending:
                     continue
-                if size is not None and len(chunk) < wanted and len(data) >= size:
-                    break  # short read that reaches the stat size: EOF
+                if size is not None and len(data) >= size:
+                    break  # the stat size is reached: no round trip to see EOF
                 # Ask for the rest: up to WINDOW reads, enough to cover the
                 # stat size and one more chunk to see EOF.
                 for request_id, _, _ in pending:
-                    self._ignored.add(request_id)
+                    self._drop(request_id)
                 pending = []
                 end = min(limit + 1, max(size or 0, len(data)) + CHUNK)
                 for start in range(len(data), end, CHUNK):
@@ -179,14 +182,17 @@ class SftpReader:
                     pending.append((rid, start, CHUNK))
             return bytes(data)
         finally:
-            self._ignored.update(request_id for request_id, _, _ in pending)
+            for request_id, _, _ in pending:
+                self._drop(request_id)
             # Fire and forget: the reply is skipped whenever it turns up. A
             # dead channel must not hide the error that is propagating.
             with contextlib.suppress(OSError, EOFError):
-                self._ignored.add(self._send(_CLOSE, handle_field))
+                self._drop(self._send(_CLOSE, handle_field))
 
     def _drop(self, request_id: int) -> None:
-        self._ignored.add(request_id)
+        """Forget a request: its reply is discarded now or when it comes."""
+        if self._stash.pop(request_id, None) is None:
+            self._ignored.add(request_id)
 
     def _expect(self, request_id: int, kind_wanted: int, path: str) -> bytes:
         kind, body = self._reply(request_id)
