@@ -296,3 +296,16 @@ def test_ssh_agent_keys_are_used(fleet: SshdFleet, tmp_path: Path,
     finally:
         agent.kill()
         agent.wait()
+
+
+def test_full_accept_queue_is_connect_timeout() -> None:
+    # listen(0) with one unaccepted connection queued: the kernel drops
+    # further SYNs, so a connect hangs exactly like a filtered port.
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as server:
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            started = time.monotonic()
+            error = _error(SshTarget(host="127.0.0.1", port=port, connect_timeout=1.0,
+                                     ssh_config="none"))
+    assert error.error_class == "connect_timeout"
+    assert time.monotonic() - started < 1.0 + 5
