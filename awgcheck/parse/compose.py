@@ -300,6 +300,7 @@ class _Loader:
             name: _build_service(self, name, svc, env, active) for name, svc in services.items()
         }
         for service in built.values():
+            _check_runnable(self, service, services[service.name])
             _check_dependencies(self, service, services[service.name], built)
         return ComposeProject(
             project_dir=base,
@@ -361,11 +362,13 @@ class _Loader:
                 Diagnostic(Location(path, problem.line), problem.code, problem.message, level)
             )
 
-    def text(self, path: str, *, required: bool, code: str = FILE_MISSING) -> str | None:
+    def text(
+        self, path: str, *, required: bool, code: str = FILE_MISSING, level: Level = Level.ERROR
+    ) -> str | None:
         data = self.read(path)
         if data is None:
             if required:
-                self.report(Diagnostic(Location(path), code, f"{path} does not exist", Level.ERROR))
+                self.report(Diagnostic(Location(path), code, f"{path} does not exist", level))
             return None
         try:
             return data.decode("utf-8")
@@ -438,7 +441,10 @@ class _Loader:
         if svc is None:
             return None
         if not isinstance(svc, YMap):
-            # "services: {a: }" is an empty service to Compose.
+            # Compose's schema refuses "services: {a: }" (and any non-map).
+            self.report(
+                Diagnostic(svc.location, SCHEMA, f"service {name} must be a mapping", Level.ERROR)
+            )
             return YMap({}, svc.location)
         return svc
 
@@ -587,7 +593,7 @@ def _build_service(
 ) -> Service:
     profiles = tuple(_strings(svc.get("profiles")))
     is_active = not profiles or "*" in active or any(p in active for p in profiles)
-    environment = _environment(loader, name, svc, env)
+    environment = _environment(loader, name, svc, env, is_active)
     _check_string_lists(loader, name, svc)
     return Service(
         name=name,
@@ -603,10 +609,10 @@ def _build_service(
 
 
 def _environment(
-    loader: _Loader, name: str, svc: YMap, env: Mapping[str, str]
+    loader: _Loader, name: str, svc: YMap, env: Mapping[str, str], active: bool
 ) -> dict[str, EnvVar]:
     declared = _declared_environment(loader, name, svc)
-    from_files = _env_file_vars(loader, svc, declared, env)
+    from_files = _env_file_vars(loader, svc, declared, env, active)
     result = dict(from_files)
     for key, scalar in declared.items():
         value = scalar.value
@@ -715,7 +721,11 @@ def _check_typed(loader: _Loader, service: str, key: str, value: YScalar) -> Non
 
 
 def _env_file_vars(
-    loader: _Loader, svc: YMap, declared: Mapping[str, YScalar], env: Mapping[str, str]
+    loader: _Loader,
+    svc: YMap,
+    declared: Mapping[str, YScalar],
+    env: Mapping[str, str],
+    active: bool,
 ) -> dict[str, EnvVar]:
     out: dict[str, EnvVar] = {}
     for ref in _items(svc.get(ENV_FILE)):
@@ -723,7 +733,10 @@ def _env_file_vars(
         if path is None:
             continue
         required = _first(_field(ref, "required")) != "false"
-        text = loader.text(path, required=required, code=ENV_FILE_MISSING)
+        # Compose reads env files of active services only; for the others a
+        # missing file is a warning about the day the profile gets enabled.
+        level = Level.ERROR if active else Level.WARNING
+        text = loader.text(path, required=required, code=ENV_FILE_MISSING, level=level)
         if text is None:
             continue
 
@@ -748,6 +761,19 @@ def _env_file_vars(
                 entry.key, entry.raw, entry.value, Location(path, entry.line), ENV_FILE, path
             )
     return out
+
+
+def _check_runnable(loader: _Loader, service: Service, node: YMap) -> None:
+    """Compose refuses a project whose active service has nothing to run."""
+    if service.active and node.get("image") is None and node.get("build") is None:
+        loader.report(
+            Diagnostic(
+                service.location,
+                SCHEMA,
+                f"service {service.name} has neither an image nor a build context",
+                Level.ERROR,
+            )
+        )
 
 
 def _check_dependencies(

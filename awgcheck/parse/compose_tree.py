@@ -184,7 +184,7 @@ _MAPPING_KEYS = frozenset({"environment", "labels", "annotations", "extra_hosts"
 _REPLACED_KEYS = frozenset({"command", "entrypoint", "test"})
 # Sequences an override extends (duplicates dropped, order kept).
 _APPENDED_KEYS = frozenset(
-    {"env_file", "ports", "expose", "dns", "dns_search", "cap_add", "cap_drop", "profiles"}
+    {"ports", "expose", "dns", "dns_search", "cap_add", "cap_drop", "profiles"}
 )
 
 
@@ -209,6 +209,8 @@ def _merge_value(key: str, old: YNode, new: YNode) -> YNode:
         return new
     if key in _MAPPING_KEYS:
         return _merge_named(old, new)
+    if key == "env_file" and isinstance(old, YSeq) and isinstance(new, YSeq):
+        return _merge_env_files(old, new)
     if key in _APPENDED_KEYS and isinstance(old, YSeq) and isinstance(new, YSeq):
         return _append_unique(old, new)
     if isinstance(old, YMap) and isinstance(new, YMap):
@@ -222,7 +224,18 @@ def _append_unique(old: YSeq, new: YSeq) -> YSeq:
     return YSeq(old.items + tuple(extra), new.location)
 
 
-def _identity(node: YNode) -> object:
+def _merge_env_files(old: YSeq, new: YSeq) -> YSeq:
+    """Env files merge by path: a file keeps its first place in the order
+    (which decides precedence) but takes the later entry's ``required``."""
+    merged: dict[object, YNode] = {}
+    for item in old.items + new.items:
+        merged[_identity(item.get("path") if isinstance(item, YMap) else item)] = item
+    return YSeq(tuple(merged.values()), new.location)
+
+
+def _identity(node: YNode | None) -> object:
+    if node is None:
+        return None
     if isinstance(node, YScalar):
         return node.value
     if isinstance(node, YMap):
