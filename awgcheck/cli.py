@@ -337,3 +337,8 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     for param, text in rule.symptoms.items():
         lines.append(f"symptom ({param}): {text}")
     click.echo("\n".join(lines))
+
+
+from awgcheck.cli_gate import gate  # noqa: E402  (attached here, not by import side effect)
+
+main.add_command(gate)

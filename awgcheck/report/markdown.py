@@ -52,8 +52,12 @@ def _verdict(report: Report) -> str:
 
 def _gate(summary: Mapping[str, Any]) -> Iterator[str]:
     base = summary.get("base")
-    since = (f" since `{base.get('ref')}` ({str(base.get('commit', ''))[:12]})"
-             if isinstance(base, Mapping) else "")
+    since = ""
+    if isinstance(base, Mapping):
+        ref, commit = str(base.get("ref")), str(base.get("commit"))
+        # A base named by its hash needs no second, shorter hash beside it.
+        since = (f" since `{commit[:12]}`" if commit.startswith(ref)
+                 else f" since `{ref}` ({commit[:12]})")
     yield f"### Parameter change{since}"
     yield ""
     changes = summary.get("changes") or []

@@ -1,0 +1,195 @@
+"""The pre-merge CI gate: the fleet rules over a repository's own files.
+
+Each file the config names (the source of truth, confs, templates, params
+documents) is a "node" named by its repository path, so findings point at
+the exact file and line. The same rules as ``check`` run over them; the
+change summary (:mod:`awgcheck.gate_change`) says what the change to the
+source of truth does to the fleet during rollout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from awgcheck import engine, gate_change, gate_git
+from awgcheck.checks import ParamDocument
+from awgcheck.errors import ParseError
+from awgcheck.gate_config import CONSUMER_KINDS, GateConfig
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.ruleset import RuleSet
+
+# Jinja/Ansible ({{ s4 }}, {% if %}) and shell/envsubst (${S4}) placeholders:
+# a template value holding one is filled in later, so it is not compared.
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}")
+PARSE_ERROR = "parse_error"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    kind: str  # "source" or one of gate_config.CONSUMER_KINDS
+    path: str  # repo-relative, posix
+
+
+@dataclass(frozen=True)
+class Read:
+    consumer: Consumer
+    kind: ArtifactKind | None = None
+    doc: ParamDocument | None = None
+    error: str | None = None
+    placeholder_lines: frozenset[int] = frozenset()  # templates only
+
+
+def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
+    """The source first, then each consumer glob's files (once each, sorted),
+    and notes for globs that match nothing (a typo would check nothing)."""
+    excluded = {p.relative_to(repo).as_posix() for g in config.exclude for p in repo.glob(g)}
+    found = [Consumer("source", config.source)]
+    seen = {config.source}
+    notes: list[str] = []
+    for kind in CONSUMER_KINDS:
+        for pattern in config.consumers.get(kind, ()):
+            paths = sorted(p.relative_to(repo).as_posix() for p in repo.glob(pattern)
+                           if p.is_file() and ".git" not in p.relative_to(repo).parts)
+            if not paths:
+                notes.append(f"consumers: {kind}: '{pattern}' matches no file")
+            for path in paths:
+                if path not in seen and path not in excluded:
+                    seen.add(path)
+                    found.append(Consumer(kind, path))
+    return found, notes
+
+
+def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, ParamDocument]:
+    """Parse by kind; the source of truth is told apart by content."""
+    if consumer.kind == "params" or (consumer.kind == "source"
+                                     and paramsdoc.looks_like_params(data)):
+        doc = (paramsdoc.parse_source(data, consumer.path) if consumer.kind == "source"
+               else paramsdoc.parse(data, consumer.path))
+        return ArtifactKind.PARAMS, doc
+    return ArtifactKind.CONF, awgconf.parse(data, consumer.path)
+
+
+def read(repo: Path, consumer: Consumer) -> Read:
+    try:
+        data = (repo / consumer.path).read_bytes()
+        kind, doc = parse_document(data, consumer)
+    except OSError as exc:
+        return Read(consumer, error=f"{consumer.path}: cannot read: {exc.strerror}")
+    except ParseError as exc:
+        return Read(consumer, error=str(exc))
+    lines = placeholder_lines(data) if consumer.kind == "templates" else frozenset()
+    return Read(consumer, kind, doc, placeholder_lines=lines)
+
+
+# --- templates -----------------------------------------------------------------
+
+
+def placeholder_lines(data: bytes) -> frozenset[int]:
+    """Numbers of the lines that hold a placeholder. Read from the bytes, not
+    the parsed conf: the parser has already replaced secret values (a
+    ``PrivateKey = {{ key }}`` line) with their digest."""
+    text = data.decode("utf-8", "replace")
+    return frozenset(number for number, line in enumerate(text.split("\n"), start=1)
+                     if PLACEHOLDER.search(line))
+
+
+def _placeholder_params(read: Read) -> set[str]:
+    if not isinstance(read.doc, awgconf.AwgConf):
+        return set()
+    return {e.name for e in read.doc.entries if e.name and e.line in read.placeholder_lines}
+
+
+def _leave_placeholders_alone(findings: list[Finding], reads: Sequence[Read]) -> list[Finding]:
+    """A finding about a placeholder value or line in a template is a skip:
+    the value is only known once the template is rendered."""
+    marked = {r.consumer.path: (r.placeholder_lines, _placeholder_params(r)) for r in reads
+              if r.placeholder_lines}
+    result = []
+    for finding in findings:
+        lines, names = marked.get(finding.node, (frozenset(), set()))
+        line = finding.location.line if finding.location else None
+        if finding.status is Status.FAIL and (finding.param in names or line in lines):
+            what = finding.param or f"line {line}"
+            finding = dataclasses.replace(
+                finding, status=Status.SKIP, symptom=None, remediation=None,
+                message=f"not compared: {what} is a template placeholder")
+        result.append(finding)
+    return result
+
+
+# --- the run --------------------------------------------------------------------
+
+
+def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+    name = read.consumer.path
+    if read.error is not None:
+        return NodeResult(name, Status.ERROR, read.error, PARSE_ERROR)
+    failing = any(f.node == name and f.failed and f.severity.at_least(fail_on)
+                  for f in findings)
+    return NodeResult(name, Status.FAIL if failing else Status.PASS)
+
+
+def _compose_note(consumers: Sequence[Consumer]) -> list[str]:
+    compose = [c.path for c in consumers if c.kind == "compose"]
+    if not compose:
+        return []
+    return [f"{len(compose)} compose file(s) listed but not checked: the gate reads compose "
+            f"files once compose rules ship ({', '.join(compose)})"]
+
+
+def _base_document(repo: Path, base: gate_git.Base, source: Consumer) -> ParamDocument | None:
+    data = gate_git.show(repo, base, source.path)
+    if data is None:
+        return None
+    try:
+        return parse_document(data, source)[1]
+    except ParseError:
+        return None
+
+
+def _change_summary(repo: Path, base: gate_git.Base | None, source: Read, rules: RuleSet,
+                    fleet_report: Mapping[str, Any] | None,
+                    notes: list[str]) -> dict[str, Any]:
+    changes: list[gate_change.Change] = []
+    if source.doc is None:
+        notes.append("the source of truth could not be read: no change summary")
+    elif base is None:
+        notes.append("no base commit found (pass --base): no change summary")
+    else:
+        before = _base_document(repo, base, source.consumer)
+        if before is None:
+            notes.append(f"{source.consumer.path} is new or unreadable at {base.ref}: "
+                         "every param it sets counts as changed")
+        changes = gate_change.diff_params(before, source.doc, rules.rules)
+    impact = (gate_change.predict_impact(fleet_report, changes, rules.rules)
+              if fleet_report is not None else None)
+    if fleet_report is not None and impact is None:
+        notes.append("no must-match param changed: the fleet report predicts no drift")
+    base_info = {"ref": base.ref, "commit": base.commit} if base is not None else None
+    return gate_change.summary(changes, source.consumer.path, base_info, impact, notes)
+
+
+def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | None, *,
+        fail_on: Severity, profile: str,
+        fleet_report: Mapping[str, Any] | None = None) -> Report:
+    """Check every file the config names; summarise the source's change."""
+    consumers, notes = find_consumers(repo, config)
+    reads = [read(repo, c) for c in consumers if c.kind != "compose"]
+    notes += _compose_note(consumers)
+    source = reads[0]
+    documents = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
+                                      is_source=r.consumer.kind == "source")
+                 for r in reads if r.doc is not None and r.kind is not None]
+    findings = engine.evaluate(rules.rules, documents,
+                               engine.Source(source.consumer.path, source.doc), profile)
+    findings = _leave_placeholders_alone(findings, reads)
+    nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
+    gate = _change_summary(repo, base, source, rules, fleet_report, notes)
+    return Report(None, config.source, nodes, tuple(findings), fail_on, profile,
+                  extra={"gate": gate})

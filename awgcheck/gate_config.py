@@ -1,0 +1,137 @@
+"""The CI gate's config file (``awgcheck.yaml`` at the repository root).
+
+```yaml
+source: server/awg0.conf            # the source of truth: a conf or a params document
+consumers:                          # repo-relative globs (** crosses folders)
+  confs: [partners/*.conf]          # confs rendered for nodes
+  templates: [templates/*.conf.j2]  # confs with {{ s4 }} / ${S4} placeholders
+  params: [control-plane/*.json]    # params documents (epoch or registration form)
+  compose: [deploy/*/compose.yaml]  # listed; checked once compose rules ship
+exclude: [partners/old/*]           # optional: globs never read
+rules: [builtin, ci/rules]          # optional: rule files/folders; default the catalog
+profile: strict                     # optional: strict (default) or protocol
+fail_on: error                      # optional: critical, error (default), warning, info
+```
+
+Every mistake is a :class:`GateConfigError` naming the file and the key,
+and ends the gate with exit code 2 before anything is checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from awgcheck.errors import UsageError
+from awgcheck.model import Severity
+from awgcheck.ruleset import PROFILES
+
+DEFAULT_NAME = "awgcheck.yaml"
+CONSUMER_KINDS = ("confs", "templates", "params", "compose")
+_TOP_KEYS = ("source", "consumers", "exclude", "rules", "profile", "fail_on")
+
+
+class GateConfigError(UsageError):
+    """The gate config is missing, unreadable or does not match the schema."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    path: Path
+    source: str  # repo-relative, posix
+    consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    profile: str = "strict"
+    fail_on: Severity = Severity.ERROR
+
+
+def _strings(where: str, value: object) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+        raise GateConfigError(f"{where} must be a list of non-empty strings, got {value!r}")
+    return tuple(items)
+
+
+def _relative(where: str, text: str) -> str:
+    """A repo-relative path or glob: the gate never reads outside the repo."""
+    path = Path(text)
+    if path.is_absolute() or ".." in path.parts:
+        raise GateConfigError(f"{where}: '{text}' must be relative to the repository root "
+                              "and stay inside it")
+    return path.as_posix()
+
+
+def _consumers(where: str, value: object) -> dict[str, tuple[str, ...]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GateConfigError(f"{where}: key 'consumers' must be a mapping of "
+                              f"{', '.join(CONSUMER_KINDS)} to glob lists")
+    found: dict[str, tuple[str, ...]] = {}
+    for kind, globs in value.items():
+        if kind not in CONSUMER_KINDS:
+            raise GateConfigError(f"{where}: consumers: unknown key '{kind}' "
+                                  f"(allowed: {', '.join(CONSUMER_KINDS)})")
+        key = f"{where}: consumers: key '{kind}'"
+        found[kind] = tuple(_relative(key, g) for g in _strings(key, globs))
+    return found
+
+
+def _choice(where: str, key: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise GateConfigError(f"{where}: key '{key}' must be one of {', '.join(allowed)}, "
+                              f"got {value!r}")
+    return str(value)
+
+
+def parse(data: object, path: Path, repo: Path) -> GateConfig:
+    """Validate loaded YAML; ``repo`` is the root the paths are relative to."""
+    where = str(path)
+    if not isinstance(data, dict):
+        raise GateConfigError(f"{where}: expected a mapping with at least 'source'")
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise GateConfigError(f"{where}: unknown key '{key}' "
+                                  f"(allowed: {', '.join(_TOP_KEYS)})")
+    source = data.get("source")
+    if not isinstance(source, str) or not source:
+        raise GateConfigError(f"{where}: key 'source' must name the source of truth "
+                              "(a conf or params document path relative to the repository)")
+    source = _relative(f"{where}: key 'source'", source)
+    if not (repo / source).is_file():
+        raise GateConfigError(f"{where}: key 'source': {source} is not a file in {repo}")
+    severities = tuple(s.value for s in Severity)
+    return GateConfig(
+        path=path,
+        source=source,
+        consumers=_consumers(where, data.get("consumers")),
+        exclude=tuple(_relative(f"{where}: key 'exclude'", g)
+                      for g in _strings(f"{where}: key 'exclude'", data.get("exclude", []))),
+        rules=_strings(f"{where}: key 'rules'", data.get("rules", [])),
+        profile=_choice(where, "profile", data.get("profile", "strict"), PROFILES),
+        fail_on=Severity(_choice(where, "fail_on", data.get("fail_on", "error"), severities)),
+    )
+
+
+def load(path: Path, repo: Path) -> GateConfig:
+    """Read and validate the config file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GateConfigError(f"{path}: gate config not found (write one, see "
+                              "docs/ci-gate.md, or pass --config)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GateConfigError(f"{path}: cannot read gate config: {exc}") from None
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f" line {mark.line + 1}:" if mark is not None else ""
+        raise GateConfigError(f"{path}:{line} not valid YAML: "
+                              f"{getattr(exc, 'problem', None) or exc}") from None
+    return parse(data, path, repo)

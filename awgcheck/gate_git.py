@@ -1,0 +1,72 @@
+"""The few git operations the CI gate needs, through the ``git`` command.
+
+The gate reads the working tree for the files it checks and git only for
+the base: where the repository root is, which commit to compare with, and
+the source of truth as it was there.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from awgcheck.errors import UsageError
+
+# Tried in order when --base is not given: the remote's default branch,
+# then the usual names, remote first (a CI checkout has no local main).
+DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+
+
+@dataclass(frozen=True)
+class Base:
+    """The commit the change is measured against, and how it was named."""
+
+    ref: str
+    commit: str
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
+                              check=False, timeout=60)
+    except FileNotFoundError:
+        raise UsageError("the gate needs git, and no 'git' command was found") from None
+
+
+def repo_root(folder: Path) -> Path:
+    """The top of the work tree that holds ``folder``."""
+    done = _git(folder, "rev-parse", "--show-toplevel")
+    if done.returncode != 0:
+        raise UsageError(f"{folder}: not inside a git repository (the gate compares with "
+                         "a base commit)")
+    return Path(done.stdout.decode().strip())
+
+
+def _commit(repo: Path, ref: str) -> str | None:
+    done = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    return done.stdout.decode().strip() if done.returncode == 0 else None
+
+
+def resolve_base(repo: Path, ref: str | None) -> Base | None:
+    """``--base REF`` as a commit (an unknown REF is a usage error); without
+    REF, the merge base of HEAD with the default branch, or None when there
+    is none (a fresh repository, a detached checkout without remotes)."""
+    if ref is not None:
+        commit = _commit(repo, ref)
+        if commit is None:
+            raise UsageError(f"--base {ref}: not a commit in {repo}")
+        return Base(ref, commit)
+    for branch in DEFAULT_BRANCHES:
+        if _commit(repo, branch) is None:
+            continue
+        done = _git(repo, "merge-base", "HEAD", branch)
+        if done.returncode == 0:
+            return Base(branch, done.stdout.decode().strip())
+    return None
+
+
+def show(repo: Path, base: Base, path: str) -> bytes | None:
+    """The bytes of ``path`` (repo-relative) at ``base``; None when absent."""
+    done = _git(repo, "show", f"{base.commit}:{path}")
+    return done.stdout if done.returncode == 0 else None

@@ -1,0 +1,436 @@
+"""End to end: ``awgcheck gate`` in a scratch git repository.
+
+The base commit holds a server conf, a partner conf, a partner template
+and a params document, all consistent. Head commits then change params in
+one place or everywhere, and the gate's exit code, annotations, SARIF and
+change summary are checked against the exact files and lines.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from awgcheck.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# CI clones the repository into some folder with a copy of shared/ beside it.
+SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+
+SERVER = """\
+# awg0 on the central server: the source of truth
+[Interface]
+PrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=
+Address = 10.77.0.1/24
+ListenPort = 51820
+Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 52
+S2 = 140
+S3 = 36
+S4 = 18
+H1 = 1020325451
+H2 = 1288052141
+H3 = 1766607858
+H4 = 2114195744
+"""
+S4_LINE = {"server/awg0.conf": 12, "partners/berlin.conf": 11,
+           "templates/partner.conf.j2": 11, "control-plane/params.json": 10}
+
+BERLIN = """\
+# partner-berlin, rendered by the installer
+[Interface]
+PrivateKey = cjjYCtF/znRjGiPd8Hb0wA3bOu3OkbGfI4F+wF21Lrw=
+Address = 10.77.0.2/32
+Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 52
+S2 = 140
+S3 = 36
+S4 = 18
+H1 = 1020325451
+H2 = 1288052141
+H3 = 1766607858
+H4 = 2114195744
+
+[Peer]
+PublicKey = chj0F7DDM/YyemNw5hM9WAaNtjEkTnqC5OXSIJzMcyA=
+Endpoint = 203.0.113.1:51820
+AllowedIPs = 10.77.0.0/24
+"""
+
+TEMPLATE = """\
+# partner template (Jinja): placeholders are filled in per partner
+[Interface]
+PrivateKey = {{ private_key }}
+Address = {{ mesh_ip }}/32
+Jc = 4
+Jmin = 40
+Jmax = 70
+S1 = 52
+S2 = 140
+S3 = ${S3}
+S4 = 18
+H1 = 1020325451
+H2 = 1288052141
+H3 = 1766607858
+H4 = 2114195744
+{% for peer in peers %}
+[Peer]
+PublicKey = {{ peer.public_key }}
+AllowedIPs = {{ peer.allowed_ips }}
+{% endfor %}
+"""
+
+PARAMS = """\
+{
+  "epoch": 41,
+  "params": {
+    "Jc": 4,
+    "Jmin": 40,
+    "Jmax": 70,
+    "S1": 52,
+    "S2": 140,
+    "S3": 36,
+    "S4": 18,
+    "H1": 1020325451,
+    "H2": 1288052141,
+    "H3": 1766607858,
+    "H4": 2114195744
+  }
+}
+"""
+
+CONFIG = {
+    "source": "server/awg0.conf",
+    "consumers": {
+        "confs": ["partners/*.conf"],
+        "templates": ["templates/*.j2"],
+        "params": ["control-plane/*.json"],
+        "compose": ["deploy/**/compose.yaml"],
+    },
+}
+
+FILES = {"server/awg0.conf": SERVER, "partners/berlin.conf": BERLIN,
+         "templates/partner.conf.j2": TEMPLATE, "control-plane/params.json": PARAMS,
+         "awgcheck.yaml": yaml.safe_dump(CONFIG)}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          cwd=repo, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def commit(repo: Path, files: dict[str, str], message: str) -> str:
+    for name, text in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def edit(repo: Path, name: str, old: str, new: str) -> dict[str, str]:
+    text = (repo / name).read_text()
+    assert old in text, f"{old!r} not in {name}"
+    return {name: text.replace(old, new)}
+
+
+def everywhere(repo: Path, conf_old: str, conf_new: str, json_old: str,
+               json_new: str) -> dict[str, str]:
+    files: dict[str, str] = {}
+    for name in ("server/awg0.conf", "partners/berlin.conf", "templates/partner.conf.j2"):
+        files.update(edit(repo, name, conf_old, conf_new))
+    files.update(edit(repo, "control-plane/params.json", json_old, json_new))
+    return files
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    folder = tmp_path / "mesh-config"
+    folder.mkdir()
+    git(folder, "init", "-q", "-b", "main")
+    commit(folder, FILES, "base: consistent params")
+    return folder
+
+
+@pytest.fixture
+def base(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD")
+
+
+def run_gate(repo: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[int, str, str]:
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["gate", *args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def validate_sarif(document: dict[str, Any]) -> None:
+    assert SARIF_SCHEMA.is_file(), f"official SARIF schema not found at {SARIF_SCHEMA}"
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    jsonschema.validate(document, schema, cls=jsonschema.Draft7Validator,
+                        format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+
+
+# --- the change in one place only ------------------------------------------------
+
+
+def test_gate_consistent_base_passes(repo: Path, base: str,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, err = run_gate(repo, monkeypatch, "--base", base)
+    assert code == 0, out + err
+    assert f"No param of server/awg0.conf changed since {base[:12]}." in out
+
+
+def test_gate_s4_changed_in_server_only_annotates_stale_consumers(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "github")
+    assert code == 1
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    stale = ("partners/berlin.conf", "templates/partner.conf.j2", "control-plane/params.json")
+    assert sorted(errors) == sorted(
+        f"::error file={name},line={S4_LINE[name]},title=must-match-drift::S4 differs from "
+        f"server/awg0.conf: 18 here, 19 on server/awg0.conf (drift: the tunnels will "
+        "disagree)%0ASymptom: handshakes complete and keep refreshing, but every data "
+        "packet is silently dropped: looks up, carries nothing%0AFix: Set the param to the "
+        "source's value in the node's conf, then recreate the interface (awg-quick down "
+        "awg0 && awg-quick up awg0); awg syncconf does not clear a param removed from the "
+        "file." for name in stale)
+    [change] = [line for line in out.splitlines() if "title=must-match change" in line]
+    assert change.startswith("::warning file=server/awg0.conf,line=12,"
+                             "title=must-match change%3A S4::S4 (must-match) changes from "
+                             "18 to 19 in server/awg0.conf.")
+
+
+def test_gate_s4_changed_in_server_only_sarif_validates(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "sarif")
+    assert code == 1
+    document = json.loads(out)
+    validate_sarif(document)
+    run = document["runs"][0]
+    places = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+               r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"],
+               r["level"]) for r in run["results"]}
+    assert places == {(name, S4_LINE[name], "must-match-drift", "error") for name in
+                      ("partners/berlin.conf", "templates/partner.conf.j2",
+                       "control-plane/params.json")}
+    rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
+    assert {"must-match-drift", "params-document-valid", "conf-loads"} <= rule_ids
+
+
+def test_gate_placeholders_in_templates_are_left_alone(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, edit(repo, "templates/partner.conf.j2", "S4 = 18", "S4 = {{ s4 }}"),
+           "template S4")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    template = [f for f in report["findings"] if f["node"] == "templates/partner.conf.j2"]
+    assert not [f for f in template if f["status"] == "fail"]
+    skipped = {(f["param"], f["message"]) for f in template if f["status"] == "skip"}
+    assert ("S4", "not compared: S4 is a template placeholder") in skipped
+    assert ("S3", "not compared: S3 is a template placeholder") in skipped
+
+
+# --- the change everywhere ----------------------------------------------------------
+
+
+def test_gate_s4_changed_everywhere_passes_with_rollout_warning(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19'),
+           "rotate S4 everywhere")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base)
+    assert code == 0, out
+    assert ("S4 (must-match) changes from 18 to 19 in server/awg0.conf. Until every node "
+            "applies it, the tunnels between updated and not-yet-updated nodes: handshakes "
+            "complete and keep refreshing, but every data packet is silently dropped: looks "
+            "up, carries nothing. Roll it out server first, then every node.") in out
+    assert "WARNING" not in out  # one must-match flip: no multi-flip warning
+
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "markdown")
+    assert code == 0
+    assert "**PASS**" in out
+    assert ("| S4 | must-match | `18` | `19` | handshakes complete and keep refreshing, but "
+            "every data packet is silently dropped: looks up, carries nothing |") in out
+
+
+def test_gate_two_must_match_flips_warn(repo: Path, base: str,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    files = everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19')
+    for name in files:
+        (repo / name).write_text(files[name])
+    files = everywhere(repo, "H4 = 2114195744", "H4 = 2114195745", '"H4": 2114195744',
+                       '"H4": 2114195745')
+    commit(repo, files, "rotate S4 and H4 in one go")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "github")
+    assert code == 0, out
+    assert ("::warning title=awgcheck gate%3A rollout::this change flips 2 must-match params "
+            "at once (S4, H4): each such flip should ship alone, server first") in out
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    summary = json.loads(out)["gate"]
+    assert [(c["param"], c["class"], c["before"], c["after"]) for c in summary["changes"]] == [
+        ("S4", "must-match", "18", "19"), ("H4", "must-match", "2114195744", "2114195745")]
+
+
+def test_gate_side_local_change_is_classed_and_does_not_warn(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, everywhere(repo, "Jc = 4", "Jc = 5", '"Jc": 4', '"Jc": 5'), "more junk")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0
+    summary = json.loads(out)["gate"]
+    [change] = summary["changes"]
+    assert (change["param"], change["class"]) == ("Jc", "side-local")
+    assert change["symptom"].startswith("no data-plane effect")
+    assert summary["warnings"] == []
+
+
+# --- the base ----------------------------------------------------------------------------
+
+
+def test_gate_default_base_is_the_merge_base_with_main(repo: Path, base: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    git(repo, "checkout", "-q", "-b", "rotate-s4")
+    commit(repo, everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19'), "rotate")
+    code, out, _ = run_gate(repo, monkeypatch, "--format", "json")
+    assert code == 0
+    summary = json.loads(out)["gate"]
+    assert summary["base"] == {"ref": "main", "commit": base}
+    assert [c["param"] for c in summary["changes"]] == ["S4"]
+
+
+def test_gate_uncommitted_change_counts_too(repo: Path, base: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pre-commit hook runs before the commit exists: the work tree is checked.
+    (repo / "server" / "awg0.conf").write_text(SERVER.replace("S4 = 18", "S4 = 19"))
+    code, out, _ = run_gate(repo, monkeypatch)
+    assert code == 1
+    assert "S4 (must-match) changes from 18 to 19" in out
+
+
+def test_gate_unknown_base_is_a_usage_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run_gate(repo, monkeypatch, "--base", "no-such-ref")
+    assert code == 2
+    assert "--base no-such-ref: not a commit in" in err
+
+
+def test_gate_outside_a_repository_is_a_usage_error(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    code, _, err = run_gate(tmp_path, monkeypatch)
+    assert code == 2
+    assert "not inside a git repository" in err
+
+
+# --- impact on the fleet ---------------------------------------------------------------
+
+
+def _fleet_report(tmp_path: Path, s4_by_node: dict[str, str]) -> Path:
+    """A real `check --format json` report over local node trees."""
+    nodes: dict[str, Any] = {}
+    for name, s4 in s4_by_node.items():
+        conf = tmp_path / "fleet" / name / "etc/amnezia/amneziawg/awg0.conf"
+        conf.parent.mkdir(parents=True)
+        conf.write_text(SERVER.replace("S4 = 18", f"S4 = {s4}"))
+        nodes[name] = {"local": name}
+    inventory = tmp_path / "fleet" / "fleet.yaml"
+    inventory.write_text(yaml.safe_dump({"source": "server", "nodes": nodes}))
+    result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json"])
+    report = tmp_path / "fleet-report.json"
+    report.write_text(result.stdout)
+    return report
+
+
+def test_gate_fleet_report_predicts_nodes_put_into_drift(
+        repo: Path, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    report = _fleet_report(tmp_path, {"server": "18", "edge-a": "18", "edge-b": "18",
+                                      "edge-c": "19"})
+    commit(repo, everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19'), "rotate")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--fleet-report", str(report),
+                            "--format", "markdown")
+    assert code == 0, out
+    assert ("> **Fleet impact:** this change puts 2 node(s) into must-match drift until they "
+            "are updated: edge-a, edge-b") in out
+
+
+def test_gate_fleet_report_must_be_a_check_report(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text('{"hello": 1}')
+    code, _, err = run_gate(repo, monkeypatch, "--fleet-report", str(bogus))
+    assert code == 2
+    assert "not an awgcheck JSON report" in err
+
+
+# --- consumers ---------------------------------------------------------------------------
+
+
+def test_gate_broken_params_document_fails_at_its_line(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, edit(repo, "control-plane/params.json", '"S4": 18', '"S4": "18"'), "oops")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "github")
+    assert code == 1
+    assert ('::error file=control-plane/params.json,line=10,title=params-document-valid::'
+            'line 10: S4 is the string "18" where a number is expected') in out
+
+
+def test_gate_compose_consumers_are_listed_and_skipped(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, {"deploy/edge/compose.yaml": "services: {relay: {image: relay}}\n"}, "compose")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert "deploy/edge/compose.yaml" not in {n["name"] for n in report["nodes"]}
+    assert any("compose file(s) listed but not checked" in note and
+               "deploy/edge/compose.yaml" in note for note in report["gate"]["notes"])
+
+
+def test_gate_params_document_as_source_of_truth(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, source="control-plane/params.json",
+                  consumers={"confs": ["server/*.conf", "partners/*.conf"]})
+    files = {"awgcheck.yaml": yaml.safe_dump(config)}
+    files.update(edit(repo, "control-plane/params.json", '"S4": 18', '"S4": 19'))
+    commit(repo, files, "the control plane leads")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    stale = {(f["node"], f["param"]) for f in report["findings"]
+             if f["status"] == "fail" and f["rule"] == "must-match-drift"}
+    assert stale == {("server/awg0.conf", "S4"), ("partners/berlin.conf", "S4")}
+    [change] = report["gate"]["changes"]
+    assert change["location"] == {"path": "control-plane/params.json", "line": 10}
+
+
+def test_gate_output_file_and_explicit_config(repo: Path, base: str, tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    config = repo / "ci" / "gate.yaml"
+    config.parent.mkdir()
+    config.write_text(yaml.safe_dump({"source": "server/awg0.conf", "fail_on": "warning",
+                                      "consumers": {"confs": ["partners/*.conf"]}}))
+    target = tmp_path / "gate.md"
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--config", str(config),
+                            "--format", "markdown", "--output", str(target))
+    assert code == 0 and out == ""
+    assert target.read_text().startswith("## awgcheck gate\n")
+
+
+def test_pre_commit_hook_definition() -> None:
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
+    [hook] = hooks
+    assert (hook["id"], hook["entry"], hook["language"], hook["pass_filenames"]) == (
+        "awgcheck-gate", "awgcheck gate", "python", False)
