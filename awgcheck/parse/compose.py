@@ -272,10 +272,17 @@ class _Scope:
 
 class _Loader:
     def __init__(self, read: Reader, extra_env: dict[str, str]) -> None:
-        self.read = read
+        self._reader = read
+        self._cache: dict[str, bytes | None] = {}
         self.extra_env = extra_env
         self.diagnostics: list[Diagnostic] = []
         self.trees: dict[str, YMap | None] = {}
+
+    def read(self, path: str) -> bytes | None:
+        """Each file is read once: over SSH every read is a round trip."""
+        if path not in self._cache:
+            self._cache[path] = self._reader(path)
+        return self._cache[path]
 
     def report(self, diagnostic: Diagnostic) -> None:
         if diagnostic not in self.diagnostics:
@@ -429,7 +436,7 @@ class _Loader:
             return {}
         out: dict[str, YMap] = {}
         for name in raw.items:
-            svc = self._extended(path, name, scope, ())
+            svc = self._extended(path, name, scope)
             if svc is not None:
                 out[name] = svc
         return out
@@ -449,13 +456,23 @@ class _Loader:
         return svc
 
     def _extended(
-        self, path: str, name: str, scope: _Scope, stack: tuple[tuple[str, str], ...]
+        self,
+        path: str,
+        name: str,
+        scope: _Scope,
+        stack: tuple[tuple[str, str], ...] = (),
+        base_dir: str | None = None,
     ) -> YMap | None:
-        """Service ``name`` of ``path`` with its ``extends`` chain merged in."""
+        """Service ``name`` of ``path`` with its ``extends`` chain merged in.
+
+        ``base_dir`` anchors relative paths: the project directory for the
+        project's own files, the file's directory once ``extends`` has
+        crossed into another file.
+        """
         svc = self._service_node(path, name, scope)
         if svc is None:
             return None
-        base_dir = scope.project_dir if not stack else posixpath.dirname(path)
+        base_dir = base_dir or scope.project_dir
         svc = _absolute_env_files(svc, base_dir)
         ext = svc.get("extends")
         if ext is None:
@@ -470,7 +487,8 @@ class _Loader:
         if (target_path, target_name) in (*stack, here):
             self.report(Diagnostic(ext.location, EXTENDS, f"extends cycle at {name}", Level.ERROR))
             return svc
-        parent = self._extended(target_path, target_name, scope, (*stack, here))
+        parent_dir = base_dir if target_path == path else posixpath.dirname(target_path)
+        parent = self._extended(target_path, target_name, scope, (*stack, here), parent_dir)
         if parent is None:
             self.report(
                 Diagnostic(
