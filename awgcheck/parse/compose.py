@@ -407,12 +407,15 @@ class _Loader:
             tree = self._tree(path, scope)
             if tree is None:
                 continue
-            for name, svc in self._included(tree, path, scope).items():
-                if name in merged:
-                    self._conflict(name, svc)
+            included = self._included(tree, path, scope)
+            own = self._file_services(tree, path, scope)
+            for name, svc in included.items():
+                if name in merged or name in own:
+                    # Only a later -f file may override an included service.
+                    self._conflict(name, own.get(name, svc))
                     continue
                 merged[name] = svc
-            for name, svc in self._file_services(tree, path, scope).items():
+            for name, svc in own.items():
                 merged[name] = merge_service(merged[name], svc) if name in merged else svc
         return merged
 
@@ -421,7 +424,7 @@ class _Loader:
             Diagnostic(
                 svc.location,
                 INCLUDE,
-                f"service {name} is defined by more than one included project",
+                f"service {name} conflicts with a service of an included project",
                 Level.ERROR,
             )
         )
