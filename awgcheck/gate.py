@@ -55,7 +55,7 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
     for kind in CONSUMER_KINDS:
         for pattern in config.consumers.get(kind, ()):
             paths = sorted(p.relative_to(repo).as_posix() for p in repo.glob(pattern)
-                           if p.is_file() and ".git" not in p.relative_to(repo).parts)
+                           if _inside(repo, p))
             if not paths:
                 notes.append(f"consumers: {kind}: '{pattern}' matches no file")
             for path in paths:
@@ -63,6 +63,14 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
                     seen.add(path)
                     found.append(Consumer(kind, path))
     return found, notes
+
+
+def _inside(repo: Path, path: Path) -> bool:
+    """A regular file of the work tree: not under .git, and not a symlink
+    that leads out of the repository (a PR could point one at any file)."""
+    if not path.is_file() or ".git" in path.relative_to(repo).parts:
+        return False
+    return path.resolve().is_relative_to(repo.resolve())
 
 
 def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, ParamDocument]:

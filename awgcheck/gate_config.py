@@ -105,6 +105,8 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
     source = _relative(f"{where}: key 'source'", source)
     if not (repo / source).is_file():
         raise GateConfigError(f"{where}: key 'source': {source} is not a file in {repo}")
+    if not (repo / source).resolve().is_relative_to(repo.resolve()):
+        raise GateConfigError(f"{where}: key 'source': {source} leads out of the repository")
     severities = tuple(s.value for s in Severity)
     return GateConfig(
         path=path,

@@ -15,6 +15,7 @@ from awgcheck.errors import UsageError
 
 # Tried in order when --base is not given: the remote's default branch,
 # then the usual names, remote first (a CI checkout has no local main).
+GIT_TIMEOUT = 60  # seconds; a hung git (a lock, a network remote) must not hang CI
 DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
 
 
@@ -29,9 +30,12 @@ class Base:
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
         return subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
-                              check=False, timeout=60)
+                              check=False, timeout=GIT_TIMEOUT)
     except FileNotFoundError:
         raise UsageError("the gate needs git, and no 'git' command was found") from None
+    except subprocess.TimeoutExpired:
+        raise UsageError(f"{repo}: git {args[0]} did not answer within {GIT_TIMEOUT} s") \
+            from None
 
 
 def repo_root(folder: Path) -> Path:

@@ -429,6 +429,39 @@ def test_gate_output_file_and_explicit_config(repo: Path, base: str, tmp_path: P
     assert target.read_text().startswith("## awgcheck gate\n")
 
 
+def test_gate_symlink_out_of_the_repository_is_not_read(
+        repo: Path, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tmp_path / "elsewhere.conf"
+    outside.write_text(SERVER.replace("S4 = 18", "S4 = 99"))
+    (repo / "partners" / "link.conf").symlink_to(outside)
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    assert "partners/link.conf" not in {n["name"] for n in json.loads(out)["nodes"]}
+
+
+HPK_OLD = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
+HPK_NEW = "MYHKrM3L5rq9iB0J7uMPbrwTFvZoNT/QYwTpKPKBhm0="
+PRIVATE = ("yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=",
+           "cjjYCtF/znRjGiPd8Hb0wA3bOu3OkbGfI4F+wF21Lrw=")
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "junit", "sarif", "github", "markdown"])
+def test_gate_never_prints_secrets(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                   fmt: str) -> None:
+    files = {name: (repo / name).read_text().replace("H4 = 2114195744", f"H4 = 2114195744\n"
+                                                     f"HeaderProtectionKey = {HPK_OLD}")
+             for name in ("server/awg0.conf", "partners/berlin.conf")}
+    files["control-plane/params.json"] = PARAMS.replace(
+        '"H4": 2114195744', f'"H4": 2114195744, "HeaderProtectionKey": "{HPK_OLD}"')
+    base = commit(repo, files, "header protection")
+    commit(repo, edit(repo, "server/awg0.conf", HPK_OLD, HPK_NEW), "rotate the key")
+    code, out, err = run_gate(repo, monkeypatch, "--base", base, "--format", fmt)
+    assert code == 1
+    assert "HeaderProtectionKey" in out or fmt == "junit"
+    for secret in (HPK_OLD, HPK_NEW, *PRIVATE):
+        assert secret[:16] not in out + err, "a secret leaked (value withheld)"
+
+
 def test_pre_commit_hook_definition() -> None:
     hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
     [hook] = hooks

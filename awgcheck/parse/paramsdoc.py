@@ -139,9 +139,12 @@ class _Reader:
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""
+            # Only the short 'problem' text: the full error quotes the
+            # offending line, which may hold a secret.
+            problem = params.scrub(str(getattr(exc, "problem", None) or type(exc).__name__))
             self.problems.append(Problem(
                 mark.line + 1 if mark is not None else None, None, "not-json-or-yaml",
-                f"{line}not valid JSON or YAML: {getattr(exc, 'problem', None) or exc}"))
+                f"{line}not valid JSON or YAML: {problem}"))
             return None
         if not isinstance(root, yaml.MappingNode):
             self.problem(root, None, "not-a-mapping",
@@ -217,6 +220,11 @@ class _Reader:
         if not isinstance(node, yaml.MappingNode):
             self.problem(key_node, name, "wrong-type",
                          f"key '{name}' must be a mapping of params, got {_shown(node)}")
+            return
+        if not node.value:
+            self.problem(key_node, name, "empty-params",
+                         f"key '{name}' holds no params: a template would render a conf "
+                         "without obfuscation")
             return
         seen: dict[str, str] = {}
         for key, (k_node, v_node) in self.mapping(node, f"'{name}'").items():

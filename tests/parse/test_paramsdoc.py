@@ -66,6 +66,26 @@ def test_paramsdoc_secret_is_digested_at_parse_time() -> None:
     assert HPK not in repr(doc)
 
 
+@pytest.mark.parametrize(("text", "code", "key"), [
+    (b'{"epoch": 1, "params": {}}', "empty-params", "params"),
+    (b'{"awg": {}}', "empty-params", "awg"),
+    (b'{"epoch": -1, "params": {"S4": 18}}', "wrong-type", "epoch"),
+    (b'{"epoch": 1, "params": {"S4": 1_8}}', "number-format", "S4"),
+    (b'awg:\n  s4: 18\n  s4: 17\n', "duplicate-key", "s4"),
+], ids=["empty-epoch-params", "empty-awg", "negative-epoch", "underscore-number",
+        "yaml-duplicate"])
+def test_paramsdoc_small_documents(text: bytes, code: str, key: str) -> None:
+    doc = paramsdoc.parse(text, "p")
+    assert (code, key) in {(p.code, p.key) for p in doc.problems}
+
+
+def test_paramsdoc_yaml_error_never_quotes_the_line() -> None:
+    text = f'awg:\n  header_protection_key: "{HPK}\n  s4: [\n'.encode()
+    doc = paramsdoc.parse(text, "p")
+    assert [p.code for p in doc.problems] == ["not-json-or-yaml"]
+    assert HPK[:16] not in repr(doc)
+
+
 def test_paramsdoc_error_reply_is_a_problem_not_a_crash() -> None:
     doc = _load("error-reply.json")
     assert not doc.usable and doc.params() == {}
