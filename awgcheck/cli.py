@@ -342,3 +342,8 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
 from awgcheck.cli_gate import gate  # noqa: E402  (attached here, not by import side effect)
 
 main.add_command(gate)
+
+
+from awgcheck.cli_triage import triage  # noqa: E402  (it imports this module's helpers)
+
+main.add_command(triage)
