@@ -25,7 +25,7 @@ import posixpath
 import re
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from awgcheck.model import Location
 from awgcheck.parse.compose_tree import (
@@ -36,6 +36,7 @@ from awgcheck.parse.compose_tree import (
     build_tree,
     merge_service,
     named_entries,
+    without_resets,
 )
 from awgcheck.parse.diagnostic import Diagnostic, Level
 from awgcheck.parse.dotenv import KEYLESS, UNSET, Dotenv, parse_dotenv
@@ -303,6 +304,7 @@ class _Loader:
         paths = paths or self._default_files(base)
         active = tuple(profiles) or _profiles_from_env(env)
         services = self._services(paths, _Scope(base, env))
+        services = {name: without_resets(svc) for name, svc in services.items()}
         built = {
             name: _build_service(self, name, svc, env, active) for name, svc in services.items()
         }
@@ -502,7 +504,7 @@ class _Loader:
                 )
             )
             return svc
-        own = YMap({k: v for k, v in svc.items.items() if k != "extends"}, svc.location)
+        own = replace(svc, items={k: v for k, v in svc.items.items() if k != "extends"})
         return merge_service(parent, own)
 
     def _included(self, tree: YMap, path: str, scope: _Scope) -> dict[str, YMap]:
@@ -603,7 +605,7 @@ def _absolute_env_files(svc: YMap, base_dir: str) -> YMap:
         )
     items = dict(svc.items)
     items[ENV_FILE] = YSeq(tuple(normalised), node.location)
-    return YMap(items, svc.location, svc.key_locations)
+    return replace(svc, items=items)
 
 
 # --- building services --------------------------------------------------------

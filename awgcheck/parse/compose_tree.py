@@ -30,6 +30,11 @@ INVALID = "interpolation-invalid"
 UNSET = "variable-unset"
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+RESET = "reset"
+OVERRIDE = "override"
+# Compose's own tags for override files: drop the inherited value, or
+# replace it instead of merging into it.
+_DIRECTIVE_TAGS = {"!reset": RESET, "!override": OVERRIDE}
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class YMap:
     items: dict[str, YNode]
     location: Location
     key_locations: dict[str, Location] = field(default_factory=dict)
+    directives: dict[str, str] = field(default_factory=dict)
+    """Keys tagged ``!reset`` or ``!override`` (Compose's merge tags)."""
 
     def get(self, key: str) -> YNode | None:
         return self.items.get(key)
@@ -117,6 +124,7 @@ class _Builder:
     def mapping(self, node: yaml.MappingNode) -> YMap:
         items: dict[str, YNode] = {}
         keys: dict[str, Location] = {}
+        directives: dict[str, str] = {}
         merged: dict[str, YNode] = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
@@ -138,9 +146,11 @@ class _Builder:
                 )
             items[key] = self.node(value_node)
             keys[key] = self.loc(key_node)
+            if value_node.tag in _DIRECTIVE_TAGS:
+                directives[key] = _DIRECTIVE_TAGS[value_node.tag]
         for key, value in merged.items():
             items.setdefault(key, value)
-        return YMap(items, self.loc(node), keys)
+        return YMap(items, self.loc(node), keys, directives)
 
     def _merge_sources(self, node: yaml.Node) -> Iterator[YMap]:
         built = self.node(node)
@@ -197,11 +207,27 @@ def _merge_map(base: YMap, override: YMap) -> YMap:
     items = dict(base.items)
     keys = dict(base.key_locations)
     for key, value in override.items.items():
+        directive = override.directives.get(key)
+        if directive == RESET:
+            items.pop(key, None)
+            keys.pop(key, None)
+            continue
         old = items.get(key)
-        items[key] = value if old is None else _merge_value(key, old, value)
+        if old is None or directive == OVERRIDE:
+            items[key] = value
+        else:
+            items[key] = _merge_value(key, old, value)
         if key in override.key_locations:
             keys[key] = override.key_locations[key]
     return YMap(items, override.location, keys)
+
+
+def without_resets(node: YMap) -> YMap:
+    """Drop ``!reset`` keys left where nothing was merged (they mean "unset")."""
+    if not node.directives:
+        return node
+    items = {k: v for k, v in node.items.items() if node.directives.get(k) != RESET}
+    return YMap(items, node.location, node.key_locations)
 
 
 def _merge_value(key: str, old: YNode, new: YNode) -> YNode:
