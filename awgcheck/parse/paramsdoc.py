@@ -155,12 +155,20 @@ class _Reader:
 
     def document(self, root: yaml.MappingNode) -> ParamsDoc:
         top = self.mapping(root, "document")
+        if "error" in top:
+            # An error reply, or params with an error beside them: either
+            # way the control plane says these are not the params to apply.
+            self.error_reply(top["error"])
         if "params" in top or "epoch" in top:
             return self.epoch_form(root, top)
         if "awg" in top:
-            self.param_block(top["awg"][0], top["awg"][1], "awg", snake=True)
+            self.param_block(*top["awg"], "awg")
             return self.result(Form.REGISTRATION, None)
-        self.error_reply(root, top)
+        if "error" not in top:
+            keys = ", ".join(sorted(top)) or "none"
+            self.problem(root, None, "missing-key",
+                         f"missing required key: 'params' (epoch form) or 'awg' "
+                         f"(registration form); keys found: {params.scrub(keys)}")
         return self.result(None, None)
 
     def epoch_form(self, root: yaml.Node,
@@ -174,7 +182,7 @@ class _Reader:
             key_node, node = top["epoch"]
             epoch = self.epoch(key_node, node)
         if "params" in top:
-            self.param_block(*top["params"], "params", snake=False)
+            self.param_block(*top["params"], "params")
         return self.result(Form.EPOCH, epoch)
 
     def epoch(self, key_node: yaml.Node, node: yaml.Node) -> int | None:
@@ -185,19 +193,12 @@ class _Reader:
                      f"key 'epoch' must be a whole number, got {_shown(node)}")
         return None
 
-    def error_reply(self, root: yaml.Node,
-                    top: dict[str, tuple[yaml.Node, yaml.Node]]) -> None:
-        if "error" in top:
-            key_node, node = top["error"]
-            said = node.value if isinstance(node, yaml.ScalarNode) else _shown(node)
-            self.problem(key_node, "error", "error-reply",
-                         "the document is an error reply, not params: "
-                         f"{params.scrub(str(said))[:200]!r}")
-            return
-        keys = ", ".join(sorted(top)) or "none"
-        self.problem(root, None, "missing-key",
-                     f"missing required key: 'params' (epoch form) or 'awg' (registration "
-                     f"form); keys found: {params.scrub(keys)}")
+    def error_reply(self, entry: tuple[yaml.Node, yaml.Node]) -> None:
+        key_node, node = entry
+        said = node.value if isinstance(node, yaml.ScalarNode) else _shown(node)
+        self.problem(key_node, "error", "error-reply",
+                     "the document is an error reply, not params: "
+                     f"{params.scrub(str(said))[:200]!r}")
 
     def mapping(self, node: yaml.MappingNode,
                 where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
@@ -215,8 +216,7 @@ class _Reader:
 
     # --- the params block -------------------------------------------------
 
-    def param_block(self, key_node: yaml.Node, node: yaml.Node, name: str,
-                    snake: bool) -> None:
+    def param_block(self, key_node: yaml.Node, node: yaml.Node, name: str) -> None:
         if not isinstance(node, yaml.MappingNode):
             self.problem(key_node, name, "wrong-type",
                          f"key '{name}' must be a mapping of params, got {_shown(node)}")
@@ -228,7 +228,7 @@ class _Reader:
             return
         seen: dict[str, str] = {}
         for key, (k_node, v_node) in self.mapping(node, f"'{name}'").items():
-            spec = _spec_for(key, snake)
+            spec = _spec_for(key)
             if spec is None:
                 self.problem(k_node, key, "unknown-key",
                              f"'{params.scrub(key)}' is not an obfuscation param; a template "
@@ -282,7 +282,7 @@ def _compose(text: str) -> yaml.Node | None:
         raise
 
 
-def _spec_for(key: str, snake: bool) -> params.ParamSpec | None:
+def _spec_for(key: str) -> params.ParamSpec | None:
     """The param a key names: ``S4``/``RandomTrailers`` in the epoch form,
     ``s4``/``random_trailers`` in the registration form (either accepted)."""
     spec = params.spec(key.replace("_", "").replace("-", "")) if key else None
@@ -364,10 +364,11 @@ def _shown(node: yaml.Node) -> str:
 
 def parse_source(data: bytes, path: str) -> ParamsDoc:
     """A params document used as the source of truth: one that states no
-    params at all (an error reply, not JSON) cannot be compared with, so it
-    raises :class:`ParseError` naming its first problem."""
+    params at all (not JSON, an error reply) or carries an error beside them
+    cannot be compared with, so it raises :class:`ParseError` naming why."""
     doc = parse(data, path)
-    if not doc.usable:
-        first = doc.problems[0].message if doc.problems else "no params"
+    refused = [p for p in doc.problems if p.code == "error-reply"]
+    if not doc.usable or refused:
+        first = (refused or list(doc.problems))[0].message if doc.problems else "no params"
         raise ParseError(f"{path}: not a usable params document: {first}")
     return doc

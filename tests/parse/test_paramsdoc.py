@@ -72,9 +72,12 @@ def test_paramsdoc_secret_is_digested_at_parse_time() -> None:
     (b'{"epoch": -1, "params": {"S4": 18}}', "wrong-type", "epoch"),
     (b'{"epoch": 1, "params": {"S4": 1_8}}', "number-format", "S4"),
     (b'awg:\n  s4: 18\n  s4: 17\n', "duplicate-key", "s4"),
+    (b'{"epoch": 2, "params": {"S4": 18}, "error": "stale epoch"}', "error-reply", "error"),
+    (b'{"awg": {"s4": 18}, "error": "quota"}', "error-reply", "error"),
+    (b'{"status": "ok"}', "missing-key", None),
 ], ids=["empty-epoch-params", "empty-awg", "negative-epoch", "underscore-number",
-        "yaml-duplicate"])
-def test_paramsdoc_small_documents(text: bytes, code: str, key: str) -> None:
+        "yaml-duplicate", "params-beside-error", "awg-beside-error", "no-known-key"])
+def test_paramsdoc_small_documents(text: bytes, code: str, key: str | None) -> None:
     doc = paramsdoc.parse(text, "p")
     assert (code, key) in {(p.code, p.key) for p in doc.problems}
 
@@ -148,6 +151,8 @@ def test_paramsdoc_sniffing_tells_documents_from_confs(name: str, expected: bool
 def test_paramsdoc_unusable_source_raises_parse_error() -> None:
     with pytest.raises(ParseError, match=r"error-reply\.json: not a usable params document"):
         paramsdoc.parse_source((ASSETS / "error-reply.json").read_bytes(), "error-reply.json")
+    with pytest.raises(ParseError, match="error reply, not params: 'stale'"):
+        paramsdoc.parse_source(b'{"awg": {"s4": 18}, "error": "stale"}', "p.json")
 
 
 def _run(doc: paramsdoc.ParamsDoc, source: engine.Source) -> list[tuple[str, str | None]]:
