@@ -44,6 +44,7 @@ def load_rules(repo: Path, config: gate_config.GateConfig) -> ruleset.RuleSet:
 
 
 def load_fleet_report(path: Path) -> Mapping[str, Any]:
+    """A previous ``check --format json`` report, for the impact prediction."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -65,8 +66,8 @@ def _run(base_ref: str | None, config_path: Path | None, fmt: str,
     fleet_report = load_fleet_report(fleet_report_path) if fleet_report_path else None
     base = gate_git.resolve_base(repo, base_ref)
     report = gating.run(repo, config, rules, base,
-                      fail_on=Severity(fail_on) if fail_on else config.fail_on,
-                      profile=profile or config.profile, fleet_report=fleet_report)
+                        fail_on=Severity(fail_on) if fail_on else config.fail_on,
+                        profile=profile or config.profile, fleet_report=fleet_report)
     text = render_gate(fmt, report, rules.rules)
     if output_path is None:
         click.echo(text, nl=False)

@@ -138,8 +138,12 @@ def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> 
     name = read.consumer.path
     if read.error is not None:
         return NodeResult(name, Status.ERROR, read.error, PARSE_ERROR)
-    failing = any(f.node == name and f.failed and f.severity.at_least(fail_on)
-                  for f in findings)
+    mine = [f for f in findings if f.node == name]
+    failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
+    if not failing and any(f.status is Status.ERROR for f in mine):
+        # As in `check`: a file whose rules could not run is not a pass.
+        return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
+                          "rule_error")
     return NodeResult(name, Status.FAIL if failing else Status.PASS)
 
 

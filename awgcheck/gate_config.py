@@ -114,7 +114,8 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
         consumers=_consumers(where, data.get("consumers")),
         exclude=tuple(_relative(f"{where}: key 'exclude'", g)
                       for g in _strings(f"{where}: key 'exclude'", data.get("exclude", []))),
-        rules=_strings(f"{where}: key 'rules'", data.get("rules", [])),
+        rules=tuple(r if r == "builtin" else _relative(f"{where}: key 'rules'", r)
+                    for r in _strings(f"{where}: key 'rules'", data.get("rules", []))),
         profile=_choice(where, "profile", data.get("profile", "strict"), PROFILES),
         fail_on=Severity(_choice(where, "fail_on", data.get("fail_on", "error"), severities)),
     )

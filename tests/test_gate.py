@@ -462,6 +462,53 @@ def test_gate_never_prints_secrets(repo: Path, monkeypatch: pytest.MonkeyPatch,
         assert secret[:16] not in out + err, "a secret leaked (value withheld)"
 
 
+S4_CAP = """\
+rules:
+  - id: s4-cap
+    title: S4 stays at 18 or below
+    severity: error
+    description: House policy.
+    remediation: Lower S4.
+    select: {artifact: [conf, params], params: [S4]}
+    check: {type: range, max: 18}
+"""
+
+
+def test_gate_config_rules_add_to_the_catalog(repo: Path, base: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, rules=["builtin", "ci/rules"])
+    files = {"awgcheck.yaml": yaml.safe_dump(config), "ci/rules/house.yaml": S4_CAP}
+    files.update(everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19'))
+    commit(repo, files, "house rules")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    failing = {(f["node"], f["rule"]) for f in json.loads(out)["findings"]
+               if f["status"] == "fail"}
+    assert ("server/awg0.conf", "s4-cap") in failing
+    assert ("control-plane/params.json", "s4-cap") in failing
+    assert not [rule for _, rule in failing if rule == "must-match-drift"]
+
+
+def test_gate_broken_rule_file_is_a_usage_error(repo: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, rules=["ci/rules"])
+    commit(repo, {"awgcheck.yaml": yaml.safe_dump(config),
+                  "ci/rules/house.yaml": S4_CAP.replace("max: 18", "maximum: 18")}, "typo")
+    code, _, err = run_gate(repo, monkeypatch)
+    assert code == 2
+    assert "ci/rules/house.yaml" in err and "unknown key 'maximum'" in err
+
+
+def test_gate_unreadable_consumer_is_unchecked(repo: Path, base: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, {"partners/notes.conf": "just some notes\nabout the mesh\n"}, "notes")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 4
+    [node] = [n for n in json.loads(out)["nodes"] if n["status"] == "error"]
+    assert (node["name"], node["error_class"]) == ("partners/notes.conf", "parse_error")
+    assert "not an AmneziaWG conf" in node["error"]
+
+
 def test_pre_commit_hook_definition() -> None:
     hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text())
     [hook] = hooks

@@ -58,11 +58,13 @@ def test_gate_config_full_schema(repo: Path) -> None:
      "protocol, got 'lax'"),
     ("source: server/awg0.conf\nfail_on: fatal\n", "key 'fail_on' must be one of critical"),
     ("source: server/awg0.conf\nexclude: 3\n", "key 'exclude' must be a list"),
+    ("source: server/awg0.conf\nrules: [/etc/rules]\n", "key 'rules': '/etc/rules' must be "
+     "relative to the repository root"),
     ("- source\n", "expected a mapping with at least 'source'"),
     ("source: [\n", "line 2: not valid YAML"),
 ], ids=["unknown-key", "no-source", "source-missing", "source-absolute", "source-outside",
         "unknown-consumer-kind", "consumer-not-list", "consumers-not-mapping", "bad-profile",
-        "bad-fail-on", "bad-exclude", "not-a-mapping", "bad-yaml"])
+        "bad-fail-on", "bad-exclude", "absolute-rules", "not-a-mapping", "bad-yaml"])
 def test_gate_config_errors_name_file_and_key(repo: Path, text: str, message: str) -> None:
     with pytest.raises(gate_config.GateConfigError) as caught:
         _load(repo, text)
