@@ -98,7 +98,7 @@ def _run(base_ref: str | None, config_path: Path | None, fmt: str,
 def gate(base_ref: str | None, config_path: Path | None, fmt: str,
                  fleet_report_path: Path | None, fail_on: str | None, profile: str | None,
                  output_path: Path | None) -> None:
-    """Check a repository's AWG files before merge, and what the change does.
+    """Pre-merge gate: a repository's AWG files and its param change.
 
     Run inside a git repository. awgcheck.yaml names the source of truth
     (a conf or params document) and the consumers (confs, templates, params
