@@ -90,6 +90,9 @@ class EnvVar:
 
     ``value`` is None when Compose would leave it unset. ``origin`` is
     ``environment`` or ``env_file``; ``source`` the file it comes from.
+    ``variables`` are the project variables a compose-file value was
+    interpolated from (``BIND: ${MESH_IP}:9586`` -> ``("MESH_IP",)``), so
+    a rule can tell a derived value from a hard-coded one.
     """
 
     name: str
@@ -98,6 +101,7 @@ class EnvVar:
     location: Location
     origin: str
     source: str
+    variables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,6 +203,7 @@ def _service_json(service: Service, hide: Callable[[str], bool]) -> dict[str, ob
             "value": _digest(var.value) if secret else var.value,
             "origin": var.origin,
             "source": var.source,
+            "variables": list(var.variables),
             **_location_json(var.location),
         }
     out: dict[str, object] = {
@@ -645,7 +650,13 @@ def _environment(
             if value is None and key in from_files:
                 _report_shadowed(loader, name, key, scalar, from_files[key])
         result[key] = EnvVar(
-            key, scalar.raw, value, scalar.location, ENVIRONMENT, scalar.location.path
+            key,
+            scalar.raw,
+            value,
+            scalar.location,
+            ENVIRONMENT,
+            scalar.location.path,
+            scalar.variables or ((key,) if scalar.kind is Kind.NULL else ()),
         )
     _check_container_variables(loader, svc, result)
     return result

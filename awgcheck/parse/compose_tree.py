@@ -43,7 +43,8 @@ class YScalar:
 
     ``value`` is None for a YAML null and for a failed interpolation
     (``failed`` tells which). ``kind`` is the go-yaml type (always ``str``
-    for quoted text); ``unset`` names variables that interpolated to "".
+    for quoted text); ``unset`` names variables that interpolated to "",
+    ``variables`` every variable the value was interpolated from.
     """
 
     raw: str
@@ -53,6 +54,7 @@ class YScalar:
     plain: bool = False
     failed: bool = False
     unset: tuple[str, ...] = ()
+    variables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -182,8 +184,18 @@ class _Builder:
         if result.error is not None:
             code = REQUIRED if result.error.kind == "required" else INVALID
             self.report(Diagnostic(location, code, result.error.message, Level.ERROR))
-            return YScalar(raw, None, location, plain=plain, failed=True, unset=result.unset)
-        return YScalar(raw, result.value, location, plain=plain, unset=result.unset)
+            return YScalar(
+                raw,
+                None,
+                location,
+                plain=plain,
+                failed=True,
+                unset=result.unset,
+                variables=result.used,
+            )
+        return YScalar(
+            raw, result.value, location, plain=plain, unset=result.unset, variables=result.used
+        )
 
 
 # --- merging -----------------------------------------------------------------

@@ -56,7 +56,8 @@ class Interpolated:
 
     ``value`` is None exactly when ``error`` is set. ``unset`` names the
     variables that were substituted by an empty string because they are
-    not set (Compose's "variable is not set" warning), in order of use.
+    not set (Compose's "variable is not set" warning), in order of use;
+    ``used`` names every variable the template looked up.
     """
 
     value: str | None
@@ -81,11 +82,6 @@ def interpolate(template: str, lookup: Lookup) -> Interpolated:
     except _Failure as failure:
         return Interpolated(None, failure.error, tuple(state.unset), tuple(state.used))
     return Interpolated(value, None, tuple(state.unset), tuple(state.used))
-
-
-def has_variables(text: str) -> bool:
-    """True when ``text`` holds a ``$`` that interpolation would act on."""
-    return "$" in text
 
 
 class _State:

@@ -63,6 +63,7 @@ def test_compose_env_var_keeps_raw_value_and_location() -> None:
     assert (bind.raw, bind.value) == ("${MESH_IP:?set MESH_IP}:9586", "10.8.0.3:9586")
     assert bind.location == Location("/srv/edge/compose.yaml", 6)
     assert (bind.origin, bind.source) == (ENVIRONMENT, "/srv/edge/compose.yaml")
+    assert bind.variables == ("MESH_IP",)
 
 
 def test_compose_env_file_var_points_into_env_file() -> None:
@@ -137,6 +138,7 @@ def test_compose_to_json_is_serialisable_and_redacts_keys() -> None:
         "value": "10.8.0.3:9586",
         "origin": "environment",
         "source": "/srv/edge/compose.yaml",
+        "variables": ["MESH_IP"],
         "path": "/srv/edge/compose.yaml",
         "line": 6,
     }
