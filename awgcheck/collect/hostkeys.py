@@ -27,6 +27,7 @@ import os
 import re
 import shlex
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -174,7 +175,7 @@ def _parse_line(line: str, lineno: int, path: str) -> tuple[KnownKey | None, str
     return KnownKey(tuple(names.split(",")), key, lineno, revoked), None
 
 
-_cache: dict[str, tuple[tuple[int, int, int], KnownHosts]] = {}
+_cache: dict[str, tuple[tuple[int, int, int], bytes, KnownHosts]] = {}
 _cache_lock = threading.Lock()
 _warned: set[str] = set()
 
@@ -182,9 +183,10 @@ _warned: set[str] = set()
 def load_known_hosts(path: str | None) -> KnownHosts:
     """Parse ``path`` (None: ``~/.ssh/known_hosts``); a missing file is empty.
 
-    Parsed files are cached by (inode, size, mtime) so a fleet of a thousand
-    nodes reads and decodes the file once, not a thousand times. Warnings
-    about skipped lines are logged once per file and kept on the result.
+    Parsed files are cached by (inode, size, mtime), or by content digest
+    for a file changed in the last two seconds, so a fleet of a thousand
+    nodes decodes the file once, not a thousand times. Warnings about
+    skipped lines are logged once per file and kept on the result.
     """
     file = os.path.expanduser(path or DEFAULT_KNOWN_HOSTS)
     try:
@@ -195,15 +197,25 @@ def load_known_hosts(path: str | None) -> KnownHosts:
         raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
                            error_class=KNOWN_HOSTS_UNREADABLE) from None
     stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    # A file rewritten within the filesystem's timestamp granularity can keep
+    # its size and mtime; like git's "racily clean" check, a file modified
+    # in the last two seconds is compared by content, not by its stat.
+    settled = time.time_ns() - st.st_mtime_ns > 2_000_000_000
     with _cache_lock:
         cached = _cache.get(file)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
+    if settled and cached is not None and cached[0] == stamp:
+        return cached[2]
     try:
-        text = Path(file).read_text(encoding="utf-8", errors="replace")
+        raw_bytes = Path(file).read_bytes()
     except OSError as exc:
         raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
                            error_class=KNOWN_HOSTS_UNREADABLE) from None
+    digest = hashlib.sha256(raw_bytes).digest()
+    if cached is not None and cached[1] == digest:
+        with _cache_lock:
+            _cache[file] = (stamp, digest, cached[2])
+        return cached[2]
+    text = raw_bytes.decode("utf-8", errors="replace")
     entries: list[KnownKey] = []
     warnings: list[str] = []
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -217,7 +229,7 @@ def load_known_hosts(path: str | None) -> KnownHosts:
             warnings.append(warning)
     result = KnownHosts(file, tuple(entries), tuple(warnings))
     with _cache_lock:
-        _cache[file] = (stamp, result)
+        _cache[file] = (stamp, digest, result)
         fresh = [w for w in warnings if w not in _warned]
         _warned.update(fresh)
     for warning in fresh:

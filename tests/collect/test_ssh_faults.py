@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import threading
@@ -9,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sshd_fleet import SshdFleet, Tarpit, free_port, keygen
+from sshd_fleet import SshdFleet, Tarpit, free_port, keygen, kill_tree
 
 from awgcheck.collect.hostkeys import fingerprint
 from awgcheck.collect.ssh import open_ssh
@@ -309,3 +310,17 @@ def test_full_accept_queue_is_connect_timeout() -> None:
                                      ssh_config="none"))
     assert error.error_class == "connect_timeout"
     assert time.monotonic() - started < 1.0 + 5
+
+
+def test_node_frozen_mid_read_stops_at_deadline(own_fleet: SshdFleet) -> None:
+    node = own_fleet.nodes[0]
+    started = time.monotonic()
+    with open_ssh(own_fleet.target(node, deadline=2.0)) as collector:
+        assert collector.read_file(node.conf_path)
+        # SIGSTOP: the TCP connection stays up but nothing answers, the way
+        # a wedged host behaves; only the watchdog can end the read.
+        kill_tree(node.sshd.process.pid, signal.SIGSTOP)  # type: ignore[union-attr]
+        with pytest.raises(CollectError) as info:
+            collector.read_file(node.conf_path)
+    assert info.value.error_class == "deadline_exceeded"
+    assert time.monotonic() - started < 2.0 + 5

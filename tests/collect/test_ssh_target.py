@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import threading
 from pathlib import Path
 
 import paramiko
@@ -182,3 +183,22 @@ def test_accept_new_records_once_then_refuses_a_different_key(tmp_path: Path) ->
         verify_host_key("h", "[h]:2", second, str(file), accept_new=True)
     assert info.value.error_class == "host_key_changed"
     assert "man-in-the-middle" in str(info.value)
+
+
+def test_accept_new_from_many_threads_writes_every_key_once(tmp_path: Path) -> None:
+    file = tmp_path / "known_hosts"
+    keys = [_key() for _ in range(12)]
+
+    def record(index: int) -> None:
+        for _ in range(3):  # repeats must not duplicate lines
+            verify_host_key(f"h{index}", f"[h{index}]:22{index:02d}", keys[index], str(file),
+                            accept_new=True)
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = file.read_text().splitlines()
+    assert sorted(lines) == sorted(
+        f"[h{i}]:22{i:02d} {k.get_name()} {k.get_base64()}" for i, k in enumerate(keys))
