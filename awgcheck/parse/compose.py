@@ -20,27 +20,77 @@ missing), so the same reader serves local trees and SSH; paths are POSIX.
 
 from __future__ import annotations
 
-import hashlib
 import posixpath
-import re
-import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from awgcheck.model import Location
+from awgcheck.parse.compose_model import (
+    CONTAINER_VARIABLE,
+    DEPENDS_ON,
+    ENCODING,
+    ENV_FILE,
+    ENV_FILE_MISSING,
+    ENVIRONMENT,
+    EXTENDS,
+    FILE_MISSING,
+    INCLUDE,
+    SCHEMA,
+    SHADOWED,
+    TIMESTAMP,
+    TYPED_VALUE,
+    YAML11_VALUE,
+    Command,
+    ComposeProject,
+    EnvVar,
+    Healthcheck,
+    Service,
+    Value,
+)
+from awgcheck.parse.compose_service import build_service, check_dependencies, check_runnable
 from awgcheck.parse.compose_tree import (
     YMap,
     YNode,
     YScalar,
     YSeq,
     build_tree,
+    field_of,
+    first,
     merge_service,
-    named_entries,
+    strings,
     without_resets,
 )
 from awgcheck.parse.diagnostic import Diagnostic, Level
 from awgcheck.parse.dotenv import KEYLESS, UNSET, Dotenv, parse_dotenv
-from awgcheck.parse.goyaml import Kind, yaml11_reading
+
+__all__ = [
+    "CONTAINER_VARIABLE",
+    "DEFAULT_FILES",
+    "DEPENDS_ON",
+    "ENCODING",
+    "ENVIRONMENT",
+    "ENV_FILE",
+    "ENV_FILE_MISSING",
+    "EXTENDS",
+    "FILE_MISSING",
+    "INCLUDE",
+    "OVERRIDE_FILES",
+    "SCHEMA",
+    "SHADOWED",
+    "TIMESTAMP",
+    "TYPED_VALUE",
+    "YAML11_VALUE",
+    "Command",
+    "ComposeProject",
+    "Diagnostic",
+    "EnvVar",
+    "Healthcheck",
+    "Level",
+    "Reader",
+    "Service",
+    "Value",
+    "load_project",
+]
 
 Reader = Callable[[str], bytes | None]
 """Returns a file's bytes, or None when the file does not exist."""
@@ -52,191 +102,6 @@ OVERRIDE_FILES = (
     "docker-compose.override.yml",
     "docker-compose.override.yaml",
 )
-
-FILE_MISSING = "file-missing"
-ENCODING = "file-encoding"
-ENV_FILE_MISSING = "env-file-missing"
-SCHEMA = "compose-schema"
-EXTENDS = "extends-unresolved"
-INCLUDE = "include-conflict"
-TYPED_VALUE = "yaml-typed-value"
-TIMESTAMP = "yaml-timestamp"
-DEPENDS_ON = "depends-on-unavailable"
-SHADOWED = "env-file-value-unset"
-YAML11_VALUE = "yaml11-value"
-CONTAINER_VARIABLE = "container-variable-interpolated"
-
-ENVIRONMENT = "environment"
-ENV_FILE = "env_file"
-
-_SECRET_NAME = re.compile(r"private|preshared|secret|password|passwd|token|protectionkey", re.I)
-
-
-# --- public result types ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Value:
-    """A scalar setting: ``raw`` as written, ``value`` as Compose uses it."""
-
-    raw: str
-    value: str | None
-    location: Location
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    """One variable of a service's resolved environment.
-
-    ``value`` is None when Compose would leave it unset. ``origin`` is
-    ``environment`` or ``env_file``; ``source`` the file it comes from.
-    ``variables`` are the project variables a compose-file value was
-    interpolated from (``BIND: ${MESH_IP}:9586`` -> ``("MESH_IP",)``), so
-    a rule can tell a derived value from a hard-coded one.
-    """
-
-    name: str
-    raw: str
-    value: str | None
-    location: Location
-    origin: str
-    source: str
-    variables: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Command:
-    """``command:`` as written and as the words Compose passes on.
-
-    ``shell`` is True for the string form, which Compose splits itself.
-    """
-
-    raw: str
-    words: tuple[str, ...]
-    location: Location
-    shell: bool
-
-
-@dataclass(frozen=True)
-class Healthcheck:
-    """A healthcheck ``test`` as written and as Compose resolves it
-    (the string form becomes ``("CMD-SHELL", text)``)."""
-
-    raw: str
-    test: tuple[str, ...]
-    location: Location
-
-
-@dataclass(frozen=True)
-class Service:
-    """One service of the project after merges, extends and interpolation."""
-
-    name: str
-    active: bool
-    profiles: tuple[str, ...]
-    environment: Mapping[str, EnvVar]
-    location: Location
-    command: Command | None = None
-    healthcheck: Healthcheck | None = None
-    network_mode: Value | None = None
-    ports: tuple[Value, ...] = ()
-
-    def resolved_environment(self) -> dict[str, str | None]:
-        """Name -> value, None for unset: what ``docker compose config`` shows."""
-        return {name: var.value for name, var in self.environment.items()}
-
-
-@dataclass(frozen=True)
-class ComposeProject:
-    """A whole project as Compose v2 would run it, plus what was noticed."""
-
-    project_dir: str
-    files: tuple[str, ...]
-    env_files: tuple[str, ...]
-    services: Mapping[str, Service]
-    diagnostics: tuple[Diagnostic, ...]
-    active_profiles: tuple[str, ...]
-    variables: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def failed(self) -> bool:
-        """True when ``docker compose`` itself would refuse this project."""
-        return any(d.level is Level.ERROR for d in self.diagnostics)
-
-    def to_json(self, redact: Callable[[str], bool] | None = None) -> dict[str, object]:
-        """A JSON-ready view (``awgcheck inspect compose --format json``).
-
-        Values of variables whose name ``redact`` accepts (by default names
-        that look like keys, passwords or tokens) appear as digests.
-        """
-        hide = redact or (lambda name: bool(_SECRET_NAME.search(name)))
-        return {
-            "project_dir": self.project_dir,
-            "files": list(self.files),
-            "env_files": list(self.env_files),
-            "active_profiles": list(self.active_profiles),
-            "services": {n: _service_json(s, hide) for n, s in self.services.items()},
-            "diagnostics": [_diagnostic_json(d) for d in self.diagnostics],
-        }
-
-
-def _digest(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-def _location_json(location: Location) -> dict[str, object]:
-    return {"path": location.path, "line": location.line}
-
-
-def _value_json(value: Value) -> dict[str, object]:
-    return {"raw": value.raw, "value": value.value, **_location_json(value.location)}
-
-
-def _service_json(service: Service, hide: Callable[[str], bool]) -> dict[str, object]:
-    environment: dict[str, object] = {}
-    for name, var in service.environment.items():
-        secret = hide(name)
-        environment[name] = {
-            "raw": _digest(var.raw) if secret else var.raw,
-            "value": _digest(var.value) if secret else var.value,
-            "origin": var.origin,
-            "source": var.source,
-            "variables": list(var.variables),
-            **_location_json(var.location),
-        }
-    out: dict[str, object] = {
-        "active": service.active,
-        "profiles": list(service.profiles),
-        "environment": environment,
-        "ports": [_value_json(p) for p in service.ports],
-        **_location_json(service.location),
-    }
-    if service.command is not None:
-        out["command"] = {
-            "raw": service.command.raw,
-            "words": list(service.command.words),
-            **_location_json(service.command.location),
-        }
-    if service.healthcheck is not None:
-        out["healthcheck"] = {
-            "raw": service.healthcheck.raw,
-            "test": list(service.healthcheck.test),
-            **_location_json(service.healthcheck.location),
-        }
-    if service.network_mode is not None:
-        out["network_mode"] = _value_json(service.network_mode)
-    return out
-
-
-def _diagnostic_json(diagnostic: Diagnostic) -> dict[str, object]:
-    return {
-        "code": diagnostic.code,
-        "level": diagnostic.level.value,
-        "message": diagnostic.message,
-        **_location_json(diagnostic.location),
-    }
 
 
 # --- entry point -------------------------------------------------------------
@@ -311,11 +176,11 @@ class _Loader:
         services = self._services(paths, _Scope(base, env))
         services = {name: without_resets(svc) for name, svc in services.items()}
         built = {
-            name: _build_service(self, name, svc, env, active) for name, svc in services.items()
+            name: build_service(self, name, svc, env, active) for name, svc in services.items()
         }
         for service in built.values():
-            _check_runnable(self, service, services[service.name])
-            _check_dependencies(self, service, services[service.name], built)
+            check_runnable(self, service, services[service.name])
+            check_dependencies(self, service, services[service.name], built)
         return ComposeProject(
             project_dir=base,
             files=tuple(paths),
@@ -528,13 +393,13 @@ class _Loader:
     def _include_one(self, entry: YNode, path: str, scope: _Scope) -> dict[str, YMap]:
         """Load one ``include`` entry as its own project (own dir, own .env)."""
         here = posixpath.dirname(path)
-        source = entry if isinstance(entry, YScalar) else _field(entry, "path")
-        paths = [_join(here, p) for p in _strings(source)]
+        source = entry if isinstance(entry, YScalar) else field_of(entry, "path")
+        paths = [_join(here, p) for p in strings(source)]
         if not paths:
             return {}
-        declared_dir = _first(_field(entry, "project_directory"))
+        declared_dir = first(field_of(entry, "project_directory"))
         project_dir = _join(here, declared_dir) if declared_dir else posixpath.dirname(paths[0])
-        env_paths = [_join(here, p) for p in _strings(_field(entry, "env_file"))] or [
+        env_paths = [_join(here, p) for p in strings(field_of(entry, "env_file"))] or [
             _join(project_dir, ".env")
         ]
         # The including project's variables win over the included .env.
@@ -547,24 +412,6 @@ class _Loader:
 
 def _join(base: str, path: str) -> str:
     return posixpath.normpath(posixpath.join(base, path))
-
-
-def _field(node: YNode | None, key: str) -> YNode | None:
-    return node.get(key) if isinstance(node, YMap) else None
-
-
-def _strings(node: YNode | None) -> list[str]:
-    """A scalar or a list of scalars, as their values."""
-    if isinstance(node, YScalar):
-        return [node.value] if node.value is not None else []
-    if isinstance(node, YSeq):
-        return [i.value for i in node.items if isinstance(i, YScalar) and i.value is not None]
-    return []
-
-
-def _first(node: YNode | None) -> str | None:
-    values = _strings(node)
-    return values[0] if values else None
 
 
 def _files_from_env(env: Mapping[str, str]) -> list[str]:
@@ -581,8 +428,8 @@ def _profiles_from_env(env: Mapping[str, str]) -> tuple[str, ...]:
 def _extends_target(node: YNode) -> tuple[str, str | None] | None:
     if isinstance(node, YScalar):
         return (node.value, None) if node.value else None
-    name = _first(_field(node, "service"))
-    return (name, _first(_field(node, "file"))) if name else None
+    name = first(field_of(node, "service"))
+    return (name, first(field_of(node, "file"))) if name else None
 
 
 def _absolute_env_files(svc: YMap, base_dir: str) -> YMap:
@@ -597,10 +444,10 @@ def _absolute_env_files(svc: YMap, base_dir: str) -> YMap:
     entries = node.items if isinstance(node, YSeq) else (node,)
     normalised: list[YNode] = []
     for entry in entries:
-        path = entry if isinstance(entry, YScalar) else _field(entry, "path")
+        path = entry if isinstance(entry, YScalar) else field_of(entry, "path")
         if not isinstance(path, YScalar) or path.value is None:
             continue
-        required = _field(entry, "required")
+        required = field_of(entry, "required")
         absolute = YScalar(path.raw, _join(base_dir, path.value), path.location)
         normalised.append(
             YMap(
@@ -611,321 +458,3 @@ def _absolute_env_files(svc: YMap, base_dir: str) -> YMap:
     items = dict(svc.items)
     items[ENV_FILE] = YSeq(tuple(normalised), node.location)
     return replace(svc, items=items)
-
-
-# --- building services --------------------------------------------------------
-
-
-def _build_service(
-    loader: _Loader, name: str, svc: YMap, env: Mapping[str, str], active: Sequence[str]
-) -> Service:
-    profiles = tuple(_strings(svc.get("profiles")))
-    is_active = not profiles or "*" in active or any(p in active for p in profiles)
-    environment = _environment(loader, name, svc, env, is_active)
-    _check_string_lists(loader, name, svc)
-    return Service(
-        name=name,
-        active=is_active,
-        profiles=profiles,
-        environment=environment,
-        location=svc.location,
-        command=_command(svc.get("command")),
-        healthcheck=_healthcheck(svc.get("healthcheck")),
-        network_mode=_value(svc.get("network_mode")),
-        ports=tuple(p for p in (_port(n) for n in _items(svc.get("ports"))) if p is not None),
-    )
-
-
-def _environment(
-    loader: _Loader, name: str, svc: YMap, env: Mapping[str, str], active: bool
-) -> dict[str, EnvVar]:
-    declared = _declared_environment(loader, name, svc)
-    from_files = _env_file_vars(loader, svc, declared, env, active)
-    result = dict(from_files)
-    for key, scalar in declared.items():
-        value = scalar.value
-        if value is None and not scalar.failed:
-            # A bare key takes its value from the project environment.
-            value = env.get(key)
-            if value is None and key in from_files:
-                _report_shadowed(loader, name, key, scalar, from_files[key])
-        result[key] = EnvVar(
-            key,
-            scalar.raw,
-            value,
-            scalar.location,
-            ENVIRONMENT,
-            scalar.location.path,
-            scalar.variables or ((key,) if scalar.kind is Kind.NULL else ()),
-        )
-    _check_container_variables(loader, svc, result)
-    return result
-
-
-def _report_shadowed(
-    loader: _Loader, service: str, key: str, scalar: YScalar, shadowed: EnvVar
-) -> None:
-    loader.report(
-        Diagnostic(
-            scalar.location,
-            SHADOWED,
-            f"{service}: {key} is set in {shadowed.location} but listed here without"
-            " a value, so Compose leaves it unset in the container",
-        )
-    )
-
-
-def _declared_environment(loader: _Loader, name: str, svc: YMap) -> dict[str, YScalar]:
-    node = svc.get(ENVIRONMENT)
-    if node is None:
-        return {}
-    if isinstance(node, YScalar):
-        loader.report(
-            Diagnostic(
-                node.location, SCHEMA, f"{name}: environment is not a map or list", Level.ERROR
-            )
-        )
-        return {}
-    out: dict[str, YScalar] = {}
-    for key, value in named_entries(node).items():
-        if not isinstance(value, YScalar):
-            loader.report(
-                Diagnostic(value.location, SCHEMA, f"{name}: {key} is not a scalar", Level.ERROR)
-            )
-            continue
-        _check_typed(loader, name, key, value)
-        out[key] = value
-    return out
-
-
-def _check_string_lists(loader: _Loader, name: str, svc: YMap) -> None:
-    """Compose's schema wants strings in exec-form lists: 0123 there is fatal."""
-    lists = {
-        "command": svc.get("command"),
-        "entrypoint": svc.get("entrypoint"),
-        "healthcheck.test": _field(svc.get("healthcheck"), "test"),
-    }
-    for key, node in lists.items():
-        for item in _items(node):
-            if isinstance(item, YScalar) and item.kind is not Kind.STR:
-                loader.report(
-                    Diagnostic(
-                        item.location,
-                        SCHEMA,
-                        f"{name}: {key}: unquoted {item.raw or '(empty)'} is a YAML"
-                        f" {item.kind.value}; Compose requires a string here",
-                        Level.ERROR,
-                    )
-                )
-
-
-def _check_typed(loader: _Loader, service: str, key: str, value: YScalar) -> None:
-    """Report unquoted values whose YAML type changes what the container gets."""
-    if value.kind is Kind.TIMESTAMP:
-        loader.report(
-            Diagnostic(
-                value.location,
-                TIMESTAMP,
-                f"{service}: {key}: unquoted {value.raw} is a YAML timestamp, which"
-                " Compose refuses as an environment value; quote it",
-                Level.ERROR,
-            )
-        )
-        return
-    if value.kind in (Kind.INT, Kind.FLOAT, Kind.BOOL):
-        loader.report(
-            Diagnostic(
-                value.location,
-                TYPED_VALUE,
-                f"{service}: {key}: unquoted {value.raw} is a YAML {value.kind.value};"
-                f" Compose passes {value.value!r}. Quote it to pass it as written",
-            )
-        )
-        return
-    reading = yaml11_reading(value.raw) if value.plain else None
-    if reading is not None:
-        loader.report(
-            Diagnostic(
-                value.location,
-                YAML11_VALUE,
-                f"{service}: {key}: unquoted {value.raw} is text to Compose but {reading}"
-                " to YAML 1.1 readers (docker-compose v1, PyYAML); quote it",
-            )
-        )
-
-
-def _env_file_vars(
-    loader: _Loader,
-    svc: YMap,
-    declared: Mapping[str, YScalar],
-    env: Mapping[str, str],
-    active: bool,
-) -> dict[str, EnvVar]:
-    out: dict[str, EnvVar] = {}
-    for ref in _items(svc.get(ENV_FILE)):
-        path = _first(_field(ref, "path"))
-        if path is None:
-            continue
-        required = _first(_field(ref, "required")) != "false"
-        # Compose reads env files of active services only; for the others a
-        # missing file is a warning about the day the profile gets enabled.
-        level = Level.ERROR if active else Level.WARNING
-        text = loader.text(path, required=required, code=ENV_FILE_MISSING, level=level)
-        if text is None:
-            continue
-
-        def lookup(key: str) -> str | None:
-            # Compose resolves env_file variables from the project
-            # environment first, then from the service's own environment.
-            if key in env:
-                return env[key]
-            scalar = declared.get(key)
-            return scalar.value if scalar is not None else None
-
-        def earlier(key: str) -> str | None:
-            var = out.get(key)
-            return var.value if var is not None else None
-
-        parsed = parse_dotenv(text, lookup, earlier)
-        loader.report_dotenv(path, parsed)
-        for entry in parsed.entries:
-            if entry.value is None:
-                continue
-            out[entry.key] = EnvVar(
-                entry.key, entry.raw, entry.value, Location(path, entry.line), ENV_FILE, path
-            )
-    return out
-
-
-def _check_runnable(loader: _Loader, service: Service, node: YMap) -> None:
-    """Compose refuses a project whose active service has nothing to run."""
-    if service.active and node.get("image") is None and node.get("build") is None:
-        loader.report(
-            Diagnostic(
-                service.location,
-                SCHEMA,
-                f"service {service.name} has neither an image nor a build context",
-                Level.ERROR,
-            )
-        )
-
-
-def _check_dependencies(
-    loader: _Loader, service: Service, node: YMap, services: Mapping[str, Service]
-) -> None:
-    """An active service needing an inactive or undefined one stops Compose."""
-    if not service.active:
-        return
-    for name, required, location in _dependencies(node.get("depends_on")):
-        target = services.get(name)
-        if not required or (target is not None and target.active):
-            continue
-        why = "undefined" if target is None else "in an inactive profile"
-        loader.report(
-            Diagnostic(
-                location,
-                DEPENDS_ON,
-                f"{service.name} depends on {name}, which is {why}",
-                Level.ERROR,
-            )
-        )
-
-
-def _dependencies(node: YNode | None) -> list[tuple[str, bool, Location]]:
-    if isinstance(node, YSeq):
-        return [
-            (i.value, True, i.location)
-            for i in node.items
-            if isinstance(i, YScalar) and i.value is not None
-        ]
-    if isinstance(node, YMap):
-        return [
-            (
-                name,
-                _first(_field(spec, "required")) != "false",
-                node.key_locations.get(name, node.location),
-            )
-            for name, spec in node.items.items()
-        ]
-    return []
-
-
-def _check_container_variables(loader: _Loader, svc: YMap, env: Mapping[str, EnvVar]) -> None:
-    """The AWG-FACTS trap: ``$VAR`` in a command or healthcheck meant for the
-    container's shell is interpolated by Compose from the project env."""
-    for key in ("command", "entrypoint", "healthcheck"):
-        for scalar in _scalars(svc.get(key)):
-            for name in scalar.unset:
-                if name in env:
-                    loader.report(
-                        Diagnostic(
-                            scalar.location,
-                            CONTAINER_VARIABLE,
-                            f"${name} in {key} is interpolated by Compose, not by the"
-                            f" container shell, and is empty; write $${name}",
-                        )
-                    )
-
-
-def _scalars(node: YNode | None) -> list[YScalar]:
-    if node is None:
-        return []
-    if isinstance(node, YScalar):
-        return [node]
-    children = node.items.values() if isinstance(node, YMap) else node.items
-    return [s for child in children for s in _scalars(child)]
-
-
-def _items(node: YNode | None) -> tuple[YNode, ...]:
-    return node.items if isinstance(node, YSeq) else ()
-
-
-def _value(node: YNode | None) -> Value | None:
-    if not isinstance(node, YScalar):
-        return None
-    return Value(node.raw, node.value, node.location)
-
-
-def _command(node: YNode | None) -> Command | None:
-    if isinstance(node, YScalar):
-        words = _split(node.value) if node.value is not None else ()
-        return Command(node.raw, words, node.location, shell=True)
-    if isinstance(node, YSeq):
-        words = tuple(i.value or "" for i in node.items if isinstance(i, YScalar))
-        raw = ", ".join(i.raw for i in node.items if isinstance(i, YScalar))
-        return Command(f"[{raw}]", words, node.location, shell=False)
-    return None
-
-
-def _split(text: str) -> tuple[str, ...]:
-    try:
-        return tuple(shlex.split(text))
-    except ValueError:
-        # Unbalanced quotes: Compose would refuse; keep the text whole.
-        return (text,)
-
-
-def _healthcheck(node: YNode | None) -> Healthcheck | None:
-    test = _field(node, "test")
-    if isinstance(test, YScalar):
-        return Healthcheck(test.raw, ("CMD-SHELL", test.value or ""), test.location)
-    if isinstance(test, YSeq):
-        command = _command(test)
-        assert command is not None
-        return Healthcheck(command.raw, command.words, test.location)
-    return None
-
-
-def _port(node: YNode) -> Value | None:
-    if isinstance(node, YScalar):
-        return _value(node)
-    if isinstance(node, YMap):
-        parts = {k: _first(node.get(k)) or "" for k in ("host_ip", "published", "target")}
-        protocol = _first(node.get("protocol"))
-        text = ":".join(p for p in (parts["host_ip"], parts["published"], parts["target"]) if p)
-        return Value(
-            "{" + ", ".join(f"{k}: {v}" for k, v in parts.items() if v) + "}",
-            text + (f"/{protocol}" if protocol else ""),
-            node.location,
-        )
-    return None

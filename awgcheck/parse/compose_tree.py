@@ -314,3 +314,41 @@ def split_assignment(item: YScalar) -> tuple[str, YScalar]:
     if not eq:
         return name, replace(item, raw="", value=None, kind=Kind.NULL)
     return name, replace(item, raw=raw_value, value=value, kind=Kind.STR)
+
+
+# --- reading nodes -------------------------------------------------------------
+
+
+def field_of(node: YNode | None, key: str) -> YNode | None:
+    """``node[key]`` when ``node`` is a mapping, else None."""
+    return node.get(key) if isinstance(node, YMap) else None
+
+
+def strings(node: YNode | None) -> list[str]:
+    """A scalar or a list of scalars, as their values."""
+    if isinstance(node, YScalar):
+        return [node.value] if node.value is not None else []
+    if isinstance(node, YSeq):
+        return [i.value for i in node.items if isinstance(i, YScalar) and i.value is not None]
+    return []
+
+
+def first(node: YNode | None) -> str | None:
+    """The first value of :func:`strings`, or None."""
+    values = strings(node)
+    return values[0] if values else None
+
+
+def items_of(node: YNode | None) -> tuple[YNode, ...]:
+    """The items of a sequence; () for anything else."""
+    return node.items if isinstance(node, YSeq) else ()
+
+
+def scalars(node: YNode | None) -> list[YScalar]:
+    """Every scalar under ``node``, depth first."""
+    if node is None:
+        return []
+    if isinstance(node, YScalar):
+        return [node]
+    children = node.items.values() if isinstance(node, YMap) else node.items
+    return [s for child in children for s in scalars(child)]
