@@ -28,6 +28,7 @@ from awgcheck.model import Location
 from awgcheck.parse.compose_model import (
     CONTAINER_VARIABLE,
     DEPENDS_ON,
+    EMPTY_HOST_IP,
     ENCODING,
     ENV_FILE,
     ENV_FILE_MISSING,
@@ -44,6 +45,7 @@ from awgcheck.parse.compose_model import (
     ComposeProject,
     EnvVar,
     Healthcheck,
+    Port,
     Service,
     Value,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "CONTAINER_VARIABLE",
     "DEFAULT_FILES",
     "DEPENDS_ON",
+    "EMPTY_HOST_IP",
     "ENCODING",
     "ENVIRONMENT",
     "ENV_FILE",
@@ -86,6 +89,7 @@ __all__ = [
     "EnvVar",
     "Healthcheck",
     "Level",
+    "Port",
     "Reader",
     "Service",
     "Value",

@@ -30,6 +30,7 @@ DEPENDS_ON = "depends-on-unavailable"
 SHADOWED = "env-file-value-unset"
 YAML11_VALUE = "yaml11-value"
 CONTAINER_VARIABLE = "container-variable-interpolated"
+EMPTY_HOST_IP = "port-host-ip-empty"
 
 ENVIRONMENT = "environment"
 ENV_FILE = "env_file"
@@ -45,6 +46,23 @@ class Value:
 
     raw: str
     value: str | None
+    location: Location
+
+
+@dataclass(frozen=True)
+class Port:
+    """One published port as Compose expands it (a range gives several).
+
+    ``host_ip`` is None when the port is published on every interface,
+    which is what an empty ``${MESH_IP}`` in ``"${MESH_IP}:9100:9100"``
+    silently turns into; ``published`` is None when Docker picks the port.
+    """
+
+    raw: str
+    host_ip: str | None
+    published: str | None
+    target: str
+    protocol: str
     location: Location
 
 
@@ -103,7 +121,7 @@ class Service:
     command: Command | None = None
     healthcheck: Healthcheck | None = None
     network_mode: Value | None = None
-    ports: tuple[Value, ...] = ()
+    ports: tuple[Port, ...] = ()
 
     def resolved_environment(self) -> dict[str, str | None]:
         """Name -> value, None for unset: what ``docker compose config`` shows."""
@@ -158,6 +176,17 @@ def _value_json(value: Value) -> dict[str, object]:
     return {"raw": value.raw, "value": value.value, **_location_json(value.location)}
 
 
+def _port_json(port: Port) -> dict[str, object]:
+    return {
+        "raw": port.raw,
+        "host_ip": port.host_ip,
+        "published": port.published,
+        "target": port.target,
+        "protocol": port.protocol,
+        **_location_json(port.location),
+    }
+
+
 def _service_json(service: Service, hide: Callable[[str], bool]) -> dict[str, object]:
     environment: dict[str, object] = {}
     for name, var in service.environment.items():
@@ -174,7 +203,7 @@ def _service_json(service: Service, hide: Callable[[str], bool]) -> dict[str, ob
         "active": service.active,
         "profiles": list(service.profiles),
         "environment": environment,
-        "ports": [_value_json(p) for p in service.ports],
+        "ports": [_port_json(p) for p in service.ports],
         **_location_json(service.location),
     }
     if service.command is not None:

@@ -16,6 +16,7 @@ from awgcheck.model import Location
 from awgcheck.parse.compose_model import (
     CONTAINER_VARIABLE,
     DEPENDS_ON,
+    EMPTY_HOST_IP,
     ENV_FILE,
     ENV_FILE_MISSING,
     ENVIRONMENT,
@@ -27,6 +28,7 @@ from awgcheck.parse.compose_model import (
     Command,
     EnvVar,
     Healthcheck,
+    Port,
     Service,
     Value,
 )
@@ -77,7 +79,7 @@ def build_service(
         command=_command(svc.get("command")),
         healthcheck=_healthcheck(svc.get("healthcheck")),
         network_mode=_value(svc.get("network_mode")),
-        ports=tuple(p for p in (_port(n) for n in items_of(svc.get("ports"))) if p is not None),
+        ports=_ports(loader, name, svc.get("ports")),
     )
 
 
@@ -348,16 +350,78 @@ def _healthcheck(node: YNode | None) -> Healthcheck | None:
     return None
 
 
-def _port(node: YNode) -> Value | None:
-    if isinstance(node, YScalar):
-        return _value(node)
-    if isinstance(node, YMap):
-        parts = {k: first(node.get(k)) or "" for k in ("host_ip", "published", "target")}
-        protocol = first(node.get("protocol"))
-        text = ":".join(p for p in (parts["host_ip"], parts["published"], parts["target"]) if p)
-        return Value(
-            "{" + ", ".join(f"{k}: {v}" for k, v in parts.items() if v) + "}",
-            text + (f"/{protocol}" if protocol else ""),
-            node.location,
+def _ports(loader: Sink, name: str, node: YNode | None) -> tuple[Port, ...]:
+    out: list[Port] = []
+    for item in items_of(node):
+        if isinstance(item, YScalar) and item.value is not None:
+            out.extend(_short_ports(item))
+            _check_empty_host_ip(loader, name, item)
+        elif isinstance(item, YMap):
+            out.extend(_long_port(item))
+    return tuple(out)
+
+
+def _short_ports(item: YScalar) -> list[Port]:
+    """``[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]``, ranges expanded."""
+    assert item.value is not None
+    spec, _, protocol = item.value.partition("/")
+    host_ip, published, target = _split_port_spec(spec)
+    targets = _port_range(target)
+    hosts: list[str | None] = list(_port_range(published)) if published else [None]
+    if len(hosts) != len(targets):
+        # "8000-8001:80": Docker picks one host port of the range.
+        hosts = [published or None] * len(targets)
+    return [
+        Port(item.raw, host_ip or None, host, container, protocol or "tcp", item.location)
+        for host, container in zip(hosts, targets, strict=True)
+    ]
+
+
+def _split_port_spec(spec: str) -> tuple[str, str, str]:
+    """(host_ip, published, target) of a short port spec, IPv6 in brackets."""
+    if spec.startswith("[") and "]:" in spec:
+        host_ip, _, rest = spec[1:].partition("]:")
+        published, _, target = rest.rpartition(":")
+        return host_ip, published, target
+    parts = spec.split(":")
+    if len(parts) == 1:
+        return "", "", parts[0]
+    if len(parts) == 2:
+        return "", parts[0], parts[1]
+    return ":".join(parts[:-2]), parts[-2], parts[-1]
+
+
+def _port_range(text: str) -> list[str]:
+    low, dash, high = text.partition("-")
+    if dash and low.isdigit() and high.isdigit() and int(low) <= int(high):
+        return [str(n) for n in range(int(low), int(high) + 1)]
+    return [text]
+
+
+def _long_port(item: YMap) -> list[Port]:
+    values = {k: first(item.get(k)) for k in ("host_ip", "published", "target", "protocol")}
+    raw = "{" + ", ".join(f"{k}: {v}" for k, v in values.items() if v) + "}"
+    return [
+        Port(
+            raw,
+            values["host_ip"] or None,
+            values["published"] or None,
+            values["target"] or "",
+            values["protocol"] or "tcp",
+            item.location,
         )
-    return None
+    ]
+
+
+def _check_empty_host_ip(loader: Sink, name: str, item: YScalar) -> None:
+    """``"${MESH_IP}:9100:9100"`` with an empty MESH_IP publishes on 0.0.0.0."""
+    assert item.value is not None
+    if item.variables and item.value.startswith(":") and item.value.count(":") >= 2:
+        loader.report(
+            Diagnostic(
+                item.location,
+                EMPTY_HOST_IP,
+                f"{name}: port {item.raw} has an interpolated host IP that came out"
+                f" empty ({item.value}), so Docker publishes it on every interface",
+            )
+        )

