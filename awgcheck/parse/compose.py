@@ -146,6 +146,8 @@ class _Scope:
 
 
 class _Loader:
+    """One load: the read cache, parsed trees and the diagnostics so far."""
+
     def __init__(self, read: Reader, extra_env: dict[str, str]) -> None:
         self._reader = read
         self._cache: dict[str, bytes | None] = {}
@@ -160,6 +162,7 @@ class _Loader:
         return self._cache[path]
 
     def report(self, diagnostic: Diagnostic) -> None:
+        """Record ``diagnostic`` once (aliases and extends revisit nodes)."""
         if diagnostic not in self.diagnostics:
             self.diagnostics.append(diagnostic)
 
@@ -239,6 +242,7 @@ class _Loader:
         return {**values, **outer}
 
     def report_dotenv(self, path: str, parsed: Dotenv) -> None:
+        """Turn an env file's problems into located diagnostics."""
         for problem in parsed.problems:
             level = Level.WARNING if problem.code in (UNSET, KEYLESS) else Level.ERROR
             self.report(
@@ -248,6 +252,7 @@ class _Loader:
     def text(
         self, path: str, *, required: bool, code: str = FILE_MISSING, level: Level = Level.ERROR
     ) -> str | None:
+        """The file as text; None (reported if ``required``) when unreadable."""
         data = self.read(path)
         if data is None:
             if required:
