@@ -456,14 +456,13 @@ def _absolute_env_files(svc: YMap, base_dir: str) -> YMap:
         path = entry if isinstance(entry, YScalar) else field_of(entry, "path")
         if not isinstance(path, YScalar) or path.value is None:
             continue
-        required = field_of(entry, "required")
         absolute = YScalar(path.raw, _join(base_dir, path.value), path.location)
-        normalised.append(
-            YMap(
-                {"path": absolute, **({"required": required} if required else {})},
-                path.location,
-            )
-        )
+        options = {
+            key: value
+            for key in ("required", "format")
+            if (value := field_of(entry, key)) is not None
+        }
+        normalised.append(YMap({"path": absolute, **options}, path.location))
     items = dict(svc.items)
     items[ENV_FILE] = YSeq(tuple(normalised), node.location)
     return replace(svc, items=items)

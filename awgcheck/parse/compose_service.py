@@ -45,7 +45,7 @@ from awgcheck.parse.compose_tree import (
     strings,
 )
 from awgcheck.parse.diagnostic import Diagnostic, Level
-from awgcheck.parse.dotenv import Dotenv, parse_dotenv
+from awgcheck.parse.dotenv import Dotenv, parse_dotenv, parse_raw_env
 from awgcheck.parse.goyaml import Kind, yaml11_reading
 
 
@@ -233,7 +233,10 @@ def _env_file_vars(
             var = out.get(key)
             return var.value if var is not None else None
 
-        parsed = parse_dotenv(text, lookup, earlier)
+        if first(field_of(ref, "format")) == "raw":
+            parsed = parse_raw_env(text, lookup)
+        else:
+            parsed = parse_dotenv(text, lookup, earlier)
         loader.report_dotenv(path, parsed)
         for entry in parsed.entries:
             if entry.value is None:

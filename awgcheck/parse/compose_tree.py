@@ -85,17 +85,27 @@ YNode = YScalar | YMap | YSeq
 def build_tree(
     text: str, path: str, lookup: Lookup, report: Callable[[Diagnostic], None]
 ) -> YNode | None:
-    """Parse one compose file; None if it is empty or not YAML (reported)."""
+    """Parse one compose file; None if it is empty or not YAML (reported).
+
+    A file with several YAML documents is read as Compose reads it: each
+    document merges onto the ones before, like an override file.
+    """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        roots = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         report(Diagnostic(Location(path, line), YAML_SYNTAX, _yaml_message(exc), Level.ERROR))
         return None
-    if root is None:
+    builder = _Builder(text, path, lookup, report)
+    documents = [builder.node(root) for root in roots if root is not None]
+    if not documents:
         return None
-    return _Builder(text, path, lookup, report).node(root)
+    merged = documents[0]
+    for document in documents[1:]:
+        if isinstance(merged, YMap) and isinstance(document, YMap):
+            merged = _merge_map(merged, document)
+    return merged
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:

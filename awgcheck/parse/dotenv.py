@@ -103,6 +103,30 @@ def parse_dotenv(text: str, lookup: Lookup | None = None, fallback: Lookup | Non
     return _Parser(text.removeprefix("\ufeff"), lookup or _nothing, fallback or _nothing).run()
 
 
+def parse_raw_env(text: str, lookup: Lookup | None = None) -> Dotenv:
+    """Parse an ``env_file`` declared with ``format: raw``.
+
+    Each ``KEY=value`` line is taken literally: no quotes, no comments after
+    the value, no interpolation. Blank and ``#`` lines are skipped, a bare
+    ``KEY`` inherits from ``lookup``, and whitespace in a key stops the file
+    as it stops Compose.
+    """
+    find = lookup or _nothing
+    entries: list[DotenvEntry] = []
+    for number, line in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, eq, value = line.partition("=")
+        if any(c.isspace() for c in key):
+            problem = DotenvProblem(number, SYNTAX, f"variable {key!r} contains whitespaces")
+            return Dotenv(tuple(entries), (problem,))
+        if eq:
+            entries.append(DotenvEntry(key, value, value, number))
+        else:
+            entries.append(DotenvEntry(key, "", find(key), number, inherited=True))
+    return Dotenv(tuple(entries), ())
+
+
 def _nothing(_name: str) -> str | None:
     return None
 

@@ -15,6 +15,7 @@ from awgcheck.parse.dotenv import (
     UNSET,
     dotenv_values,
     parse_dotenv,
+    parse_raw_env,
 )
 
 VALUES = [
@@ -126,3 +127,15 @@ def test_dotenv_entries_keep_raw_text_and_line() -> None:
         ("A", "1", "1", 2),
         ("B", '"x $A"', "x 1", 3),
     ]
+
+
+def test_dotenv_raw_format_takes_lines_literally() -> None:
+    parsed = parse_raw_env('A="q $X" # c\n# skip\n\nB=${Y}\nD\nE=a=b\n', {"D": "dd"}.get)
+    assert parsed.values() == {"A": '"q $X" # c', "B": "${Y}", "D": "dd", "E": "a=b"}
+    assert [e.line for e in parsed.entries] == [1, 4, 5, 6]
+
+
+def test_dotenv_raw_format_refuses_space_in_key() -> None:
+    parsed = parse_raw_env("OK=1\nC = spaced\nLATER=2\n")
+    assert parsed.values() == {"OK": "1"}
+    assert [(p.line, p.code) for p in parsed.problems] == [(2, SYNTAX)]
