@@ -13,6 +13,7 @@ Python objects, so no YAML 1.1 typing leaks into the values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -174,11 +175,12 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode) -> YScalar:
         raw = self.text[node.start_mark.index : node.end_mark.index]
         location = self.loc(node)
-        if node.style is None:
+        plain = node.style is None
+        if plain and not _explicit_str(node, raw):
             typed = resolve_plain(node.value)
             if typed.kind is not Kind.STR:
                 return YScalar(raw, typed.text, location, typed.kind, plain=True)
-        return self._interpolated(raw, node.value, location, plain=node.style is None)
+        return self._interpolated(raw, node.value, location, plain=plain)
 
     def _interpolated(self, raw: str, text: str, location: Location, *, plain: bool) -> YScalar:
         result = interpolate(text, self.lookup)
@@ -206,6 +208,16 @@ class _Builder:
         return YScalar(
             raw, result.value, location, plain=plain, unset=result.unset, variables=result.used
         )
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+# A node's source text starts at its anchor or tag, if it has them.
+_EXPLICIT_TAG = re.compile(r"(?:&\S+\s+)?!")
+
+
+def _explicit_str(node: yaml.ScalarNode, raw: str) -> bool:
+    """True for ``!!str 0123``: an explicit tag that forces text."""
+    return node.tag == _STR_TAG and _EXPLICIT_TAG.match(raw) is not None
 
 
 # --- merging -----------------------------------------------------------------
