@@ -129,8 +129,18 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
                        "running interface to ask",
                        "triage the node over SSH (give it `host:` in the inventory, or "
                        "name it as ssh://user@host:port)")
+    if exc.error_class in _SUDO_CLASSES:
+        # The transport saw sudo refuse before awg ever ran.
+        return Missing("runtime", f"sudo refused to run awg ({exc})",
+                       f"add a NOPASSWD sudoers rule for the audit user: "
+                       f"`awg showconf {node.interface}` and `awg show {node.interface} dump`")
     return Missing("runtime", f"the running state could not be read: {exc}",
                    "check that the node answers over SSH, then run triage again")
+
+
+# Error classes of the SSH transport (collect/ssh.py) that mean sudo, not
+# the node, said no.
+_SUDO_CLASSES = frozenset({"sudo_password_required", "permission_denied", "sudo_failed"})
 
 
 def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> Missing:
