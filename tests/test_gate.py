@@ -323,6 +323,15 @@ def test_gate_uncommitted_change_counts_too(repo: Path, base: str,
     assert "S4 (must-match) changes from 18 to 19" in out
 
 
+def test_gate_from_a_subfolder_uses_the_repository_root(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
+    code, out, _ = run_gate(repo / "partners", monkeypatch, "--base", base, "--format",
+                            "github")
+    assert code == 1
+    assert "::error file=partners/berlin.conf,line=11,title=must-match-drift::" in out
+
+
 def test_gate_unknown_base_is_a_usage_error(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = run_gate(repo, monkeypatch, "--base", "no-such-ref")
     assert code == 2
