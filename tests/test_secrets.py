@@ -96,3 +96,11 @@ def test_secrets_never_in_parsed_objects(fleet: Path) -> None:
 
     conf = awgconf.parse((fleet.parent / "partner" / CONF).read_bytes(), "partner")
     _assert_clean(repr(conf))
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_secrets_never_in_triage(fleet: Path, fmt: str) -> None:
+    result = CliRunner().invoke(main, ["triage", "partner", "-i", str(fleet), "--format", fmt])
+    assert result.exit_code == 1, result.stdout
+    assert "HeaderProtectionKey differs (sha256:" in result.stdout
+    _assert_clean(result.stdout + result.stderr)

@@ -1,0 +1,224 @@
+"""Triage without a network: local node trees, usage errors, runtime quirks
+and the probe's bookkeeping, through an in-memory collector.
+
+The SSH path itself (sudo, fake awg and ping on real sshd nodes, every
+symptom-table class in every format) is in test_triage_ssh.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from awgcheck import inventory
+from awgcheck.cli import main
+from awgcheck.collect.base import CommandResult
+from awgcheck.errors import CollectError
+from awgcheck.parse import awgconf
+from awgcheck.triage import SourceRead, TriageOptions, triage
+from awgcheck.triage_evidence import ping_argv
+from awgcheck.triage_render import render_json, render_markdown, render_table
+
+ASSETS = Path(__file__).resolve().parent / "assets" / "runtime"
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+CONF = "etc/amnezia/amneziawg/awg0.conf"
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout + result.stderr
+
+
+class FakeCollector:
+    """A node in memory: files by path, command output by argv."""
+
+    def __init__(self, files: dict[str, bytes], outputs: dict[tuple[str, ...], list[bytes]],
+                 failures: dict[tuple[str, ...], CommandResult] | None = None) -> None:
+        self.files = files
+        self.outputs = outputs
+        self.failures = failures or {}
+        self.ran: list[tuple[tuple[str, ...], bool]] = []
+
+    def describe(self, path: str) -> str:
+        return f"fake:{path}"
+
+    def read_file(self, path: str, *, sudo: bool = False, limit: int = 1 << 20) -> bytes:
+        if path not in self.files:
+            raise CollectError(f"fake:{path}: file not found", error_class="file_missing")
+        return self.files[path]
+
+    def run(self, argv: Sequence[str], *, sudo: bool = False,
+            timeout: float = 30.0) -> CommandResult:
+        key = tuple(argv)
+        self.ran.append((key, sudo))
+        if key in self.failures:
+            return self.failures[key]
+        queue = self.outputs.get(key) or self.outputs.get(key[:1], [])
+        if not queue:
+            return CommandResult(key, 1, b"", b"Unable to access interface: No such device\n")
+        data = queue[0] if len(queue) == 1 else queue.pop(0)
+        return CommandResult(key, 0, data, b"")
+
+    def close(self) -> None:
+        return None
+
+
+SOURCE_TEXT = """\
+[Interface]
+Address = 10.8.0.1/24
+Jc = 4
+Jmin = 50
+Jmax = 50
+S1 = 52
+S2 = 88
+S3 = 24
+S4 = 18
+H1 = 3
+H2 = 4
+H3 = 1766607858
+H4 = 2114940155
+"""
+
+
+def _source(text: str = SOURCE_TEXT) -> SourceRead:
+    return SourceRead("server", awgconf.parse(text.encode(), "server.conf"))
+
+
+def _node(**fields: object) -> inventory.Node:
+    return inventory.Node(name="edge", host="edge.example", **fields)  # type: ignore[arg-type]
+
+
+def test_triage_recognises_the_jmax_and_header_quirks() -> None:
+    """2.0 kmod stored Jmax + 1 and replaced H1 = 3, H2 = 4 by the defaults:
+    not drift, said so per row, and exit 0."""
+    node_conf = SOURCE_TEXT.replace("10.8.0.1", "10.8.0.2")
+    collector = FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": node_conf.encode()},
+        {("awg", "showconf", "awg0"): [(ASSETS / "2.0" / "showconf-kmod-quirks").read_bytes()],
+         ("awg", "show", "awg0", "dump"): [(ASSETS / "2.0" / "dump").read_bytes()]})
+    report = triage(_node(), _source(), TriageOptions(),
+                    factory=lambda node, options: collector, now=lambda: 1795736524.0)
+    rows = {r.param: r for r in report.rows}
+    assert rows["Jmax"].verdict == "quirk" and "Jmax + 1" in rows["Jmax"].note
+    assert rows["H1"].verdict == "quirk" and "replaces any header <= 4" in rows["H1"].note
+    assert report.verdict is not None and report.verdict.status == "clean", report.verdict
+    assert report.exit_code() == 0
+    assert "quirk" in render_table(report)
+
+
+def test_triage_probe_reads_two_dumps_and_pings_the_source_address() -> None:
+    # Peer A is the node's way to the source: its AllowedIPs route 10.8.0.1.
+    dump = (ASSETS / "3.1" / "dump").read_text().replace("10.8.0.2/32", "10.8.0.0/24")
+    grown = dump.replace("\t91234567\t", "\t91234999\t")
+    node_conf = "[Interface]\nS1 = 52\n[Peer]\nPublicKey = x\nAllowedIPs = 10.8.0.0/24\n"
+    ping = (b"--- 10.8.0.1 ping statistics ---\n"
+            b"3 packets transmitted, 3 received, 0% packet loss, time 2003ms\n")
+    collector = FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": node_conf.encode()},
+        {("awg", "show", "awg0", "dump"): [dump.encode(), grown.encode()],
+         ("ping",): [ping]})
+    slept: list[float] = []
+    report = triage(_node(sudo=True), _source(), TriageOptions(probe=True, window=3),
+                    factory=lambda node, options: collector, now=lambda: 1795736524.0,
+                    sleep=slept.append)
+    assert slept == [3]
+    peer = report.evidence.peer
+    assert peer is not None and peer.rx_growth == 432 and peer.handshake_age == 12
+    assert report.evidence.ping is not None and report.evidence.ping.loss == 0
+    ping_run = next((argv, sudo) for argv, sudo in collector.ran if argv[0] == "ping")
+    assert ping_run == (("ping", "-c", "3", "-W", "2", "-I", "awg0", "10.8.0.1"), False)
+    # awg runs under sudo -n when the node says so.
+    assert all(sudo for argv, sudo in collector.ran if argv[0] == "awg")
+    # showconf failed (not planted): the dump alone gave the params.
+    assert report.runtime is not None and report.runtime.view == "dump"
+
+
+def test_ping_command_from_the_inventory() -> None:
+    node = _node(ping="ping -c 5 -q -I {iface} {addr}", interface="awg1")
+    assert ping_argv(node, "10.8.0.1") == ["ping", "-c", "5", "-q", "-I", "awg1", "10.8.0.1"]
+
+
+def test_triage_on_a_local_tree_says_which_evidence_is_missing(tmp_path: Path) -> None:
+    shutil.copytree(DEMO, tmp_path / "demo")
+    inventory_path = tmp_path / "demo" / "fleet.yaml"
+    code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--probe")
+    assert code == 1
+    assert "S4 differs (17 vs 18): handshakes succeed but data is dropped." in out
+    assert "is a local node tree: it has no running interface to ask" in out
+    assert "triage the node over SSH" in out
+    assert "line 13: change `S4 = 17` to `S4 = 18`" in out
+    code, out = run("triage", "partner-berlin", "-i", str(inventory_path), "--format",
+                    "markdown")
+    assert code == 0
+    assert "**Verdict:** No param differs" in out
+    assert "look at the path" in out
+
+
+def test_triage_against_a_conf_file(tmp_path: Path) -> None:
+    inventory_path = DEMO / "fleet.yaml"
+    source = tmp_path / "rotated.conf"
+    source.write_text((DEMO / "nodes" / "server" / CONF).read_text()
+                      .replace("S4 = 18", "S4 = 17"))
+    code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--against",
+                    str(source), "--format", "json")
+    assert code == 0, out
+    assert json.loads(out)["verdict"]["status"] == "clean"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["triage", "nowhere"], "to name a node, pass --inventory"),
+    (["triage", "ghost", "-i", str(DEMO / "fleet.yaml")], "no node named 'ghost'"),
+    (["triage", "partner-berlin", "-i", str(DEMO / "fleet.yaml"), "--against", "nope"],
+     "no node named 'nope'"),
+    (["triage", "partner-berlin", "-i", str(DEMO / "fleet.yaml"), "--format", "xml"],
+     "Invalid value"),
+], ids=["no-inventory", "unknown-node", "unknown-source", "bad-format"])
+def test_triage_usage_errors_exit_2(args: list[str], message: str) -> None:
+    code, out = run(*args)
+    assert code == 2
+    assert message in out
+
+
+def test_triage_without_a_source(tmp_path: Path) -> None:
+    """ssh:// without --against: compared with nothing, and said so."""
+    source = SourceRead(None, None)
+    collector = FakeCollector({"/etc/amnezia/amneziawg/awg0.conf": b"[Interface]\nS4 = 17\n"},
+                              {})
+    report = triage(_node(), source, TriageOptions(), factory=lambda node, options: collector)
+    assert report.verdict is not None and report.verdict.status == "clean"
+    for render in (render_table, render_markdown, render_json):
+        render(report)  # every format copes with a missing source and runtime
+
+
+def test_check_runtime_on_local_trees_warns_and_still_checks(tmp_path: Path) -> None:
+    shutil.copytree(DEMO, tmp_path / "demo")
+    code, out = run("check", "-i", str(tmp_path / "demo" / "fleet.yaml"), "--runtime",
+                    "--format", "json")
+    assert code == 1
+    report = json.loads(out)
+    warnings = [f for f in report["findings"] if f["rule"] == "runtime-unavailable"]
+    assert len(warnings) == 4 and all(f["severity"] == "warning" for f in warnings)
+    assert any(f["rule"] == "must-match-drift" and f["status"] == "fail"
+               for f in report["findings"])
+
+
+def test_diff_runtime_of_a_local_tree_is_a_usage_error() -> None:
+    code, out = run("diff", "partner-berlin", "partner-berlin:runtime", "-i",
+                    str(DEMO / "fleet.yaml"))
+    assert code == 2
+    assert "running state could not be read" in out and "local node tree" in out
+
+
+def test_inventory_with_ping_field_loads(tmp_path: Path) -> None:
+    path = tmp_path / "fleet.yaml"
+    path.write_text(yaml.safe_dump({"source": "a", "nodes": {
+        "a": {"host": "h", "ping": "ping -c 1 -I {iface} {addr}"}}}))
+    assert inventory.load(path).node("a").ping == "ping -c 1 -I {iface} {addr}"
