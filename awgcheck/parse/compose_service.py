@@ -329,8 +329,8 @@ def _command(node: YNode | None) -> Command | None:
         return Command(node.raw, words, node.location, shell=True)
     if isinstance(node, YSeq):
         words = tuple(i.value or "" for i in node.items if isinstance(i, YScalar))
-        raw = ", ".join(i.raw for i in node.items if isinstance(i, YScalar))
-        return Command(f"[{raw}]", words, node.location, shell=False)
+        raw = node.raw or "[" + ", ".join(i.raw for i in node.items if isinstance(i, YScalar)) + "]"
+        return Command(raw, words, node.location, shell=False)
     return None
 
 

@@ -74,10 +74,11 @@ class YMap:
 
 @dataclass(frozen=True)
 class YSeq:
-    """A sequence."""
+    """A sequence; ``raw`` is its source text (empty when synthesised)."""
 
     items: tuple[YNode, ...]
     location: Location
+    raw: str = ""
 
 
 YNode = YScalar | YMap | YSeq
@@ -130,7 +131,8 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             return self.mapping(node)
         if isinstance(node, yaml.SequenceNode):
-            return YSeq(tuple(self.node(item) for item in node.value), self.loc(node))
+            raw = self.text[node.start_mark.index : node.end_mark.index].strip()
+            return YSeq(tuple(self.node(item) for item in node.value), self.loc(node), raw)
         assert isinstance(node, yaml.ScalarNode)
         return self.scalar(node)
 
