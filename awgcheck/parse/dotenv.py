@@ -242,9 +242,9 @@ class _Parser:
                 break
             i += 1
         else:
-            rest = self.text[start:].split("\n", 1)[0]
             self.pos = len(self.text)
-            raise _SyntaxFailure(f"unterminated quoted value {rest}")
+            # The value itself stays out of the message: it may be a secret.
+            raise _SyntaxFailure(f"unterminated {quote}-quoted value")
         self.pos = i + 1
         raw = self.text[start : i + 1]
         inner = raw[1:-1]
