@@ -74,6 +74,7 @@ DNS_FAILURE = "dns_failure"
 CONNECTION_REFUSED = "connection_refused"
 HOST_UNREACHABLE = "host_unreachable"
 CONNECT_TIMEOUT = "connect_timeout"
+CONNECT_FAILED = "connect_failed"
 BANNER_TIMEOUT = "banner_timeout"
 HANDSHAKE_FAILED = "handshake_failed"
 AUTH_FAILED = "auth_failed"
@@ -198,14 +199,15 @@ def _tcp_connect(hop: Endpoint, where: str, dog: _Watchdog) -> socket.socket:
             if exc.errno == errno.ECONNRESET:
                 raise _Transient(CollectError(f"{where}: connection reset during connect",
                                               error_class=CONNECTION_DROPPED)) from None
-            raise CollectError(f"{where}: connect failed: {exc}", error_class=CONNECT_TIMEOUT
+            raise CollectError(f"{where}: connect failed: {exc}", error_class=CONNECT_FAILED
                                ) from None
         # SSH is many small request/response packets; Nagle would hold each
         # one back waiting for an ACK that the peer delays.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
-    if last is None:
-        _fail(where, "node deadline passed before connecting", DEADLINE_EXCEEDED)
+    if last is None or (last.error_class == CONNECT_TIMEOUT and dog.remaining() <= 0.05):
+        # The connect was cut short by the node deadline, not ConnectTimeout.
+        _deadline(where, dog)
     raise last
 
 
