@@ -35,6 +35,9 @@ _BRACED = re.compile(r"(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-+?])(?P<arg
 
 REQUIRED = "required"
 INVALID = "invalid"
+# Compose quotes the whole template; we do not, because the text may be a
+# secret that happens to contain "${" (a generated password, say).
+_INVALID_MESSAGE = "malformed ${...} expression (Compose refuses it as an invalid template)"
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ class _State:
         inner = text[j + 2 : close] if close >= 0 else ""
         match = _BRACED.fullmatch(inner) if close >= 0 else None
         if match is None:
-            raise _Failure(InterpolationError(INVALID, f'invalid template: "{text}"'))
+            raise _Failure(InterpolationError(INVALID, _INVALID_MESSAGE))
         name, op, arg = match.group("name"), match.group("op"), match.group("arg")
         out.append(self._plain(name) if op is None else self._operator(name, op, arg))
         return close + 1
