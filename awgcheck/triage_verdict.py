@@ -31,6 +31,7 @@ DIFFERS = "DIFFERS"  # the wire disagrees with the source
 NOT_APPLIED = "NOT APPLIED"  # the file was edited, the interface still runs the old value
 STILL_ACTIVE = "STILL ACTIVE"  # removed from the file, still running
 FILE_ONLY = "FILE DIFFERS"  # the wire is right, the file is not: the next restart breaks it
+UNAPPLIED = "FILE != RUNTIME"  # they differ and no source says which is right
 QUIRK = "quirk"
 
 
@@ -176,11 +177,11 @@ def _row_verdict(name: str, conf: AwgConf | None, file: ParamValue | None,
         return DIFFERS, "the file, the running interface and the source all disagree"
     if wire_vs_source:
         return DIFFERS, ""
+    if runtime_vs_file and source is None:
+        return UNAPPLIED, "no source of truth says which one is right"
     if runtime_vs_file:
         return FILE_ONLY, ("the running value is right; the file differs, so the next "
                            "restart breaks the tunnel")
-    if source is not None and file_eff != src_eff and state is None:
-        return DIFFERS, ""
     if quirk_file or quirk_source:
         return QUIRK, quirk_file or quirk_source or ""
     return SAME, ""
@@ -231,7 +232,7 @@ class Sides:
 def decide(sides: Sides, rows: list[Row], evidence: Evidence) -> Verdict:
     """The likely cause, whether the evidence fits it, and the fix."""
     wire_rows = [r for r in rows if r.wire_differs]
-    file_rows = [r for r in rows if r.verdict == FILE_ONLY]
+    file_rows = [r for r in rows if r.verdict in (FILE_ONLY, UNAPPLIED)]
     overlaps = _overlaps(sides, rows)
     cls, row = _likely(wire_rows)
     if cls is not None and row is not None:
@@ -317,6 +318,8 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
                 f"{_shown(row.file_effective, row.file)} in the file, "
                 f"{_shown(row.runtime_effective, row.runtime)} running"
                 + (f" (= {sides.source_name})." if row.source_known else "."))
+    if not row.source_known:
+        return _unapplied(sides, headline, file_rows, evidence)
     details = [f"The tunnel runs the right value now; the next restart (or reboot) applies "
                f"the file, and then: {cls.symptom}."]
     others = [r.param for r in file_rows[1:]]
@@ -330,15 +333,39 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
     return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
 
 
+def _unapplied(sides: Sides, headline: str, file_rows: list[Row],
+               evidence: Evidence) -> Verdict:
+    """File and runtime differ and no source says which is right."""
+    others = [r.param for r in file_rows[1:]]
+    details = ["No source of truth was read, so which side is right is unknown; pass "
+               "--against SOURCE to find out."]
+    if others:
+        details.append(f"Also differing between file and runtime: {', '.join(others)}.")
+    seen = describe(evidence)
+    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fix = Fix((FixStep(sides.edit_path, None, "make the file say what should run"),),
+              _restart(sides), _SYNCCONF)
+    return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
+
+
 def _clean(sides: Sides, evidence: Evidence) -> Verdict:
-    compared = "the file, the running interface and " if sides.state is not None \
-        else "the file and "
-    target = sides.source_name if sides.source is not None else "(no source)"
-    headline = (f"No param differs: {compared}{target} agree on every obfuscation param.")
+    headline = _clean_headline(sides)
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
     return Verdict("clean", None, headline, fit, (), tuple(_next_steps(sides, evidence)),
                    None)
+
+
+def _clean_headline(sides: Sides) -> str:
+    if sides.source is None:
+        if sides.state is None:
+            return ("Nothing to compare: no source of truth and no running state could be "
+                    "read; only the file was.")
+        return ("The file and the running interface agree (no source of truth was read to "
+                "compare them with).")
+    compared = "the file, the running interface and " if sides.state is not None \
+        else "the file and "
+    return f"No param differs: {compared}{sides.source_name} agree on every obfuscation param."
 
 
 def _next_steps(sides: Sides, evidence: Evidence) -> list[str]:
@@ -386,14 +413,15 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
     elif cls.expects == "partial":
         fits = True if partial_loss(evidence) else None
     elif cls.expects == "invisible":
-        fits = True if flows is not False else None
+        fits = flows is not False  # a dead tunnel needs another explanation
     else:  # healthy
         fits = flows is not False
     if fits is True:
         return f"This matches what we see: {observed}."
     if fits is False:
-        hint = (" Side-local params do not explain a broken tunnel: look at the path too."
-                if cls.expects == "healthy" else " Look for a second cause as well.")
+        hint = (f" {cls.id} does not explain a broken tunnel: look at the path too."
+                if cls.expects in ("healthy", "invisible")
+                else " Look for a second cause as well.")
         return f"This does not match what we see: {observed}.{hint}"
     more = "" if evidence.probed else " Run with --probe to confirm."
     return f"Consistent so far: {observed}.{more}"

@@ -194,8 +194,26 @@ def test_triage_without_a_source(tmp_path: Path) -> None:
                               {})
     report = triage(_node(), source, TriageOptions(), factory=lambda node, options: collector)
     assert report.verdict is not None and report.verdict.status == "clean"
+    assert report.verdict.headline.startswith("Nothing to compare")
+    assert report.missing[0].what == "runtime" and "does not exist" in report.missing[0].why
     for render in (render_table, render_markdown, render_json):
         render(report)  # every format copes with a missing source and runtime
+
+
+def test_triage_file_and_runtime_differ_without_a_source() -> None:
+    """No source: a file/runtime difference is reported without guessing
+    which side is right."""
+    collector = FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": b"[Interface]\nS4 = 17\n"},
+        {("awg", "showconf", "awg0"): [b"[Interface]\nS4 = 18\n"]})
+    report = triage(_node(), SourceRead(None, None), TriageOptions(),
+                    factory=lambda node, options: collector)
+    assert report.verdict is not None and report.verdict.cause == "file-vs-runtime"
+    assert report.verdict.headline == ("The file and the running interface differ: S4 = 17 "
+                                       "in the file, 18 running.")
+    assert "pass --against SOURCE" in report.verdict.details[0]
+    assert report.rows[0].verdict == "FILE != RUNTIME"
+    assert report.exit_code() == 1
 
 
 def test_check_runtime_on_local_trees_warns_and_still_checks(tmp_path: Path) -> None:
