@@ -276,18 +276,18 @@ def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, h
     try:
         transport.start_client(timeout=budget)
     except paramiko.SSHException as exc:
-        transport.close()
+        _quietly(transport.close)
         if dog.fired:
             _deadline(where, dog)
         _classify_handshake(exc, where, time.monotonic() - started, budget)
     except (EOFError, OSError) as exc:
-        transport.close()
+        _quietly(transport.close)
         if dog.fired:
             _deadline(where, dog)
         raise _Transient(CollectError(f"{where}: connection lost during SSH handshake: {exc}",
                                       error_class=CONNECTION_DROPPED)) from None
     if not transport.is_active() or transport.host_key is None:
-        transport.close()
+        _quietly(transport.close)
         if dog.fired:
             _deadline(where, dog)
         _fail(where, f"SSH handshake did not complete within {budget:.1f}s", BANNER_TIMEOUT)
@@ -612,7 +612,9 @@ class SshCollector:
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._lost(where, exc)
         finally:
-            channel.close()
+            # After the watchdog (or the node) closed the transport, close()
+            # raises EOFError; that must not replace the error in flight.
+            _quietly(channel.close)
         if status == -1 and not self.transport.is_active():
             self._lost(where, EOFError("node closed the connection"))
         return CommandResult(tuple(argv), status, stdout, stderr)
