@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from awgcheck import exitcodes, fleet, inventory
@@ -24,12 +24,14 @@ from awgcheck.errors import CollectError, ParseError, UsageError
 from awgcheck.model import ArtifactKind
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
-from awgcheck.triage_evidence import DEFAULT_WINDOW, Evidence, gather
+from awgcheck.triage_evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
 from awgcheck.triage_verdict import Row, Sides, Verdict, build_rows, decide
 
 
 @dataclass(frozen=True)
 class TriageOptions:
+    """``--probe``, ``--window`` and the SSH options of one triage."""
+
     probe: bool = False
     window: float = DEFAULT_WINDOW
     run: fleet.RunOptions = field(default_factory=fleet.RunOptions)
@@ -159,8 +161,13 @@ def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
           factory: fleet.CollectorFactory, now: Callable[[], float],
           sleep: Callable[[float], None]) -> _NodeRead:
     nothing = RuntimeRead(None)
+    run = options.run
+    if options.probe:
+        # The node's deadline covers the whole connection: leave room for
+        # the probe window and the ping on top of the reads.
+        run = replace(run, timeout=run.timeout + options.window + PING_TIMEOUT)
     try:
-        collector = factory(node, options.run)
+        collector = factory(node, run)
     except CollectError as exc:
         return _NodeRead(None, nothing, Evidence(), exc)
     try:

@@ -121,6 +121,8 @@ def choose_peer(state: RuntimeState, target: str | None) -> tuple[PeerState | No
 
 
 def peer_evidence(state: RuntimeState, target: str | None, now: float) -> PeerEvidence | None:
+    """Handshake age and counters of the peer toward ``target``, or None
+    when no peer is chosen or the view has no counters (showconf only)."""
     peer, why = choose_peer(state, target)
     if peer is None or peer.latest_handshake is None:
         return None
@@ -201,7 +203,8 @@ def _ping(collector: Collector, node: Node, target: str | None,
     argv = ping_argv(node, target)
     shown = shlex.join(argv)
     try:
-        # ping needs no root; the inventory's sudo is for reading awg state.
+        # ping itself needs no root; an SSH node with `sudo: true` still runs
+        # it under sudo -n, as its transport does for every command.
         result = collector.run(argv, sudo=False, timeout=PING_TIMEOUT)
     except CollectError as exc:
         missing.append(Missing("ping", f"`{shown}` could not be run: {exc}",
@@ -257,5 +260,6 @@ def data_flows(evidence: Evidence) -> bool | None:
 
 
 def partial_loss(evidence: Evidence) -> bool:
+    """Some pings came back and some did not."""
     ping = evidence.ping
     return ping is not None and ping.loss is not None and 0 < ping.loss < 100

@@ -123,6 +123,8 @@ def _verdict_text(verdict: Verdict) -> list[str]:
 
 
 def render_table(report: TriageReport) -> str:
+    """One terminal screen: sources, the side-by-side table, evidence,
+    missing evidence, verdict, fix."""
     out = [_title(report)]
     out.extend(f"  {label + ':':9}{text}" for label, text in _sources(report))
     if report.unreachable is not None:
@@ -159,6 +161,7 @@ def _md(text: str) -> str:
 
 
 def render_markdown(report: TriageReport) -> str:
+    """For an incident channel: the verdict first, then the table and fix."""
     out = [f"### {_title(report)}", ""]
     out.extend(f"- **{label}**: `{text}`" for label, text in _sources(report))
     if report.unreachable is not None:
@@ -247,6 +250,7 @@ def as_dict(report: TriageReport) -> dict[str, Any]:
 
 
 def render_json(report: TriageReport) -> str:
+    """The JSON document for tools (see :func:`as_dict`)."""
     return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 

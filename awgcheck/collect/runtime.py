@@ -52,10 +52,12 @@ class RuntimeRead:
 
 
 def showconf_argv(interface: str) -> tuple[str, ...]:
+    """``awg showconf <iface>``: every param the running interface holds."""
     return ("awg", "showconf", interface)
 
 
 def dump_argv(interface: str) -> tuple[str, ...]:
+    """``awg show <iface> dump``: generation, handshakes and counters."""
     return ("awg", "show", interface, "dump")
 
 
