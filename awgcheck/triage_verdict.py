@@ -158,18 +158,22 @@ def _row_verdict(name: str, conf: AwgConf | None, file: ParamValue | None,
                  file_eff: str | None,
                  state: RuntimeState | None, run_eff: str | None, src_eff: str | None,
                  source: ParamDocument | None) -> tuple[str, str]:
-    if file is not None and file.effective is None:
-        return DIFFERS, f"the file's value cannot be read by awg ({file.error})"
+    """How file, runtime and source relate for one param (see the verdict
+    constants); runtime quirks are not differences."""
+    unreadable = file is not None and file.effective is None
     quirk_file = quirk_source = None
     if state is not None:
         quirk_file = runtime_quirk(state, name, run_eff, conf)
         if source is not None:
             quirk_source = runtime_quirk(state, name, run_eff, source)
-    runtime_vs_file = state is not None and conf is not None and run_eff != file_eff \
-        and quirk_file is None
+    runtime_vs_file = state is not None and conf is not None and \
+        (unreadable or (run_eff != file_eff and quirk_file is None))
     wire = run_eff if state is not None else file_eff
-    wire_vs_source = source is not None and wire != src_eff and \
-        (state is None or quirk_source is None)
+    wire_vs_source = source is not None and wire != src_eff and quirk_source is None
+    if unreadable:
+        assert file is not None
+        note = f"awg cannot read the file's value ({file.error}): the next awg-quick up fails"
+        return (DIFFERS if wire_vs_source or state is None else FILE_ONLY), note
     if wire_vs_source and runtime_vs_file:
         if file_eff == src_eff:
             kind = STILL_ACTIVE if file is None else NOT_APPLIED
@@ -269,7 +273,7 @@ def _overlaps(sides: Sides, rows: list[Row]) -> list[str]:
 
 def _shown(value: str | None, stated: ParamValue | None) -> str:
     if value is None:
-        return "unset"
+        return f"{stated.raw} (unreadable)" if stated is not None else "unset"
     return value if stated is not None else f"{value} (absent)"
 
 

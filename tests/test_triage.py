@@ -240,3 +240,20 @@ def test_inventory_with_ping_field_loads(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump({"source": "a", "nodes": {
         "a": {"host": "h", "ping": "ping -c 1 -I {iface} {addr}"}}}))
     assert inventory.load(path).node("a").ping == "ping -c 1 -I {iface} {addr}"
+
+
+def test_triage_unreadable_file_value_with_a_right_runtime() -> None:
+    """`S4 = 0x12` cannot be read by awg: the tunnel still runs the old,
+    right value, and the next awg-quick up would fail."""
+    collector = FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": b"[Interface]\nS4 = 0x12\n"},
+        {("awg", "showconf", "awg0"): [b"[Interface]\nS4 = 18\n"]})
+    source = _source("[Interface]\nS4 = 18\n")
+    report = triage(_node(), source, TriageOptions(), factory=lambda node, options: collector)
+    assert report.verdict is not None and report.verdict.cause == "file-vs-runtime"
+    assert "S4 = 0x12 (unreadable) in the file, 18 running" in report.verdict.headline
+    row = next(r for r in report.rows if r.param == "S4")
+    assert "the next awg-quick up fails" in row.note
+    assert report.verdict.fix is not None
+    assert report.verdict.fix.steps[0].action == "change `S4 = 0x12` to `S4 = 18`"
+    assert report.verdict.fix.steps[0].line == 2
