@@ -226,19 +226,23 @@ CASES: dict[str, Case] = {
                fix="change `S1 = 53` to `S1 = 52`"),
     "h1": Case(Plant(with_(H1="1020325462-1020325470"), handshake_age=900), "S1/H1",
                "H1 differs (1020325462-1020325470 vs 1020325451-1020325461)",
-               "This matches what we see: last handshake 900 s ago"),
+               "This matches what we see: last handshake 900 s ago",
+               fix="change `H1 = 1020325462-1020325470` to `H1 = 1020325451-1020325461`"),
     "s2": Case(Plant(with_(S2="141"), handshake_age=None, rx_growth=592), "S2/H2",
                "S2 differs (141 vs 140): the initiator never completes the handshake",
-               "This matches what we see: no handshake ever completed, rx grew by 592 bytes"),
+               "This matches what we see: no handshake ever completed, rx grew by 592 bytes",
+               fix="change `S2 = 141` to `S2 = 140`"),
     "h2": Case(Plant(with_(H2="1288052152"), handshake_age=None), "S2/H2",
                "H2 differs (1288052152 vs 1288052141-1288052151)",
-               "This matches what we see"),
+               "This matches what we see",
+               fix="change `H2 = 1288052152` to `H2 = 1288052141-1288052151`"),
     "s3": Case(Plant(with_(S3=None), handshake_age=20, rx_growth=1480, ping_loss=0), "S3/H3",
                "S3 differs (0 (absent) vs 36): only cookie replies",
                "This matches what we see: last handshake 20 s ago, rx grew by 1480 bytes",
                fix="add `S3 = 36` in [Interface]"),
     "h3": Case(Plant(with_(H3="5-9"), handshake_age=20, rx_growth=1480, ping_loss=0), "S3/H3",
-               "H3 differs (5-9 vs 1766607858-1766607868)", "This matches what we see"),
+               "H3 differs (5-9 vs 1766607858-1766607868)", "This matches what we see",
+               fix="change `H3 = 5-9` to `H3 = 1766607858-1766607868`"),
     "s4-field-incident": Case(
         Plant(with_(S4="17"), handshake_age=12, rx_growth=0, ping_loss=100), "S4/H4",
         "S4 differs (17 vs 18): handshakes succeed but data is dropped.",
@@ -246,7 +250,8 @@ CASES: dict[str, Case] = {
         fix="change `S4 = 17` to `S4 = 18`"),
     "h4": Case(Plant(with_(H4="2114195755-2114195760")), "S4/H4",
                "H4 differs (2114195755-2114195760 vs 2114195744-2114195754)",
-               "This matches what we see: last handshake 12 s ago, rx did not grow"),
+               "This matches what we see: last handshake 12 s ago, rx did not grow",
+               fix="change `H4 = 2114195755-2114195760` to `H4 = 2114195744-2114195754`"),
     "random-trailers": Case(
         Plant(with_(RandomTrailers="on"), handshake_age=30), "RandomTrailers",
         "RandomTrailers differs (on vs off (absent)): the tunnel is dead in at least one",
@@ -256,6 +261,7 @@ CASES: dict[str, Case] = {
               rx_growth=300, ping_loss=33),
         "overlapping-H", "H1 and H2 overlap on", "This matches what we see: last handshake "
         "15 s ago, rx grew by 300 bytes in 0.2 s, ping 33% loss",
+        fix="`H2 = 150-250`: choose H1-H4 ranges that do not overlap",
         source=with_(H1="100-200", H2="150-250", H3="300", H4="400")),
     "side-local-only": Case(
         Plant(with_(Jc="5"), handshake_age=20, rx_growth=900, ping_loss=0), "side-local",
@@ -269,7 +275,8 @@ CASES: dict[str, Case] = {
     "removed-but-still-active": Case(
         Plant(with_(), running=with_(RandomTrailers="on"), handshake_age=40),
         "RandomTrailers", "RandomTrailers differs (on vs off (absent))",
-        "This matches what we see"),
+        "This matches what we see",
+        fix="the file is already right; only recreate the interface"),
     "file-differs-from-runtime": Case(
         Plant(with_(S4="17"), running=with_(), handshake_age=10, rx_growth=2000, ping_loss=0),
         "file-vs-runtime",
@@ -343,6 +350,14 @@ def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[st
     assert case.fits in verdict["evidence"], verdict["evidence"]
     assert report["exit_code"] == case.exit_code
     assert report["evidence"]["probed"] is True
+    if case.exit_code:
+        fix = verdict["fix"]
+        assert case.fix is not None, "every mismatch case names its fix"
+        assert any(case.fix in step["action"] for step in fix["steps"]), fix
+        restart = case.cause != "file-vs-runtime"
+        assert (fix["command"] == "awg-quick down awg0 && awg-quick up awg0") == restart, fix
+    else:
+        assert verdict["fix"] is None and verdict["next_steps"]
     assert_no_secrets(out)
     for fmt in ("table", "markdown"):
         code, text = _triage(fakes, inventory, name, fmt)
