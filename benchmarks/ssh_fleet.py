@@ -64,6 +64,7 @@ def _ssh_cat(fleet: SshdFleet, known_hosts: Path, port: int, path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print a markdown table; 1 if any node failed."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=32)

@@ -92,6 +92,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def known_hosts_name(host: str, port: int) -> str:
+    """OpenSSH's known_hosts name: ``host``, or ``[host]:port`` off port 22."""
     return host if port == 22 else f"[{host}]:{port}"
 
 
@@ -131,12 +132,14 @@ class Sshd:
     flags: tuple[str, ...] = ()
 
     def start(self, sshd: str) -> None:
+        """Launch ``sshd -D -e`` (foreground, log to stderr -> the log file)."""
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([sshd, "-D", "-e", *self.flags,
                                              "-f", str(self.config)],
                                             stdout=log, stderr=log, stdin=subprocess.DEVNULL)
 
     def wait_ready(self, timeout: float = 10.0) -> None:
+        """Block until every listen address accepts, or raise with the log."""
         deadline = time.monotonic() + timeout
         pending = list(self.listen)
         while pending:
@@ -155,6 +158,7 @@ class Sshd:
             time.sleep(0.05)
 
     def kill(self) -> None:
+        """SIGKILL sshd and every session it forked."""
         if self.process is not None and self.process.poll() is None:
             kill_tree(self.process.pid)
             self.process.wait(timeout=10)
@@ -216,6 +220,7 @@ class SshdFleet:
 
     @property
     def dir(self) -> Path:
+        """The fleet's work directory."""
         assert self.workdir is not None
         return self.workdir
 
@@ -231,6 +236,7 @@ class SshdFleet:
         self.stop()
 
     def start(self) -> None:
+        """Generate the client key and start ``nodes_wanted`` nodes."""
         sshd = ensure_sshd()
         self.client_pub = keygen(self.client_key)
         self.authorized_keys.write_text(self.client_pub + "\n")
@@ -297,6 +303,7 @@ class SshdFleet:
                     flags=self.sshd_flags)
 
     def write_known_hosts(self) -> None:
+        """(Re)write the client's known_hosts with every node's host key."""
         lines = []
         for node in self.nodes:
             kind, blob = node.sshd.host_pub.split()[:2]
@@ -308,6 +315,7 @@ class SshdFleet:
         node.sshd.kill()
 
     def stop(self) -> None:
+        """Kill every sshd and remove the work directory if we made it."""
         for daemon in self.daemons:
             with contextlib.suppress(Exception):
                 daemon.kill()

@@ -67,6 +67,7 @@ class KnownKey:
     revoked: bool = False
 
     def matches(self, name: str) -> bool:
+        """Whether the line's host patterns accept ``name``."""
         return _patterns_match(self.patterns, name)
 
 

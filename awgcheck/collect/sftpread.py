@@ -71,6 +71,7 @@ class SftpReader:
         return cls(channel)
 
     def close(self) -> None:
+        """End the SFTP session (the server closes any open handles)."""
         self._channel.close()
 
     # -- wire ---------------------------------------------------------------

@@ -130,9 +130,11 @@ class _Watchdog:
         self._timer.start()
 
     def remaining(self) -> float:
+        """Seconds left before the deadline (never negative)."""
         return max(0.0, self.expires_at - time.monotonic())
 
     def watch(self, closer: Callable[[], object]) -> None:
+        """Call ``closer`` at the deadline (at once if it already passed)."""
         with self._lock:
             fire_now = self.fired
             if not fire_now:
@@ -148,6 +150,7 @@ class _Watchdog:
             _quietly(closer)
 
     def cancel(self) -> None:
+        """The node is done: forget the closers and stop the timer."""
         self._timer.cancel()
         with self._lock:
             self._closers = []
@@ -488,6 +491,7 @@ class SshCollector:
 
     @property
     def transport(self) -> paramiko.Transport:
+        """The node's own transport (the last hop of a jump chain)."""
         return self._transports[-1]
 
     @property
@@ -496,6 +500,7 @@ class SshCollector:
         return fingerprint(self.transport.get_remote_server_key())
 
     def describe(self, path: str) -> str:
+        """``host:port:/path`` (``host:/path`` on port 22), as messages name it."""
         return f"{self.label}:{path}"
 
     # -- errors -------------------------------------------------------------
