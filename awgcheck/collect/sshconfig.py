@@ -57,6 +57,13 @@ class SshTarget:
     deadline: float = DEFAULT_DEADLINE
 
     def __post_init__(self) -> None:
+        # Inventories hand over a YAML list or a single string; keep the
+        # target hashable and the hops ordered either way.
+        jump: object = self.jump
+        if isinstance(jump, str):
+            object.__setattr__(self, "jump", (jump,))
+        elif not isinstance(jump, tuple):
+            object.__setattr__(self, "jump", tuple(jump))  # type: ignore[arg-type]
         if not self.host or any(c.isspace() for c in self.host):
             raise CollectError(f"{self.host!r}: not a valid SSH host", error_class=BAD_TARGET)
         if self.port is not None and not 0 < self.port < 65536:

@@ -202,3 +202,10 @@ def test_accept_new_from_many_threads_writes_every_key_once(tmp_path: Path) -> N
     lines = file.read_text().splitlines()
     assert sorted(lines) == sorted(
         f"[h{i}]:22{i:02d} {k.get_name()} {k.get_base64()}" for i, k in enumerate(keys))
+
+
+@pytest.mark.parametrize("jump", ["b1", ["b1", "b2"], ("b1",)], ids=["str", "list", "tuple"])
+def test_target_jump_is_always_a_tuple(jump: object) -> None:
+    target = SshTarget(host="h", jump=jump)  # type: ignore[arg-type]
+    assert isinstance(target.jump, tuple) and target.jump[0] == "b1"
+    hash(target)
