@@ -336,7 +336,9 @@ def _load_key(path: str) -> tuple[paramiko.PKey | None, str | None]:
     key: paramiko.PKey | None = None
     try:
         key = paramiko.PKey.from_path(path)
-    except paramiko.PasswordRequiredException:
+    except (paramiko.PasswordRequiredException, TypeError):
+        # paramiko's PKey.from_path lets cryptography's TypeError ("Key is
+        # password-protected") through for new-format OpenSSH keys.
         why = f"{path}: encrypted (load it into ssh-agent instead)"
     except (paramiko.SSHException, OSError, ValueError) as exc:
         # The message never includes key material: paramiko reports the

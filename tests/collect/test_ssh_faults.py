@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -324,3 +325,48 @@ def test_node_frozen_mid_read_stops_at_deadline(own_fleet: SshdFleet) -> None:
             collector.read_file(node.conf_path)
     assert info.value.error_class == "deadline_exceeded"
     assert time.monotonic() - started < 2.0 + 5
+
+
+def test_hashed_known_hosts_from_ssh_keygen(fleet: SshdFleet, known_hosts_copy: Path) -> None:
+    # ssh-keygen -H rewrites every name as |1|salt|hmac, as HashKnownHosts does.
+    subprocess.run(["ssh-keygen", "-H", "-f", str(known_hosts_copy)], check=True,
+                   capture_output=True)
+    assert "|1|" in known_hosts_copy.read_text()
+    node = fleet.nodes[1]
+    with open_ssh(fleet.target(node, known_hosts=str(known_hosts_copy))) as collector:
+        assert collector.read_file(node.conf_path)
+
+
+def test_encrypted_key_is_explained(fleet: SshdFleet, tmp_path: Path) -> None:
+    key = tmp_path / "id_locked"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "secret-pass", "-f", str(key)],
+                   check=True, capture_output=True)
+    error = _error(fleet.target(fleet.nodes[0], identity=str(key)))
+    assert error.error_class == "auth_failed"
+    assert "encrypted" in str(error) and "secret-pass" not in str(error)
+
+
+def test_failures_print_nothing_on_stderr(fleet: SshdFleet, tmp_path: Path) -> None:
+    # paramiko logs each transport failure with a traceback; with no logging
+    # configured, Python would print those for every unreachable node.
+    script = f"""
+import sys
+from awgcheck.collect.ssh import open_ssh
+from awgcheck.collect.sshconfig import SshTarget
+from awgcheck.errors import CollectError
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from sshd_fleet import Tarpit
+with Tarpit() as tarpit:
+    for port, identity in (({fleet.nodes[0].port}, {str(tmp_path / 'none')!r}),
+                           (tarpit.port, None)):
+        try:
+            open_ssh(SshTarget(host="127.0.0.1", port=port, identity=identity,
+                               known_hosts={str(fleet.known_hosts)!r}, ssh_config="none",
+                               connect_timeout=1, deadline=3))
+        except CollectError as exc:
+            print(exc.error_class)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=30, cwd=Path(__file__).resolve().parents[2])
+    assert done.stdout.split() == ["auth_failed", "banner_timeout"]
+    assert done.stderr == ""
