@@ -256,19 +256,21 @@ def verify_host_key(
     known_hosts: str | None,
     *,
     accept_new: bool = False,
+    hash_names: bool = False,
 ) -> None:
     """Accept ``key`` for ``name`` or raise CollectError (never prompts).
 
     ``accept_new`` is OpenSSH's ``StrictHostKeyChecking=accept-new``: a host
-    with no recorded key has it recorded; a recorded key that differs is
-    still refused.
+    with no recorded key has it recorded (as ``|1|salt|hmac`` when
+    ``hash_names``, ssh_config's HashKnownHosts); a recorded key that
+    differs is still refused.
     """
     known = load_known_hosts(known_hosts)
-    _check(where, name, key, known, accept_new=accept_new)
+    _check(where, name, key, known, accept_new=accept_new, hash_names=hash_names)
 
 
 def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
-           accept_new: bool) -> None:
+           accept_new: bool, hash_names: bool = False) -> None:
     revoked = known.revoked(key)
     if revoked is not None:
         raise CollectError(
@@ -304,7 +306,7 @@ def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
             f"{where}: host key is not known ({key.get_name()} {fingerprint(key)}, "
             f"not in {known.path}); {_keyscan_hint(name, key, known.path)}",
             error_class=HOST_KEY_UNKNOWN)
-    record_host_key(where, name, key, known.path)
+    record_host_key(where, name, key, known.path, hash_names=hash_names)
 
 
 @contextlib.contextmanager
@@ -317,7 +319,8 @@ def _locked(path: str) -> Iterator[int]:
         os.close(fd)  # closing drops the lock
 
 
-def record_host_key(where: str, name: str, key: paramiko.PKey, path: str) -> None:
+def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
+                    hash_names: bool = False) -> None:
     """Append ``name key`` to ``path`` unless a concurrent writer beat us.
 
     The file is re-read under an exclusive lock: another checker may have
@@ -341,7 +344,8 @@ def record_host_key(where: str, name: str, key: paramiko.PKey, path: str) -> Non
             os.lseek(fd, size - 1, os.SEEK_SET)
             if os.read(fd, 1) != b"\n":
                 prefix = "\n"
-        os.write(fd, (prefix + key_line(name, key) + "\n").encode())
+        stored = paramiko.HostKeys.hash_host(name) if hash_names else name
+        os.write(fd, (prefix + key_line(stored, key) + "\n").encode())
     with _cache_lock:
         _cache.pop(path, None)
     log.warning("%s: recorded new host key %s %s in %s", where, key.get_name(),

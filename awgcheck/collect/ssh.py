@@ -295,7 +295,8 @@ def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, h
             _deadline(where, dog)
         _fail(where, f"SSH handshake did not complete within {budget:.1f}s", BANNER_TIMEOUT)
     verify_host_key(where, hop.known_hosts_name, transport.get_remote_server_key(),
-                    target.known_hosts, accept_new=target.accept_new_host_keys)
+                    target.known_hosts, accept_new=target.accept_new_host_keys,
+                    hash_names=hop.hash_known_hosts)
     return transport
 
 
@@ -340,9 +341,9 @@ def _load_key(path: str) -> tuple[paramiko.PKey | None, str | None]:
         # paramiko's PKey.from_path lets cryptography's TypeError ("Key is
         # password-protected") through for new-format OpenSSH keys.
         why = f"{path}: encrypted (load it into ssh-agent instead)"
-    except (paramiko.SSHException, OSError, ValueError) as exc:
-        # The message never includes key material: paramiko reports the
-        # file or the format only.
+    except Exception as exc:  # any unusable key file: skip it, never crash the node
+        # Only the exception type is reported: the message of a parser
+        # error could quote key material.
         why = f"{path}: unreadable key ({type(exc).__name__})"
     with _key_lock:
         _key_cache[(path, mtime)] = key

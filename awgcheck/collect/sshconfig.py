@@ -94,6 +94,7 @@ class Endpoint:
     jump: tuple[str, ...] = ()
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     host_key_alias: str | None = None
+    hash_known_hosts: bool = False
     explicit_identity: bool = field(default=False, compare=False)
 
     @property
@@ -212,6 +213,7 @@ def resolve_endpoint(
         jump=tuple(j.strip() for j in jump_text.split(",")) if jump_text else (),
         connect_timeout=connect_timeout,
         host_key_alias=_none_or(found.get("hostkeyalias")),
+        hash_known_hosts=str(found.get("hashknownhosts", "no")).lower() == "yes",
         explicit_identity=identity is not None,
     )
 

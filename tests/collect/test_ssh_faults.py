@@ -370,3 +370,16 @@ with Tarpit() as tarpit:
                           timeout=30, cwd=Path(__file__).resolve().parents[2])
     assert done.stdout.split() == ["auth_failed", "banner_timeout"]
     assert done.stderr == ""
+
+
+def test_hashknownhosts_from_ssh_config_on_accept_new(fleet: SshdFleet, tmp_path: Path) -> None:
+    node = fleet.nodes[2]
+    config = tmp_path / "ssh_config"
+    config.write_text("Host *\n  HashKnownHosts yes\n")
+    known = tmp_path / "known_hosts"
+    target = fleet.target(node, known_hosts=str(known), accept_new_host_keys=True,
+                          ssh_config=str(config))
+    open_ssh(target).close()
+    assert known.read_text().startswith("|1|")
+    with open_ssh(fleet.target(node, known_hosts=str(known))) as collector:
+        assert collector.read_file(node.conf_path)

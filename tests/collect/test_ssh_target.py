@@ -209,3 +209,12 @@ def test_target_jump_is_always_a_tuple(jump: object) -> None:
     target = SshTarget(host="h", jump=jump)  # type: ignore[arg-type]
     assert isinstance(target.jump, tuple) and target.jump[0] == "b1"
     hash(target)
+
+
+def test_accept_new_hashes_names_when_asked(tmp_path: Path) -> None:
+    file = tmp_path / "known_hosts"
+    key = _key()
+    verify_host_key("h", "[h]:2", key, str(file), accept_new=True, hash_names=True)
+    text = file.read_text()
+    assert text.startswith("|1|") and "[h]:2" not in text
+    verify_host_key("h", "[h]:2", key, str(file))  # the hashed line matches
