@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from awgcheck import params
+from awgcheck import compose_checks, params
+from awgcheck.compose_select import ComposeSelection
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
@@ -60,6 +61,8 @@ class Context:
     # The node's other documents, so a runtime view can be compared with
     # the node's own conf (equals-source with ``against: file``).
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
+    # What a compose rule selects (services, env, flags...); None otherwise.
+    compose: ComposeSelection | None = None
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -716,6 +719,7 @@ def check_document_valid(ctx: Context, options: Mapping[str, Any]) -> Iterator[O
 
 _ALL = frozenset(ArtifactKind)
 _PARAM_KINDS = frozenset({ArtifactKind.CONF, ArtifactKind.RUNTIME, ArtifactKind.PARAMS})
+_COMPOSE = frozenset({ArtifactKind.COMPOSE})
 _CONF = frozenset({ArtifactKind.CONF})
 _ABSENT: OptionSchema = {"absent": (str, False)}
 
@@ -746,4 +750,13 @@ CHECKS: dict[str, CheckType] = {
     "file-fact": CheckType(check_file_fact, {"fact": (str, True), "message": (str, False)},
                            _CONF, _prepare_file_fact),
     "document-valid": CheckType(check_document_valid, {}, frozenset({ArtifactKind.PARAMS})),
+    "compose-equals": CheckType(compose_checks.check_equals, compose_checks.EQUALS_OPTIONS,
+                                _COMPOSE, compose_checks.prepare_equals),
+    "compose-present": CheckType(compose_checks.check_present, {}, _COMPOSE),
+    "compose-absent": CheckType(compose_checks.check_absent, {}, _COMPOSE),
+    "compose-origin": CheckType(compose_checks.check_origin, compose_checks.ORIGIN_OPTIONS,
+                                _COMPOSE, compose_checks.prepare_origin),
+    "compose-diagnostics": CheckType(compose_checks.check_diagnostics,
+                                     compose_checks.DIAGNOSTICS_OPTIONS, _COMPOSE,
+                                     compose_checks.prepare_diagnostics),
 }

@@ -56,7 +56,7 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
             profile: str) -> Iterator[Finding]:
     names = () if rule.select.all_params else rule.select.params
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name,
-                      node.docs)
+                      node.docs, rule.select.compose)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
     except Exception as exc:  # one broken check must not sink the run

@@ -15,6 +15,7 @@ from pathlib import Path
 from awgcheck import engine, workers
 from awgcheck.checks import ParamDocument
 from awgcheck.collect.base import PARSE_ERROR, Collector
+from awgcheck.collect.compose import read_compose
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.collect.ssh import SshTarget, open_ssh
@@ -32,6 +33,8 @@ class RunOptions:
     ssh_config: str | None = None  # None: ~/.ssh/config when it exists
     accept_new_host_keys: bool = False
     runtime: bool = False  # also read the running interface (check --runtime)
+    compose_mode: str = "file"  # file: read compose files; node: docker compose config
+    compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
 
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
@@ -81,6 +84,11 @@ def read_node(node: Node, options: RunOptions,
             missing = running.missing
             if running.state is not None:
                 docs[ArtifactKind.RUNTIME] = running.state
+        if node.compose:
+            # Never fatal either: compose problems are this node's compose findings.
+            docs[ArtifactKind.COMPOSE] = read_compose(
+                collector, node, mode=options.compose_mode, extra_env=dict(options.compose_env),
+                timeout=options.timeout)
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:

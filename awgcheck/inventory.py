@@ -134,6 +134,12 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
     for key in ("conf",):
         if not str(fields.get(key, "/")).startswith("/"):
             raise InventoryError(f"{where}: key '{key}' must be an absolute path on the node")
+    for compose_file in words("compose"):
+        # The project directory is the first file's folder on the node; a
+        # relative path would mean nothing there.
+        if not compose_file.startswith("/"):
+            raise InventoryError(f"{where}: key 'compose' must list absolute paths on the node, "
+                                 f"got {compose_file!r}")
     port = fields.get("port")
     if port is not None and not 0 < port < 65536:
         raise InventoryError(f"{where}: key 'port' must be 1..65535, got {port}")

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from awgcheck import params, yamlfile
+from awgcheck import compose_select, params, yamlfile
 from awgcheck.checks import CHECKS, CheckSpec
+from awgcheck.compose_select import ComposeSelection
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Severity
 
@@ -45,6 +46,14 @@ _SELECT_FIELDS: dict[str, tuple[type | tuple[type, ...], bool]] = {
     "artifact": ((str, list), True),
     "section": (str, False),
     "params": ((list, str), False),
+    # compose rules only (docs/rules.md, "Compose selectors")
+    "services": ((str, list), False),
+    "env": ((str, list), False),
+    "flag": ((str, list), False),
+    "healthcheck": (bool, False),
+    "command": (bool, False),
+    "ports": (str, False),
+    "inactive": (bool, False),
 }
 SECTIONS = ("Interface", "Peer", "any")
 
@@ -55,6 +64,7 @@ class Selector:
     section: str = "Interface"
     params: tuple[str, ...] = ()
     all_params: bool = False
+    compose: ComposeSelection | None = None
 
     @property
     def artifact_names(self) -> str:
@@ -165,7 +175,18 @@ def _selector(where: str, data: Mapping[str, Any]) -> Selector:
         raise RuleError(f"{where}: key 'section' must be one of {', '.join(SECTIONS)}, "
                         f"got {section!r}")
     names, everything = _expand_params(where, data.get("params", []))
-    return Selector(tuple(artifacts), section, names, everything)
+    compose = None
+    if ArtifactKind.COMPOSE in artifacts:
+        if artifacts != [ArtifactKind.COMPOSE]:
+            raise RuleError(f"{where}: key 'artifact': compose cannot be combined with other "
+                            "artifacts in one rule")
+        compose = compose_select.parse_selection(where, data, names, everything)
+    else:
+        for key in compose_select.KEYS:
+            if key in data:
+                raise RuleError(f"{where}: key '{key}' is for compose rules only "
+                                "(artifact: compose)")
+    return Selector(tuple(artifacts), section, names, everything, compose)
 
 
 def _rule(where: str, data: object) -> Rule:

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from awgcheck import engine, ruleset
+from awgcheck.collect.compose import project_from_files
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import parse_dump, parse_showconf
@@ -59,6 +60,11 @@ def _node_docs(case: dict[str, Any]) -> dict[ArtifactKind, Any]:
         text = case["runtime"]
         reader = parse_showconf if text.startswith("[Interface]") else parse_dump
         docs[ArtifactKind.RUNTIME] = reader(text, source="node:runtime")
+    if "compose" in case:
+        # ``compose:`` maps file names (compose.yaml, .env, ...) to their text;
+        # ``compose_profiles:`` are the --profile values.
+        docs[ArtifactKind.COMPOSE] = project_from_files(
+            case["compose"], profiles=case.get("compose_profiles", ()))
     return docs
 
 

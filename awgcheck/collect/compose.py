@@ -1,0 +1,276 @@
+"""Reading a node's compose project through its collector.
+
+Two modes (``--compose-mode``):
+
+* ``file`` (default): the node's compose files, ``.env`` and env files are
+  read through the collector and resolved by awgcheck's own reader, which
+  reproduces ``docker compose config`` without Docker. Interpolation sees
+  the node's own ``.env`` files plus ``--compose-env`` values, never the
+  checker's shell.
+* ``node``: ``docker compose -f ... config --format json`` runs on the node
+  (over SSH) and its resolved view is used. The files are still read, only
+  to give each value its text as written and its ``file:line``.
+
+Nothing here raises for a problem in the node's compose files: a missing or
+unreadable file, a failed interpolation, ``docker`` failing on the node all
+become diagnostics, which rules report as that node's compose findings. The
+node's conf is checked as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import shlex
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from awgcheck import params
+from awgcheck.collect.base import FILE_MISSING, Collector
+from awgcheck.compose_doc import FILE, NODE, ComposeDocument
+from awgcheck.errors import CollectError
+from awgcheck.inventory import Node
+from awgcheck.model import Location
+from awgcheck.parse.compose import (
+    Command,
+    ComposeProject,
+    Diagnostic,
+    EnvVar,
+    Healthcheck,
+    Level,
+    Port,
+    Reader,
+    Service,
+    Value,
+    load_project,
+)
+
+UNREADABLE = "file-unreadable"
+"""A compose file or env file exists but could not be read (permission,
+size cap)."""
+NODE_CONFIG = "node-config-failed"
+"""``docker compose config`` could not run on the node, or said no."""
+INTERNAL = "compose-internal"
+"""awgcheck itself failed on the project: a bug, reported, never a crash."""
+
+# Errors that say the node is gone, not that one file is bad: the node
+# result must say so, so they are not folded into compose findings.
+_TRANSPORT = ("deadline_exceeded", "connection_dropped")
+
+
+def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
+                 extra_env: Mapping[str, str] | None = None,
+                 timeout: float = 30.0) -> ComposeDocument:
+    """The node's compose project (inventory ``compose:``, its project
+    directory the first file's folder, ``compose_env_files`` and
+    ``compose_profiles``), read in ``mode``."""
+    files = list(node.compose)
+    problems: list[Diagnostic] = []
+    read = _reader(collector, node.sudo, problems)
+    project_dir = posixpath.dirname(files[0])
+    try:
+        project = load_project(
+            read, files, project_dir=project_dir,
+            env_files=list(node.compose_env_files) or None,
+            extra_env=dict(extra_env or {}), profiles=node.compose_profiles)
+        if mode == NODE:
+            project, extra = _node_view(collector, node, project, dict(extra_env or {}),
+                                        timeout)
+            problems.extend(extra)
+    except CollectError:
+        raise
+    except Exception as exc:  # a reader bug must not sink the node
+        problems.append(Diagnostic(Location(files[0]), INTERNAL,
+                                   f"awgcheck could not read the project: "
+                                   f"{type(exc).__name__}: {params.scrub(str(exc))}",
+                                   Level.ERROR))
+        project = ComposeProject(project_dir, tuple(files), (), {}, (), ())
+    return ComposeDocument(collector.describe(files[0]), project, mode, tuple(problems),
+                           collector.describe)
+
+
+def _reader(collector: Collector, sudo: bool, problems: list[Diagnostic]) -> Reader:
+    def read(path: str) -> bytes | None:
+        try:
+            return collector.read_file(path, sudo=sudo)
+        except CollectError as exc:
+            if exc.error_class == FILE_MISSING or exc.error_class == "not_a_file":
+                return None
+            if exc.error_class in _TRANSPORT:
+                raise
+            problems.append(Diagnostic(Location(path), UNREADABLE, str(exc), Level.ERROR))
+            return None
+
+    return read
+
+
+def project_from_files(files: Mapping[str, str], *, project_dir: str = "/srv/stack",
+                       compose_files: Sequence[str] = (), env_files: Sequence[str] | None = None,
+                       profiles: Sequence[str] = (),
+                       extra_env: Mapping[str, str] | None = None) -> ComposeDocument:
+    """A compose document from in-memory files (rule test cases): ``files``
+    maps paths relative to ``project_dir`` to their text."""
+    contents = {posixpath.join(project_dir, name): text.encode("utf-8")
+                for name, text in files.items()}
+    project = load_project(contents.get, compose_files, project_dir=project_dir,
+                           env_files=env_files, extra_env=extra_env, profiles=profiles)
+    first = project.files[0] if project.files else project_dir
+    return ComposeDocument(first, project)
+
+
+# --- node mode ------------------------------------------------------------------------
+
+def config_argv(node: Node, extra_env: Mapping[str, str]) -> list[str]:
+    """``docker compose ... config --format json`` as run on the node.
+
+    ``--compose-env`` values are passed through ``env`` because Compose
+    reads them from its own environment, as it would from the shell that
+    starts the stack.
+    """
+    argv = ["env", *(f"{k}={v}" for k, v in extra_env.items())] if extra_env else []
+    argv += ["docker", "compose", "--project-directory", posixpath.dirname(node.compose[0])]
+    for file in node.compose:
+        argv += ["-f", file]
+    for env_file in node.compose_env_files:
+        argv += ["--env-file", env_file]
+    for profile in node.compose_profiles:
+        argv += ["--profile", profile]
+    return [*argv, "config", "--format", "json"]
+
+
+def _node_view(collector: Collector, node: Node, local: ComposeProject,
+               extra_env: Mapping[str, str], timeout: float
+               ) -> tuple[ComposeProject, list[Diagnostic]]:
+    argv = config_argv(node, extra_env)
+    where = Location(node.compose[0])
+    try:
+        result = collector.run(argv, sudo=node.sudo, timeout=timeout)
+    except CollectError as exc:
+        if exc.error_class in _TRANSPORT:
+            raise
+        return local, [Diagnostic(where, NODE_CONFIG, f"could not run docker compose config "
+                                  f"on the node: {exc}", Level.ERROR)]
+    shown = shlex.join(argv)
+    if result.exit_status != 0:
+        # Compose's own message names the file and variable; scrubbed, as
+        # it may quote a value.
+        stderr = params.scrub(result.stderr.decode("utf-8", "replace").strip())
+        return local, [Diagnostic(where, NODE_CONFIG, f"`{shown}` exited with "
+                                  f"{result.exit_status}: {stderr[-500:] or 'no message'}",
+                                  Level.ERROR)]
+    try:
+        document = json.loads(result.stdout)
+        return parse_config(document, local), []
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return local, [Diagnostic(where, NODE_CONFIG, f"`{shown}` printed no compose JSON "
+                                  f"document ({type(exc).__name__})", Level.ERROR)]
+
+
+def unescape(value: Any) -> Any:
+    """Undo ``config --format json``'s re-escaping of ``$`` as ``$$``: the
+    container gets one ``$``."""
+    if isinstance(value, str):
+        return value.replace("$$", "$")
+    if isinstance(value, list):
+        return [unescape(v) for v in value]
+    if isinstance(value, dict):
+        return {unescape(k): unescape(v) for k, v in value.items()}
+    return value
+
+
+def parse_config(document: Any, local: ComposeProject) -> ComposeProject:
+    """A project from ``docker compose config --format json`` output.
+
+    Values come from Compose; text as written, origin and ``file:line``
+    are borrowed from ``local`` (the file reader's view) where it knows
+    the same service and variable, else the first compose file.
+    """
+    services = unescape(document["services"] or {})
+    fallback = Location(local.files[0] if local.files else local.project_dir)
+    built = {name: _service(name, spec, local.services.get(name), fallback)
+             for name, spec in services.items()}
+    return replace(local, services=built, diagnostics=(),
+                   active_profiles=local.active_profiles)
+
+
+def _service(name: str, spec: Mapping[str, Any], known: Service | None,
+             fallback: Location) -> Service:
+    environment: dict[str, EnvVar] = {}
+    for key, value in (spec.get("environment") or {}).items():
+        mine = known.environment.get(key) if known is not None else None
+        environment[key] = EnvVar(
+            key, mine.raw if mine is not None else (value or ""),
+            None if value is None else str(value),
+            mine.location if mine is not None else fallback,
+            mine.origin if mine is not None else "environment",
+            mine.source if mine is not None else fallback.path,
+            mine.variables if mine is not None else ())
+    location = known.location if known is not None else fallback
+    return Service(
+        name=name, active=True, profiles=tuple(spec.get("profiles") or ()),
+        environment=environment, location=location,
+        command=_command(spec.get("command"), known, location),
+        healthcheck=_healthcheck(spec.get("healthcheck"), known, location),
+        network_mode=_network_mode(spec.get("network_mode"), known, location),
+        ports=tuple(_ports(spec.get("ports") or [], known, location)),
+    )
+
+
+def _command(words: Any, known: Service | None, location: Location) -> Command | None:
+    if not isinstance(words, list):
+        return None
+    mine = known.command if known is not None else None
+    return Command(mine.raw if mine else " ".join(map(str, words)),
+                   tuple(str(w) for w in words), mine.location if mine else location,
+                   mine.shell if mine else False)
+
+
+def _healthcheck(spec: Any, known: Service | None, location: Location) -> Healthcheck | None:
+    test = spec.get("test") if isinstance(spec, dict) else None
+    if not isinstance(test, list):
+        return None
+    mine = known.healthcheck if known is not None else None
+    return Healthcheck(mine.raw if mine else " ".join(map(str, test)),
+                       tuple(str(w) for w in test), mine.location if mine else location)
+
+
+def _network_mode(value: Any, known: Service | None, location: Location) -> Value | None:
+    if not isinstance(value, str):
+        return None
+    mine = known.network_mode if known is not None else None
+    return Value(mine.raw if mine else value, value, mine.location if mine else location)
+
+
+def _ports(ports: Sequence[Any], known: Service | None, location: Location) -> list[Port]:
+    out = []
+    for port in ports:
+        if not isinstance(port, dict):
+            continue
+        published = port.get("published")
+        # Borrow the line of the file's port with the same target and
+        # published port, when the reader has it.
+        mine = next((p for p in (known.ports if known else ())
+                     if p.target == str(port.get("target"))
+                     and p.published == (str(published) if published else None)), None)
+        out.append(Port(
+            mine.raw if mine else f"{port.get('host_ip') or ''}:{published or ''}:"
+                                  f"{port.get('target')}",
+            port.get("host_ip") or None, str(published) if published else None,
+            str(port.get("target")), str(port.get("protocol") or "tcp"),
+            mine.location if mine else location))
+    return out
+
+
+def local_reader() -> Callable[[str], bytes | None]:
+    """A reader for files on this machine (``inspect compose``); a file
+    that exists but cannot be read raises OSError."""
+
+    def read(path: str) -> bytes | None:
+        try:
+            return Path(path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    return read

@@ -1,0 +1,89 @@
+"""A node's compose project as a rule document, and what counts as secret in it.
+
+The compose reader (:mod:`awgcheck.parse.compose`) works on node paths
+(``/opt/partner-edge/compose.yaml``); reports must name the file the way
+the node's collector does (a local tree path, or ``host:/opt/...``).
+:class:`ComposeDocument` carries the project plus that translation, so
+checks locate findings without knowing the transport.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from awgcheck import params
+from awgcheck.model import Location, ParamValue
+from awgcheck.parse.compose import ComposeProject, Diagnostic, Level
+
+FILE = "file"
+NODE = "node"
+MODES = (FILE, NODE)
+"""``--compose-mode``: read the files (default), or ask ``docker compose
+config`` on the node."""
+
+# Names whose values never leave the checker in clear. Wider than the
+# reader's own default: any *KEY* (API_KEY, HEADER_PROTECTION_KEY,
+# AWG_HEADERPROTECTIONKEY) counts.
+_SECRET_NAME = re.compile(
+    r"key|password|passwd|token|secret|private|preshared|credential", re.IGNORECASE
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """True for variable names that look like they hold a key or password."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def is_secret_value(value: str | None) -> bool:
+    """True for a value shaped like a base64 WireGuard key, whatever its name."""
+    return value is not None and params.scrub(value) != value
+
+
+def conceal(text: str | None, secret: bool) -> str | None:
+    """``text`` as it may appear in a report: digested when secret, and any
+    key-shaped part digested in any case."""
+    if text is None:
+        return None
+    return params.redact(text) if secret else params.scrub(text)
+
+
+@dataclass(frozen=True)
+class ComposeDocument:
+    """What awgcheck read of one node's compose project.
+
+    ``path`` names the first compose file as reports show it. ``problems``
+    are diagnostics about reading the project that the reader itself could
+    not know (a file that exists but cannot be read, ``docker compose
+    config`` failing on the node). ``mode`` is ``file`` or ``node``.
+    """
+
+    path: str
+    project: ComposeProject
+    mode: str = FILE
+    problems: tuple[Diagnostic, ...] = ()
+    describe: Callable[[str], str] = field(default=str, compare=False, repr=False)
+
+    def params(self) -> dict[str, ParamValue]:
+        """A compose project states no interface params of its own; only the
+        compose check types read it (through :attr:`project`)."""
+        return {}
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The reader's diagnostics, then the reading problems."""
+        return (*self.project.diagnostics, *self.problems)
+
+    @property
+    def failed(self) -> bool:
+        return any(d.level is Level.ERROR for d in self.diagnostics)
+
+    def locate(self, location: Location) -> Location:
+        """``location`` (a node path) as reports name it."""
+        return Location(self.describe(location.path), location.line)
+
+
+def variables_json(project: ComposeProject) -> Mapping[str, object]:
+    """The inspect view of a project with every secret digested."""
+    return project.to_json(redact=is_secret_name)
