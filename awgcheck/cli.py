@@ -23,6 +23,7 @@ from awgcheck import __version__, exitcodes, fleet, inventory, output, ruleset
 from awgcheck import diff as diffing
 from awgcheck import inspect as inspecting
 from awgcheck.checks import ParamDocument
+from awgcheck.cli_compose import compose_options, inspect_compose
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.errors import AwgcheckError, CollectError, ParseError, UsageError
 from awgcheck.model import ArtifactKind, Severity
@@ -146,6 +147,7 @@ def _terminate(signum: int, frame: object) -> None:
                    "dump, with sudo -n when the node says so) and compare it with the file "
                    "and the source.")
 @ssh_options
+@compose_options
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
           output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
@@ -347,3 +349,4 @@ main.add_command(gate)
 from awgcheck.cli_triage import triage  # noqa: E402  (it imports this module's helpers)
 
 main.add_command(triage)
+inspect.add_command(inspect_compose)

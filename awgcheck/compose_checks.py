@@ -123,13 +123,15 @@ def _judge(ctx: Context, doc: ComposeDocument, item: Item,
     value = compose_select.host_part(item.value) if options.get("part") == "host" \
         else item.value
     shown = _show(value, item.secret)
-    what = f"{item.label} host" if options.get("part") == "host" else item.label
+    what = f"{item.label} host" if value != item.value else item.label
     if value in options.get("never", ()):
+        hosts = _mesh_hosts(ctx) if options.get("against") == "address" else None
         why = options.get("message") or (
-            "binds every interface: the listener is reachable on the public NIC"
-            if value in WILDCARDS else "a forbidden value")
-        return _outcome(Status.FAIL, f"{what} is {shown}: {why}", param,
-                        _mesh_hosts(ctx) if options.get("against") == "address" else None,
+            "that binds every interface, the public NIC included" if value in WILDCARDS
+            else "a value this rule forbids")
+        if hosts:
+            why += f"; the mesh address is {hosts}"
+        return _outcome(Status.FAIL, f"{what} is {shown}: {why}", param, hosts,
                         conceal(value, item.secret), where)
     against = options.get("against")
     if against is None:

@@ -10,7 +10,7 @@ checks locate findings without knowing the transport.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from awgcheck import params
@@ -36,17 +36,34 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
+# A whole value that is a base64 WireGuard key (32 bytes). Matched whole:
+# an I1 tag's long hex string must not be mistaken for one.
+_KEY_SHAPED = re.compile(r"\s*[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\s*")
+
+
 def is_secret_value(value: str | None) -> bool:
     """True for a value shaped like a base64 WireGuard key, whatever its name."""
-    return value is not None and params.scrub(value) != value
+    return value is not None and bool(_KEY_SHAPED.fullmatch(value))
 
 
 def conceal(text: str | None, secret: bool) -> str | None:
-    """``text`` as it may appear in a report: digested when secret, and any
-    key-shaped part digested in any case."""
+    """``text`` as it may appear in a report: digested when secret (or
+    shaped like a key)."""
     if text is None:
         return None
-    return params.redact(text) if secret else params.scrub(text)
+    return params.redact(text) if secret or is_secret_value(text) else text
+
+
+def conceal_json(value: object) -> object:
+    """A JSON-ready structure with every key-shaped string digested (a key
+    under an innocent variable name)."""
+    if isinstance(value, str):
+        return conceal(value, False)
+    if isinstance(value, list):
+        return [conceal_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: conceal_json(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -82,8 +99,3 @@ class ComposeDocument:
     def locate(self, location: Location) -> Location:
         """``location`` (a node path) as reports name it."""
         return Location(self.describe(location.path), location.line)
-
-
-def variables_json(project: ComposeProject) -> Mapping[str, object]:
-    """The inspect view of a project with every secret digested."""
-    return project.to_json(redact=is_secret_name)
