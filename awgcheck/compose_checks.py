@@ -378,8 +378,8 @@ def check_diagnostics(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outc
         clean = False
         prefix = f"{owner.name}: " if owner is not None and not \
             diagnostic.message.startswith(owner.name) else ""
-        yield _outcome(Status.FAIL, params.scrub(f"{prefix}{diagnostic.message} "
-                                                 f"({diagnostic.code})"),
+        yield _outcome(Status.FAIL, conceal(f"{prefix}{diagnostic.message} "
+                                            f"({diagnostic.code})", False) or "",
                        owner.name if owner is not None else None,
                        location=doc.locate(diagnostic.location))
     if clean:

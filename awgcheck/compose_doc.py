@@ -36,22 +36,26 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-# A whole value that is a base64 WireGuard key (32 bytes). Matched whole:
-# an I1 tag's long hex string must not be mistaken for one.
-_KEY_SHAPED = re.compile(r"\s*[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\s*")
+# A base64 WireGuard key (32 bytes: 43 characters and "="), standing alone
+# or inside a word (``--peer=KEY``). The "=" and the boundaries keep an I1
+# tag's long hex string from being mistaken for one.
+_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="
+                         r"(?![A-Za-z0-9+/=])")
 
 
 def is_secret_value(value: str | None) -> bool:
-    """True for a value shaped like a base64 WireGuard key, whatever its name."""
-    return value is not None and bool(_KEY_SHAPED.fullmatch(value))
+    """True for a value that is, or holds, a base64 WireGuard key."""
+    return value is not None and bool(_KEY_SHAPED.search(value))
 
 
 def conceal(text: str | None, secret: bool) -> str | None:
-    """``text`` as it may appear in a report: digested when secret (or
-    shaped like a key)."""
+    """``text`` as it may appear in a report: digested whole when secret,
+    else with any key inside it digested."""
     if text is None:
         return None
-    return params.redact(text) if secret or is_secret_value(text) else text
+    if secret:
+        return params.redact(text)
+    return _KEY_SHAPED.sub(lambda m: params.redact(m.group(0)), text)
 
 
 def conceal_json(value: object) -> object:
