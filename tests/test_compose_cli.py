@@ -107,6 +107,7 @@ def test_cli_inspect_compose_env_file_and_compose_env(tmp_path: Path) -> None:
         code, out, _ = run("inspect", "compose", str(STACK / "compose.yaml"), *extra,
                            "--format", "json")
         view = json.loads(out)
+        assert code == 0
         assert view["services"]["relay"]["environment"]["RELAY_BIND"]["value"] == "10.77.0.3"
 
 
