@@ -325,11 +325,14 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     if rule is None:
         raise UsageError(f"no rule with id '{rule_id}' (see `awgcheck rules list`)")
     selected = "every key" if rule.select.all_params else ", ".join(rule.select.params)
+    reads = f"{rule.select.artifact_names}, [{rule.select.section}], {selected}"
+    if rule.select.compose is not None:
+        reads = f"compose: {rule.select.compose.describe()}"
     lines = [
         f"{rule.id}: {rule.title}",
         f"severity:    {rule.severity.value}"
         + "".join(f" ({p} profile: {s.value})" for p, s in rule.profiles.items()),
-        f"reads:       {rule.select.artifact_names}, [{rule.select.section}], {selected}",
+        f"reads:       {reads}",
         f"check:       {rule.check.type}",
         "",
         rule.description,
