@@ -33,6 +33,7 @@ STILL_ACTIVE = "STILL ACTIVE"  # removed from the file, still running
 FILE_ONLY = "FILE DIFFERS"  # the wire is right, the file is not: the next restart breaks it
 UNAPPLIED = "FILE != RUNTIME"  # they differ and no source says which is right
 QUIRK = "quirk"
+SPELLING = "spelling"  # same effective value, other bytes (`018` vs `18`): not a mismatch
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,9 @@ def _row(name: str, conf: AwgConf | None, file: ParamValue | None,
     run_eff = state.effective_or_default(name) if state is not None else None
     src_eff = source_value.effective if source_value is not None else default
     verdict, note = _row_verdict(name, conf, file, file_eff, state, run_eff, src_eff, source)
+    if verdict == SAME and file is not None and source_value is not None \
+            and file.raw != source_value.raw:
+        verdict, note = SPELLING, "same effective value, written differently"
     return Row(name, spec.role.value, file, state.get(name) if state else None, source_value,
                file_eff, run_eff, src_eff if source is not None else None,
                state is not None, source is not None, verdict, note)

@@ -257,3 +257,14 @@ def test_triage_unreadable_file_value_with_a_right_runtime() -> None:
     assert report.verdict.fix is not None
     assert report.verdict.fix.steps[0].action == "change `S4 = 0x12` to `S4 = 18`"
     assert report.verdict.fix.steps[0].line == 2
+
+
+def test_triage_spelling_is_shown_in_hex_but_is_no_mismatch() -> None:
+    collector = FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": b"[Interface]\nS4 = 018\n"}, {})
+    report = triage(_node(), _source("[Interface]\nS4 = 18\n"), TriageOptions(),
+                    factory=lambda node, options: collector)
+    row = next(r for r in report.rows if r.param == "S4")
+    assert row.verdict == "spelling"
+    assert report.exit_code() == 0
+    assert "018 (30 31 38)" in render_table(report)
