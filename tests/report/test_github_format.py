@@ -58,7 +58,12 @@ def test_github_check_on_the_demo_fleet() -> None:
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert all(line.startswith("::") for line in lines)
-    [error] = [line for line in lines if line.startswith("::error")]
+    errors = [line for line in lines if line.startswith("::error")]
+    [error] = [line for line in errors if "title=must-match-drift" in line]
+    [compose] = [line for line in errors if "title=compose-" in line]
+    assert compose.startswith("::error file=fixtures/demo/nodes/partner-tbilisi/opt/"
+                              "partner-edge/compose.yaml,line=37,"
+                              "title=compose-listener-mesh-bound::")
     assert error.startswith("::error file=fixtures/demo/nodes/partner-tbilisi/etc/amnezia/"
                             "amneziawg/awg0.conf,line=13,title=must-match-drift::")
     assert "%0ASymptom: handshakes complete" in error
