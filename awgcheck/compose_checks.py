@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from awgcheck import compose_select, params
@@ -106,9 +107,20 @@ def check_equals(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     ``never``."""
     doc, chosen = _selected(ctx)
     for item in chosen:
-        yield _judge(ctx, doc, item, options)
+        yield _as_written(_judge(ctx, doc, item, options), item)
     if not chosen:
         yield _outcome(Status.PASS, "no selected value in the compose project")
+
+
+def _as_written(outcome: Outcome, item: Item) -> Outcome:
+    """A failure on an interpolated or quoted value also quotes the text as
+    written: the fix goes there (``${RELAY_IP:-0.0.0.0}``), not into the
+    resolved value."""
+    raw = item.raw
+    if outcome.status is not Status.FAIL or not raw or raw == item.value:
+        return outcome
+    return replace(outcome, message=f"{outcome.message} (written as "
+                   f"{conceal(raw, item.secret)})")
 
 
 def _judge(ctx: Context, doc: ComposeDocument, item: Item,
