@@ -3,13 +3,23 @@
 paramiko's SFTPClient waits for every reply before sending the next
 request: INIT, OPEN, READ, a second READ to see EOF, CLOSE — six round trips
 per first file. On a 100 ms link that dominates a fleet audit. The protocol
-lets a client keep requests in flight, so this reader sends INIT with the
-first OPEN, FSTAT with the first READs, and CLOSE without waiting: two
-round trips per file after the subsystem starts.
+lets a client keep requests in flight, so this reader sends INIT, OPEN,
+FSTAT and the first READ in one flight and CLOSE without waiting: one round
+trip per small file after the subsystem starts.
+
+FSTAT and READ need the handle that OPEN returns, so they are sent with a
+*guessed* handle: OpenSSH's sftp-server hands out the lowest free slot, so
+a session with no other file open always gets the same handle. The guess
+is only made when no other handle of this session can be open (every
+CLOSE acknowledged), so a guessed handle that the server accepts can only
+be the file just opened; the replies are used only when OPEN returns that
+very handle and FSTAT succeeded, and a READ that failed is asked again.
+A wrong guess (another server, a failed open) costs two small requests
+whose replies are discarded, never a round trip or a wrong byte.
 
 Only what awgcheck needs is implemented: open for reading, fstat, read,
 close. Replies are matched by request id; late replies to requests we no
-longer care about (a CLOSE, reads past a short read) are discarded.
+longer care about (reads past a short read, a wrong guess) are discarded.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import paramiko
 # SSH_FXP_* packet types and SSH_FX_* status codes (draft-ietf-secsh-filexfer-02)
 _INIT, _VERSION, _OPEN, _CLOSE, _READ, _FSTAT = 1, 2, 3, 4, 5, 8
 _STATUS, _HANDLE, _DATA, _ATTRS = 101, 102, 103, 105
-_FX_EOF, _FX_NO_SUCH_FILE, _FX_PERMISSION_DENIED = 1, 2, 3
+_FX_OK, _FX_EOF, _FX_NO_SUCH_FILE, _FX_PERMISSION_DENIED = 0, 1, 2, 3
 _FXF_READ = 0x01
 _ATTR_SIZE, _ATTR_UIDGID, _ATTR_PERMISSIONS = 0x01, 0x02, 0x04
 
@@ -34,6 +44,9 @@ CHUNK = 32768
 WINDOW = 16
 """Reads kept in flight for files larger than one chunk."""
 MAX_PACKET = 512 * 1024
+FIRST_HANDLE = bytes(4)
+"""The handle OpenSSH's sftp-server gives the first file a session opens
+(slot 0 as a big-endian u32); the first guess before any OPEN was seen."""
 
 
 class SftpError(OSError):
@@ -55,6 +68,11 @@ class SftpReader:
         self._next_id = 0
         self._ignored: set[int] = set()
         self._stash: dict[int, tuple[int, bytes]] = {}
+        self._closing: set[int] = set()
+        """CLOSE requests not yet answered: their handles may still be open."""
+        self._guess: bytes | None = FIRST_HANDLE
+        """Handle to send FSTAT and READ with before OPEN answers; None once
+        a CLOSE failed (a handle of ours may stay open: never guess again)."""
         self._version_pending = True
         self._lock = threading.Lock()
         self._send(_INIT, struct.pack(">I", 3), with_id=False)
@@ -64,9 +82,10 @@ class SftpReader:
         """Open a session channel and start the ``sftp`` subsystem on it."""
         channel = transport.open_session(timeout=timeout)
         channel.settimeout(timeout)
-        # Waiting for the reply costs a round trip, but sending INIT early
-        # would not help: OpenSSH opens session channels with a zero window
-        # and grants one only once the subsystem runs.
+        # Waiting for the reply costs a round trip, but INIT may not go out
+        # earlier: OpenSSH opens session channels with a zero window and
+        # grants one only once the subsystem runs, and RFC 4254 section 5.2
+        # forbids sending data beyond the window.
         channel.invoke_subsystem("sftp")
         return cls(channel)
 
@@ -85,21 +104,25 @@ class SftpReader:
         self._channel.sendall(struct.pack(">I", len(body)) + body)
         return request_id
 
-    def _recv_exact(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            chunk = self._channel.recv(max(CHUNK * 2, size - len(self._buffer)))
+    def _packet(self) -> tuple[int, bytes]:
+        """The next packet, waiting for it if needed."""
+        while (packet := self._buffered_packet()) is None:
+            chunk = self._channel.recv(CHUNK * 2)
             if not chunk:
                 raise EOFError("SFTP channel closed")
             self._buffer += chunk
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
+        return packet
 
-    def _packet(self) -> tuple[int, bytes]:
-        (length,) = struct.unpack(">I", self._recv_exact(4))
+    def _buffered_packet(self) -> tuple[int, bytes] | None:
+        if len(self._buffer) < 4:
+            return None
+        (length,) = struct.unpack(">I", self._buffer[:4])
         if not 0 < length <= MAX_PACKET:
             raise SftpError(f"bad SFTP packet length {length}")
-        body = self._recv_exact(length)
+        if len(self._buffer) < 4 + length:
+            return None
+        body = bytes(self._buffer[4 : 4 + length])
+        del self._buffer[: 4 + length]
         return body[0], body[1:]
 
     def _reply(self, request_id: int) -> tuple[int, bytes]:
@@ -108,22 +131,33 @@ class SftpReader:
         OpenSSH answers in request order, but the protocol allows any order,
         so replies for other wanted requests are kept until asked for.
         """
-        if request_id in self._stash:
-            return self._stash.pop(request_id)
+        while request_id not in self._stash:
+            self._sort(*self._packet())
+        return self._stash.pop(request_id)
+
+    def _settle(self) -> None:
+        """Take in the replies that have already arrived, without waiting
+        (acknowledged CLOSEs make a handle guess safe again)."""
+        while self._channel.recv_ready():
+            self._buffer += self._channel.recv(CHUNK * 2)
+        while (packet := self._buffered_packet()) is not None:
+            self._sort(*packet)
+
+    def _sort(self, kind: int, body: bytes) -> None:
         if self._version_pending:
-            kind, _ = self._packet()
             if kind != _VERSION:
                 raise SftpError(f"expected SFTP VERSION, got packet type {kind}")
             self._version_pending = False
-        while True:
-            kind, body = self._packet()
-            (got,) = struct.unpack(">I", body[:4])
-            if got == request_id:
-                return kind, body[4:]
-            if got in self._ignored:
-                self._ignored.discard(got)
-            else:
-                self._stash[got] = (kind, body[4:])
+            return
+        (got,) = struct.unpack(">I", body[:4])
+        if got in self._closing:
+            self._closing.discard(got)
+            if kind != _STATUS or _status(body[4:])[0] != _FX_OK:
+                self._guess = None
+        elif got in self._ignored:
+            self._ignored.discard(got)
+        else:
+            self._stash[got] = (kind, body[4:])
 
     # -- operations ---------------------------------------------------------
 
@@ -139,14 +173,26 @@ class SftpReader:
 
     def _read(self, path: str, limit: int) -> bytes:
         name = path.encode("utf-8", "surrogateescape")
+        self._settle()
+        guess = self._guess if not self._closing else None
         open_id = self._send(_OPEN, _string(name) + struct.pack(">II", _FXF_READ, 0))
-        handle = self._expect(open_id, _HANDLE, path)
-        handle_field = _string(_unstring(handle))
+        guessed = self._stat_and_read(guess) if guess is not None else None
+        try:
+            handle = _unstring(self._expect(open_id, _HANDLE, path))
+        except BaseException:
+            self._drop(*guessed or ())
+            raise
+        if guess is not None and self._guess is not None:
+            # With no other handle open this session, the server's answer is
+            # the best guess for the next file too.
+            self._guess = handle
+        if guessed is not None and handle != guess:
+            self._drop(*guessed)
+            guessed = None
+        handle_field = _string(handle)
         pending: list[tuple[int, int, int]] = []
         try:
-            fstat_id = self._send(_FSTAT, handle_field)
-            first_id = self._send(_READ, handle_field + struct.pack(">QI", 0, CHUNK))
-            size, is_dir = _parse_attrs(self._expect(fstat_id, _ATTRS, path))
+            first_id, size, is_dir = self._first(handle, guessed, path)
             if is_dir:
                 self._drop(first_id)
                 raise SftpError(errno.EISDIR, "is a directory", path)
@@ -185,15 +231,54 @@ class SftpReader:
         finally:
             for request_id, _, _ in pending:
                 self._drop(request_id)
-            # Fire and forget: the reply is skipped whenever it turns up. A
-            # dead channel must not hide the error that is propagating.
+            # Not awaited: the reply is taken in whenever it turns up, and
+            # until then no handle is guessed. A dead channel must not hide
+            # the error that is propagating.
             with contextlib.suppress(OSError, EOFError):
-                self._drop(self._send(_CLOSE, handle_field))
+                self._closing.add(self._send(_CLOSE, handle_field))
 
-    def _drop(self, request_id: int) -> None:
-        """Forget a request: its reply is discarded now or when it comes."""
-        if self._stash.pop(request_id, None) is None:
-            self._ignored.add(request_id)
+    def _stat_and_read(self, handle: bytes) -> tuple[int, int]:
+        """Send FSTAT and the first READ on ``handle``; their request ids."""
+        field = _string(handle)
+        return (self._send(_FSTAT, field),
+                self._send(_READ, field + struct.pack(">QI", 0, CHUNK)))
+
+    def _first(self, handle: bytes, guessed: tuple[int, int] | None, path: str
+               ) -> tuple[int, int | None, bool]:
+        """FSTAT the open file with its first READ in flight.
+
+        Returns (id of that READ, size, is_directory). Guessed requests are
+        believed only when they succeeded: a server may process them before
+        the OPEN (the protocol allows reordering), so a failed one is asked
+        again with the handle now known to be open.
+        """
+        if guessed is not None:
+            fstat_id, first_id = guessed
+            kind, body = self._reply(fstat_id)
+            if kind == _ATTRS:
+                size, is_dir = _parse_attrs(body)
+                if not is_dir and not self._read_answered(first_id, size):
+                    first_id = self._send(_READ, _string(handle) + struct.pack(">QI", 0, CHUNK))
+                return first_id, size, is_dir
+            self._drop(first_id)
+        fstat_id, first_id = self._stat_and_read(handle)
+        size, is_dir = _parse_attrs(self._expect(fstat_id, _ATTRS, path))
+        return first_id, size, is_dir
+
+    def _read_answered(self, first_id: int, size: int | None) -> bool:
+        """Whether the guessed first READ can be believed: it returned data,
+        or EOF for a file whose size is 0. Otherwise it is dropped."""
+        kind, body = self._reply(first_id)
+        if kind == _DATA or (kind == _STATUS and _status(body)[0] == _FX_EOF and size == 0):
+            self._stash[first_id] = (kind, body)  # the read loop takes it from here
+            return True
+        return False
+
+    def _drop(self, *request_ids: int) -> None:
+        """Forget requests: their replies are discarded now or when they come."""
+        for request_id in request_ids:
+            if self._stash.pop(request_id, None) is None:
+                self._ignored.add(request_id)
 
     def _expect(self, request_id: int, kind_wanted: int, path: str) -> bytes:
         kind, body = self._reply(request_id)

@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import paramiko
+from paramiko.auth_handler import AuthHandler
 
 from awgcheck.collect.base import (
     MAX_FILE_BYTES,
@@ -365,6 +366,54 @@ def _candidate_keys(hop: Endpoint, agent: paramiko.Agent | None
     return keys, notes
 
 
+class _PipelinedAuth(AuthHandler):
+    """paramiko's public-key authentication, one round trip shorter.
+
+    paramiko sends SERVICE_REQUEST "ssh-userauth" and builds the signed
+    USERAUTH_REQUEST only when SERVICE_ACCEPT comes back. Both requests only
+    depend on the session id, so this handler sends them in one flight; the
+    server handles them in order (RFC 4253 section 6: packets are processed
+    as they arrive), so the USERAUTH reply follows the SERVICE_ACCEPT.
+
+    The request is still built and signed by paramiko's own code (key types,
+    certificates, rsa-sha2 choice), only earlier. That code lives in two
+    private methods, ``_request_auth`` and ``_parse_service_accept``, which
+    paramiko has kept unchanged since 1.x; tests/collect/test_ssh_rtt.py
+    fails if a paramiko upgrade brings the wait back or breaks the request.
+    """
+
+    def _request_auth(self) -> None:
+        super()._request_auth()  # type: ignore[misc]
+        accepted = paramiko.Message()
+        accepted.add_string("ssh-userauth")
+        accepted.rewind()
+        super()._parse_service_accept(accepted)  # type: ignore[misc]
+
+    def _parse_service_accept(self, message: paramiko.Message) -> None:
+        """The request went out with the service request: nothing to send.
+        A server refusing the service disconnects, which ends the wait."""
+
+
+def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey) -> None:
+    """``transport.auth_publickey(user, key)`` with the service request and
+    the signed request in one flight (see :class:`_PipelinedAuth`).
+
+    An RSA key's signature algorithm follows the server's server-sig-algs
+    (EXT_INFO, sent right after NEWKEYS); should it not be parsed yet, the
+    plain paramiko path waits for it.
+    """
+    if "rsa" in key.get_name() and not getattr(transport, "server_extensions", None):
+        transport.auth_publickey(user, key)
+        return
+    if not transport.is_active() or not transport.initial_kex_done:
+        raise paramiko.SSHException("No existing session")
+    event = threading.Event()
+    handler = _PipelinedAuth(transport)
+    transport.auth_handler = handler
+    handler.auth_publickey(user, key, event)
+    handler.wait_for_response(event)
+
+
 def _authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
                   dog: _Watchdog, agent: paramiko.Agent | None) -> None:
     keys, notes = _candidate_keys(hop, agent)
@@ -373,7 +422,7 @@ def _authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
     for label, key in keys:
         tried.append(label)
         try:
-            transport.auth_publickey(hop.user, key)
+            _auth_publickey(transport, hop.user, key)
         except paramiko.BadAuthenticationType as exc:
             _fail(where, f"server does not accept public keys for {hop.user} "
                   f"(allowed: {', '.join(exc.allowed_types) or 'none'})", AUTH_FAILED)
