@@ -41,19 +41,26 @@ def render(report: Report) -> str:
         out.append(tabulate(_node_rows(failing),
                             headers=["severity", "rule", "param", "finding", "where"],
                             tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
-        notes = []
-        for f in failing:
-            if f.symptom and f.symptom not in notes:
-                notes.append(f.symptom)
-        for note in notes:
-            out.append(f"   symptom: {note}")
-        fixes = dict.fromkeys(f.remediation for f in failing
-                              if f.remediation and f.severity.at_least(report.fail_on))
-        for fix in fixes:
-            out.append(f"   fix: {fix}")
+        out.extend(_explanations(failing, report))
     out.append("")
     out.append(_summary(report))
     return "\n".join(out) + "\n"
+
+
+def _explanations(failing: list[Finding], report: Report) -> list[str]:
+    """Symptom and fix under the table, worst first, each tied to its param
+    or rule so the operator knows which line explains which row."""
+    lines: list[str] = []
+    ranked = sorted(failing, key=lambda f: -f.severity.rank)
+    seen_symptoms: set[tuple[str | None, str]] = set()
+    for f in ranked:
+        if f.symptom and (f.param, f.symptom) not in seen_symptoms:
+            seen_symptoms.add((f.param, f.symptom))
+            lines.append(f"   symptom ({f.param or f.rule}): {f.symptom}")
+    fixes = dict.fromkeys((f.rule, f.remediation) for f in ranked
+                          if f.remediation and f.severity.at_least(report.fail_on))
+    lines.extend(f"   fix ({rule}): {fix}" for rule, fix in fixes)
+    return lines
 
 
 def _summary(report: Report) -> str:
