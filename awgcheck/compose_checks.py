@@ -196,6 +196,9 @@ def _against_param(ctx: Context, item: Item, what: str, value: str, where: Locat
         return _outcome(Status.SKIP, f"{what} carries no AWG param", label, location=where)
     if options["against"] == "conf":
         other, other_name = ctx.documents.get(ArtifactKind.CONF), "the node's conf"
+        if other is None:  # a compose file alone (a gate consumer): nothing to compare
+            return _outcome(Status.SKIP, f"{what}: the node has no conf to compare with",
+                            label, location=where)
     else:
         other, other_name = ctx.source, ctx.source_name
     if other is None:

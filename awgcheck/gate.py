@@ -1,10 +1,10 @@
 """The pre-merge CI gate: the fleet rules over a repository's own files.
 
 Each file the config names (the source of truth, confs, templates, params
-documents) is a "node" named by its repository path, so findings point at
-the exact file and line. The same rules as ``check`` run over them; the
-change summary (:mod:`awgcheck.gate_change`) says what the change to the
-source of truth does to the fleet during rollout.
+documents, compose projects) is a "node" named by its repository path, so
+findings point at the exact file and line. The same rules as ``check`` run
+over them; the change summary (:mod:`awgcheck.gate_change`) says what the
+change to the source of truth does to the fleet during rollout.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from awgcheck import engine, gate_change, gate_git
+from awgcheck import engine, gate_change, gate_compose, gate_git
 from awgcheck.checks import ParamDocument
 from awgcheck.errors import ParseError
 from awgcheck.gate_config import CONSUMER_KINDS, GateConfig
@@ -34,6 +34,8 @@ PARSE_ERROR = "parse_error"
 class Consumer:
     kind: str  # "source" or one of gate_config.CONSUMER_KINDS
     path: str  # repo-relative, posix
+    files: tuple[str, ...] = ()  # compose: the project's -f files, path first
+    conf: str | None = None  # compose: the conf of the node that runs it
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Read:
     doc: ParamDocument | None = None
     error: str | None = None
     placeholder_lines: frozenset[int] = frozenset()  # templates only
+    conf: ParamDocument | None = None  # compose: the paired conf, compared with
 
 
 def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
@@ -59,9 +62,14 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
             if not paths:
                 notes.append(f"consumers: {kind}: '{pattern}' matches no file")
             for path in paths:
-                if path not in seen and path not in excluded:
-                    seen.add(path)
+                if path in seen or path in excluded:
+                    continue
+                seen.add(path)
+                if kind != "compose":
                     found.append(Consumer(kind, path))
+                elif (files := gate_compose.project_files(repo, path)) is not None:
+                    found.append(Consumer(kind, path, files,
+                                          config.compose_confs.get(pattern)))
     return found, notes
 
 
@@ -147,12 +155,43 @@ def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> 
     return NodeResult(name, Status.FAIL if failing else Status.PASS)
 
 
-def _compose_note(consumers: Sequence[Consumer]) -> list[str]:
-    compose = [c.path for c in consumers if c.kind == "compose"]
-    if not compose:
-        return []
-    return [f"{len(compose)} compose file(s) listed but not checked: the gate reads compose "
-            f"files once compose rules ship ({', '.join(compose)})"]
+def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
+    """A compose project as a node: its document, and the paired conf (a
+    conf that cannot be read makes the node unchecked, as in ``check``)."""
+    conf = None
+    if consumer.conf is not None:
+        paired = read(repo, Consumer("confs", consumer.conf))
+        if paired.error is not None:
+            return Read(consumer, error=f"{consumer.path}: its paired conf could not be "
+                                        f"read ({paired.error})")
+        conf = paired.doc
+    doc = gate_compose.read(repo, consumer.files, env=config.compose_env,
+                            profiles=config.compose_profiles)
+    return Read(consumer, ArtifactKind.COMPOSE, doc, conf=conf)
+
+
+def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
+              profile: str) -> list[Finding]:
+    """Every rule on every file; on a compose node only the compose rules,
+    its paired conf (checked as its own node, if listed) only compared with."""
+    truth = engine.Source(source.consumer.path, source.doc)
+    files = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
+                                  is_source=r.consumer.kind == "source")
+             for r in reads if r.doc is not None and r.kind is not None
+             and r.kind is not ArtifactKind.COMPOSE]
+    compose = [engine.NodeDocuments(r.consumer.path, _compose_docs(r))
+               for r in reads if r.doc is not None and r.kind is ArtifactKind.COMPOSE]
+    compose_rules = [r for r in rules.rules if ArtifactKind.COMPOSE in r.select.artifacts]
+    return (engine.evaluate(rules.rules, files, truth, profile)
+            + engine.evaluate(compose_rules, compose, truth, profile))
+
+
+def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
+    assert read.doc is not None
+    docs: dict[ArtifactKind, ParamDocument] = {ArtifactKind.COMPOSE: read.doc}
+    if read.conf is not None:
+        docs[ArtifactKind.CONF] = read.conf
+    return docs
 
 
 def _base_document(repo: Path, base: gate_git.Base, source: Consumer) -> ParamDocument | None:
@@ -192,15 +231,10 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | No
         fleet_report: Mapping[str, Any] | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
     consumers, notes = find_consumers(repo, config)
-    reads = [read(repo, c) for c in consumers if c.kind != "compose"]
-    notes += _compose_note(consumers)
+    reads = [read_compose(repo, c, config) if c.kind == "compose" else read(repo, c)
+             for c in consumers]
     source = reads[0]
-    documents = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
-                                      is_source=r.consumer.kind == "source")
-                 for r in reads if r.doc is not None and r.kind is not None]
-    findings = engine.evaluate(rules.rules, documents,
-                               engine.Source(source.consumer.path, source.doc), profile)
-    findings = _leave_placeholders_alone(findings, reads)
+    findings = _leave_placeholders_alone(_evaluate(reads, rules, source, profile), reads)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
     gate = _change_summary(repo, base, source, rules, fleet_report, notes)
     return Report(None, config.source, nodes, tuple(findings), fail_on, profile,

@@ -1,9 +1,10 @@
 """End to end: ``awgcheck gate`` in a scratch git repository.
 
 The base commit holds a server conf, a partner conf, a partner template
-and a params document, all consistent. Head commits then change params in
-one place or everywhere, and the gate's exit code, annotations, SARIF and
-change summary are checked against the exact files and lines.
+and a params document, all consistent (compose tests add a compose
+project). Head commits then change params in one place or everywhere, and
+the gate's exit code, annotations, SARIF and change summary are checked
+against the exact files and lines.
 """
 
 from __future__ import annotations
@@ -397,15 +398,187 @@ def test_gate_broken_params_document_fails_at_its_line(
             'line 10: S4 is the string "18" where a number is expected') in out
 
 
-def test_gate_compose_consumers_are_listed_and_skipped(
+# --- compose consumers ---------------------------------------------------------------
+
+COMPOSE = """\
+# partner-berlin's edge stack
+services:
+  wg-easy:
+    image: ghcr.io/w0rng/amnezia-wg-easy
+    environment:
+      WG_HOST: 203.0.113.2
+      S4: "18"
+      H4: "2114195744"
+  relay:
+    image: relay
+    environment:
+      RELAY_BIND: ${MESH_IP}
+      AWG_S4: ${AWG_S4}
+  metrics:
+    image: exporter
+    profiles: [metrics]
+    environment:
+      METRICS_BIND: ${METRICS_IP:-0.0.0.0}
+"""
+DOTENV = "MESH_IP=10.77.0.2\nAWG_S4=18\n"
+EDGE = "deploy/edge/compose.yaml"
+COMPOSE_FILES = {EDGE: COMPOSE, "deploy/edge/.env": DOTENV}
+# compose-equals against the node's own conf: a rule a fleet may add
+CONF_RULE = {"rules": [{
+    "id": "compose-s4-equals-conf", "title": "t", "severity": "error", "description": "d",
+    "remediation": "r", "select": {"artifact": "compose", "params": ["S4"]},
+    "check": {"type": "compose-equals", "against": "conf"}}]}
+
+
+def compose_findings(out: str, node: str = EDGE) -> dict[tuple[str, str | None], list[Any]]:
+    found: dict[tuple[str, str | None], list[Any]] = {}
+    for f in json.loads(out)["findings"]:
+        if f["node"] == node:
+            where = f["location"]
+            found.setdefault((f["rule"], f["param"]), []).append(
+                (f["status"], where and (where["path"], where["line"]), f["message"]))
+    return found
+
+
+def test_gate_compose_consumer_stale_s4_fails_at_its_line(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = commit(repo, COMPOSE_FILES, "edge stack")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    assert {"name": EDGE, "status": "pass", "error": None, "error_class": None} in \
+        json.loads(out)["nodes"]
+
+    commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "github")
+    assert code == 1
+    stale = [line for line in out.splitlines() if line.startswith(f"::error file={EDGE}")]
+    assert [line.partition("%0A")[0] for line in stale] == [
+        f"::error file={EDGE},line=7,title=compose-must-match-drift::wg-easy S4 differs from "
+        "server/awg0.conf: 18 here, 19 on server/awg0.conf (drift: the tunnels will "
+        'disagree) (written as "18")',
+        f"::error file={EDGE},line=13,title=compose-must-match-drift::relay AWG_S4 differs "
+        "from server/awg0.conf: 18 here, 19 on server/awg0.conf (drift: the tunnels will "
+        "disagree) (written as ${AWG_S4})"]
+    assert all("%0ASymptom: handshakes complete and keep refreshing" in line for line in stale)
+    assert "::warning file=server/awg0.conf,line=12,title=must-match change%3A S4::" in out
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "sarif")
+    assert code == 1
+    validate_sarif(json.loads(out))
+    places = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+               r["locations"][0]["physicalLocation"]["region"]["startLine"], r["ruleId"])
+              for r in json.loads(out)["runs"][0]["results"]}
+    assert {(EDGE, 7, "compose-must-match-drift"), (EDGE, 13, "compose-must-match-drift")} \
+        <= places
+
+    git(repo, "checkout", "-q", base, "--", ".")
+    files = everywhere(repo, "S4 = 18", "S4 = 19", '"S4": 18', '"S4": 19')
+    files.update(edit(repo, EDGE, 'S4: "18"', 'S4: "19"'))
+    files.update(edit(repo, "deploy/edge/.env", "AWG_S4=18", "AWG_S4=19"))
+    commit(repo, files, "rotate S4 everywhere")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base)
+    assert code == 0, out
+    assert "S4 (must-match) changes from 18 to 19 in server/awg0.conf." in out
+
+
+def test_gate_compose_without_conf_skips_conf_comparisons(
         repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    commit(repo, {"deploy/edge/compose.yaml": "services: {relay: {image: relay}}\n"}, "compose")
+    config = dict(CONFIG, rules=["builtin", "ci/rules.yaml"])
+    commit(repo, {**COMPOSE_FILES, "ci/rules.yaml": yaml.safe_dump(CONF_RULE),
+                  "awgcheck.yaml": yaml.safe_dump(config)}, "edge stack, conf rule")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    found = compose_findings(out)
+    assert found["compose-listener-mesh-bound", "relay RELAY_BIND"] == [
+        ("skip", (EDGE, 12), "relay RELAY_BIND: the node's conf has no Address to compare "
+         "with")]
+    assert sorted(found["compose-s4-equals-conf", "S4"]) == [
+        ("skip", (EDGE, 7), "wg-easy S4: the node has no conf to compare with"),
+        ("skip", (EDGE, 13), "relay AWG_S4: the node has no conf to compare with")]
+
+
+def test_gate_compose_paired_with_a_conf_compares_with_it(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, rules=["builtin", "ci/rules.yaml"], consumers={
+        "compose": [{"file": "deploy/*/compose.yaml", "conf": "partners/berlin.conf"}]})
+    commit(repo, {EDGE: COMPOSE, "deploy/edge/.env": "MESH_IP=10.77.0.9\nAWG_S4=17\n",
+                  "ci/rules.yaml": yaml.safe_dump(CONF_RULE),
+                  "awgcheck.yaml": yaml.safe_dump(config)}, "edge stack, paired")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    found = compose_findings(out)
+    assert found["compose-listener-mesh-bound", "relay RELAY_BIND"] == [
+        ("fail", (EDGE, 12), "relay RELAY_BIND is 10.77.0.9, not the mesh address 10.77.0.2 "
+         "(Address in partners/berlin.conf:4) (written as ${MESH_IP})")]
+    assert sorted(found["compose-s4-equals-conf", "S4"])[0][:2] == ("fail", (EDGE, 13))
+    # the paired conf is compared with, not checked again under the compose node
+    assert ("must-match-drift", "S4") not in found
+    assert "partners/berlin.conf" not in {n["name"] for n in json.loads(out)["nodes"]}
+
+
+def test_gate_compose_paired_conf_unreadable_is_unchecked(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, consumers={
+        "compose": [{"file": EDGE, "conf": "deploy/edge/awg0.conf"}]})
+    commit(repo, {**COMPOSE_FILES, "deploy/edge/awg0.conf": "not a conf\n",
+                  "awgcheck.yaml": yaml.safe_dump(config)}, "edge stack, broken conf")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 4
+    [node] = [n for n in json.loads(out)["nodes"] if n["name"] == EDGE]
+    assert node["status"] == "error"
+    assert node["error"].startswith(f"{EDGE}: its paired conf could not be read "
+                                    "(deploy/edge/awg0.conf: not an AmneziaWG conf")
+
+
+def test_gate_compose_env_and_profiles_come_from_the_config_only(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, COMPOSE_FILES, "edge stack")
+    monkeypatch.setenv("AWG_S4", "17")  # the runner's shell: never read
+    monkeypatch.setenv("COMPOSE_PROFILES", "metrics")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    config = dict(CONFIG, compose_env={"AWG_S4": 17}, compose_profiles=["metrics"])
+    commit(repo, {"awgcheck.yaml": yaml.safe_dump(config)}, "as the stack is started")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    failing = {(rule, s[1]) for (rule, _), got in compose_findings(out).items()
+               for s in got if s[0] == "fail"}
+    assert failing == {("compose-must-match-drift", (EDGE, 13)),
+                       ("compose-listener-mesh-bound", (EDGE, 18))}
+
+
+def test_gate_compose_override_is_read_with_its_project(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, consumers={"compose": ["deploy/**/*.yaml"]})
+    override = "services:\n  wg-easy:\n    environment:\n      S4: \"17\"\n"
+    commit(repo, {**COMPOSE_FILES, "deploy/edge/compose.override.yaml": override,
+                  "awgcheck.yaml": yaml.safe_dump(config)}, "edge override")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    assert "deploy/edge/compose.override.yaml" not in {n["name"] for n in
+                                                       json.loads(out)["nodes"]}
+    [(status, where, _)] = compose_findings(out)["compose-must-match-drift", "S4"][:1]
+    assert (status, where) == ("fail", ("deploy/edge/compose.override.yaml", 4))
+
+
+def test_gate_compose_env_file_symlink_out_of_the_repository_is_not_read(
+        repo: Path, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    outside = tmp_path / "outside.env"
+    outside.write_text(DOTENV)
+    commit(repo, {EDGE: COMPOSE}, "edge stack")
+    (repo / "deploy" / "edge" / ".env").symlink_to(outside)
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    [(status, where, message)] = compose_findings(out)["compose-file-errors", None]
+    assert (status, where) == ("fail", ("deploy/edge/.env", None))
+    assert message.startswith("deploy/edge/.env: leads out of the repository's work tree")
+
+
+def test_gate_compose_glob_matching_nothing_is_a_note(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
     assert code == 0
-    report = json.loads(out)
-    assert "deploy/edge/compose.yaml" not in {n["name"] for n in report["nodes"]}
-    assert any("compose file(s) listed but not checked" in note and
-               "deploy/edge/compose.yaml" in note for note in report["gate"]["notes"])
+    assert "consumers: compose: 'deploy/**/compose.yaml' matches no file" in \
+        json.loads(out)["gate"]["notes"]
 
 
 def test_gate_params_document_as_source_of_truth(

@@ -43,7 +43,7 @@ def test_gate_config_full_schema(repo: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("source: server/awg0.conf\nsorce: x\n", "unknown key 'sorce' (allowed: source, "
-     "consumers, exclude, rules, profile, fail_on)"),
+     "consumers, compose_env, compose_profiles, exclude, rules, profile, fail_on)"),
     ("consumers: {confs: [a]}\n", "key 'source' must name the source of truth"),
     ("source: server/missing.conf\n", "key 'source': server/missing.conf is not a file in"),
     ("source: /etc/amnezia/amneziawg/awg0.conf\n", "key 'source': '/etc/amnezia/amneziawg/"
@@ -62,15 +62,48 @@ def test_gate_config_full_schema(repo: Path) -> None:
      "relative to the repository root"),
     ("- source\n", "expected a mapping with at least 'source'"),
     ("source: [\n", "line 2: not valid YAML"),
+    ("source: server/awg0.conf\ncompose_env: [A=1]\n", "key 'compose_env' must be a "
+     "mapping of variable names to values"),
+    ("source: server/awg0.conf\ncompose_env: {MESH-IP: 1}\n",
+     "compose_env: 'MESH-IP' is not a variable name"),
+    ("source: server/awg0.conf\ncompose_env: {AWG_S4: [18]}\n",
+     "compose_env: key 'AWG_S4' must be text or a number (quote it), got [18]"),
+    ("source: server/awg0.conf\ncompose_env: {DEBUG: yes}\n",
+     "compose_env: key 'DEBUG' must be text or a number (quote it), got True"),
+    ("source: server/awg0.conf\ncompose_profiles: {a: 1}\n",
+     "key 'compose_profiles' must be a list of non-empty strings"),
+    ("source: server/awg0.conf\nconsumers: {compose: [{file: c.yaml, cnf: a.conf}]}\n",
+     "consumers: compose: unknown key 'cnf' (allowed: file, conf)"),
+    ("source: server/awg0.conf\nconsumers: {compose: [{conf: server/awg0.conf}]}\n",
+     "consumers: compose: key 'file' must be a non-empty path, got None"),
+    ("source: server/awg0.conf\nconsumers: {compose: [{file: c.yaml, conf: edge.conf}]}\n",
+     "consumers: compose: key 'conf': edge.conf is not a file in"),
+    ("source: server/awg0.conf\nconsumers: {compose: [{file: /c.yaml, conf: server/awg0.conf}]}\n",
+     "consumers: compose: key 'file': '/c.yaml' must be relative"),
 ], ids=["unknown-key", "no-source", "source-missing", "source-absolute", "source-outside",
         "unknown-consumer-kind", "consumer-not-list", "consumers-not-mapping", "bad-profile",
-        "bad-fail-on", "bad-exclude", "absolute-rules", "not-a-mapping", "bad-yaml"])
+        "bad-fail-on", "bad-exclude", "absolute-rules", "not-a-mapping", "bad-yaml",
+        "compose-env-not-mapping", "compose-env-bad-name", "compose-env-list-value",
+        "compose-env-bool-value", "compose-profiles-not-list", "compose-pair-unknown-key",
+        "compose-pair-no-file", "compose-pair-conf-missing", "compose-pair-file-absolute"])
 def test_gate_config_errors_name_file_and_key(repo: Path, text: str, message: str) -> None:
     with pytest.raises(gate_config.GateConfigError) as caught:
         _load(repo, text)
     assert str(caught.value).startswith(str(repo / "awgcheck.yaml"))
     assert message in str(caught.value)
     assert isinstance(caught.value, UsageError)  # exit code 2
+
+
+def test_gate_config_compose_keys(repo: Path) -> None:
+    config = _load(repo, "source: server/awg0.conf\n"
+                         "consumers:\n  compose:\n    - deploy/*/compose.yaml\n"
+                         "    - {file: edge/compose.yaml, conf: server/awg0.conf}\n"
+                         "compose_env: {MESH_IP: 10.77.0.3, AWG_S4: 18}\n"
+                         "compose_profiles: [metrics]\n")
+    assert config.consumers == {"compose": ("deploy/*/compose.yaml", "edge/compose.yaml")}
+    assert config.compose_confs == {"edge/compose.yaml": "server/awg0.conf"}
+    assert config.compose_env == {"MESH_IP": "10.77.0.3", "AWG_S4": "18"}
+    assert config.compose_profiles == ("metrics",)
 
 
 def test_gate_config_missing_file(repo: Path) -> None:
