@@ -173,7 +173,8 @@ class SftpReader:
 
     def _read(self, path: str, limit: int) -> bytes:
         name = path.encode("utf-8", "surrogateescape")
-        self._settle()
+        if self._closing:
+            self._settle()
         guess = self._guess if not self._closing else None
         open_id = self._send(_OPEN, _string(name) + struct.pack(">II", _FXF_READ, 0))
         guessed = self._stat_and_read(guess) if guess is not None else None

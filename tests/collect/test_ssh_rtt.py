@@ -1,0 +1,95 @@
+"""Round trips per node, counted through a real sshd behind an injected RTT.
+
+A fleet audit is latency-bound (docs/performance.md): every round trip
+removed from connecting and reading is worth ~100 ms per node on a real
+link. These tests pin the counts, so a paramiko upgrade that brings back a
+wait (the pipelined userauth request leans on two private paramiko
+methods) or a change to the SFTP reader fails here rather than in a
+benchmark. The RTT is large compared with the CPU spent per step, so
+``elapsed // RTT`` is the number of round trips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sshd_fleet import DelayProxy, SshdFleet, keygen
+
+from awgcheck.collect.ssh import open_ssh
+
+RTT = 0.4
+"""Large enough that scheduling noise on a busy 2-core box stays far
+below one round trip."""
+
+
+@pytest.fixture()
+def slow_node(fleet: SshdFleet, tmp_path: Path) -> Iterator[tuple[SshdFleet, int, Path]]:
+    """(fleet, proxied port, known_hosts naming it) for the fleet's first node."""
+    node = fleet.nodes[0]
+    with DelayProxy([(node.host, node.port)], delay=RTT / 2) as proxy:
+        known = tmp_path / "known_hosts"
+        known.write_text(f"[127.0.0.1]:{proxy.ports[0]} "
+                         f"{' '.join(node.sshd.host_pub.split()[:2])}\n")
+        yield fleet, proxy.ports[0], known
+
+
+def _round_trips(started: float) -> int:
+    return int((time.monotonic() - started) // RTT)
+
+
+def test_connect_and_authenticate_take_three_round_trips(
+        slow_node: tuple[SshdFleet, int, Path]) -> None:
+    # Banner + KEXINIT, ECDH + NEWKEYS, then the service request and the
+    # signed userauth request in one flight (the proxy accepts TCP locally).
+    fleet, port, known = slow_node
+    target = fleet.target(fleet.nodes[0], host="127.0.0.1", port=port, known_hosts=str(known))
+    started = time.monotonic()
+    with open_ssh(target) as collector:
+        assert _round_trips(started) == 3
+        assert collector.transport.is_authenticated()
+
+
+def test_first_read_takes_three_round_trips(slow_node: tuple[SshdFleet, int, Path]) -> None:
+    # Channel open, subsystem start, then INIT + OPEN + FSTAT + READ in one
+    # flight with the guessed handle.
+    fleet, port, known = slow_node
+    node = fleet.nodes[0]
+    target = fleet.target(node, host="127.0.0.1", port=port, known_hosts=str(known))
+    with open_ssh(target) as collector:
+        started = time.monotonic()
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+        assert _round_trips(started) == 3
+
+
+def test_later_read_takes_one_round_trip_once_close_is_acknowledged(
+        slow_node: tuple[SshdFleet, int, Path]) -> None:
+    fleet, port, known = slow_node
+    node = fleet.nodes[0]
+    other = node.write("etc/rtt-other.conf", "x = 1\n")
+    target = fleet.target(node, host="127.0.0.1", port=port, known_hosts=str(known))
+    with open_ssh(target) as collector:
+        collector.read_file(node.conf_path)
+        time.sleep(RTT * 1.25)  # the CLOSE reply is in
+        started = time.monotonic()
+        assert collector.read_file(other) == b"x = 1\n"
+        assert _round_trips(started) == 1
+        # Straight after, the CLOSE is still unanswered: no guess, two trips.
+        started = time.monotonic()
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+        assert _round_trips(started) == 2
+
+
+def test_rsa_key_authenticates_with_a_sha2_signature(own_fleet: SshdFleet,
+                                                     tmp_path: Path) -> None:
+    # RSA is the one key type whose signature algorithm depends on the
+    # server (server-sig-algs); OpenSSH 8.8+ refuses ssh-rsa (SHA-1).
+    key = tmp_path / "id_rsa"
+    public = keygen(key, "rsa")
+    with own_fleet.authorized_keys.open("a") as keys:
+        keys.write(public + "\n")
+    node = own_fleet.nodes[0]
+    with open_ssh(own_fleet.target(node, identity=str(key))) as collector:
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
