@@ -371,9 +371,11 @@ class _PipelinedAuth(AuthHandler):
 
     paramiko sends SERVICE_REQUEST "ssh-userauth" and builds the signed
     USERAUTH_REQUEST only when SERVICE_ACCEPT comes back. Both requests only
-    depend on the session id, so this handler sends them in one flight; the
-    server handles them in order (RFC 4253 section 6: packets are processed
-    as they arrive), so the USERAUTH reply follows the SERVICE_ACCEPT.
+    depend on the session id, so this handler sends them in one flight. The
+    server reads packets in order and accepts the service before it reads
+    the request (sshd switches to its userauth handler on the accept), so
+    both replies come back in the next flight. The host key has been
+    verified before this runs, as before.
 
     The request is still built and signed by paramiko's own code (key types,
     certificates, rsa-sha2 choice), only earlier. That code lives in two
