@@ -400,11 +400,16 @@ def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey
     """``transport.auth_publickey(user, key)`` with the service request and
     the signed request in one flight (see :class:`_PipelinedAuth`).
 
-    An RSA key's signature algorithm follows the server's server-sig-algs
-    (EXT_INFO, sent right after NEWKEYS); should it not be parsed yet, the
-    plain paramiko path waits for it.
+    Two kinds of key take paramiko's plain path, one round trip longer:
+    agent keys, because here the signature would be made in this thread,
+    and an agent that never answers (a confirmation nobody gives) must not
+    hold it past the node deadline (paramiko signs in its own thread and
+    this one keeps watching the transport the watchdog closes); and an RSA
+    key before the server's server-sig-algs (EXT_INFO, sent right after
+    NEWKEYS) are parsed, since they pick its signature algorithm.
     """
-    if "rsa" in key.get_name() and not getattr(transport, "server_extensions", None):
+    if isinstance(key, paramiko.AgentKey) or (
+            "rsa" in key.get_name() and not getattr(transport, "server_extensions", None)):
         transport.auth_publickey(user, key)
         return
     if not transport.is_active() or not transport.initial_kex_done:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -383,3 +385,62 @@ def test_hashknownhosts_from_ssh_config_on_accept_new(fleet: SshdFleet, tmp_path
     assert known.read_text().startswith("|1|")
     with open_ssh(fleet.target(node, known_hosts=str(known))) as collector:
         assert collector.read_file(node.conf_path)
+
+
+def _silent_agent(path: Path, public_line: str, stop: threading.Event) -> socket.socket:
+    """An ssh-agent that lists ``public_line`` and never answers a sign
+    request (as one waiting for a confirmation nobody gives)."""
+    blob = base64.b64decode(public_line.split()[1])
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+
+    def message(kind: int, payload: bytes) -> bytes:
+        return struct.pack(">IB", len(payload) + 1, kind) + payload
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while not stop.is_set():
+                header = conn.recv(5)
+                if len(header) < 5:
+                    return
+                length, kind = struct.unpack(">IB", header)
+                if length > 1:
+                    conn.recv(length - 1, socket.MSG_WAITALL)
+                if kind == 11:  # SSH2_AGENTC_REQUEST_IDENTITIES
+                    comment = b"hung"
+                    conn.sendall(message(12, struct.pack(">II", 1, len(blob)) + blob
+                                         + struct.pack(">I", len(comment)) + comment))
+                else:  # a sign request: say nothing until the test ends
+                    stop.wait()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server
+
+
+def test_hung_agent_stops_at_the_deadline(fleet: SshdFleet, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    stop = threading.Event()
+    server = _silent_agent(tmp_path / "agent.sock", fleet.client_pub, stop)
+    try:
+        monkeypatch.setenv("SSH_AUTH_SOCK", str(tmp_path / "agent.sock"))
+        monkeypatch.setenv("HOME", str(tmp_path))  # no default key files
+        errors: list[CollectError] = []
+        # In a thread, so that a regression fails the test instead of hanging it.
+        worker = threading.Thread(target=lambda: errors.append(
+            _error(fleet.target(fleet.nodes[0], identity=None, deadline=2))), daemon=True)
+        worker.start()
+        worker.join(timeout=6)
+        assert not worker.is_alive(), "a hung agent held the node past its deadline"
+        assert errors[0].error_class == "deadline_exceeded"
+    finally:
+        stop.set()
+        server.close()
