@@ -379,9 +379,9 @@ class _PipelinedAuth(AuthHandler):
 
     The request is still built and signed by paramiko's own code (key types,
     certificates, rsa-sha2 choice), only earlier. That code lives in two
-    private methods, ``_request_auth`` and ``_parse_service_accept``, which
-    paramiko has kept unchanged since 1.x; tests/collect/test_ssh_rtt.py
-    fails if a paramiko upgrade brings the wait back or breaks the request.
+    long-standing private methods, ``_request_auth`` and
+    ``_parse_service_accept``; tests/collect/test_ssh_rtt.py fails if a
+    paramiko upgrade brings the wait back or breaks the request.
     """
 
     def _request_auth(self) -> None:
