@@ -34,6 +34,9 @@ def slow_node(fleet: SshdFleet, tmp_path: Path) -> Iterator[tuple[SshdFleet, int
         known.write_text(f"[127.0.0.1]:{proxy.ports[0]} "
                          f"{' '.join(node.sshd.host_pub.split()[:2])}\n")
         yield fleet, proxy.ports[0], known
+        # Let the closed connections drain through the delayed pipes, or the
+        # proxy stops with tasks pending and asyncio complains at exit.
+        time.sleep(RTT * 1.5)
 
 
 def _round_trips(started: float) -> int:
