@@ -154,7 +154,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     findings = engine.evaluate(rules.rules, documents, source, profile)
     findings.extend(_missing_runtime(r) for r in reads if r.documents is not None
                     and any(m.what == "runtime" for m in r.missing))
-    nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
+    by_node: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_node.setdefault(finding.node, []).append(finding)
+    nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf)
@@ -189,12 +192,13 @@ def _missing_runtime(read: NodeRead) -> Finding:
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+    """The node's status from its own findings (already grouped by node: a
+    scan of every finding per node made large fleets quadratic)."""
     if read.error is not None:
         return NodeResult(read.node.name, Status.ERROR, str(read.error),
                           read.error.error_class)
-    failing = any(f.node == read.node.name and f.failed and f.severity.at_least(fail_on)
-                  for f in findings)
-    broken = any(f.node == read.node.name and f.status is Status.ERROR for f in findings)
+    failing = any(f.failed and f.severity.at_least(fail_on) for f in findings)
+    broken = any(f.status is Status.ERROR for f in findings)
     if broken and not failing:
         return NodeResult(read.node.name, Status.ERROR,
                           "some rules could not be evaluated", "rule_error")

@@ -15,6 +15,7 @@ them, so no report, log or error can leak them.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -149,7 +150,14 @@ class AwgConf:
         )
 
     def params(self) -> dict[str, ParamValue]:
-        """Interface params as the tool applies them: the last duplicate wins."""
+        """Interface params as the tool applies them: the last duplicate wins.
+
+        A copy, so a caller may change it freely; the mapping itself is built
+        once, since every rule asks for it."""
+        return dict(self._params)
+
+    @functools.cached_property
+    def _params(self) -> dict[str, ParamValue]:
         result: dict[str, ParamValue] = {}
         for entry in self.entries:
             if entry.name is None or entry.section is None:
