@@ -21,6 +21,7 @@ from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import RuntimeState, explain_header_quirk, explain_quirk
+from awgcheck.ruleoptions import one_of
 
 
 class ParamDocument(Protocol):
@@ -111,19 +112,13 @@ class CheckType:
 
 
 def _absent_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    mode = options.get("absent", "skip")
-    if mode not in ("skip", "default", "fail"):
-        raise RuleError(f"{where}: key 'absent' must be skip, default or fail, got {mode!r}")
+    one_of(where, options, "absent", ("skip", "default", "fail"))
     return options
 
 
 def _compare_mode(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options.get("compare", "effective") not in ("effective", "raw"):
-        raise RuleError(f"{where}: key 'compare' must be effective or raw, "
-                        f"got {options['compare']!r}")
-    if options.get("against", "source") not in ("source", "file"):
-        raise RuleError(f"{where}: key 'against' must be source or file, "
-                        f"got {options['against']!r}")
+    one_of(where, options, "compare", ("effective", "raw"))
+    one_of(where, options, "against", ("source", "file"))
     return options
 
 
@@ -347,12 +342,8 @@ def _compile_pattern(where: str, options: Mapping[str, Any]) -> Mapping[str, Any
     except re.error as exc:
         raise RuleError(f"{where}: key 'pattern' is not a valid regular expression: {exc}") \
             from None
-    target = options.get("target", "raw")
-    if target not in ("raw", "effective", "line"):
-        raise RuleError(f"{where}: key 'target' must be raw, effective or line, got {target!r}")
-    mode = options.get("mode", "must-match")
-    if mode not in ("must-match", "must-not-match"):
-        raise RuleError(f"{where}: key 'mode' must be must-match or must-not-match")
+    target = one_of(where, options, "target", ("raw", "effective", "line"), "raw")
+    mode = one_of(where, options, "mode", ("must-match", "must-not-match"), "must-match")
     return {**options, "compiled": compiled, "target": target, "mode": mode}
 
 
@@ -568,9 +559,7 @@ def _loc(ctx: Context, entry: awgconf.Entry) -> Location:
 
 
 def _prepare_placement(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options["allowed"] not in ("Interface", "Peer"):
-        raise RuleError(f"{where}: key 'allowed' must be Interface or Peer, "
-                        f"got {options['allowed']!r}")
+    one_of(where, options, "allowed", ("Interface", "Peer"))
     return options
 
 
@@ -676,9 +665,7 @@ _FACTS = ("bom", "crlf", "cr_only", "nul", "invalid_utf8", "no_final_newline", "
 
 
 def _prepare_file_fact(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options["fact"] not in _FACTS:
-        raise RuleError(f"{where}: key 'fact' must be one of {', '.join(_FACTS)}, "
-                        f"got {options['fact']!r}")
+    one_of(where, options, "fact", _FACTS)
     return options
 
 

@@ -20,6 +20,7 @@ from awgcheck.compose_select import ComposeSelection, Item
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
 from awgcheck.parse.compose import Diagnostic, Level, Service
+from awgcheck.ruleoptions import one_of
 
 if TYPE_CHECKING:
     from awgcheck.checks import Context, OptionSchema, Outcome
@@ -74,10 +75,7 @@ WILDCARDS = ("", "0.0.0.0", "::")
 
 def prepare_equals(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
     """Validate compose-equals options; name the bad key."""
-    against = options.get("against")
-    if against is not None and against not in AGAINST:
-        raise RuleError(f"{where}: key 'against' must be one of {', '.join(AGAINST)}, "
-                        f"got {against!r}")
+    against = one_of(where, options, "against", AGAINST)
     if against is None and "never" not in options:
         raise RuleError(f"{where}: check type 'compose-equals' needs 'against' or 'never'")
     if (against == "literal") != ("value" in options):
@@ -326,9 +324,7 @@ ORIGIN_OPTIONS: OptionSchema = {"from": (str, True), "allow_references": (bool, 
 
 
 def prepare_origin(where: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
-    if options["from"] not in ("env_file", "environment"):
-        raise RuleError(f"{where}: key 'from' must be env_file or environment, "
-                        f"got {options['from']!r}")
+    one_of(where, options, "from", ("env_file", "environment"))
     return options
 
 

@@ -74,7 +74,7 @@ def failed(findings: list[Finding]) -> list[Finding]:
     ({"artifact": "compose", "env": [1]}, None, "key 'env' must be a non-empty string"),
     ({"artifact": "compose", "healthcheck": "yes"}, None, "key 'healthcheck' must be true"),
     ({"artifact": "compose", "params": ["S5"]}, None, "unknown param 'S5'"),
-    (None, {"type": "compose-equals", "against": "mesh"}, "key 'against' must be one of"),
+    (None, {"type": "compose-equals", "against": "mesh"}, "key 'against' must be source, "),
     (None, {"type": "compose-equals"}, "needs 'against' or 'never'"),
     (None, {"type": "compose-equals", "against": "literal"}, "key 'value' goes with"),
     (None, {"type": "compose-equals", "against": "address", "value": "x"},

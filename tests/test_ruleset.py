@@ -113,7 +113,7 @@ BROKEN_RULES = [
                  ["check: key 'expr' names unknown param 'S9'"],
                  id="relation-unknown-param"),
     pytest.param({"check": {"type": "file-fact", "fact": "tabs"}},
-                 ["key 'fact' must be one of bom, crlf"],
+                 ["key 'fact' must be bom, crlf"],
                  id="unknown-file-fact"),
     pytest.param({"check": {"type": "implies", "when": {"param": "S1"},
                             "then": {"type": "range", "min": 1}}},
