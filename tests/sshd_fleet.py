@@ -322,6 +322,13 @@ class SshdFleet:
         if self._owns_dir and self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def inventory_fields(self, node: FleetNode, **extra: Any) -> dict[str, Any]:
+        """The node as an awgcheck inventory entry (fleet key, known_hosts,
+        the node's conf path); ``extra`` adds or overrides fields."""
+        return {"host": node.host, "port": node.port, "user": "root",
+                "identity": str(self.client_key), "known_hosts": str(self.known_hosts),
+                "conf": node.conf_path, **extra}
+
     def target(self, node: FleetNode, **overrides: Any) -> Any:
         """An awgcheck SshTarget for ``node`` using the fleet's key and known_hosts."""
         from awgcheck.collect.sshconfig import SshTarget

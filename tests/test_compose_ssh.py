@@ -102,9 +102,7 @@ def planted(ssh_fleet: SshdFleet, fakes: Path) -> dict[str, Any]:
 
 
 def _fields(fleet: SshdFleet, node: FleetNode, **extra: Any) -> dict[str, Any]:
-    return {"host": node.host, "port": node.port, "user": "root",
-            "identity": str(fleet.client_key), "known_hosts": str(fleet.known_hosts),
-            "conf": node.conf_path, **extra}
+    return fleet.inventory_fields(node, **extra)
 
 
 def _check(tmp_path: Path, fleet: SshdFleet, planted: dict[str, Any],

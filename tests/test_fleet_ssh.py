@@ -33,12 +33,7 @@ def ssh_fleet() -> Any:
 
 
 def _node(fleet: SshdFleet, index: int, **extra: Any) -> dict[str, Any]:
-    node = fleet.nodes[index]
-    fields = {"host": node.host, "port": node.port, "user": "root",
-              "identity": str(fleet.client_key), "known_hosts": str(fleet.known_hosts),
-              "conf": node.conf_path}
-    fields.update(extra)
-    return fields
+    return fleet.inventory_fields(fleet.nodes[index], **extra)
 
 
 def test_fleet_ssh_drift_and_faults(ssh_fleet: SshdFleet, tmp_path: Path) -> None:

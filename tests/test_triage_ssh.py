@@ -168,11 +168,7 @@ def ssh_fleet(fakes: Path) -> Iterator[SshdFleet]:
 
 
 def node_fields(fleet: SshdFleet, node: FleetNode, **extra: Any) -> dict[str, Any]:
-    fields = {"host": node.host, "port": node.port, "user": "root",
-              "identity": str(fleet.client_key), "known_hosts": str(fleet.known_hosts),
-              "conf": node.conf_path}
-    fields.update(extra)
-    return fields
+    return fleet.inventory_fields(node, **extra)
 
 
 def write_inventory(tmp_path: Path, fleet: SshdFleet, nodes: dict[str, dict[str, Any]],
