@@ -24,7 +24,7 @@ from awgcheck import diff as diffing
 from awgcheck import inspect as inspecting
 from awgcheck.checks import ParamDocument
 from awgcheck.cli_compose import compose_options, inspect_compose
-from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.collect.local import read_local_file
 from awgcheck.errors import AwgcheckError, CollectError, ParseError, UsageError
 from awgcheck.model import ArtifactKind, Severity
 from awgcheck.parse import awgconf
@@ -199,7 +199,7 @@ def emit(text: str, target: Path | None) -> None:
 
 def _read_conf(path: Path) -> awgconf.AwgConf:
     try:
-        data = LocalTreeCollector(Path("/")).read_file(str(path.resolve()))
+        data = read_local_file(path)
     except CollectError as exc:
         raise UsageError(str(exc)) from None
     return awgconf.parse(data, str(path))

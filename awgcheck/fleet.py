@@ -16,7 +16,7 @@ from awgcheck import engine, workers
 from awgcheck.checks import ParamDocument
 from awgcheck.collect.base import PARSE_ERROR, Collector
 from awgcheck.collect.compose import read_compose
-from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.collect.local import LocalTreeCollector, read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.collect.ssh import SshTarget, open_ssh
 from awgcheck.errors import CollectError, ParseError
@@ -128,7 +128,7 @@ def read_source_file(path: Path) -> ParamDocument:
     """The source of truth from a file: a conf, or a params document (told
     apart by content, so the file name does not matter)."""
     try:
-        data = LocalTreeCollector(Path("/")).read_file(str(path.resolve()))
+        data = read_local_file(path)
     except CollectError as exc:
         raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
     if paramsdoc.looks_like_params(data):

@@ -77,3 +77,9 @@ class LocalTreeCollector:
 
     def close(self) -> None:
         return None
+
+
+def read_local_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file on this machine (a source conf, a file named on the command
+    line), with the same cap and error classes as a node's files."""
+    return LocalTreeCollector(Path("/")).read_file(str(path.resolve()), limit=limit)
