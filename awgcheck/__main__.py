@@ -1,5 +1,5 @@
 """Entry point for ``python -m awgcheck``."""
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 main(prog_name="awgcheck")

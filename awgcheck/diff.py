@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from tabulate import tabulate
 
 from awgcheck import params
-from awgcheck.checks import ParamDocument, runtime_quirk
+from awgcheck.compare import runtime_quirk
+from awgcheck.documents.base import ParamDocument
 from awgcheck.model import ParamValue
 from awgcheck.parse.runtime import RuntimeState
 

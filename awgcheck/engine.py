@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from awgcheck.checks import CHECKS, Context, Outcome, ParamDocument
+from awgcheck.checks import CHECKS
+from awgcheck.checks.base import Context, Outcome
+from awgcheck.documents.base import ParamDocument
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
-from awgcheck.ruleset import Rule
+from awgcheck.ruleset.load import Rule
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from awgcheck import yamlfile
-from awgcheck.collect.sshconfig import split_spec
+from awgcheck.collect.ssh.config import split_spec
 from awgcheck.errors import CollectError, InventoryError
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"

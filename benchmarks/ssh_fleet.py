@@ -38,8 +38,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from sshd_fleet import DelayProxy, SshdFleet  # noqa: E402
 
-from awgcheck.collect.ssh import open_ssh  # noqa: E402
-from awgcheck.collect.sshconfig import SshTarget  # noqa: E402
+from awgcheck.collect.ssh.config import SshTarget  # noqa: E402
+from awgcheck.collect.ssh.connect import open_ssh  # noqa: E402
 from awgcheck.errors import CollectError  # noqa: E402
 
 

@@ -331,7 +331,7 @@ class SshdFleet:
 
     def target(self, node: FleetNode, **overrides: Any) -> Any:
         """An awgcheck SshTarget for ``node`` using the fleet's key and known_hosts."""
-        from awgcheck.collect.sshconfig import SshTarget
+        from awgcheck.collect.ssh.config import SshTarget
 
         fields: dict[str, Any] = {
             "host": node.host,

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck import output
-from awgcheck.cli import main
+from awgcheck.cli import output
+from awgcheck.cli.main import main
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 CONF = "etc/amnezia/amneziawg/awg0.conf"

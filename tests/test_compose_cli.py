@@ -11,7 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 STACK = DEMO / "nodes" / "partner-tbilisi" / "opt" / "partner-edge"

@@ -13,13 +13,16 @@ from typing import Any
 import pytest
 import yaml
 
-from awgcheck import compose_select, engine, fleet, inventory, ruleset
+from awgcheck import audit as fleet
+from awgcheck import engine, inventory
+from awgcheck.checks import compose_select
 from awgcheck.collect.compose import parse_config, project_from_files, read_compose
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.compose_doc import NODE, ComposeDocument
+from awgcheck.documents.compose import NODE, ComposeDocument
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
+from awgcheck.ruleset import load as ruleset
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 KEY = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="

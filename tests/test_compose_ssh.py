@@ -24,7 +24,7 @@ import yaml
 from click.testing import CliRunner
 from sshd_fleet import CONF_REL, FleetNode, SshdFleet
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "nodes"
 STACK_REL = "opt/partner-edge"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # CI clones the repository into some folder with a copy of shared/ beside it.

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 
-from awgcheck import gate_change, gate_config, params, ruleset
+from awgcheck import params
 from awgcheck.errors import UsageError
+from awgcheck.gate import change as gate_change
+from awgcheck.gate import config as gate_config
 from awgcheck.model import Severity
 from awgcheck.parse import awgconf
+from awgcheck.ruleset import load as ruleset
 
 RULES = ruleset.load_shipped().rules
 

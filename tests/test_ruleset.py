@@ -13,11 +13,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck import engine, ruleset
-from awgcheck.cli import main
+from awgcheck import engine
+from awgcheck.cli.main import main
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Severity, Status
 from awgcheck.parse import awgconf
+from awgcheck.ruleset import load as ruleset
 
 VALID: dict[str, Any] = {
     "id": "my-s4-cap",

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from test_triage import FakeCollector
 
-from awgcheck import diff, engine, fleet, inventory, ruleset
+from awgcheck import audit as fleet
+from awgcheck import diff, engine, inventory
 from awgcheck.collect.base import CommandResult
 from awgcheck.collect.runtime import command_failure, read_runtime
 from awgcheck.errors import CollectError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import parse_showconf
+from awgcheck.ruleset import load as ruleset
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "runtime"
 CONF_PATH = "/etc/amnezia/amneziawg/awg0.conf"

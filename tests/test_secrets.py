@@ -15,7 +15,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 CONF = "etc/amnezia/amneziawg/awg0.conf"
 

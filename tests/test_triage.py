@@ -17,13 +17,13 @@ import yaml
 from click.testing import CliRunner
 
 from awgcheck import inventory
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 from awgcheck.collect.base import CommandResult
 from awgcheck.errors import CollectError
 from awgcheck.parse import awgconf
-from awgcheck.triage import SourceRead, TriageOptions, triage
-from awgcheck.triage_evidence import ping_argv
-from awgcheck.triage_render import render_json, render_markdown, render_table
+from awgcheck.triage.evidence import ping_argv
+from awgcheck.triage.render import render_json, render_markdown, render_table
+from awgcheck.triage.run import SourceRead, TriageOptions, triage
 
 ASSETS = Path(__file__).resolve().parent / "assets" / "runtime"
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"

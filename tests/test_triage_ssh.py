@@ -27,7 +27,7 @@ import yaml
 from click.testing import CliRunner
 from sshd_fleet import CONF_REL, FleetNode, SshdFleet, SudoUser
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 
 ASSET_BIN = Path(__file__).resolve().parent / "assets" / "bin"
 
@@ -339,7 +339,7 @@ def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[st
     code, out = _triage(fakes, inventory, name, "json")
     assert code == case.exit_code, out
     report = json.loads(out)
-    assert report["schema"] == "awgcheck.triage/v1"
+    assert report["schema"] == "awgcheck.triage.run/v1"
     verdict = report["verdict"]
     assert verdict["cause"] == case.cause, verdict
     assert case.headline in verdict["headline"], verdict["headline"]

@@ -29,11 +29,11 @@ from typing import Any
 
 from awgcheck import params
 from awgcheck.collect.base import FILE_MISSING, Collector
-from awgcheck.compose_doc import FILE, NODE, ComposeDocument
+from awgcheck.documents.compose import FILE, NODE, ComposeDocument
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.model import Location
-from awgcheck.parse.compose import (
+from awgcheck.parse.compose.project import (
     Command,
     ComposeProject,
     Diagnostic,

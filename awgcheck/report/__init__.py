@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 
 from awgcheck.model import Report
 from awgcheck.report import github, json_format, junit, markdown, rulemeta, sarif, table
-from awgcheck.ruleset import Rule
+from awgcheck.ruleset.load import Rule
 
 Renderer = Callable[[Report], str]
 

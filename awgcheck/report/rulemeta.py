@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from awgcheck.model import Report
-from awgcheck.ruleset import Rule
+from awgcheck.ruleset.load import Rule
 
 RULES_KEY = "rules"
 

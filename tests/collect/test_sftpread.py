@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from awgcheck.collect.sftpread import SftpError, SftpReader
+from awgcheck.collect.ssh.sftp import SftpError, SftpReader
 
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
 INIT, OPEN, CLOSE, READ, FSTAT, HANDLE = 1, 3, 4, 5, 8, 102

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sshd_fleet import SshdFleet, Tarpit, free_port, keygen, kill_tree
 
-from awgcheck.collect.hostkeys import fingerprint
-from awgcheck.collect.ssh import open_ssh
-from awgcheck.collect.sshconfig import SshTarget
+from awgcheck.collect.ssh.config import SshTarget
+from awgcheck.collect.ssh.connect import open_ssh
+from awgcheck.collect.ssh.hostkeys import fingerprint
 from awgcheck.errors import CollectError
 
 
@@ -353,8 +353,8 @@ def test_failures_print_nothing_on_stderr(fleet: SshdFleet, tmp_path: Path) -> N
     # configured, Python would print those for every unreachable node.
     script = f"""
 import sys
-from awgcheck.collect.ssh import open_ssh
-from awgcheck.collect.sshconfig import SshTarget
+from awgcheck.collect.ssh.connect import open_ssh
+from awgcheck.collect.ssh.config import SshTarget
 from awgcheck.errors import CollectError
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
 from sshd_fleet import Tarpit

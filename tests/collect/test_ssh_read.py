@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sshd_fleet import SshdFleet, SudoUser
 
-from awgcheck.collect.ssh import open_ssh
+from awgcheck.collect.ssh.connect import open_ssh
 from awgcheck.errors import CollectError
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sshd_fleet import DelayProxy, SshdFleet, keygen
 
-from awgcheck.collect.ssh import open_ssh
+from awgcheck.collect.ssh.connect import open_ssh
 
 RTT = 0.4
 """Large enough that scheduling noise on a busy 2-core box stays far

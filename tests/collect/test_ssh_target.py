@@ -13,12 +13,12 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from awgcheck.collect.hostkeys import (
+from awgcheck.collect.ssh.config import SshTarget, load_ssh_config, parse_ssh_url, resolve_route
+from awgcheck.collect.ssh.hostkeys import (
     fingerprint,
     load_known_hosts,
     verify_host_key,
 )
-from awgcheck.collect.sshconfig import SshTarget, load_ssh_config, parse_ssh_url, resolve_route
 from awgcheck.errors import CollectError
 
 

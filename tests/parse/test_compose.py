@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import pytest
 
 from awgcheck.model import Location
-from awgcheck.parse.compose import (
+from awgcheck.parse.compose.project import (
     CONTAINER_VARIABLE,
     ENV_FILE,
     ENVIRONMENT,

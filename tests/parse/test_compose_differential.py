@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 import yaml
 
-from awgcheck.parse.compose import ComposeProject, load_project
+from awgcheck.parse.compose.project import ComposeProject, load_project
 from awgcheck.parse.diagnostic import Level
 
 CASES = Path(__file__).resolve().parent.parent / "assets" / "compose"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from awgcheck.parse.compose import load_project
+from awgcheck.parse.compose.project import load_project
 from awgcheck.parse.diagnostic import Level
 
 CASES_PER_KIND = 25

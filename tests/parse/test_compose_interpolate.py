@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from awgcheck.parse.interpolate import INVALID, REQUIRED, interpolate
+from awgcheck.parse.compose.interpolate import INVALID, REQUIRED, interpolate
 
 ENV = {"A": "alpha", "B": "bravo", "E": "", "lower": "small"}
 

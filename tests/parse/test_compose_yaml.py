@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from awgcheck.parse.goyaml import Kind, go_float, resolve_plain, yaml11_reading
+from awgcheck.parse.compose.goyaml import Kind, go_float, resolve_plain, yaml11_reading
 
 PLAIN = [
     ("yes-stays-text", "yes", Kind.STR, "yes"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from awgcheck.parse.dotenv import (
+from awgcheck.parse.compose.dotenv import (
     INVALID,
     REQUIRED,
     SYNTAX,

@@ -9,11 +9,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck import engine, params, ruleset
-from awgcheck.cli import main
+from awgcheck import engine, params
+from awgcheck.cli.main import main
 from awgcheck.errors import ParseError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.ruleset import load as ruleset
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "params"
 DEMO = Path(__file__).resolve().parent.parent.parent / "fixtures" / "demo"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
 from awgcheck.report import github
 

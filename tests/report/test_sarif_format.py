@@ -10,10 +10,10 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from awgcheck import ruleset
-from awgcheck.cli import main
+from awgcheck.cli.main import main
 from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
 from awgcheck.report import render, sarif
+from awgcheck.ruleset import load as ruleset
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "fixtures" / "demo" / "fleet.yaml"

@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 import yaml
 
-from awgcheck import engine, ruleset
+from awgcheck import engine
 from awgcheck.collect.compose import project_from_files
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import parse_dump, parse_showconf
+from awgcheck.ruleset import load as ruleset
 
 CASES = Path(__file__).parent / "cases"
 SHIPPED = ruleset.load_shipped()

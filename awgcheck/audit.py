@@ -1,0 +1,205 @@
+"""The audit pipeline: read every node (concurrently), evaluate, report.
+
+A node that cannot be read becomes a node result of status "error" with a
+stable ``error_class``; it never hides the other nodes' results and is
+never counted as passed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from awgcheck import engine, workers
+from awgcheck.collect.base import PARSE_ERROR, Collector
+from awgcheck.collect.compose import read_compose
+from awgcheck.collect.local import LocalTreeCollector, read_local_file
+from awgcheck.collect.runtime import Missing, read_runtime
+from awgcheck.collect.ssh.connect import SshTarget, open_ssh
+from awgcheck.documents.base import ParamDocument
+from awgcheck.errors import CollectError, ParseError
+from awgcheck.inventory import Inventory, Node
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.ruleset.load import RuleSet
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int = 32
+    timeout: float = 30.0
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    accept_new_host_keys: bool = False
+    runtime: bool = False  # also read the running interface (check --runtime)
+    compose_mode: str = "file"  # file: read compose files; node: docker compose config
+    compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
+
+
+CollectorFactory = Callable[[Node, RunOptions], Collector]
+
+
+def ssh_target(node: Node, options: RunOptions) -> SshTarget:
+    assert node.host is not None
+    return SshTarget(
+        host=node.host, port=node.port, user=node.user,
+        identity=str(node.identity) if node.identity else None, jump=node.jump,
+        sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
+        ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
+        deadline=options.timeout,
+    )
+
+
+def open_collector(node: Node, options: RunOptions) -> Collector:
+    if node.local is not None:
+        return LocalTreeCollector(node.local)
+    return open_ssh(ssh_target(node, options))
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    node: Node
+    documents: engine.NodeDocuments | None
+    error: CollectError | None = None
+    missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
+
+
+def read_node(node: Node, options: RunOptions,
+              factory: CollectorFactory = open_collector) -> NodeRead:
+    """Read and parse one node's artifacts; every failure is captured."""
+    try:
+        collector = factory(node, options)
+    except CollectError as exc:
+        return NodeRead(node, None, exc)
+    try:
+        data = collector.read_file(node.conf, sudo=node.sudo)
+        conf = awgconf.parse(data, collector.describe(node.conf))
+        docs: dict[ArtifactKind, ParamDocument] = {ArtifactKind.CONF: conf}
+        missing: tuple[Missing, ...] = ()
+        if options.runtime:
+            # Never fatal: a node whose runtime cannot be read is still
+            # checked from its files, and the report says what is missing.
+            running = read_runtime(collector, node, timeout=options.timeout)
+            missing = running.missing
+            if running.state is not None:
+                docs[ArtifactKind.RUNTIME] = running.state
+        if node.compose:
+            # Never fatal either: compose problems are this node's compose findings.
+            docs[ArtifactKind.COMPOSE] = read_compose(
+                collector, node, mode=options.compose_mode, extra_env=dict(options.compose_env),
+                timeout=options.timeout)
+    except CollectError as exc:
+        return NodeRead(node, None, exc)
+    except ParseError as exc:
+        return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
+    except Exception as exc:
+        return NodeRead(node, None, CollectError(
+            f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
+            error_class="internal_error"))
+    finally:
+        with contextlib.suppress(Exception):  # closing a broken transport may fail too
+            collector.close()
+    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=missing)
+
+
+# Collectors enforce the deadline themselves (the SSH one closes its socket);
+# this grace covers a collector that does not, so the run still ends.
+DEADLINE_GRACE = 2.0
+
+
+def read_nodes(nodes: Sequence[Node], options: RunOptions,
+               factory: CollectorFactory = open_collector,
+               progress: Callable[[NodeRead], None] | None = None) -> list[NodeRead]:
+    """Read nodes with at most ``options.concurrency`` in flight, in order."""
+
+    def overrun(node: Node) -> NodeRead:
+        return NodeRead(node, None, CollectError(
+            f"{node.name}: no answer within the {options.timeout:g} s deadline",
+            error_class="deadline_exceeded"))
+
+    return workers.run_bounded(
+        nodes, lambda node: read_node(node, options, factory),
+        concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
+        on_overrun=overrun, on_result=progress)
+
+
+def read_source_file(path: Path) -> ParamDocument:
+    """The source of truth from a file: a conf, or a params document (told
+    apart by content, so the file name does not matter)."""
+    try:
+        data = read_local_file(path)
+    except CollectError as exc:
+        raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
+    if paramsdoc.looks_like_params(data):
+        return paramsdoc.parse_source(data, str(path))
+    return awgconf.parse(data, str(path))
+
+
+def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
+          fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
+          options: RunOptions | None = None,
+          factory: CollectorFactory = open_collector,
+          progress: Callable[[NodeRead], None] | None = None) -> Report:
+    options = options or RunOptions()
+    chosen = [n for n in inventory.nodes
+              if not only or n.name in only or n.name == inventory.source_node]
+    reads = read_nodes(chosen, options, factory, progress)
+    source = _source(inventory, reads)
+    documents = [
+        engine.NodeDocuments(r.node.name, r.documents.docs,
+                             is_source=r.node.name == inventory.source_node)
+        for r in reads if r.documents is not None
+    ]
+    findings = engine.evaluate(rules.rules, documents, source, profile)
+    findings.extend(_missing_runtime(r) for r in reads if r.documents is not None
+                    and any(m.what == "runtime" for m in r.missing))
+    by_node: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_node.setdefault(finding.node, []).append(finding)
+    nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
+    source_path = source.doc.path if source.doc is not None else (
+        str(inventory.source_path) if inventory.source_path
+        else inventory.node(inventory.source_node or "").conf)
+    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
+
+
+def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
+    if inventory.source_path is not None:
+        try:
+            return engine.Source(str(inventory.source_path),
+                                 read_source_file(inventory.source_path))
+        except (CollectError, ParseError):
+            return engine.Source(str(inventory.source_path), None)
+    for read in reads:
+        if read.node.name == inventory.source_node and read.documents is not None:
+            return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
+    return engine.Source(inventory.source_node or "source", None)
+
+
+RUNTIME_UNAVAILABLE = "runtime-unavailable"
+"""Rule id of the warning for a node whose running state was asked for
+(check --runtime) but could not be read; the node is checked from files."""
+
+
+def _missing_runtime(read: NodeRead) -> Finding:
+    missing = next(m for m in read.missing if m.what == "runtime")
+    return Finding(
+        rule=RUNTIME_UNAVAILABLE, node=read.node.name, status=Status.FAIL,
+        severity=Severity.WARNING,
+        message=f"running state not read ({missing.why}); checked from its files only",
+        remediation=f"to compare the running interface too: {missing.how}")
+
+
+def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+    """The node's status from its own findings (already grouped by node: a
+    scan of every finding per node made large fleets quadratic)."""
+    if read.error is not None:
+        return NodeResult(read.node.name, Status.ERROR, str(read.error),
+                          read.error.error_class)
+    failing = any(f.failed and f.severity.at_least(fail_on) for f in findings)
+    broken = any(f.status is Status.ERROR for f in findings)
+    if broken and not failing:
+        return NodeResult(read.node.name, Status.ERROR,
+                          "some rules could not be evaluated", "rule_error")
+    return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)

@@ -1,0 +1,64 @@
+"""Check types: plain functions in one explicit table.
+
+A rule names a check ``type``; :data:`CHECKS` maps it to a function, the
+options it accepts and the artifact kinds it reads. To add a check type,
+write its function in the family module it belongs to (``params``,
+``conf``, ``document``, ``compose``) and add one entry here.
+"""
+
+from __future__ import annotations
+
+from awgcheck.checks import base, compose, conf, document, implies
+from awgcheck.checks import params as param_checks
+from awgcheck.checks.base import CheckType, OptionSchema
+from awgcheck.model import ArtifactKind
+
+_PARAM_KINDS = frozenset({ArtifactKind.CONF, ArtifactKind.RUNTIME, ArtifactKind.PARAMS})
+_COMPOSE = frozenset({ArtifactKind.COMPOSE})
+_CONF = frozenset({ArtifactKind.CONF})
+_PARAMS_DOC = frozenset({ArtifactKind.PARAMS})
+_ABSENT: OptionSchema = {"absent": (str, False)}
+_absent = base.absent_mode
+
+CHECKS: dict[str, CheckType] = {
+    # params: any document that states interface params
+    "equals-source": CheckType(param_checks.check_equals_source,
+                               {"compare": (str, False), "against": (str, False)},
+                               _PARAM_KINDS, param_checks.prepare_compare),
+    "present": CheckType(param_checks.check_present, {}, _PARAM_KINDS),
+    "range": CheckType(param_checks.check_range,
+                       {"min": (int, False), "max": (int, False), **_ABSENT},
+                       _PARAM_KINDS, _absent),
+    "regex": CheckType(param_checks.check_regex,
+                       {"pattern": (str, True), "target": (str, False), "mode": (str, False),
+                        "message": (str, False)},
+                       _PARAM_KINDS, param_checks.prepare_pattern),
+    "unique": CheckType(param_checks.check_unique, dict(_ABSENT), _PARAM_KINDS, _absent),
+    "non-overlapping": CheckType(param_checks.check_non_overlapping, dict(_ABSENT),
+                                 _PARAM_KINDS, _absent),
+    "relation": CheckType(param_checks.check_relation, {"expr": (str, True), **_ABSENT},
+                          _PARAM_KINDS, param_checks.prepare_relation),
+    # conf lines
+    "absent": CheckType(conf.check_absent, {}, _CONF),
+    "section-placement": CheckType(conf.check_section_placement, {"allowed": (str, True)},
+                                   _CONF, conf.prepare_placement),
+    "duplicate-keys": CheckType(conf.check_duplicate_keys, {}, _CONF),
+    "canonical-spelling": CheckType(conf.check_canonical_spelling, {}, _CONF),
+    "loads": CheckType(conf.check_loads, {}, _CONF),
+    "file-fact": CheckType(conf.check_file_fact,
+                           {"fact": (str, True), "message": (str, False)},
+                           _CONF, conf.prepare_file_fact),
+    # params documents
+    "document-valid": CheckType(document.check_document_valid, {}, _PARAMS_DOC),
+    # compose projects
+    "compose-equals": CheckType(compose.check_equals, compose.EQUALS_OPTIONS, _COMPOSE,
+                                compose.prepare_equals),
+    "compose-present": CheckType(compose.check_present, {}, _COMPOSE),
+    "compose-absent": CheckType(compose.check_absent, {}, _COMPOSE),
+    "compose-origin": CheckType(compose.check_origin, compose.ORIGIN_OPTIONS, _COMPOSE,
+                                compose.prepare_origin),
+    "compose-diagnostics": CheckType(compose.check_diagnostics, compose.DIAGNOSTICS_OPTIONS,
+                                     _COMPOSE, compose.prepare_diagnostics),
+}
+# implies wraps any other check type, so it is built over this very table.
+CHECKS["implies"] = implies.implies_type(CHECKS, _PARAM_KINDS)

@@ -1,0 +1,154 @@
+"""The types every check type shares: what a check reads, what it says.
+
+A check is a plain function ``(Context, options) -> Iterator[Outcome]``
+registered in :data:`awgcheck.checks.CHECKS` as a :class:`CheckType`; the
+engine turns outcomes into findings. The helpers at the bottom read one
+param, or the conf lines a rule selects, the same way for every check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from awgcheck import params
+from awgcheck.checks.compose_select import ComposeSelection
+from awgcheck.checks.options import one_of
+from awgcheck.documents.base import ParamDocument
+from awgcheck.errors import RuleError
+from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
+from awgcheck.parse import awgconf
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    type: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    message: str
+    param: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    location: Location | None = None
+    severity: Severity | None = None  # overrides the rule's (spelling -> warning)
+
+
+@dataclass(frozen=True)
+class Context:
+    node: str
+    doc: ParamDocument
+    names: tuple[str, ...]  # the params the rule selects, canonical spelling
+    section: str  # "Interface", "Peer" or "any"
+    source: ParamDocument | None = None
+    source_name: str = "source"
+    # The node's other documents, so a runtime view can be compared with
+    # the node's own conf (equals-source with ``against: file``).
+    documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
+    # What a compose rule selects (services, env, flags...); None otherwise.
+    compose: ComposeSelection | None = None
+
+    def selected(self) -> tuple[str, ...]:
+        """The selected names; an empty selection (``params: "*"``) means
+        every param the document states."""
+        return self.names or tuple(self.doc.params())
+
+
+CheckFn = Callable[[Context, Mapping[str, Any]], Iterator[Outcome]]
+# (where, options, the artifact kinds the rule reads) -> prepared options
+Validator = Callable[[str, Mapping[str, Any], tuple[ArtifactKind, ...]], Mapping[str, Any]]
+OptionSchema = Mapping[str, tuple[type | tuple[type, ...], bool]]
+
+
+@dataclass(frozen=True)
+class CheckType:
+    fn: CheckFn
+    options: OptionSchema
+    artifacts: frozenset[ArtifactKind]
+    prepare: Validator | None = None
+
+    def validate(self, where: str, data: Mapping[str, Any],
+                 artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:
+        for artifact in artifacts:
+            if artifact not in self.artifacts:
+                kinds = ", ".join(sorted(a.value for a in self.artifacts))
+                raise RuleError(f"{where}: check type '{data['type']}' works on {kinds}, "
+                                f"not on '{artifact.value}'")
+        options = {k: v for k, v in data.items() if k != "type"}
+        for key in options:
+            if key not in self.options:
+                allowed = ", ".join(self.options) or "none"
+                hint = (" (YAML reads a bare on/off/yes/no as true/false: quote the key)"
+                        if isinstance(key, bool) else "")
+                raise RuleError(f"{where}: unknown key '{key}' for check type "
+                                f"'{data['type']}' (allowed: {allowed}){hint}")
+        for key, (kind, required) in self.options.items():
+            if key not in options:
+                if required:
+                    raise RuleError(f"{where}: check type '{data['type']}' needs key '{key}'")
+                continue
+            value = options[key]
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+                raise RuleError(f"{where}: key '{key}' has the wrong type ({value!r})")
+        if self.prepare is not None:
+            options = dict(self.prepare(where, options, artifacts))
+        return CheckSpec(str(data["type"]), options)
+
+
+def absent_mode(where: str, options: Mapping[str, Any],
+                reads: tuple[ArtifactKind, ...] = ()) -> Mapping[str, Any]:
+    one_of(where, options, "absent", ("skip", "default", "fail"))
+    return options
+
+
+def missing_outcomes(ctx: Context, options: Mapping[str, Any]) -> list[Outcome]:
+    """With ``absent: fail``, one failure per selected param not stated."""
+    if options.get("absent") != "fail":
+        return []
+    stated = ctx.doc.params()
+    return [Outcome(Status.FAIL, f"{name} is not set", name, location=Location(ctx.doc.path))
+            for name in ctx.selected() if name not in stated]
+
+
+def value_of(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
+    """(the param as stated or None, the effective value to judge or None)."""
+    found = ctx.doc.params().get(name)
+    if found is not None:
+        return found, found.effective
+    spec = params.spec(name)
+    if mode == "default" and spec is not None and spec.default is not None:
+        return None, spec.default
+    return None, None
+
+
+def where_of(ctx: Context, value: ParamValue | None) -> Location:
+    return value.location if value and value.location else Location(ctx.doc.path)
+
+
+def conf_entries(ctx: Context) -> list[awgconf.Entry]:
+    doc = ctx.doc
+    if not isinstance(doc, awgconf.AwgConf):
+        return []
+    chosen = []
+    wanted = {n.lower() for n in ctx.names}
+    for entry in doc.entries:
+        if ctx.section != "any" and (
+            entry.section is None or doc.sections[entry.section].name != ctx.section
+        ):
+            continue
+        if wanted and entry_name(entry).lower() not in wanted:
+            continue
+        chosen.append(entry)
+    return chosen
+
+
+def entry_name(entry: awgconf.Entry) -> str:
+    return entry.name or "".join(entry.key.split())
+
+
+def entry_location(ctx: Context, entry: awgconf.Entry) -> Location:
+    return Location(ctx.doc.path, entry.line)

@@ -1,0 +1,157 @@
+"""Check types that read a conf's lines: placement, duplicates, spelling,
+whether awg-quick loads it, file facts (BOM, CRLF, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from awgcheck.checks.base import Context, Outcome, conf_entries, entry_location, entry_name
+from awgcheck.checks.options import one_of
+from awgcheck.model import ArtifactKind, Location, Status
+from awgcheck.parse import awgconf
+
+
+def check_absent(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """No line sets any selected key (including keys the tool rejects, such as
+    1.5-only J1..J3 and Itime)."""
+    wanted = {n.lower() for n in ctx.names}
+    hits = [e for e in conf_entries(ctx) if entry_name(e).lower() in wanted]
+    for entry in hits:
+        yield Outcome(Status.FAIL, f"{entry.key} is set on line {entry.line}",
+                      entry_name(entry), actual=entry.raw, location=entry_location(ctx, entry))
+    if not hits:
+        yield Outcome(Status.PASS, f"none of {', '.join(ctx.names)} is set")
+
+
+
+def prepare_placement(where: str, options: Mapping[str, Any],
+                       reads: tuple[ArtifactKind, ...]) -> Mapping[str, Any]:
+    one_of(where, options, "allowed", ("Interface", "Peer"))
+    return options
+
+
+def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Selected keys may only appear in the section ``allowed`` names."""
+    allowed = options["allowed"]
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    wanted = {n.lower() for n in ctx.names}
+    bad = False
+    for entry in doc.entries:
+        if entry_name(entry).lower() not in wanted:
+            continue
+        section = doc.sections[entry.section].name if entry.section is not None else None
+        if section != allowed:
+            bad = True
+            place = f"[{section}]" if section else "before any section header"
+            yield Outcome(Status.FAIL, f"{entry.key} on line {entry.line} is {place}; it is "
+                          f"only valid in [{allowed}] (awg setconf rejects the whole file)",
+                          entry_name(entry), actual=entry.raw, location=entry_location(ctx, entry))
+    if not bad:
+        yield Outcome(Status.PASS, f"every selected key is in [{allowed}]")
+
+
+_ACCUMULATING = {"AllowedIPs"}
+
+
+def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    groups: dict[tuple[int | str | None, str], list[awgconf.Entry]] = {}
+    for entry in conf_entries(ctx):
+        if entry.name in _ACCUMULATING:
+            continue
+        # A second [Interface] applies on top of the first (the last value
+        # wins across both); each [Peer] is a peer of its own.
+        place: int | str | None = entry.section
+        if entry.section is not None and doc.sections[entry.section].name == "Interface":
+            place = "Interface"
+        groups.setdefault((place, entry_name(entry).lower()), []).append(entry)
+    clean = True
+    for entries in groups.values():
+        if len(entries) < 2:
+            continue
+        clean = False
+        last = entries[-1]
+        lines = ", ".join(str(e.line) for e in entries)
+        spellings = ", ".join(f"'{e.key} = {e.raw}'" for e in entries)
+        name = entry_name(last)
+        yield Outcome(Status.FAIL, f"{name} is set {len(entries)} times (lines {lines}: "
+                      f"{spellings}); the last one wins, so the effective value is "
+                      f"{last.effective if last.effective is not None else last.raw}",
+                      entry_name(last), actual=last.raw, location=entry_location(ctx, last))
+    if clean:
+        yield Outcome(Status.PASS, "no key is set twice")
+
+
+def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """``Key = value``: PascalCase key, one space each side of '=', nothing
+    trailing. Merge tools matching ``^Key = \\d+$`` miss anything else and
+    append a duplicate."""
+    clean = True
+    for entry in conf_entries(ctx):
+        if entry.name is None:
+            continue
+        body, hash_mark, _ = entry.text.rstrip("\r").partition("#")
+        if hash_mark:
+            body = body.rstrip(" \t")  # blanks before a trailing comment are fine
+        canonical = f"{entry.name} = {entry.raw}"
+        if body == canonical:
+            continue
+        # A secret's raw is its digest: advising to write that would break the file.
+        advice = f"{entry.name} = <value>" if entry.secret else canonical
+        clean = False
+        problems = []
+        if entry.key != entry.name:
+            problems.append(f"key spelled '{entry.key}'")
+        if body.strip() != canonical:
+            problems.append("not 'Key = value' spacing")
+        if body != body.strip():
+            problems.append("leading or trailing blanks")
+        yield Outcome(Status.FAIL, f"line {entry.line} is not canonical "
+                      f"({'; '.join(problems) or 'spacing'}); write '{advice}'",
+                      entry.name, expected=canonical if not entry.secret else None,
+                      actual=entry.raw, location=entry_location(ctx, entry))
+    if clean:
+        yield Outcome(Status.PASS, "every selected key is spelled canonically")
+
+
+def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Would ``awg-quick up`` accept the file? One failing outcome per
+    fatal diagnostic."""
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    fatal = [d for d in doc.diagnostics if d.severity is awgconf.Severity.FATAL]
+    for diagnostic in fatal:
+        yield Outcome(Status.FAIL, diagnostic.message,
+                      location=Location(doc.path, diagnostic.line))
+    if not fatal:
+        yield Outcome(Status.PASS, "awg-quick would load this file")
+
+
+_FACTS = ("bom", "crlf", "cr_only", "nul", "invalid_utf8", "no_final_newline", "empty")
+
+
+def prepare_file_fact(where: str, options: Mapping[str, Any],
+                       reads: tuple[ArtifactKind, ...]) -> Mapping[str, Any]:
+    one_of(where, options, "fact", _FACTS)
+    return options
+
+
+def check_file_fact(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    doc = ctx.doc
+    assert isinstance(doc, awgconf.AwgConf)
+    fact = options["fact"]
+    facts = doc.facts
+    present = {
+        "bom": facts.bom, "crlf": facts.crlf, "cr_only": facts.cr_only, "nul": facts.nul,
+        "invalid_utf8": facts.invalid_utf8, "no_final_newline": not facts.final_newline,
+        "empty": doc.interface() is None,
+    }[fact]
+    label = options.get("message", fact.replace("_", " "))
+    line = 1 if fact in ("bom", "cr_only") else None
+    if present:
+        yield Outcome(Status.FAIL, label, location=Location(doc.path, line))
+    else:
+        yield Outcome(Status.PASS, f"not the case: {fact.replace('_', ' ')}")

@@ -1,0 +1,352 @@
+"""Check types over params: any document that states interface params (a
+conf, a running interface, a params document).
+
+``relation`` is the only small grammar, parsed here with a regular
+expression; no rule text is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from typing import Any
+
+from awgcheck import params
+from awgcheck.checks.base import (
+    Context,
+    Outcome,
+    absent_mode,
+    conf_entries,
+    entry_location,
+    entry_name,
+    missing_outcomes,
+    value_of,
+    where_of,
+)
+from awgcheck.checks.options import one_of
+from awgcheck.compare import runtime_quirk
+from awgcheck.errors import RuleError
+from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
+from awgcheck.parse import awgconf
+from awgcheck.parse.runtime import RuntimeState
+
+
+def prepare_compare(where: str, options: Mapping[str, Any],
+                     reads: tuple[ArtifactKind, ...]) -> Mapping[str, Any]:
+    one_of(where, options, "compare", ("effective", "raw"))
+    one_of(where, options, "against", ("source", "file"))
+    return options
+
+
+
+# --- equals-source -------------------------------------------------------
+
+def _describe_absent(name: str) -> str:
+    spec = params.spec(name)
+    if spec is not None and spec.default is not None:
+        return f"absent (means {spec.default})"
+    return "absent (unset)"
+
+
+def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Compare each selected param with the source of truth.
+
+    Three outcomes are told apart: drift (the tool would apply different
+    values), spelling (same effective value, different bytes: a warning),
+    and absence on one side (with the default it implies).
+    """
+    against_file = options.get("against", "source") == "file"
+    if against_file:
+        conf = ctx.documents.get(ArtifactKind.CONF)
+        if conf is None or conf is ctx.doc:
+            yield Outcome(Status.SKIP, "no conf file on this node to compare with")
+            return
+        ctx = replace(ctx, source=conf, source_name="the file")
+    if ctx.source is None:
+        yield Outcome(Status.ERROR, "no source of truth could be read to compare with")
+        return
+    by_raw = options.get("compare", "effective") == "raw"
+    mine, theirs = ctx.doc.params(), ctx.source.params()
+    for name in ctx.selected():
+        here, there = mine.get(name), theirs.get(name)
+        if here is None and there is None:
+            yield Outcome(Status.PASS, f"{name} is absent here and on {ctx.source_name}",
+                          param=name)
+            continue
+        if isinstance(ctx.doc, RuntimeState):
+            yield _compare_runtime(ctx, ctx.doc, name, here, there, against_file)
+            continue
+        yield _compare(ctx, name, here, there, by_raw)
+
+
+def _compare(ctx: Context, name: str, here: ParamValue | None, there: ParamValue | None,
+             by_raw: bool) -> Outcome:
+    spec = params.spec(name)
+    default = spec.default if spec else None
+    mine = here.effective if here else default
+    want = there.effective if there else default
+    expected = there.raw if there else None
+    actual = here.raw if here else None
+    location = where_of(ctx, here)
+    shown_here = here.raw if here else _describe_absent(name)
+    shown_there = there.raw if there else _describe_absent(name)
+    if here is not None and here.effective is None:
+        return Outcome(Status.FAIL, f"{name} = {here.raw} here cannot be read by awg setconf "
+                       f"({here.error}); {ctx.source_name} has {shown_there}",
+                       name, expected, actual, location)
+    if mine != want or (mine is None and (here is None) != (there is None)):
+        effect = ("drift: the tunnels will disagree"
+                  if spec is not None and spec.role is params.Role.MUST_MATCH
+                  else "drift of a side-local param: no data-plane effect")
+        return Outcome(Status.FAIL, f"{name} differs from {ctx.source_name}: {shown_here} here, "
+                       f"{shown_there} on {ctx.source_name} ({effect})", name, expected,
+                       actual, location)
+    if here is not None and there is not None and here.raw == there.raw:
+        return Outcome(Status.PASS, f"{name} = {here.raw} matches {ctx.source_name}",
+                       name, expected, actual, location)
+    if by_raw:
+        return Outcome(Status.FAIL, f"{name} bytes differ from {ctx.source_name}: "
+                       f"{shown_here} here, {shown_there} there", name, expected, actual,
+                       location)
+    return Outcome(Status.FAIL, f"{name} has the same effective value ({mine}) as "
+                   f"{ctx.source_name} but is written differently: {shown_here} here, "
+                   f"{shown_there} there (spelling)", name, expected, actual, location,
+                   Severity.WARNING)
+
+
+def _compare_runtime(ctx: Context, state: RuntimeState, name: str,
+                     here: ParamValue | None, there: ParamValue | None,
+                     against_file: bool) -> Outcome:
+    """A running interface against a conf: effective values only (the tool
+    prints its own canonical form, so spelling means nothing), and the
+    runtime quirks that store a different value than the file (Jmax + 1,
+    H <= 4 replaced by the default) pass with the reason."""
+    mine = state.effective_or_default(name)
+    spec = params.spec(name)
+    want = there.effective if there else (spec.default if spec else None)
+    expected, actual = (there.raw if there else None), (here.raw if here else None)
+    # Against the file, the line to change is the file's; against the
+    # source, the runtime view is the only place to point at.
+    location = there.location if against_file and there and there.location \
+        else where_of(ctx, here)
+    if mine == want:
+        return Outcome(Status.PASS, f"{name} runs {mine or 'unset'} as {ctx.source_name} "
+                       "says", name, expected, actual, location)
+    quirk = runtime_quirk(state, name, mine, ctx.source)
+    if quirk is not None:
+        return Outcome(Status.PASS, quirk, name, expected, actual, location)
+    shown_here = here.raw if here else _describe_absent(name)
+    shown_there = there.raw if there else _describe_absent(name)
+    if not against_file:
+        message = (f"{name} runs {shown_here} but {ctx.source_name} has {shown_there} "
+                   "(what is on the wire disagrees with the source)")
+    elif there is None:
+        message = (f"{name} = {shown_here} is still active but the file no longer sets it "
+                   "(removed from the file but still active: awg syncconf never clears a "
+                   "removed param)")
+    else:
+        message = (f"the file sets {name} = {shown_there} but the interface runs "
+                   f"{shown_here} (edited but not applied)")
+    return Outcome(Status.FAIL, message, name, expected, actual, location)
+
+
+
+# --- present / absent ------------------------------------------------------
+
+def check_present(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    stated = ctx.doc.params()
+    for name in ctx.selected():
+        found = stated.get(name)
+        if found is None:
+            yield Outcome(Status.FAIL, f"{name} is not set", name,
+                          location=Location(ctx.doc.path))
+        else:
+            yield Outcome(Status.PASS, f"{name} is set", name, actual=found.raw,
+                          location=found.location)
+
+
+
+# --- range / regex -------------------------------------------------------
+
+def check_range(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    low, high = options.get("min"), options.get("max")
+    for name in ctx.selected():
+        stated, effective = value_of(ctx, name, options.get("absent", "skip"))
+        if effective is None:
+            if options.get("absent") == "fail":
+                yield Outcome(Status.FAIL, f"{name} is not set", name,
+                              location=where_of(ctx, stated))
+            continue
+        bounds = params.parse_range(effective)
+        if bounds is None:
+            continue  # unreadable values are the `loads` rule's business
+        lo, hi = bounds
+        shown = stated.raw if stated else f"{effective} (absent, default)"
+        if (low is not None and lo < low) or (high is not None and hi > high):
+            yield Outcome(Status.FAIL, f"{name} = {shown} is outside {_span(low, high)}",
+                          name, _span(low, high), stated.raw if stated else None,
+                          where_of(ctx, stated))
+        else:
+            yield Outcome(Status.PASS, f"{name} = {shown} is within {_span(low, high)}",
+                          name, actual=stated.raw if stated else None,
+                          location=where_of(ctx, stated))
+
+
+def _span(low: int | None, high: int | None) -> str:
+    if low is None:
+        return f"<= {high}"
+    if high is None:
+        return f">= {low}"
+    return f"{low}..{high}"
+
+
+def prepare_pattern(where: str, options: Mapping[str, Any],
+                     reads: tuple[ArtifactKind, ...]) -> Mapping[str, Any]:
+    try:
+        compiled = re.compile(options["pattern"])
+    except re.error as exc:
+        raise RuleError(f"{where}: key 'pattern' is not a valid regular expression: {exc}") \
+            from None
+    target = one_of(where, options, "target", ("raw", "effective", "line"), "raw")
+    mode = one_of(where, options, "mode", ("must-match", "must-not-match"), "must-match")
+    return {**options, "compiled": compiled, "target": target, "mode": mode}
+
+
+def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """Match every line that sets a selected key (duplicates included)."""
+    pattern: re.Pattern[str] = options["compiled"]
+    must = options["mode"] == "must-match"
+    clean = True
+    for name, text, shown, location in _regex_subjects(ctx, options["target"]):
+        if (pattern.search(text) is not None) != must:
+            clean = False
+            verb = "does not match" if must else "matches"
+            hint = options.get("message", f"{verb} /{pattern.pattern}/")
+            yield Outcome(Status.FAIL, f"{name} = {shown}: {hint}", name,
+                          actual=shown, location=location)
+    if clean:
+        yield Outcome(Status.PASS, f"checked {', '.join(ctx.names) or 'every key'}")
+
+
+def _regex_subjects(ctx: Context, target: str) -> Iterator[tuple[str, str, str, Location]]:
+    if isinstance(ctx.doc, awgconf.AwgConf):
+        for entry in conf_entries(ctx):
+            if entry.secret and entry.raw and target != "effective":
+                # A secret's raw value is only its digest here: a pattern over
+                # it means nothing. An empty one is still an empty value.
+                continue
+            text = {"raw": entry.raw, "line": entry.text.rstrip("\r"),
+                    "effective": entry.effective or ""}[target]
+            yield entry_name(entry), text, entry.raw, entry_location(ctx, entry)
+        return
+    for name, value in ctx.doc.params().items():
+        if name in ctx.names or not ctx.names:
+            text = (value.effective or "") if target == "effective" else value.raw
+            yield name, text, value.raw, where_of(ctx, value)
+
+
+# --- unique / non-overlapping / relation ----------------------------------
+
+def _collect(ctx: Context, options: Mapping[str, Any]) -> list[tuple[str, str, ParamValue | None]]:
+    found = []
+    for name in ctx.selected():
+        stated, effective = value_of(ctx, name, options.get("absent", "skip"))
+        if effective is not None:
+            found.append((name, effective, stated))
+    return found
+
+
+def check_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    seen: dict[str, str] = {}
+    missing = missing_outcomes(ctx, options)
+    yield from missing
+    clean = not missing
+    for name, effective, stated in _collect(ctx, options):
+        if effective in seen:
+            clean = False
+            yield Outcome(Status.FAIL, f"{name} = {effective} repeats {seen[effective]}",
+                          name, actual=stated.raw if stated else effective,
+                          location=where_of(ctx, stated))
+        seen.setdefault(effective, name)
+    if clean:
+        yield Outcome(Status.PASS, f"{', '.join(ctx.names)} are distinct")
+
+
+def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    ranges = []
+    for name, effective, stated in _collect(ctx, options):
+        bounds = params.parse_range(effective)
+        if bounds is not None:
+            ranges.append((name, bounds, stated))
+    missing = missing_outcomes(ctx, options)
+    yield from missing
+    clean = not missing
+    for i, (name, (lo, hi), stated) in enumerate(ranges):
+        for other, (olo, ohi), _ in ranges[:i]:
+            if lo <= ohi and olo <= hi:
+                clean = False
+                yield Outcome(Status.FAIL, f"{name} ({lo}-{hi}) overlaps {other} "
+                              f"({olo}-{ohi})", name, actual=stated.raw if stated else None,
+                              location=where_of(ctx, stated))
+    if clean:
+        yield Outcome(Status.PASS, f"{', '.join(ctx.names)} do not overlap")
+
+
+_RELATION = re.compile(
+    r"^\s*(?P<left>[A-Za-z]\w*|\d+)\s*(?:(?P<lop>[+-])\s*(?P<loff>\d+))?\s*"
+    r"(?P<op><=|>=|==|!=|<|>)\s*"
+    r"(?P<right>[A-Za-z]\w*|\d+)\s*(?:(?P<rop>[+-])\s*(?P<roff>\d+))?\s*$"
+)
+_OPERATORS: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+
+
+def prepare_relation(where: str, options: Mapping[str, Any],
+                      reads: tuple[ArtifactKind, ...]) -> Mapping[str, Any]:
+    match = _RELATION.match(options["expr"])
+    if match is None:
+        raise RuleError(f"{where}: key 'expr' must read like 'S1 + 56 != S2' or "
+                        f"'Jmin < Jmax' (PARAM [+|- N] OP PARAM-or-N [+|- N]), "
+                        f"got {options['expr']!r}")
+    terms = []
+    for side in ("left", "right"):
+        token = match[side]
+        sign = -1 if match[side[0] + "op"] == "-" else 1
+        offset = sign * int(match[side[0] + "off"] or 0)
+        if not token.isdigit() and params.spec(token) is None:
+            raise RuleError(f"{where}: key 'expr' names unknown param '{token}'")
+        terms.append((token if token.isdigit() else params.canonical(token), offset))
+    return {**absent_mode(where, options), "terms": terms, "op": match["op"]}
+
+
+def check_relation(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    values: list[int] = []
+    shown: list[str] = []
+    stated_any: ParamValue | None = None
+    for token, offset in options["terms"]:
+        if token.isdigit():
+            values.append(int(token) + offset)
+            shown.append(token)
+            continue
+        stated, effective = value_of(ctx, token, options.get("absent", "skip"))
+        bounds = params.parse_range(effective) if effective is not None else None
+        if bounds is None:
+            if stated is None and options.get("absent") == "fail":
+                yield Outcome(Status.FAIL, f"{token} is not set; {options['expr']} cannot "
+                              "hold", token, location=Location(ctx.doc.path))
+            else:
+                yield Outcome(Status.SKIP, f"{token} is not set; {options['expr']} not "
+                              "checked", token)
+            return
+        stated_any = stated_any or stated
+        values.append(bounds[0] + offset)
+        shown.append(f"{token}={effective}")
+    holds = _OPERATORS[options["op"]](values[0], values[1])
+    status = Status.PASS if holds else Status.FAIL
+    verdict = "holds" if holds else "does not hold"
+    yield Outcome(status, f"{options['expr']} {verdict} ({', '.join(shown)})",
+                  options["terms"][0][0], location=where_of(ctx, stated_any))

@@ -1,0 +1,70 @@
+"""``awgcheck triage NODE``: the 3 a.m. command.
+
+Reads one node (an inventory name or ``ssh://user@host:port``), puts its
+file, its running interface and the source side by side, gathers health
+evidence (``--probe`` only), names the likely cause from the symptom table
+and ends with the exact fix. Exit codes: 0 nothing wrong found, 1 a
+mismatch found, 2 usage error, 4 the node could not be read.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from awgcheck import audit as fleet
+from awgcheck import inventory
+from awgcheck.cli.main import ssh_options, user_errors
+from awgcheck.errors import UsageError
+from awgcheck.triage.evidence import DEFAULT_WINDOW
+from awgcheck.triage.render import RENDERERS
+from awgcheck.triage.run import TriageOptions, resolve_source
+from awgcheck.triage.run import triage as run_triage
+
+
+def _node(spec: str, fleet_file: inventory.Inventory | None) -> inventory.Node:
+    if spec.startswith("ssh://"):
+        return inventory.node_from_url(spec)
+    if fleet_file is None:
+        raise UsageError(f"{spec}: to name a node, pass --inventory, or give "
+                         "ssh://user@host:port")
+    return fleet_file.node(spec)
+
+
+@click.command()
+@click.argument("node_spec", metavar="NODE")
+@click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
+              help="Fleet inventory (YAML); NODE is one of its names.")
+@click.option("--against", metavar="SOURCE",
+              help="Source of truth: a conf file, an inventory node or ssh://... "
+                   "[default: the inventory's source].")
+@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="table",
+              show_default=True, help="table for a terminal, markdown for an incident "
+                                      "channel, json for tools.")
+@click.option("--probe", is_flag=True,
+              help="Gather health evidence on the node: rx/tx growth over --window and an "
+                   "in-tunnel ping to the source's mesh address. Off by default.")
+@click.option("--window", type=click.FloatRange(0, 300), default=DEFAULT_WINDOW,
+              show_default=True, help="Seconds between the two dumps of --probe.")
+@ssh_options
+@user_errors
+def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt: str,
+           probe: bool, window: float, run_options: fleet.RunOptions) -> None:
+    """Why does NODE's tunnel fail? File, runtime and source side by side,
+    the evidence, the likely cause and the exact fix.
+
+    \b
+    Exit codes:
+      0  nothing wrong found
+      1  a mismatch was found
+      2  usage error
+      4  the node could not be read
+    """
+    fleet_file = inventory.load(inventory_path) if inventory_path is not None else None
+    node = _node(node_spec, fleet_file)
+    source = resolve_source(against, fleet_file, run_options)
+    report = run_triage(node, source, TriageOptions(probe, window, run_options))
+    click.echo(RENDERERS[fmt](report), nl=False)
+    sys.exit(report.exit_code())

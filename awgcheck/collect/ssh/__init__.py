@@ -1,0 +1,1 @@
+"""awgcheck.collect.ssh.connect."""

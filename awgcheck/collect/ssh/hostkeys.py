@@ -1,0 +1,352 @@
+"""known_hosts handling with OpenSSH's strict semantics.
+
+paramiko's ``HostKeys.load`` crashes on ``@cert-authority`` lines and drops
+``@revoked`` markers, and its ``RejectPolicy`` cannot tell an unknown key from
+a changed one. This module reads known_hosts itself:
+
+* plain, wildcard (``*``, ``?``, ``!negated``) and hashed (``|1|salt|hmac``)
+  host patterns, with ``[host]:port`` names for non-22 ports;
+* ``@revoked`` keys are honoured (a server offering one is refused);
+* ``@cert-authority`` lines are skipped with a warning: paramiko cannot
+  verify host certificates, so such hosts need a plain key line;
+* ``accept-new`` appends new keys under an ``fcntl`` lock so concurrent
+  checkers (threads or processes) do not interleave or duplicate lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import fcntl
+import functools
+import hashlib
+import hmac
+import logging
+import os
+import re
+import shlex
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import paramiko
+
+from awgcheck.errors import CollectError
+
+log = logging.getLogger("awgcheck.collect.ssh.connect")
+
+HOST_KEY_UNKNOWN = "host_key_unknown"
+HOST_KEY_CHANGED = "host_key_changed"
+HOST_KEY_REVOKED = "host_key_revoked"
+KNOWN_HOSTS_UNREADABLE = "known_hosts_unreadable"
+
+DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
+
+
+def fingerprint(key: paramiko.PKey) -> str:
+    """OpenSSH's ``SHA256:<base64>`` fingerprint of a public key."""
+    digest = hashlib.sha256(key.asbytes()).digest()
+    return "SHA256:" + base64.b64encode(digest).decode("ascii").rstrip("=")
+
+
+def key_line(name: str, key: paramiko.PKey) -> str:
+    """The known_hosts line that trusts ``key`` for ``name``."""
+    return f"{name} {key.get_name()} {key.get_base64()}"
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """One usable known_hosts entry."""
+
+    patterns: tuple[str, ...]
+    key: paramiko.PKey
+    lineno: int
+    revoked: bool = False
+
+    def matches(self, name: str) -> bool:
+        """Whether the line's host patterns accept ``name``."""
+        return _patterns_match(self.patterns, name)
+
+
+@dataclass(frozen=True)
+class KnownHosts:
+    """The parsed contents of one known_hosts file."""
+
+    path: str
+    entries: tuple[KnownKey, ...]
+    warnings: tuple[str, ...]
+    # A fleet file has one plain line per node; scanning (and regex-matching)
+    # all of them for each of a thousand nodes is quadratic, so plain names
+    # are indexed and only wildcard or hashed lines are scanned.
+    _exact: dict[str, list[KnownKey]] = field(default_factory=dict, init=False,
+                                              repr=False, compare=False)
+    _scanned: list[KnownKey] = field(default_factory=list, init=False, repr=False,
+                                     compare=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            if entry.revoked:
+                continue
+            plain = [p for p in entry.patterns if not any(c in p for c in "*?!|")]
+            if len(plain) == len(entry.patterns):
+                for pattern in plain:
+                    self._exact.setdefault(pattern.lower(), []).append(entry)
+            else:
+                self._scanned.append(entry)
+
+    def keys_for(self, name: str) -> list[KnownKey]:
+        """Non-revoked entries whose patterns match ``name``, in file order."""
+        found = list(self._exact.get(name.lower(), ()))
+        found += [e for e in self._scanned if e.matches(name)]
+        return sorted(found, key=lambda e: e.lineno)
+
+    def revoked(self, key: paramiko.PKey) -> KnownKey | None:
+        """The ``@revoked`` entry for ``key``, if any (revocation is global)."""
+        blob = key.asbytes()
+        for entry in self.entries:
+            if entry.revoked and entry.key.asbytes() == blob:
+                return entry
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob_to_regex(pattern: str) -> re.Pattern[str]:
+    # Only * and ? are special in known_hosts; "[host]:port" brackets are
+    # literal, so fnmatch (which reads them as a character class) is wrong.
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(f"^{body}$", re.IGNORECASE)
+
+
+def _patterns_match(patterns: tuple[str, ...], name: str) -> bool:
+    matched = False
+    for pattern in patterns:
+        if pattern.startswith("|1|"):
+            if _hashed_match(pattern, name):
+                matched = True
+            continue
+        negated = pattern.startswith("!")
+        text = pattern[1:] if negated else pattern
+        if _glob_to_regex(text).match(name):
+            if negated:
+                return False  # OpenSSH: a matching negation vetoes the line
+            matched = True
+    return matched
+
+
+def _hashed_match(pattern: str, name: str) -> bool:
+    parts = pattern.split("|")
+    if len(parts) != 4:
+        return False
+    try:
+        salt = base64.b64decode(parts[2])
+        want = base64.b64decode(parts[3])
+    except (binascii.Error, ValueError):
+        return False
+    got = hmac.new(salt, name.encode(), hashlib.sha1).digest()
+    return hmac.compare_digest(got, want)
+
+
+def _parse_line(line: str, lineno: int, path: str) -> tuple[KnownKey | None, str | None]:
+    """One known_hosts line -> (entry, warning)."""
+    fields = line.split()
+    revoked = False
+    if fields[0].startswith("@"):
+        marker = fields[0]
+        if marker == "@cert-authority":
+            return None, (f"{path}:{lineno}: @cert-authority line skipped: host certificates "
+                          "are not supported; add a plain key line for hosts that need it")
+        if marker != "@revoked":
+            return None, f"{path}:{lineno}: unknown marker {marker} skipped"
+        revoked = True
+        fields = fields[1:]
+    if len(fields) < 3:
+        return None, f"{path}:{lineno}: malformed line skipped"
+    names, key_type, blob = fields[0], fields[1], fields[2]
+    try:
+        key = paramiko.PKey.from_type_string(key_type, base64.b64decode(blob))
+    except (binascii.Error, ValueError):
+        return None, f"{path}:{lineno}: undecodable {key_type} key skipped"
+    except paramiko.SSHException:
+        # e.g. ssh-dss or sk-* keys paramiko cannot represent: not an error,
+        # the host may offer another type.
+        return None, None
+    return KnownKey(tuple(names.split(",")), key, lineno, revoked), None
+
+
+_cache: dict[str, tuple[tuple[int, int, int], bytes, KnownHosts]] = {}
+_cache_lock = threading.Lock()
+_warned: set[str] = set()
+
+
+def load_known_hosts(path: str | None) -> KnownHosts:
+    """Parse ``path`` (None: ``~/.ssh/known_hosts``); a missing file is empty.
+
+    Parsed files are cached by (inode, size, mtime), or by content digest
+    for a file changed in the last two seconds, so a fleet of a thousand
+    nodes decodes the file once, not a thousand times. Warnings about
+    skipped lines are logged once per file and kept on the result.
+    """
+    file = os.path.expanduser(path or DEFAULT_KNOWN_HOSTS)
+    try:
+        st = os.stat(file)
+    except FileNotFoundError:
+        return KnownHosts(file, (), ())
+    except OSError as exc:
+        raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
+                           error_class=KNOWN_HOSTS_UNREADABLE) from None
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    # A file rewritten within the filesystem's timestamp granularity can keep
+    # its size and mtime; like git's "racily clean" check, a file modified
+    # in the last two seconds is compared by content, not by its stat.
+    settled = time.time_ns() - st.st_mtime_ns > 2_000_000_000
+    with _cache_lock:
+        cached = _cache.get(file)
+    if settled and cached is not None and cached[0] == stamp:
+        return cached[2]
+    try:
+        raw_bytes = Path(file).read_bytes()
+    except OSError as exc:
+        raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
+                           error_class=KNOWN_HOSTS_UNREADABLE) from None
+    digest = hashlib.sha256(raw_bytes).digest()
+    if cached is not None and cached[1] == digest:
+        with _cache_lock:
+            _cache[file] = (stamp, digest, cached[2])
+        return cached[2]
+    text = raw_bytes.decode("utf-8", errors="replace")
+    entries: list[KnownKey] = []
+    warnings: list[str] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        entry, warning = _parse_line(line, lineno, file)
+        if entry is not None:
+            entries.append(entry)
+        if warning is not None:
+            warnings.append(warning)
+    result = KnownHosts(file, tuple(entries), tuple(warnings))
+    with _cache_lock:
+        _cache[file] = (stamp, digest, result)
+        fresh = [w for w in warnings if w not in _warned]
+        _warned.update(fresh)
+    for warning in fresh:
+        log.warning("%s", warning)
+    return result
+
+
+def _keyscan_hint(name: str, key: paramiko.PKey, path: str) -> str:
+    host, port = name, "22"
+    if name.startswith("[") and "]:" in name:
+        host, port = name[1:].split("]:", 1)
+    kind = key.get_name().removeprefix("ssh-").split("-")[0]
+    return (f"verify the fingerprint out of band, then add it with: "
+            f"ssh-keyscan -p {port} -t {kind} {shlex.quote(host)} >> {shlex.quote(path)} "
+            f"(compare with: ssh-keygen -lf <(ssh-keyscan -p {port} {shlex.quote(host)})), "
+            f"or append this line: {key_line(name, key)}")
+
+
+def verify_host_key(
+    where: str,
+    name: str,
+    key: paramiko.PKey,
+    known_hosts: str | None,
+    *,
+    accept_new: bool = False,
+    hash_names: bool = False,
+) -> None:
+    """Accept ``key`` for ``name`` or raise CollectError (never prompts).
+
+    ``accept_new`` is OpenSSH's ``StrictHostKeyChecking=accept-new``: a host
+    with no recorded key has it recorded (as ``|1|salt|hmac`` when
+    ``hash_names``, ssh_config's HashKnownHosts); a recorded key that
+    differs is still refused.
+    """
+    known = load_known_hosts(known_hosts)
+    _check(where, name, key, known, accept_new=accept_new, hash_names=hash_names)
+
+
+def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
+           accept_new: bool, hash_names: bool = False) -> None:
+    revoked = known.revoked(key)
+    if revoked is not None:
+        raise CollectError(
+            f"{where}: host key {fingerprint(key)} is marked @revoked in "
+            f"{known.path}:{revoked.lineno}; refusing to connect",
+            error_class=HOST_KEY_REVOKED)
+    entries = known.keys_for(name)
+    blob = key.asbytes()
+    if any(e.key.asbytes() == blob for e in entries):
+        return
+    same_type = [e for e in entries if e.key.get_name() == key.get_name()]
+    if same_type:
+        old = same_type[0]
+        raise CollectError(
+            f"{where}: HOST KEY CHANGED: the {key.get_name()} key offered "
+            f"({fingerprint(key)}) differs from the one recorded in "
+            f"{known.path}:{old.lineno} ({fingerprint(old.key)}). Someone may be doing a "
+            f"man-in-the-middle attack, or the host was reinstalled. If the change is "
+            f"expected, remove the old key with: ssh-keygen -R {shlex.quote(name)} "
+            f"-f {shlex.quote(known.path)}",
+            error_class=HOST_KEY_CHANGED)
+    if entries:
+        # Keys of other types are on record: the server now offers a type we
+        # have not seen. accept-new does not auto-trust it, because a
+        # man-in-the-middle could pick a type on purpose.
+        raise CollectError(
+            f"{where}: host offers a {key.get_name()} key ({fingerprint(key)}) but "
+            f"{known.path} only has {', '.join(sorted({e.key.get_name() for e in entries}))} "
+            f"keys for {name}; {_keyscan_hint(name, key, known.path)}",
+            error_class=HOST_KEY_UNKNOWN)
+    if not accept_new:
+        raise CollectError(
+            f"{where}: host key is not known ({key.get_name()} {fingerprint(key)}, "
+            f"not in {known.path}); {_keyscan_hint(name, key, known.path)}",
+            error_class=HOST_KEY_UNKNOWN)
+    record_host_key(where, name, key, known.path, hash_names=hash_names)
+
+
+@contextlib.contextmanager
+def _locked(path: str) -> Iterator[int]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
+                    hash_names: bool = False) -> None:
+    """Append ``name key`` to ``path`` unless a concurrent writer beat us.
+
+    The file is re-read under an exclusive lock: another checker may have
+    recorded this host meanwhile, and if it recorded a *different* key the
+    change is reported rather than papered over.
+    """
+    parent = os.path.dirname(path)
+    if parent:
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+    with _locked(path) as fd:
+        with _cache_lock:
+            _cache.pop(path, None)
+        current = load_known_hosts(path)
+        entries = current.keys_for(name)
+        if entries:
+            _check(where, name, key, current, accept_new=False)
+            return
+        size = os.fstat(fd).st_size
+        prefix = ""
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                prefix = "\n"
+        stored = paramiko.HostKeys.hash_host(name) if hash_names else name
+        os.write(fd, (prefix + key_line(stored, key) + "\n").encode())
+    with _cache_lock:
+        _cache.pop(path, None)
+    log.warning("%s: recorded new host key %s %s in %s", where, key.get_name(),
+                fingerprint(key), path)

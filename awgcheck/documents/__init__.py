@@ -1,0 +1,1 @@
+"""awgcheck.documents."""

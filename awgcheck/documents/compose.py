@@ -1,0 +1,105 @@
+"""A node's compose project as a rule document, and what counts as secret in it.
+
+The compose reader (:mod:`awgcheck.parse.compose`) works on node paths
+(``/opt/partner-edge/compose.yaml``); reports must name the file the way
+the node's collector does (a local tree path, or ``host:/opt/...``).
+:class:`ComposeDocument` carries the project plus that translation, so
+checks locate findings without knowing the transport.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from awgcheck import params
+from awgcheck.model import Location, ParamValue
+from awgcheck.parse.compose.project import ComposeProject, Diagnostic, Level
+
+FILE = "file"
+NODE = "node"
+MODES = (FILE, NODE)
+"""``--compose-mode``: read the files (default), or ask ``docker compose
+config`` on the node."""
+
+# Names whose values never leave the checker in clear. Wider than the
+# reader's own default: any *KEY* (API_KEY, HEADER_PROTECTION_KEY,
+# AWG_HEADERPROTECTIONKEY) counts.
+_SECRET_NAME = re.compile(
+    r"key|password|passwd|token|secret|private|preshared|credential", re.IGNORECASE
+)
+
+
+def is_secret_name(name: str) -> bool:
+    """True for variable names that look like they hold a key or password."""
+    return bool(_SECRET_NAME.search(name))
+
+
+# A base64 WireGuard key (32 bytes: 43 characters and "="), standing alone
+# or inside a word (``--peer=KEY``). The "=" and the boundaries keep an I1
+# tag's long hex string from being mistaken for one.
+_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="
+                         r"(?![A-Za-z0-9+/=])")
+
+
+def is_secret_value(value: str | None) -> bool:
+    """True for a value that is, or holds, a base64 WireGuard key."""
+    return value is not None and bool(_KEY_SHAPED.search(value))
+
+
+def conceal(text: str | None, secret: bool) -> str | None:
+    """``text`` as it may appear in a report: digested whole when secret,
+    else with any key inside it digested."""
+    if text is None:
+        return None
+    if secret:
+        return params.redact(text)
+    return _KEY_SHAPED.sub(lambda m: params.redact(m.group(0)), text)
+
+
+def conceal_json(value: object) -> object:
+    """A JSON-ready structure with every key-shaped string digested (a key
+    under an innocent variable name)."""
+    if isinstance(value, str):
+        return conceal(value, False)
+    if isinstance(value, list):
+        return [conceal_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: conceal_json(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class ComposeDocument:
+    """What awgcheck read of one node's compose project.
+
+    ``path`` names the first compose file as reports show it. ``problems``
+    are diagnostics about reading the project that the reader itself could
+    not know (a file that exists but cannot be read, ``docker compose
+    config`` failing on the node). ``mode`` is ``file`` or ``node``.
+    """
+
+    path: str
+    project: ComposeProject
+    mode: str = FILE
+    problems: tuple[Diagnostic, ...] = ()
+    describe: Callable[[str], str] = field(default=str, compare=False, repr=False)
+
+    def params(self) -> dict[str, ParamValue]:
+        """A compose project states no interface params of its own; only the
+        compose check types read it (through :attr:`project`)."""
+        return {}
+
+    @property
+    def diagnostics(self) -> tuple[Diagnostic, ...]:
+        """The reader's diagnostics, then the reading problems."""
+        return (*self.project.diagnostics, *self.problems)
+
+    @property
+    def failed(self) -> bool:
+        return any(d.level is Level.ERROR for d in self.diagnostics)
+
+    def locate(self, location: Location) -> Location:
+        """``location`` (a node path) as reports name it."""
+        return Location(self.describe(location.path), location.line)

@@ -1,0 +1,202 @@
+"""What a change to the source of truth does during rollout.
+
+Compares the source of truth at the base commit with the working tree:
+which params changed, their class (must-match or side-local), what a node
+experiences until it applies the change (the drift rules' symptom table),
+and, given a previous ``check`` JSON report, which nodes of the fleet the
+change will put into must-match drift.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from awgcheck import params
+from awgcheck.documents.base import ParamDocument
+from awgcheck.errors import UsageError
+from awgcheck.model import Location, ParamValue
+from awgcheck.ruleset.load import Rule
+
+REPORT_SCHEMA = "awgcheck.report/v1"
+_C_SPACE = " \t\n\v\f\r"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One param whose effective value differs between base and head."""
+
+    param: str
+    role: params.Role
+    before: str | None  # raw text at the base, None when absent
+    after: str | None  # raw text now, None when absent
+    after_effective: str | None
+    location: Location | None
+    symptom: str | None
+
+    @property
+    def must_match(self) -> bool:
+        return self.role is params.Role.MUST_MATCH
+
+
+def _state(value: ParamValue | None, spec: params.ParamSpec) -> str:
+    """What the tool applies: the effective value, the default an absent
+    param implies, or a marker for a value it cannot read."""
+    if value is None:
+        return spec.default if spec.default is not None else "<unset>"
+    if value.effective is None:
+        return f"<unreadable {value.raw}>"
+    return value.effective
+
+
+def symptom_for(rules: Sequence[Rule], name: str) -> str | None:
+    """The symptom the first drift rule selecting ``name`` gives for it."""
+    for rule in rules:
+        selected = rule.select.all_params or name in rule.select.params
+        if rule.check.type == "equals-source" and selected:
+            return rule.symptom_for(name)
+    return None
+
+
+def diff_params(before: ParamDocument | None, after: ParamDocument,
+                rules: Sequence[Rule]) -> list[Change]:
+    """Every obfuscation param whose effective value changed, in catalog order."""
+    old = before.params() if before is not None else {}
+    new = after.params()
+    changes = []
+    for name in params.OBFUSCATION_PARAMS:
+        spec = params.spec(name)
+        assert spec is not None
+        was, now = old.get(name), new.get(name)
+        if _state(was, spec) == _state(now, spec):
+            continue
+        changes.append(Change(
+            param=name, role=spec.role, before=was.raw if was else None,
+            after=now.raw if now else None,
+            after_effective=now.effective if now else spec.default,
+            location=now.location if now and now.location else None,
+            symptom=symptom_for(rules, name)))
+    return changes
+
+
+def _shown(name: str, raw: str | None) -> str:
+    if raw is not None:
+        return raw
+    spec = params.spec(name)
+    default = spec.default if spec is not None else None
+    return f"absent (means {default})" if default is not None else "absent (unset)"
+
+
+def describe(change: Change, source: str) -> str:
+    """One sentence for annotations: the change, and what it does in rollout."""
+    text = (f"{change.param} ({change.role.value}) changes from "
+            f"{_shown(change.param, change.before)} to {_shown(change.param, change.after)} "
+            f"in {source}.")
+    if change.must_match:
+        text += (" Until every node applies it, the tunnels between updated and "
+                 f"not-yet-updated nodes: {change.symptom or 'break'}. Roll it out server "
+                 "first, then every node.")
+    elif change.symptom:
+        text += f" Nodes not yet updated: {change.symptom}."
+    return text
+
+
+def warnings(changes: Sequence[Change]) -> list[str]:
+    """A warning when one change flips more than one must-match param."""
+    flips = [c.param for c in changes if c.must_match]
+    if len(flips) < 2:
+        return []
+    return [f"this change flips {len(flips)} must-match params at once "
+            f"({', '.join(flips)}): each such flip should ship alone, server first, so a "
+            "rollout that stalls breaks in one known way and can be rolled back"]
+
+
+# --- impact on a fleet, from a previous check report -------------------------
+
+
+def load_fleet_report(data: object, where: str) -> Mapping[str, Any]:
+    """Validate a parsed ``check --format json`` report just enough to use it."""
+    if (not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA
+            or not isinstance(data.get("nodes"), list)
+            or not isinstance(data.get("findings"), list)):
+        raise UsageError(f"--fleet-report {where}: not an awgcheck JSON report "
+                         f"(schema {REPORT_SCHEMA}; write one with check --format json)")
+    return data
+
+
+def _effective(name: str, raw: str | None) -> str | None:
+    spec = params.spec(name)
+    if spec is None:
+        return raw
+    if raw is None:
+        return spec.default
+    if raw.startswith("sha256:"):
+        return raw  # secrets travel as digests; compare them as such
+    cleaned = raw.strip(_C_SPACE) if spec.kind is params.Kind.TAGS else \
+        "".join(ch for ch in raw if ch not in _C_SPACE)
+    return params.interpret(spec, cleaned).effective
+
+
+def _node_values(report: Mapping[str, Any],
+                 drift_rules: set[str]) -> dict[str, dict[str, str | None]]:
+    """node -> param -> raw value, from the drift findings (pass or fail)."""
+    values: dict[str, dict[str, str | None]] = {}
+    for finding in report["findings"]:
+        if not isinstance(finding, dict) or finding.get("rule") not in drift_rules:
+            continue
+        if finding.get("status") not in ("pass", "fail") or not finding.get("param"):
+            continue
+        node = values.setdefault(str(finding.get("node")), {})
+        node[str(finding["param"])] = finding.get("actual")
+    return values
+
+
+def predict_impact(report: Mapping[str, Any], changes: Iterable[Change],
+                   rules: Sequence[Rule]) -> dict[str, Any] | None:
+    """Which nodes of the report will differ from the new source on a
+    changed must-match param. A node the report shows no value for is taken
+    to equal the old source (the fleet was in sync), so it drifts too."""
+    flips = [c for c in changes if c.must_match]
+    if not flips:
+        return None
+    drift_rules = {r.id for r in rules if r.check.type == "equals-source"}
+    values = _node_values(report, drift_rules)
+    source = (report.get("source") or {}).get("node")
+    drifting, unknown = [], []
+    for node in report["nodes"]:
+        name = str(node.get("name")) if isinstance(node, dict) else str(node)
+        if name == source:
+            continue
+        if not isinstance(node, dict) or node.get("status") == "error":
+            unknown.append(name)
+            continue
+        known = values.get(name, {})
+        if any(c.param not in known or _effective(c.param, known[c.param]) != c.after_effective
+               for c in flips):
+            drifting.append(name)
+    message = (f"this change puts {len(drifting)} node(s) into must-match drift until they "
+               f"are updated: {', '.join(drifting)}" if drifting else
+               "no node of the fleet report would drift: each already has the new values")
+    if unknown:
+        message += (f"; {len(unknown)} node(s) could not be checked in that report: "
+                    f"{', '.join(unknown)}")
+    return {"nodes": drifting, "unknown": unknown, "message": message}
+
+
+def summary(changes: Sequence[Change], source: str, base: Mapping[str, str] | None,
+            impact: Mapping[str, Any] | None, notes: Sequence[str]) -> dict[str, Any]:
+    """The JSON-ready change summary every format reads from ``extra["gate"]``."""
+    return {
+        "base": dict(base) if base is not None else None,
+        "source": source,
+        "changes": [{
+            "param": c.param, "class": c.role.value, "before": c.before, "after": c.after,
+            "symptom": c.symptom, "text": describe(c, source),
+            "location": ({"path": c.location.path, "line": c.location.line}
+                         if c.location else None),
+        } for c in changes],
+        "warnings": warnings(changes),
+        "impact": dict(impact) if impact is not None else None,
+        "notes": list(notes),
+    }

@@ -1,0 +1,244 @@
+"""The pre-merge CI gate: the fleet rules over a repository's own files.
+
+Each file the config names (the source of truth, confs, templates, params
+documents, compose projects) is a "node" named by its repository path, so
+findings point at the exact file and line. The same rules as ``check`` run
+over them; the change summary (:mod:`awgcheck.gate_change`) says what the
+change to the source of truth does to the fleet during rollout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from awgcheck import engine
+from awgcheck.documents.base import ParamDocument
+from awgcheck.errors import ParseError
+from awgcheck.gate import change as gate_change
+from awgcheck.gate import compose as gate_compose
+from awgcheck.gate import git as gate_git
+from awgcheck.gate.config import CONSUMER_KINDS, GateConfig
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.ruleset.load import RuleSet
+
+# Jinja/Ansible ({{ s4 }}, {% if %}) and shell/envsubst (${S4}) placeholders:
+# a template value holding one is filled in later, so it is not compared.
+PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}")
+PARSE_ERROR = "parse_error"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    kind: str  # "source" or one of gate_config.CONSUMER_KINDS
+    path: str  # repo-relative, posix
+    files: tuple[str, ...] = ()  # compose: the project's -f files, path first
+    conf: str | None = None  # compose: the conf of the node that runs it
+
+
+@dataclass(frozen=True)
+class Read:
+    consumer: Consumer
+    kind: ArtifactKind | None = None
+    doc: ParamDocument | None = None
+    error: str | None = None
+    placeholder_lines: frozenset[int] = frozenset()  # templates only
+    conf: ParamDocument | None = None  # compose: the paired conf, compared with
+
+
+def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
+    """The source first, then each consumer glob's files (once each, sorted),
+    and notes for globs that match nothing (a typo would check nothing)."""
+    excluded = {p.relative_to(repo).as_posix() for g in config.exclude for p in repo.glob(g)}
+    found = [Consumer("source", config.source)]
+    seen = {config.source}
+    notes: list[str] = []
+    for kind in CONSUMER_KINDS:
+        for pattern in config.consumers.get(kind, ()):
+            paths = sorted(p.relative_to(repo).as_posix() for p in repo.glob(pattern)
+                           if _inside(repo, p))
+            if not paths:
+                notes.append(f"consumers: {kind}: '{pattern}' matches no file")
+            for path in paths:
+                if path in seen or path in excluded:
+                    continue
+                seen.add(path)
+                if kind != "compose":
+                    found.append(Consumer(kind, path))
+                elif (files := gate_compose.project_files(repo, path)) is not None:
+                    found.append(Consumer(kind, path, files,
+                                          config.compose_confs.get(pattern)))
+    return found, notes
+
+
+def _inside(repo: Path, path: Path) -> bool:
+    """A regular file of the work tree: not under .git, and not a symlink
+    that leads out of the repository (a PR could point one at any file)."""
+    if not path.is_file() or ".git" in path.relative_to(repo).parts:
+        return False
+    return path.resolve().is_relative_to(repo.resolve())
+
+
+def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, ParamDocument]:
+    """Parse by kind; the source of truth is told apart by content."""
+    if consumer.kind == "params" or (consumer.kind == "source"
+                                     and paramsdoc.looks_like_params(data)):
+        doc = (paramsdoc.parse_source(data, consumer.path) if consumer.kind == "source"
+               else paramsdoc.parse(data, consumer.path))
+        return ArtifactKind.PARAMS, doc
+    return ArtifactKind.CONF, awgconf.parse(data, consumer.path)
+
+
+def read(repo: Path, consumer: Consumer) -> Read:
+    try:
+        data = (repo / consumer.path).read_bytes()
+        kind, doc = parse_document(data, consumer)
+    except OSError as exc:
+        return Read(consumer, error=f"{consumer.path}: cannot read: {exc.strerror}")
+    except ParseError as exc:
+        return Read(consumer, error=str(exc))
+    lines = placeholder_lines(data) if consumer.kind == "templates" else frozenset()
+    return Read(consumer, kind, doc, placeholder_lines=lines)
+
+
+# --- templates -----------------------------------------------------------------
+
+
+def placeholder_lines(data: bytes) -> frozenset[int]:
+    """Numbers of the lines that hold a placeholder. Read from the bytes, not
+    the parsed conf: the parser has already replaced secret values (a
+    ``PrivateKey = {{ key }}`` line) with their digest."""
+    text = data.decode("utf-8", "replace")
+    return frozenset(number for number, line in enumerate(text.split("\n"), start=1)
+                     if PLACEHOLDER.search(line))
+
+
+def _placeholder_params(read: Read) -> set[str]:
+    if not isinstance(read.doc, awgconf.AwgConf):
+        return set()
+    return {e.name for e in read.doc.entries if e.name and e.line in read.placeholder_lines}
+
+
+def _leave_placeholders_alone(findings: list[Finding], reads: Sequence[Read]) -> list[Finding]:
+    """A finding about a placeholder value or line in a template is a skip:
+    the value is only known once the template is rendered."""
+    marked = {r.consumer.path: (r.placeholder_lines, _placeholder_params(r)) for r in reads
+              if r.placeholder_lines}
+    result = []
+    for finding in findings:
+        lines, names = marked.get(finding.node, (frozenset(), set()))
+        line = finding.location.line if finding.location else None
+        if finding.status is Status.FAIL and (finding.param in names or line in lines):
+            what = finding.param or f"line {line}"
+            finding = dataclasses.replace(
+                finding, status=Status.SKIP, symptom=None, remediation=None,
+                message=f"not compared: {what} is a template placeholder")
+        result.append(finding)
+    return result
+
+
+# --- the run --------------------------------------------------------------------
+
+
+def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+    name = read.consumer.path
+    if read.error is not None:
+        return NodeResult(name, Status.ERROR, read.error, PARSE_ERROR)
+    mine = [f for f in findings if f.node == name]
+    failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
+    if not failing and any(f.status is Status.ERROR for f in mine):
+        # As in `check`: a file whose rules could not run is not a pass.
+        return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
+                          "rule_error")
+    return NodeResult(name, Status.FAIL if failing else Status.PASS)
+
+
+def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
+    """A compose project as a node: its document, and the paired conf (a
+    conf that cannot be read makes the node unchecked, as in ``check``)."""
+    conf = None
+    if consumer.conf is not None:
+        paired = read(repo, Consumer("confs", consumer.conf))
+        if paired.error is not None:
+            return Read(consumer, error=f"{consumer.path}: its paired conf could not be "
+                                        f"read ({paired.error})")
+        conf = paired.doc
+    doc = gate_compose.read(repo, consumer.files, env=config.compose_env,
+                            profiles=config.compose_profiles)
+    return Read(consumer, ArtifactKind.COMPOSE, doc, conf=conf)
+
+
+def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
+              profile: str) -> list[Finding]:
+    """Every rule on every file; on a compose node only the compose rules,
+    its paired conf (checked as its own node, if listed) only compared with."""
+    truth = engine.Source(source.consumer.path, source.doc)
+    files = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
+                                  is_source=r.consumer.kind == "source")
+             for r in reads if r.doc is not None and r.kind is not None
+             and r.kind is not ArtifactKind.COMPOSE]
+    compose = [engine.NodeDocuments(r.consumer.path, _compose_docs(r))
+               for r in reads if r.doc is not None and r.kind is ArtifactKind.COMPOSE]
+    compose_rules = [r for r in rules.rules if ArtifactKind.COMPOSE in r.select.artifacts]
+    return (engine.evaluate(rules.rules, files, truth, profile)
+            + engine.evaluate(compose_rules, compose, truth, profile))
+
+
+def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
+    assert read.doc is not None
+    docs: dict[ArtifactKind, ParamDocument] = {ArtifactKind.COMPOSE: read.doc}
+    if read.conf is not None:
+        docs[ArtifactKind.CONF] = read.conf
+    return docs
+
+
+def _base_document(repo: Path, base: gate_git.Base, source: Consumer) -> ParamDocument | None:
+    data = gate_git.show(repo, base, source.path)
+    if data is None:
+        return None
+    try:
+        return parse_document(data, source)[1]
+    except ParseError:
+        return None
+
+
+def _change_summary(repo: Path, base: gate_git.Base | None, source: Read, rules: RuleSet,
+                    fleet_report: Mapping[str, Any] | None,
+                    notes: list[str]) -> dict[str, Any]:
+    changes: list[gate_change.Change] = []
+    if source.doc is None:
+        notes.append("the source of truth could not be read: no change summary")
+    elif base is None:
+        notes.append("no base commit found (pass --base): no change summary")
+    else:
+        before = _base_document(repo, base, source.consumer)
+        if before is None:
+            notes.append(f"{source.consumer.path} is new or unreadable at {base.ref}: "
+                         "every param it sets counts as changed")
+        changes = gate_change.diff_params(before, source.doc, rules.rules)
+    impact = (gate_change.predict_impact(fleet_report, changes, rules.rules)
+              if fleet_report is not None else None)
+    if fleet_report is not None and impact is None:
+        notes.append("no must-match param changed: the fleet report predicts no drift")
+    base_info = {"ref": base.ref, "commit": base.commit} if base is not None else None
+    return gate_change.summary(changes, source.consumer.path, base_info, impact, notes)
+
+
+def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | None, *,
+        fail_on: Severity, profile: str,
+        fleet_report: Mapping[str, Any] | None = None) -> Report:
+    """Check every file the config names; summarise the source's change."""
+    consumers, notes = find_consumers(repo, config)
+    reads = [read_compose(repo, c, config) if c.kind == "compose" else read(repo, c)
+             for c in consumers]
+    source = reads[0]
+    findings = _leave_placeholders_alone(_evaluate(reads, rules, source, profile), reads)
+    nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
+    gate = _change_summary(repo, base, source, rules, fleet_report, notes)
+    return Report(None, config.source, nodes, tuple(findings), fail_on, profile,
+                  extra={"gate": gate})

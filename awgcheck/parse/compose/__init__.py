@@ -1,0 +1,1 @@
+"""awgcheck.parse.compose.project."""

@@ -1,0 +1,1 @@
+"""awgcheck.ruleset.load."""

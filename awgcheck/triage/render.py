@@ -1,0 +1,257 @@
+"""Triage output: a terminal screen, Markdown for an incident channel, JSON.
+
+Each renderer takes a :class:`~awgcheck.triage.TriageReport` and returns a
+``str``; the CLI prints it. Secrets appear only as ``sha256:`` digests (the
+parsers never hand anything else on), and their hex is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tabulate import tabulate
+
+from awgcheck.collect.runtime import Missing
+from awgcheck.diff import hex_of
+from awgcheck.model import ParamValue
+from awgcheck.triage.evidence import Evidence
+from awgcheck.triage.run import TriageReport
+from awgcheck.triage.verdict import SAME, Fix, Row, Verdict
+
+SCHEMA = "awgcheck.triage.run/v1"
+
+
+# --------------------------------------------------------------------------
+# shared pieces
+
+
+_SHORT = 32  # longer values (I1..I5 tag strings) are cut where nothing differs
+
+
+def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: bool) -> str:
+    if not known:
+        return "?"
+    if value is None:
+        return f"{effective} (absent)" if effective is not None else "(absent)"
+    shown = value.raw
+    if not hexed:
+        return shown if len(shown) <= _SHORT else shown[:_SHORT - 1] + "\u2026"
+    if (digits := hex_of(value)) and len(value.raw) <= _SHORT:
+        return f"{shown} ({digits})"
+    return shown
+
+
+def _row_cells(row: Row) -> list[str]:
+    hexed = row.verdict != SAME  # bytes only where something differs
+    return [row.param,
+            _cell(row.file, row.file_effective, True, hexed),
+            _cell(row.runtime, row.runtime_effective, row.runtime_known, hexed),
+            _cell(row.source, row.source_effective, row.source_known, hexed),
+            row.verdict + (f": {row.note}" if row.note else "")]
+
+
+def _title(report: TriageReport) -> str:
+    against = report.source.name or "no source"
+    return f"awgcheck triage: {report.node} ({report.interface}) against {against}"
+
+
+def _sources(report: TriageReport) -> list[tuple[str, str]]:
+    runtime = "not read"
+    if report.runtime is not None:
+        runtime = (f"{report.runtime.view} (tools generation "
+                   f"{report.runtime.generation})")
+    return [("file", report.conf_path or "not read"),
+            ("runtime", runtime),
+            ("source", _source_text(report))]
+
+
+def _source_text(report: TriageReport) -> str:
+    name, doc = report.source.name, report.source.doc
+    if name is None:
+        return "none"
+    if doc is None:
+        return f"{name} (not read)"
+    return name if doc.path == name else f"{name} ({doc.path})"
+
+
+def _evidence_lines(evidence: Evidence) -> list[str]:
+    lines = []
+    peer = evidence.peer
+    if peer is not None:
+        lines.append(f"peer {peer.peer} ({peer.chosen_by})"
+                     + (f", endpoint {peer.endpoint}" if peer.endpoint else ""))
+        age = "never" if peer.handshake_age is None else f"{peer.handshake_age} s ago"
+        lines.append(f"latest handshake: {age}")
+        lines.append(f"rx {peer.rx_bytes} bytes, tx {peer.tx_bytes} bytes")
+        if peer.rx_growth is not None and evidence.window is not None:
+            lines.append(f"over {evidence.window:g} s: rx +{peer.rx_growth} bytes, "
+                         f"tx +{peer.tx_growth} bytes")
+    if evidence.ping is not None:
+        ping = evidence.ping
+        lines.append(f"{ping.command}: {ping.summary or f'exit {ping.exit_status}'}")
+    return lines
+
+
+def _missing_lines(missing: tuple[Missing, ...]) -> list[str]:
+    return [f"{m.what}: {m.why}. To get it: {m.how}." for m in missing]
+
+
+def _fix_lines(fix: Fix, node: str) -> list[str]:
+    lines = []
+    for number, step in enumerate(fix.steps, 1):
+        where = step.path or "the node's conf"
+        if step.line is not None:
+            where += f" line {step.line}"
+        lines.append(f"{number}. {where}: {step.action}")
+    if fix.command is not None:
+        lines.append(f"{len(fix.steps) + 1}. on {node}: {fix.command}")
+    if fix.note:
+        lines.append(fix.note)
+    return lines
+
+
+def _verdict_text(verdict: Verdict) -> list[str]:
+    lines = [f"{verdict.headline} {verdict.evidence}"]
+    lines.extend(verdict.details)
+    lines.extend(verdict.next_steps)
+    return lines
+
+
+# --------------------------------------------------------------------------
+# table (terminal)
+
+
+def render_table(report: TriageReport) -> str:
+    """One terminal screen: sources, the side-by-side table, evidence,
+    missing evidence, verdict, fix."""
+    out = [_title(report)]
+    out.extend(f"  {label + ':':9}{text}" for label, text in _sources(report))
+    if report.unreachable is not None:
+        out += ["", f"COULD NOT READ THE NODE ({report.unreachable_class}): "
+                f"{report.unreachable}", ""]
+        out.extend(_section("Missing evidence", _missing_lines(report.missing)))
+        return "\n".join(out) + "\n"
+    out.append("")
+    table = [_row_cells(r) for r in report.rows]
+    out.append(tabulate(table, headers=["param", "file", "runtime", "source", "verdict"],
+                        tablefmt="simple", maxcolwidths=[None, 34, 34, 34, 40])
+               if table else "(no obfuscation params on any side)")
+    out.extend(_section("Evidence", _evidence_lines(report.evidence) or ["none gathered"]))
+    out.extend(_section("Missing evidence", _missing_lines(report.missing)))
+    assert report.verdict is not None
+    out.extend(_section("Verdict", _verdict_text(report.verdict)))
+    if report.verdict.fix is not None:
+        out.extend(_section("Fix", _fix_lines(report.verdict.fix, report.node)))
+    return "\n".join(out) + "\n"
+
+
+def _section(title: str, lines: list[str]) -> list[str]:
+    if not lines:
+        return []
+    return ["", title, *(f"  {line}" for line in lines)]
+
+
+# --------------------------------------------------------------------------
+# markdown (incident channel)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(report: TriageReport) -> str:
+    """For an incident channel: the verdict first, then the table and fix."""
+    out = [f"### {_title(report)}", ""]
+    out.extend(f"- **{label}**: `{text}`" for label, text in _sources(report))
+    if report.unreachable is not None:
+        out += ["", f"**Could not read the node** ({report.unreachable_class}): "
+                f"{report.unreachable}"]
+        out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
+        return "\n".join(out) + "\n"
+    assert report.verdict is not None
+    out += ["", f"**Verdict:** {report.verdict.headline} {report.verdict.evidence}"]
+    out.extend(f"> {line}" for line in (*report.verdict.details, *report.verdict.next_steps))
+    out += ["", "| param | file | runtime | source | verdict |",
+            "|---|---|---|---|---|"]
+    out.extend("| " + " | ".join(_md(c) for c in _row_cells(r)) + " |" for r in report.rows)
+    out.extend(_md_list("Evidence", _evidence_lines(report.evidence)))
+    out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
+    if report.verdict.fix is not None:
+        out += ["", "**Fix**", "", "```"]
+        out.extend(_fix_lines(report.verdict.fix, report.node))
+        out.append("```")
+    return "\n".join(out) + "\n"
+
+
+def _md_list(title: str, lines: list[str]) -> list[str]:
+    if not lines:
+        return []
+    return ["", f"**{title}**", "", *(f"- {line}" for line in lines)]
+
+
+# --------------------------------------------------------------------------
+# json (tools)
+
+
+def _value(value: ParamValue | None, effective: str | None, known: bool) -> dict[str, Any] | None:
+    if not known:
+        return None
+    location = value.location if value is not None else None
+    return {"raw": value.raw if value is not None else None, "effective": effective,
+            "hex": hex_of(value) or None,
+            "line": location.line if location is not None else None}
+
+
+def as_dict(report: TriageReport) -> dict[str, Any]:
+    """The JSON document (schema ``awgcheck.triage/v1``)."""
+    verdict = report.verdict
+    evidence = report.evidence
+    peer = evidence.peer
+    return {
+        "schema": SCHEMA,
+        "node": report.node,
+        "interface": report.interface,
+        "file": report.conf_path,
+        "source": report.source.name,
+        "runtime": None if report.runtime is None else {
+            "view": report.runtime.view, "generation": report.runtime.generation},
+        "unreachable": None if report.unreachable is None else {
+            "error": report.unreachable, "error_class": report.unreachable_class},
+        "params": [{"param": r.param, "role": r.role, "verdict": r.verdict, "note": r.note,
+                    "file": _value(r.file, r.file_effective, True),
+                    "runtime": _value(r.runtime, r.runtime_effective, r.runtime_known),
+                    "source": _value(r.source, r.source_effective, r.source_known)}
+                   for r in report.rows],
+        "evidence": {
+            "probed": evidence.probed, "window": evidence.window, "target": evidence.target,
+            "peer": None if peer is None else {
+                "peer": peer.peer, "endpoint": peer.endpoint, "chosen_by": peer.chosen_by,
+                "handshake_age": peer.handshake_age, "rx_bytes": peer.rx_bytes,
+                "tx_bytes": peer.tx_bytes, "rx_growth": peer.rx_growth,
+                "tx_growth": peer.tx_growth},
+            "ping": None if evidence.ping is None else {
+                "command": evidence.ping.command, "exit_status": evidence.ping.exit_status,
+                "transmitted": evidence.ping.transmitted, "received": evidence.ping.received,
+                "loss": evidence.ping.loss},
+        },
+        "missing": [{"what": m.what, "why": m.why, "how": m.how} for m in report.missing],
+        "verdict": None if verdict is None else {
+            "status": verdict.status, "cause": verdict.cause, "headline": verdict.headline,
+            "evidence": verdict.evidence, "details": list(verdict.details),
+            "next_steps": list(verdict.next_steps),
+            "fix": None if verdict.fix is None else {
+                "steps": [{"path": s.path, "line": s.line, "action": s.action}
+                          for s in verdict.fix.steps],
+                "command": verdict.fix.command, "note": verdict.fix.note},
+        },
+        "exit_code": report.exit_code(),
+    }
+
+
+def render_json(report: TriageReport) -> str:
+    """The JSON document for tools (see :func:`as_dict`)."""
+    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+RENDERERS = {"table": render_table, "markdown": render_markdown, "json": render_json}

@@ -1,0 +1,194 @@
+"""``awgcheck triage``: one node, file vs runtime vs source, and the likely cause.
+
+The flow is the audit's, for one node and with more to say: open the
+node's collector, read its conf, read its running interface (never fatal),
+gather health evidence (a second dump and a ping only with ``probe``),
+close, then compare and decide (:mod:`awgcheck.triage_verdict`). Renderers
+live in :mod:`awgcheck.triage_render`; the command in
+:mod:`awgcheck.cli_triage`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from awgcheck import audit as fleet
+from awgcheck import exitcodes, inventory
+from awgcheck.collect.base import Collector
+from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
+from awgcheck.documents.base import ParamDocument
+from awgcheck.errors import CollectError, ParseError, UsageError
+from awgcheck.model import ArtifactKind
+from awgcheck.parse import awgconf
+from awgcheck.parse.runtime import RuntimeState
+from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
+from awgcheck.triage.verdict import Row, Sides, Verdict, build_rows, decide
+
+
+@dataclass(frozen=True)
+class TriageOptions:
+    """``--probe``, ``--window`` and the SSH options of one triage."""
+
+    probe: bool = False
+    window: float = DEFAULT_WINDOW
+    run: fleet.RunOptions = field(default_factory=fleet.RunOptions)
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """The source of truth triage compares with, or why there is none."""
+
+    name: str | None
+    doc: ParamDocument | None
+    missing: Missing | None = None
+
+
+@dataclass(frozen=True)
+class TriageReport:
+    """Everything one triage found; what the renderers print."""
+
+    node: str
+    interface: str
+    conf_path: str | None
+    source: SourceRead
+    runtime: RuntimeState | None
+    rows: tuple[Row, ...]
+    evidence: Evidence
+    missing: tuple[Missing, ...]
+    verdict: Verdict | None
+    commands: tuple[str, ...] = ()
+    unreachable: str | None = None  # the node's files could not be read
+    unreachable_class: str | None = None
+
+    def exit_code(self) -> int:
+        """0 nothing wrong found, 1 a mismatch, 4 the node could not be read."""
+        if self.unreachable is not None:
+            return exitcodes.UNCHECKED
+        if self.verdict is not None and self.verdict.status == "mismatch":
+            return exitcodes.FAILED
+        return exitcodes.OK
+
+
+# --------------------------------------------------------------------------
+# the source of truth
+
+
+def resolve_source(against: str | None, fleet_file: inventory.Inventory | None,
+                   options: fleet.RunOptions) -> SourceRead:
+    """``--against`` (a conf file, an inventory node, an ssh:// URL), else the
+    inventory's source; a source that cannot be read is missing evidence."""
+    if against is not None:
+        if Path(against).is_file():
+            return _source_file(Path(against))
+        if against.startswith("ssh://"):
+            return _source_node(inventory.node_from_url(against), options)
+        if fleet_file is None:
+            raise UsageError(f"--against {against}: no such file (to name a node, pass "
+                             "--inventory, or give ssh://user@host:port)")
+        return _source_node(fleet_file.node(against), options)
+    if fleet_file is None:
+        return SourceRead(None, None, Missing(
+            "source", "no source of truth was named",
+            "pass --against SOURCE (a conf file, or a node of --inventory)"))
+    if fleet_file.source_path is not None:
+        return _source_file(fleet_file.source_path)
+    return _source_node(fleet_file.node(fleet_file.source_node or ""), options)
+
+
+def _source_file(path: Path) -> SourceRead:
+    try:
+        return SourceRead(str(path), fleet.read_source_file(path))
+    except (CollectError, ParseError) as exc:
+        return SourceRead(str(path), None, Missing("source", f"the source could not be "
+                                                   f"read: {exc}", "fix the path"))
+
+
+def _source_node(node: inventory.Node, options: fleet.RunOptions) -> SourceRead:
+    read = fleet.read_node(node, options)
+    if read.documents is None:
+        return SourceRead(node.name, None, Missing(
+            "source", f"the source node could not be read: {read.error}",
+            "make the source reachable, or pass --against with a copy of its conf"))
+    return SourceRead(node.name, read.documents.docs[ArtifactKind.CONF])
+
+
+# --------------------------------------------------------------------------
+# the node
+
+
+@dataclass(frozen=True)
+class _NodeRead:
+    conf: awgconf.AwgConf | None
+    runtime: RuntimeRead
+    evidence: Evidence
+    error: CollectError | None = None
+
+
+def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
+           factory: fleet.CollectorFactory = fleet.open_collector,
+           now: Callable[[], float] = time.time,
+           sleep: Callable[[float], None] = time.sleep) -> TriageReport:
+    """Read ``node`` once and say what differs, why it matters, and the fix."""
+    read = _read(node, source, options, factory, now, sleep)
+    missing = tuple(m for m in (source.missing, *read.runtime.missing,
+                                *read.evidence.missing) if m is not None)
+    if read.error is not None:
+        return TriageReport(node.name, node.interface, None, source, None, (),
+                            read.evidence, missing, None, read.runtime.commands,
+                            str(read.error), read.error.error_class)
+    state = read.runtime.state
+    rows = build_rows(read.conf, state, source.doc)
+    sides = Sides(node.name, node.interface, read.conf, state, source.doc,
+                  source.name or "the source", node.sudo,
+                  file_path=_edit_path(node, read.conf))
+    verdict = decide(sides, rows, read.evidence)
+    return TriageReport(node.name, node.interface, sides.edit_path, source, state,
+                        tuple(rows), read.evidence, missing, verdict, read.runtime.commands)
+
+
+def _edit_path(node: inventory.Node, conf: awgconf.AwgConf | None) -> str | None:
+    """The conf as the operator edits it: the local tree's file, or the
+    path on an SSH node (not ``host:path``, which no editor opens)."""
+    if node.local is not None:
+        return conf.path if conf is not None else None
+    return node.conf
+
+
+def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
+          factory: fleet.CollectorFactory, now: Callable[[], float],
+          sleep: Callable[[float], None]) -> _NodeRead:
+    nothing = RuntimeRead(None)
+    run = options.run
+    if options.probe:
+        # The node's deadline covers the whole connection: leave room for
+        # the probe window and the ping on top of the reads.
+        run = replace(run, timeout=run.timeout + options.window + PING_TIMEOUT)
+    try:
+        collector = factory(node, run)
+    except CollectError as exc:
+        return _NodeRead(None, nothing, Evidence(), exc)
+    try:
+        return _read_open(collector, node, source, options, now, sleep)
+    except CollectError as exc:
+        return _NodeRead(None, nothing, Evidence(), exc)
+    except ParseError as exc:
+        return _NodeRead(None, nothing, Evidence(), CollectError(str(exc),
+                                                                 error_class="parse_error"))
+    finally:
+        with contextlib.suppress(Exception):  # closing a broken transport may fail too
+            collector.close()
+
+
+def _read_open(collector: Collector, node: inventory.Node, source: SourceRead,
+               options: TriageOptions, now: Callable[[], float],
+               sleep: Callable[[float], None]) -> _NodeRead:
+    data = collector.read_file(node.conf, sudo=node.sudo)
+    conf = awgconf.parse(data, collector.describe(node.conf))
+    running = read_runtime(collector, node, timeout=min(options.run.timeout, 15.0))
+    evidence = gather(running.state, node, source.doc, collector=collector,
+                      probe=options.probe, window=options.window, now=now, sleep=sleep)
+    return _NodeRead(conf, running, evidence)
