@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
 from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ArtifactKind, Finding, Severity, Status
+from awgcheck.model import ArtifactKind, Finding, Status
 from awgcheck.ruleset.load import Rule
 
 
@@ -86,8 +86,3 @@ def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
         actual=outcome.actual, location=outcome.location, symptom=symptom,
         remediation=rule.remediation if outcome.status is Status.FAIL else None,
     )
-
-
-def worst(findings: Sequence[Finding]) -> Severity | None:
-    failed = [f.severity for f in findings if f.status is Status.FAIL]
-    return max(failed, key=lambda s: s.rank) if failed else None

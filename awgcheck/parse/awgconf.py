@@ -32,7 +32,6 @@ _C_SPACE = " \t\n\v\f\r"
 # delimiter) from both ends of each line before awg-quick looks at it.
 _IFS = " \t"
 _SPECIAL_PREFIXES = ("i1", "i2", "i3", "i4", "i5")
-_INJECTION = re.compile(r"[\[\]\r\n]")
 
 
 class LineKind(enum.Enum):
@@ -486,9 +485,3 @@ def parse(data: bytes, path: str) -> AwgConf:
         entries=tuple(reader.entries), diagnostics=tuple(diagnostics),
         awg_quick_stripped=tuple(reader.stripped),
     )
-
-
-def has_injection_chars(value: str) -> bool:
-    """``\\n``, ``\\r``, ``[`` or ``]`` inside a value can forge conf lines
-    when a template renders it."""
-    return bool(_INJECTION.search(value))
