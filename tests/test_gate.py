@@ -22,8 +22,8 @@ from click.testing import CliRunner
 from awgcheck.cli.main import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# CI clones the repository into some folder with a copy of shared/ beside it.
-SARIF_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The official schema, vendored (see tests/assets/sarif/README.md).
+SARIF_SCHEMA = REPO_ROOT / "tests" / "assets" / "sarif" / "sarif-schema-2.1.0.json"
 
 SERVER = """\
 # awg0 on the central server: the source of truth

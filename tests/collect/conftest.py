@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-# tests/ has no __init__.py; make the shared sshd helper importable until the
+# tests/ has no __init__.py; make the common sshd helper importable until the
 # top-level conftest does it for every test package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -25,7 +25,7 @@ def _no_agent(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def fleet() -> Iterator[SshdFleet]:
-    """Four nodes served by one real sshd, shared by read-only tests."""
+    """Four nodes served by one real sshd, reused by the read-only tests."""
     with SshdFleet(nodes_wanted=4) as started:
         yield started
 

@@ -17,8 +17,8 @@ from awgcheck.ruleset import load as ruleset
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "fixtures" / "demo" / "fleet.yaml"
-# CI clones the repository into some folder with a copy of shared/ beside it.
-SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The official schema, vendored (see tests/assets/sarif/README.md).
+SCHEMA = REPO / "tests" / "assets" / "sarif" / "sarif-schema-2.1.0.json"
 
 
 def validate(document: dict[str, Any]) -> None:
