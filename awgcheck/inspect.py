@@ -20,7 +20,9 @@ def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
             "final_newline": conf.facts.final_newline,
         },
         "diagnostics": [
-            {"line": d.line, "code": d.code, "severity": d.severity.value, "message": d.message}
+            # "severity" is the key this JSON view has always used for the level.
+            {"line": d.location.line, "code": d.code, "severity": d.level.value,
+             "message": d.message}
             for d in conf.diagnostics
         ],
         "sections": [
@@ -51,6 +53,6 @@ def render_conf_table(conf: AwgConf) -> str:
     if conf.diagnostics:
         out.append("")
         for d in conf.diagnostics:
-            where = f"line {d.line}" if d.line else "file"
-            out.append(f"{d.severity.value}: {where}: {d.message}")
+            where = f"line {d.location.line}" if d.location.line else "file"
+            out.append(f"{d.level.value}: {where}: {d.message}")
     return "\n".join(out) + "\n"

@@ -67,6 +67,43 @@ class Location:
         return self.path if self.line is None else f"{self.path}:{self.line}"
 
 
+class Level(enum.StrEnum):
+    """How much a reader's diagnostic matters to the tool that reads the file.
+
+    One scale for every reader, so a check can ask "would the tool refuse
+    this?" the same way of a conf, a params document or a compose project.
+    """
+
+    FATAL = "fatal"
+    """The tool refuses the file: ``awg-quick up`` applies nothing (or not all)."""
+    ERROR = "error"
+    """``docker compose`` refuses the project, or a template fed this
+    document writes a wrong or broken conf."""
+    WARNING = "warning"
+    """The tool reads it, but likely not as its author meant: worth knowing."""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem a reader found in a file, at the place it found it.
+
+    Readers never raise for a problem that lives in a node's file: they
+    return diagnostics, and rules turn those into findings. ``code`` is a
+    stable, reader-specific identifier (``setconf-reject``,
+    ``dotenv-syntax``, ``wrong-type``...); ``subject`` names the key or
+    variable concerned, when there is one.
+    """
+
+    location: Location
+    code: str
+    message: str
+    level: Level
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.code}: {self.message}"
+
+
 @dataclass(frozen=True)
 class ParamValue:
     """One parameter as a document states it.

@@ -21,8 +21,16 @@ from awgcheck.checks.compose_select import ComposeSelection, Item
 from awgcheck.checks.options import one_of
 from awgcheck.documents.compose import ComposeDocument, conceal
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
-from awgcheck.parse.compose.project import Diagnostic, Level, Service
+from awgcheck.model import (
+    ArtifactKind,
+    Diagnostic,
+    Level,
+    Location,
+    ParamValue,
+    Severity,
+    Status,
+)
+from awgcheck.parse.compose.project import Service
 
 
 def _document(ctx: Context) -> tuple[ComposeDocument, ComposeSelection]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from awgcheck.checks.base import Context, Outcome, conf_entries, entry_location, entry_name
 from awgcheck.checks.options import one_of
-from awgcheck.model import ArtifactKind, Location, Status
+from awgcheck.model import ArtifactKind, Level, Location, Status
 from awgcheck.parse import awgconf
 
 
@@ -122,10 +122,9 @@ def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     fatal diagnostic."""
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
-    fatal = [d for d in doc.diagnostics if d.severity is awgconf.Severity.FATAL]
+    fatal = [d for d in doc.diagnostics if d.level is Level.FATAL]
     for diagnostic in fatal:
-        yield Outcome(Status.FAIL, diagnostic.message,
-                      location=Location(doc.path, diagnostic.line))
+        yield Outcome(Status.FAIL, diagnostic.message, location=diagnostic.location)
     if not fatal:
         yield Outcome(Status.PASS, "awg-quick would load this file")
 

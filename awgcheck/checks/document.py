@@ -7,21 +7,22 @@ from typing import Any
 
 from awgcheck import params
 from awgcheck.checks.base import Context, Outcome
-from awgcheck.model import Location, Severity, Status
+from awgcheck.model import Level, Severity, Status
 from awgcheck.parse import paramsdoc
 
 # --- params documents ----------------------------------------------------------
 
 def check_document_valid(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
-    """Every problem met while reading a params document (an error reply, a
-    missing or mistyped key, a number sent as a string, an injection
+    """Every diagnostic met while reading a params document (an error reply,
+    a missing or mistyped key, a number sent as a string, an injection
     character) is a failing outcome at its key and line."""
     doc = ctx.doc
     assert isinstance(doc, paramsdoc.ParamsDoc)
-    for problem in doc.problems:
-        spec = params.spec((problem.key or "").replace("_", ""))
-        downgrade = Severity.WARNING if problem.level is paramsdoc.Level.WARNING else None
-        yield Outcome(Status.FAIL, problem.message, spec.name if spec else problem.key,
-                      location=Location(doc.path, problem.line), severity=downgrade)
-    if not doc.problems:
+    for diagnostic in doc.diagnostics:
+        spec = params.spec((diagnostic.subject or "").replace("_", ""))
+        downgrade = Severity.WARNING if diagnostic.level is Level.WARNING else None
+        yield Outcome(Status.FAIL, diagnostic.message,
+                      spec.name if spec else diagnostic.subject,
+                      location=diagnostic.location, severity=downgrade)
+    if not doc.diagnostics:
         yield Outcome(Status.PASS, "the params document is well formed")

@@ -32,14 +32,12 @@ from awgcheck.collect.base import FILE_MISSING, Collector
 from awgcheck.documents.compose import FILE, NODE, ComposeDocument
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
-from awgcheck.model import Location
+from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.project import (
     Command,
     ComposeProject,
-    Diagnostic,
     EnvVar,
     Healthcheck,
-    Level,
     Port,
     Reader,
     Service,

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from awgcheck import params
-from awgcheck.model import Location, ParamValue
-from awgcheck.parse.compose.project import ComposeProject, Diagnostic, Level
+from awgcheck.model import Diagnostic, Level, Location, ParamValue
+from awgcheck.parse.compose.project import ComposeProject
 
 FILE = "file"
 NODE = "node"

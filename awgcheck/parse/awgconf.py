@@ -23,7 +23,7 @@ from typing import AnyStr
 
 from awgcheck import params
 from awgcheck.errors import ParseError
-from awgcheck.model import Location, ParamValue
+from awgcheck.model import Diagnostic, Level, Location, ParamValue
 
 # config.c char_is_space(): the C isspace() set in the C locale. A UTF-8 BOM
 # or a non-breaking space is not in it.
@@ -40,21 +40,6 @@ class LineKind(enum.Enum):
     SECTION = "section"
     KEY = "key"
     GARBAGE = "garbage"  # text that is neither a section nor key = value
-
-
-class Severity(enum.Enum):
-    FATAL = "fatal"  # `awg-quick up` fails: nothing (or not all) is applied
-    WARNING = "warning"  # loads, but a hazard worth knowing
-
-
-@dataclass(frozen=True)
-class Diagnostic:
-    """Something the real tool would say (or silently do) about the file."""
-
-    line: int | None
-    code: str
-    message: str
-    severity: Severity = Severity.FATAL
 
 
 @dataclass(frozen=True)
@@ -129,7 +114,7 @@ class AwgConf:
     @property
     def loads(self) -> bool:
         """Would ``awg-quick up`` accept this file?"""
-        return not any(d.severity is Severity.FATAL for d in self.diagnostics)
+        return not any(d.level is Level.FATAL for d in self.diagnostics)
 
     def interface(self) -> Section | None:
         for section in self.sections:
@@ -250,8 +235,9 @@ class _Reader:
         self.original = ""
 
     def diag(self, line: int | None, code: str, message: str,
-             severity: Severity = Severity.FATAL) -> None:
-        self.diagnostics.append(Diagnostic(line, code, message, severity))
+             level: Level = Level.FATAL) -> None:
+        """Note what the tool would say (or silently do) about ``line``."""
+        self.diagnostics.append(Diagnostic(Location(self.path, line), code, message, level))
 
     def reject(self, number: int, why: str) -> None:
         self.diag(number, "setconf-reject", f"awg setconf would reject line {number}: {why}")
@@ -262,7 +248,7 @@ class _Reader:
                 number, "nul-byte",
                 f"line {number} contains a NUL byte: awg-quick drops it and joins the "
                 "text, awg setconf alone ignores the rest of the line",
-                Severity.WARNING,
+                Level.WARNING,
             )
         # bash `read -r`: NUL bytes dropped, IFS whitespace trimmed.
         self.original = _decode(raw.replace(b"\0", b""))
@@ -272,7 +258,7 @@ class _Reader:
             self.diag(number, "indented-i-key",
                       f"line {number}: {line[:2]} is indented: awg-quick trims the indent and "
                       "keeps the inner spaces, but `awg setconf` run on this file directly "
-                      "deletes them and applies a different value", Severity.WARNING)
+                      "deletes them and applies a different value", Level.WARNING)
         stripped = line.split("#", 1)[0]
         quick_key = stripped.split("=", 1)[0].strip(_C_SPACE)
         quick_value = stripped.split("=", 1)[-1].strip(_C_SPACE)
@@ -325,7 +311,7 @@ class _Reader:
         if name == "Interface" and any(s.name == "Interface" for s in self.sections[:-1]):
             self.diag(number, "second-interface",
                       "a second [Interface] section; its keys are "
-                      "applied on top of the first one", Severity.WARNING)
+                      "applied on top of the first one", Level.WARNING)
 
     def _garbage(self, number: int, raw: bytes, line: str, cleaned: str) -> None:
         scrubbed = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
@@ -433,30 +419,33 @@ def _show(text: str) -> str:
 
 
 def _file_diagnostics(facts: FileFacts, reader: _Reader) -> Iterator[Diagnostic]:
+    def at(line: int | None) -> Location:
+        return Location(reader.path, line)
+
     if facts.bom:
-        yield Diagnostic(1, "bom", "file starts with a UTF-8 byte order mark: awg setconf "
+        yield Diagnostic(at(1), "bom", "file starts with a UTF-8 byte order mark: awg setconf "
                          "reads it as part of line 1 and rejects that line",
-                         Severity.WARNING)
+                         Level.WARNING)
     if facts.cr_only:
-        yield Diagnostic(1, "cr-only", "file uses CR-only line endings: the tools read it "
-                         "as a single line and reject it", Severity.WARNING)
+        yield Diagnostic(at(1), "cr-only", "file uses CR-only line endings: the tools read it "
+                         "as a single line and reject it", Level.WARNING)
     if facts.invalid_utf8:
-        yield Diagnostic(None, "invalid-utf8", "file is not valid UTF-8",
-                         Severity.WARNING)
+        yield Diagnostic(at(None), "invalid-utf8", "file is not valid UTF-8",
+                         Level.WARNING)
     if not facts.final_newline:
-        yield Diagnostic(len(reader.lines) or None, "no-final-newline",
+        yield Diagnostic(at(len(reader.lines) or None), "no-final-newline",
                          "file has no final newline (the tools still read the last line)",
-                         Severity.WARNING)
+                         Level.WARNING)
     if reader.setconf_section is None and not reader.entries:
-        yield Diagnostic(None, "empty", "file has no [Interface] section: it loads, but "
-                         "clears the private key and every param", Severity.WARNING)
+        yield Diagnostic(at(None), "empty", "file has no [Interface] section: it loads, but "
+                         "clears the private key and every param", Level.WARNING)
     for section in reader.sections:
         has_key = any(e.name == "PublicKey" and e.section == section.index
                       for e in reader.entries)
         if section.name == "Peer" and not has_key:
-            yield Diagnostic(section.line, "peer-without-key",
+            yield Diagnostic(at(section.line), "peer-without-key",
                              f"[Peer] at line {section.line} has no PublicKey: awg setconf "
-                             "fails with \"A peer is missing a public key\"")
+                             "fails with \"A peer is missing a public key\"", Level.FATAL)
 
 
 def parse(data: bytes, path: str) -> AwgConf:
@@ -479,7 +468,7 @@ def parse(data: bytes, path: str) -> AwgConf:
         for s in reader.sections
     )
     diagnostics = list(_file_diagnostics(facts, reader)) + reader.diagnostics
-    diagnostics.sort(key=lambda d: (d.line or 0))
+    diagnostics.sort(key=lambda d: (d.location.line or 0))
     return AwgConf(
         path=path, facts=facts, lines=tuple(reader.lines), sections=sections,
         entries=tuple(reader.entries), diagnostics=tuple(diagnostics),

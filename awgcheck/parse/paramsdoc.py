@@ -12,7 +12,8 @@ conf by effective value like any other :class:`~awgcheck.checks.ParamDocument`.
 
 Everything wrong with a document (not JSON/YAML, an error response, a
 missing or mistyped key, a number sent as a string, an injection character)
-becomes a :class:`Problem` naming the key and line; parsing never raises.
+becomes a :class:`~awgcheck.model.Diagnostic` naming the key (its
+``subject``) and line; parsing never raises.
 Secrets (HeaderProtectionKey) are digested here, at the door, as the conf
 parser does.
 """
@@ -29,7 +30,7 @@ import yaml
 
 from awgcheck import params
 from awgcheck.errors import ParseError
-from awgcheck.model import Location, ParamValue
+from awgcheck.model import Diagnostic, Level, Location, ParamValue
 
 _C_SPACE = " \t\n\v\f\r"
 _INJECTION = re.compile(r"[\[\]\r\n]")
@@ -41,28 +42,9 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
-class Level(enum.StrEnum):
-    """ERROR: a template fed this document writes a wrong or broken conf.
-    WARNING: it works, but not as its author likely meant."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
 class Form(enum.StrEnum):
     EPOCH = "epoch"  # {"epoch": N, "params": {...}}, conf spelling keys
     REGISTRATION = "registration"  # {"awg": {...}}, snake_case keys
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with a document, at the key (and line) it concerns."""
-
-    line: int | None
-    key: str | None
-    code: str
-    message: str
-    level: Level = Level.ERROR
 
 
 @dataclass(frozen=True)
@@ -73,7 +55,9 @@ class ParamsDoc:
     form: Form | None
     epoch: int | None
     values: tuple[ParamValue, ...]
-    problems: tuple[Problem, ...]
+    # Level.ERROR: a template fed this document writes a wrong or broken
+    # conf; Level.WARNING: it works, but not as its author likely meant.
+    diagnostics: tuple[Diagnostic, ...]
 
     def params(self) -> dict[str, ParamValue]:
         """Params by canonical name; a duplicated key keeps its last value,
@@ -85,8 +69,8 @@ class ParamsDoc:
         """True when the document states params at all (not an error reply)."""
         return self.form is not None
 
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.level is Level.ERROR)
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.level is Level.ERROR)
 
 
 def looks_like_params(data: bytes) -> bool:
@@ -109,22 +93,23 @@ def parse(data: bytes, path: str) -> ParamsDoc:
 
 
 class _Reader:
-    """Collects problems while walking the YAML node tree (JSON is YAML)."""
+    """Collects diagnostics while walking the YAML node tree (JSON is YAML)."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.problems: list[Problem] = []
+        self.diagnostics: list[Diagnostic] = []
         self.values: dict[str, ParamValue] = {}
 
     def problem(self, node: yaml.Node | None, key: str | None, code: str, message: str,
                 level: Level = Level.ERROR) -> None:
         line = node.start_mark.line + 1 if node is not None else None
         where = f"line {line}: " if line is not None else ""
-        self.problems.append(Problem(line, key, code, f"{where}{message}", level))
+        self.diagnostics.append(
+            Diagnostic(Location(self.path, line), code, f"{where}{message}", level, key))
 
     def result(self, form: Form | None, epoch: int | None) -> ParamsDoc:
         return ParamsDoc(self.path, form, epoch, tuple(self.values.values()),
-                         tuple(self.problems))
+                         tuple(self.diagnostics))
 
     # --- the document -----------------------------------------------------
 
@@ -142,9 +127,9 @@ class _Reader:
             # Only the short 'problem' text: the full error quotes the
             # offending line, which may hold a secret.
             problem = params.scrub(str(getattr(exc, "problem", None) or type(exc).__name__))
-            self.problems.append(Problem(
-                mark.line + 1 if mark is not None else None, None, "not-json-or-yaml",
-                f"{line}not valid JSON or YAML: {problem}"))
+            self.diagnostics.append(Diagnostic(
+                Location(self.path, mark.line + 1 if mark is not None else None),
+                "not-json-or-yaml", f"{line}not valid JSON or YAML: {problem}", Level.ERROR))
             return None
         if not isinstance(root, yaml.MappingNode):
             self.problem(root, None, "not-a-mapping",
@@ -367,8 +352,9 @@ def parse_source(data: bytes, path: str) -> ParamsDoc:
     params at all (not JSON, an error reply) or carries an error beside them
     cannot be compared with, so it raises :class:`ParseError` naming why."""
     doc = parse(data, path)
-    refused = [p for p in doc.problems if p.code == "error-reply"]
+    refused = [d for d in doc.diagnostics if d.code == "error-reply"]
     if not doc.usable or refused:
-        first = (refused or list(doc.problems))[0].message if doc.problems else "no params"
+        first = (refused or list(doc.diagnostics))[0].message if doc.diagnostics \
+            else "no params"
         raise ParseError(f"{path}: not a usable params document: {first}")
     return doc

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from awgcheck.errors import ParseError
+from awgcheck.model import Level
 from awgcheck.parse import awgconf
 
 ASSETS = Path(__file__).parent.parent / "assets" / "conf"
@@ -21,7 +22,7 @@ def parse_asset(name: str) -> awgconf.AwgConf:
 
 
 def fatal_lines(conf: awgconf.AwgConf) -> list[int | None]:
-    return [d.line for d in conf.diagnostics if d.severity is awgconf.Severity.FATAL]
+    return [d.location.line for d in conf.diagnostics if d.level is Level.FATAL]
 
 
 def test_awgconf_three_peers_keeps_sections_in_order() -> None:
@@ -89,7 +90,7 @@ def test_awgconf_i_keys_keep_inner_spaces_on_the_awg_quick_path() -> None:
     assert params["I1"].effective == "<b 0xc700000001> <r 16> <t>"
     assert params["I2"].effective == "<b 0x02>   <r 3>"  # awg-quick trims the indent first
     assert params["I3"].effective == "<t>"
-    assert any(d.code == "indented-i-key" and d.line == 3 for d in conf.diagnostics)
+    assert any(d.code == "indented-i-key" and d.location.line == 3 for d in conf.diagnostics)
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ def test_awgconf_numbers_follow_strtoul(key: str, effective: str | None) -> None
 
 def test_awgconf_numbers_diagnostics_name_line_and_tool() -> None:
     conf = parse_asset("numbers.conf")
-    messages = [d.message for d in conf.diagnostics if d.severity is awgconf.Severity.FATAL]
+    messages = [d.message for d in conf.diagnostics if d.level is Level.FATAL]
     assert "awg setconf would reject line 2: Jc: Unable to parse Jc: `0x12'" in messages
     assert any(m.startswith("awg setconf would reject line 7:") for m in messages)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from awgcheck.model import Location
+from awgcheck.model import Level, Location
 from awgcheck.parse.compose.project import (
     CONTAINER_VARIABLE,
     ENV_FILE,
@@ -23,7 +23,6 @@ from awgcheck.parse.compose.project import (
     ComposeProject,
     load_project,
 )
-from awgcheck.parse.diagnostic import Level
 
 STACK = """\
 services:

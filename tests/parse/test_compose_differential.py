@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 import yaml
 
+from awgcheck.model import Level
 from awgcheck.parse.compose.project import ComposeProject, load_project
-from awgcheck.parse.diagnostic import Level
 
 CASES = Path(__file__).resolve().parent.parent / "assets" / "compose"
 PROJECT_NAME = "awgcheck-diff"

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from awgcheck.model import Level
 from awgcheck.parse.compose.project import load_project
-from awgcheck.parse.diagnostic import Level
 
 CASES_PER_KIND = 25
 _INTERP = ["$", "{", "}", ":", "-", "+", "?", "A", "E", "U", "a", "1", " ", "$$", "${", "${A"]

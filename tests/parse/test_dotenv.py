@@ -106,8 +106,8 @@ PROBLEMS = [
     ("text", "line", "code"), [p[1:] for p in PROBLEMS], ids=[p[0] for p in PROBLEMS]
 )
 def test_dotenv_problem_reported_with_line(text: str, line: int, code: str) -> None:
-    problems = parse_dotenv(text).problems
-    assert [(p.line, p.code) for p in problems] == [(line, code)]
+    problems = parse_dotenv(text).diagnostics
+    assert [(p.location.line, p.code) for p in problems] == [(line, code)]
 
 
 def test_dotenv_syntax_error_keeps_earlier_entries() -> None:
@@ -118,7 +118,7 @@ def test_dotenv_syntax_error_keeps_earlier_entries() -> None:
 def test_dotenv_required_missing_drops_only_that_value() -> None:
     parsed = parse_dotenv("A=1\nK=${U:?need}\nB=2\n")
     assert parsed.values() == {"A": "1", "B": "2"}
-    assert parsed.problems[0].variable == "U"
+    assert parsed.diagnostics[0].subject == "U"
 
 
 def test_dotenv_entries_keep_raw_text_and_line() -> None:
@@ -138,4 +138,4 @@ def test_dotenv_raw_format_takes_lines_literally() -> None:
 def test_dotenv_raw_format_refuses_space_in_key() -> None:
     parsed = parse_raw_env("OK=1\nC = spaced\nLATER=2\n")
     assert parsed.values() == {"OK": "1"}
-    assert [(p.line, p.code) for p in parsed.problems] == [(2, SYNTAX)]
+    assert [(p.location.line, p.code) for p in parsed.diagnostics] == [(2, SYNTAX)]

@@ -29,7 +29,7 @@ def _load(name: str) -> paramsdoc.ParamsDoc:
 def test_paramsdoc_epoch_form_reads_conf_spelling() -> None:
     doc = _load("epoch.json")
     assert doc.form is paramsdoc.Form.EPOCH and doc.epoch == 42
-    assert doc.problems == ()
+    assert doc.diagnostics == ()
     values = doc.params()
     assert (values["S4"].raw, values["S4"].effective) == ("18", "18")
     assert values["S4"].location is not None and values["S4"].location.line == 10
@@ -40,7 +40,7 @@ def test_paramsdoc_epoch_form_reads_conf_spelling() -> None:
 def test_paramsdoc_registration_form_snake_case_yaml() -> None:
     doc = _load("registration.yaml")
     assert doc.form is paramsdoc.Form.REGISTRATION and doc.epoch is None
-    assert doc.problems == ()
+    assert doc.diagnostics == ()
     values = doc.params()
     assert values["RandomTrailers"].raw == "off"
     assert values["H1"].raw == "1020325451-1020325461"
@@ -55,7 +55,7 @@ def test_paramsdoc_bools_render_on_off() -> None:
 
 def test_paramsdoc_json_indented_with_tabs_keeps_lines() -> None:
     doc = _load("tabs.json")
-    assert doc.problems == ()
+    assert doc.diagnostics == ()
     location = doc.params()["S4"].location
     assert location is not None and location.line == 4
 
@@ -80,21 +80,21 @@ def test_paramsdoc_secret_is_digested_at_parse_time() -> None:
         "yaml-duplicate", "params-beside-error", "awg-beside-error", "no-known-key"])
 def test_paramsdoc_small_documents(text: bytes, code: str, key: str | None) -> None:
     doc = paramsdoc.parse(text, "p")
-    assert (code, key) in {(p.code, p.key) for p in doc.problems}
+    assert (code, key) in {(p.code, p.subject) for p in doc.diagnostics}
 
 
 def test_paramsdoc_yaml_error_never_quotes_the_line() -> None:
     text = f'awg:\n  header_protection_key: "{HPK}\n  s4: [\n'.encode()
     doc = paramsdoc.parse(text, "p")
-    assert [p.code for p in doc.problems] == ["not-json-or-yaml"]
+    assert [p.code for p in doc.diagnostics] == ["not-json-or-yaml"]
     assert HPK[:16] not in repr(doc)
 
 
 def test_paramsdoc_error_reply_is_a_problem_not_a_crash() -> None:
     doc = _load("error-reply.json")
     assert not doc.usable and doc.params() == {}
-    [problem] = doc.problems
-    assert (problem.code, problem.key, problem.line) == ("error-reply", "error", 1)
+    [problem] = doc.diagnostics
+    assert (problem.code, problem.subject, problem.location.line) == ("error-reply", "error", 1)
     assert "partner not registered" in problem.message
 
 
@@ -118,9 +118,9 @@ MALFORMED = [
                                                                   MALFORMED])
 def test_paramsdoc_malformed_names_key_and_line(code: str, key: str, line: int) -> None:
     doc = _load("malformed.json")
-    found = {(p.code, p.key, p.line) for p in doc.problems}
+    found = {(p.code, p.subject, p.location.line) for p in doc.diagnostics}
     assert (code, key, line) in found
-    message = next(p.message for p in doc.problems if (p.code, p.key) == (code, key))
+    message = next(p.message for p in doc.diagnostics if (p.code, p.subject) == (code, key))
     assert message.startswith(f"line {line}: ")
 
 
@@ -136,8 +136,8 @@ def test_paramsdoc_malformed_values_are_not_comparable() -> None:
 def test_paramsdoc_not_json_or_yaml(name: str) -> None:
     doc = _load(name)
     assert not doc.usable
-    assert [p.code for p in doc.problems] == ["not-json-or-yaml"]
-    assert doc.problems[0].line is not None
+    assert [p.code for p in doc.diagnostics] == ["not-json-or-yaml"]
+    assert doc.diagnostics[0].location.line is not None
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -9,8 +9,9 @@ synonym of ``KEY=value``. Unquoted and double-quoted values are interpolated
 first and the lines already read second.
 
 The parser never raises for bad input: a syntax error ends the file (as it
-ends ``docker compose``) and is returned as a :class:`DotenvProblem`; a
-failed interpolation drops that one value.
+ends ``docker compose``) and is returned as a
+:class:`~awgcheck.model.Diagnostic` at its line; a failed interpolation
+drops that one value.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.interpolate import Interpolated, Lookup, interpolate
 
 SYNTAX = "dotenv-syntax"
@@ -26,6 +28,9 @@ REQUIRED = "interpolation-required"
 INVALID = "interpolation-invalid"
 UNSET = "variable-unset"
 KEYLESS = "dotenv-keyless-line"
+# Compose still runs after these two (the value is empty or oddly named);
+# every other problem makes `docker compose` refuse the project.
+_WARNINGS = frozenset({UNSET, KEYLESS})
 
 _EXPORT = re.compile(r"export\s+")
 # compose-go knows these escapes in double quotes and no others (no \x, \u).
@@ -63,21 +68,12 @@ class DotenvEntry:
 
 
 @dataclass(frozen=True)
-class DotenvProblem:
-    """A problem at ``line``; ``code`` is one of this module's constants."""
-
-    line: int
-    code: str
-    message: str
-    variable: str | None = None
-
-
-@dataclass(frozen=True)
 class Dotenv:
-    """A parsed file: its statements in order and what went wrong."""
+    """A parsed file: its statements in order and what went wrong (each
+    diagnostic's code is one of this module's constants)."""
 
     entries: tuple[DotenvEntry, ...]
-    problems: tuple[DotenvProblem, ...]
+    diagnostics: tuple[Diagnostic, ...]
 
     def values(self) -> dict[str, str]:
         """The resulting variables; later statements win, unset ones are absent."""
@@ -92,18 +88,21 @@ class Dotenv:
         return out
 
 
-def parse_dotenv(text: str, lookup: Lookup | None = None, fallback: Lookup | None = None) -> Dotenv:
+def parse_dotenv(text: str, lookup: Lookup | None = None, fallback: Lookup | None = None,
+                 *, path: str = ".env") -> Dotenv:
     """Parse ``text`` as compose-go does, resolving ``$VAR`` via ``lookup``.
+    ``path`` is how diagnostics name the file.
 
     ``$VAR`` is looked up in ``lookup`` first (a shell variable, or a
     service ``environment:`` entry, shadows a line of the same file), then
     in the file's own earlier lines, then in ``fallback`` (the files read
     before this one).
     """
-    return _Parser(text.removeprefix("\ufeff"), lookup or _nothing, fallback or _nothing).run()
+    return _Parser(text.removeprefix("\ufeff"), path, lookup or _nothing,
+                   fallback or _nothing).run()
 
 
-def parse_raw_env(text: str, lookup: Lookup | None = None) -> Dotenv:
+def parse_raw_env(text: str, lookup: Lookup | None = None, *, path: str = ".env") -> Dotenv:
     """Parse an ``env_file`` declared with ``format: raw``.
 
     Each ``KEY=value`` line is taken literally: no quotes, no comments after
@@ -118,7 +117,8 @@ def parse_raw_env(text: str, lookup: Lookup | None = None) -> Dotenv:
             continue
         key, eq, value = line.partition("=")
         if any(c.isspace() for c in key):
-            problem = DotenvProblem(number, SYNTAX, f"variable {key!r} contains whitespaces")
+            problem = _diagnostic(path, number, SYNTAX,
+                                  f"variable {key!r} contains whitespaces")
             return Dotenv(tuple(entries), (problem,))
         if eq:
             entries.append(DotenvEntry(key, value, value, number))
@@ -131,28 +131,36 @@ def _nothing(_name: str) -> str | None:
     return None
 
 
+def _diagnostic(path: str, line: int, code: str, message: str,
+                variable: str | None = None) -> Diagnostic:
+    level = Level.WARNING if code in _WARNINGS else Level.ERROR
+    return Diagnostic(Location(path, line), code, message, level, variable)
+
+
 class _SyntaxFailure(Exception):
     """Internal: a statement compose-go rejects; ends the file."""
 
 
 class _Parser:
-    def __init__(self, text: str, lookup: Lookup, fallback: Lookup) -> None:
+    def __init__(self, text: str, path: str, lookup: Lookup, fallback: Lookup) -> None:
         self.text = text
+        self.path = path
         self.lookup = lookup
         self.fallback = fallback
         self.pos = 0
         self.statement_line = 1
         self.seen: dict[str, str] = {}
         self.entries: list[DotenvEntry] = []
-        self.problems: list[DotenvProblem] = []
+        self.diagnostics: list[Diagnostic] = []
 
     def run(self) -> Dotenv:
         try:
             while self._next_statement():
                 self._statement()
         except _SyntaxFailure as failure:
-            self.problems.append(DotenvProblem(self.statement_line, SYNTAX, str(failure)))
-        return Dotenv(tuple(self.entries), tuple(self.problems))
+            self.diagnostics.append(
+                _diagnostic(self.path, self.statement_line, SYNTAX, str(failure)))
+        return Dotenv(tuple(self.entries), tuple(self.diagnostics))
 
     def _line(self, pos: int | None = None) -> int:
         return self.text.count("\n", 0, self.pos if pos is None else pos) + 1
@@ -211,8 +219,9 @@ class _Parser:
         # A last line with no "=", ":" or newline: compose-go reads a
         # variable with an empty name whose value is the whole line.
         self.pos = start
-        self.problems.append(
-            DotenvProblem(
+        self.diagnostics.append(
+            _diagnostic(
+                self.path,
                 self.statement_line,
                 KEYLESS,
                 "last line has no '=': Compose reads it as a variable with an empty name",
@@ -266,11 +275,13 @@ class _Parser:
 
     def _report(self, result: Interpolated, line: int) -> None:
         for name in result.unset:
-            self.problems.append(DotenvProblem(line, UNSET, f"variable {name} is not set", name))
+            self.diagnostics.append(
+                _diagnostic(self.path, line, UNSET, f"variable {name} is not set", name))
         if result.error is not None:
             code = REQUIRED if result.error.kind == "required" else INVALID
-            self.problems.append(
-                DotenvProblem(line, code, result.error.message, result.error.variable)
+            self.diagnostics.append(
+                _diagnostic(self.path, line, code, result.error.message,
+                            result.error.variable)
             )
 
 

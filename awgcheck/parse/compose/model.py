@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from awgcheck.model import Location
-from awgcheck.parse.diagnostic import Diagnostic, Level
+from awgcheck.model import Diagnostic, Level, Location
 
 # Diagnostic codes (the dotenv and tree modules add their own; see
 # docs/compose.md for the full table).

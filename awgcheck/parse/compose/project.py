@@ -24,8 +24,8 @@ import posixpath
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from awgcheck.model import Location
-from awgcheck.parse.compose.dotenv import KEYLESS, UNSET, Dotenv, parse_dotenv
+from awgcheck.model import Diagnostic, Level, Location
+from awgcheck.parse.compose.dotenv import parse_dotenv
 from awgcheck.parse.compose.model import (
     CONTAINER_VARIABLE,
     DEPENDS_ON,
@@ -63,7 +63,6 @@ from awgcheck.parse.compose.tree import (
     strings,
     without_resets,
 )
-from awgcheck.parse.diagnostic import Diagnostic, Level
 
 __all__ = [
     "CONTAINER_VARIABLE",
@@ -85,10 +84,8 @@ __all__ = [
     "YAML11_VALUE",
     "Command",
     "ComposeProject",
-    "Diagnostic",
     "EnvVar",
     "Healthcheck",
-    "Level",
     "Port",
     "Reader",
     "Service",
@@ -236,18 +233,11 @@ class _Loader:
             if text is None:
                 continue
 
-            parsed = parse_dotenv(text, outer.get, values.get)
-            self.report_dotenv(path, parsed)
+            parsed = parse_dotenv(text, outer.get, values.get, path=path)
+            for diagnostic in parsed.diagnostics:
+                self.report(diagnostic)
             values.update(parsed.values())
         return {**values, **outer}
-
-    def report_dotenv(self, path: str, parsed: Dotenv) -> None:
-        """Turn an env file's problems into located diagnostics."""
-        for problem in parsed.problems:
-            level = Level.WARNING if problem.code in (UNSET, KEYLESS) else Level.ERROR
-            self.report(
-                Diagnostic(Location(path, problem.line), problem.code, problem.message, level)
-            )
 
     def text(
         self, path: str, *, required: bool, code: str = FILE_MISSING, level: Level = Level.ERROR

@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from awgcheck.model import Location
-from awgcheck.parse.compose.dotenv import Dotenv, parse_dotenv, parse_raw_env
+from awgcheck.model import Diagnostic, Level, Location
+from awgcheck.parse.compose.dotenv import parse_dotenv, parse_raw_env
 from awgcheck.parse.compose.goyaml import Kind, yaml11_reading
 from awgcheck.parse.compose.model import (
     CONTAINER_VARIABLE,
@@ -46,15 +46,12 @@ from awgcheck.parse.compose.tree import (
     scalars,
     strings,
 )
-from awgcheck.parse.diagnostic import Diagnostic, Level
 
 
 class Sink(Protocol):
     """What building a service needs from the loader: files and a report."""
 
     def report(self, diagnostic: Diagnostic) -> None: ...
-
-    def report_dotenv(self, path: str, parsed: Dotenv) -> None: ...
 
     def text(
         self, path: str, *, required: bool, code: str = ..., level: Level = ...
@@ -118,6 +115,7 @@ def _report_shadowed(
             SHADOWED,
             f"{service}: {key} is set in {shadowed.location} but listed here without"
             " a value, so Compose leaves it unset in the container",
+            Level.WARNING,
         )
     )
 
@@ -186,6 +184,7 @@ def _check_typed(loader: Sink, service: str, key: str, value: YScalar) -> None:
                 TYPED_VALUE,
                 f"{service}: {key}: unquoted {value.raw} is a YAML {value.kind.value};"
                 f" Compose passes {value.value!r}. Quote it to pass it as written",
+                Level.WARNING,
             )
         )
         return
@@ -197,6 +196,7 @@ def _check_typed(loader: Sink, service: str, key: str, value: YScalar) -> None:
                 YAML11_VALUE,
                 f"{service}: {key}: unquoted {value.raw} is text to Compose but {reading}"
                 " to YAML 1.1 readers (docker-compose v1, PyYAML); quote it",
+                Level.WARNING,
             )
         )
 
@@ -234,10 +234,11 @@ def _env_file_vars(
             return var.value if var is not None else None
 
         if first(field_of(ref, "format")) == "raw":
-            parsed = parse_raw_env(text, lookup)
+            parsed = parse_raw_env(text, lookup, path=path)
         else:
-            parsed = parse_dotenv(text, lookup, earlier)
-        loader.report_dotenv(path, parsed)
+            parsed = parse_dotenv(text, lookup, earlier, path=path)
+        for diagnostic in parsed.diagnostics:
+            loader.report(diagnostic)
         for entry in parsed.entries:
             if entry.value is None:
                 continue
@@ -313,6 +314,7 @@ def _check_container_variables(loader: Sink, svc: YMap, env: Mapping[str, EnvVar
                             CONTAINER_VARIABLE,
                             f"${name} in {key} is interpolated by Compose, not by the"
                             f" container shell, and is empty; write $${name}",
+                            Level.WARNING,
                         )
                     )
 
@@ -426,5 +428,6 @@ def _check_empty_host_ip(loader: Sink, name: str, item: YScalar) -> None:
                 EMPTY_HOST_IP,
                 f"{name}: port {item.raw} has an interpolated host IP that came out"
                 f" empty ({item.value}), so Docker publishes it on every interface",
+                Level.WARNING,
             )
         )

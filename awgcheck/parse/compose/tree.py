@@ -19,10 +19,9 @@ from dataclasses import dataclass, field, replace
 
 import yaml
 
-from awgcheck.model import Location
+from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.goyaml import Kind, resolve_plain
 from awgcheck.parse.compose.interpolate import Lookup, interpolate
-from awgcheck.parse.diagnostic import Diagnostic, Level
 
 YAML_SYNTAX = "yaml-syntax"
 DUPLICATE_KEY = "yaml-duplicate-key"
@@ -193,6 +192,7 @@ class _Builder:
                     UNSET,
                     f"variable {name} is not set in the project environment;"
                     " Compose substitutes an empty string",
+                    Level.WARNING,
                 )
             )
         if result.error is not None:
