@@ -113,6 +113,10 @@ class ParamValue:
     tool's own canonical form (``18``, ``100-200``, ``on``), or None when
     the tool would reject the value. Secret values never reach this type in
     clear: both fields hold ``sha256:<12 hex>`` digests instead.
+
+    ``placeholder`` is True when the value comes from a template and holds
+    a placeholder (``{{ s4 }}``, ``${S4}``...): it is only known once the
+    template is rendered, so checks skip it rather than judge it.
     """
 
     key: str
@@ -120,6 +124,7 @@ class ParamValue:
     effective: str | None
     location: Location | None = None
     error: str | None = None
+    placeholder: bool = False
 
 
 @dataclass(frozen=True)

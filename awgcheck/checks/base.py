@@ -3,7 +3,9 @@
 A check is a plain function ``(Context, options) -> Iterator[Outcome]``
 registered in :data:`awgcheck.checks.CHECKS` as a :class:`CheckType`; the
 engine turns outcomes into findings. The helpers at the bottom read one
-param, or the conf lines a rule selects, the same way for every check.
+param, or the conf lines a rule selects, the same way for every check;
+they are also where a template's placeholders are left alone, so no check
+judges a value that only exists once the template is rendered.
 """
 
 from __future__ import annotations
@@ -114,11 +116,31 @@ def missing_outcomes(ctx: Context, options: Mapping[str, Any]) -> list[Outcome]:
             for name in ctx.selected() if name not in stated]
 
 
+def not_compared(what: str, param: str | None, location: Location | None) -> Outcome:
+    """The outcome for a template placeholder (``what`` is the param or
+    "line N"): its value is only known once the template is rendered."""
+    return Outcome(Status.SKIP, f"not compared: {what} is a template placeholder", param,
+                   location=location)
+
+
+def placeholder_skip(ctx: Context, name: str) -> Outcome | None:
+    """A skip when the document states ``name`` as a template placeholder;
+    a check asks this before judging the param (see :func:`value_of`)."""
+    found = ctx.doc.params().get(name)
+    if found is not None and found.placeholder:
+        return not_compared(name, name, found.location)
+    return None
+
+
 def value_of(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
-    """(the param as stated or None, the effective value to judge or None)."""
+    """(the param as stated or None, the effective value to judge or None).
+
+    A template placeholder has no value to judge yet: its effective value
+    is None here, so a caller that did not ask :func:`placeholder_skip`
+    first still never compares it."""
     found = ctx.doc.params().get(name)
     if found is not None:
-        return found, found.effective
+        return found, None if found.placeholder else found.effective
     spec = params.spec(name)
     if mode == "default" and spec is not None and spec.default is not None:
         return None, spec.default
@@ -130,6 +152,10 @@ def where_of(ctx: Context, value: ParamValue | None) -> Location:
 
 
 def conf_entries(ctx: Context) -> list[awgconf.Entry]:
+    """The conf lines the rule selects (section and keys), placeholders
+    included: a line that sets a key is there whatever its value. A check
+    that judges values skips an entry marked ``placeholder``
+    (:func:`not_compared`)."""
     doc = ctx.doc
     if not isinstance(doc, awgconf.AwgConf):
         return []
@@ -152,3 +178,4 @@ def entry_name(entry: awgconf.Entry) -> str:
 
 def entry_location(ctx: Context, entry: awgconf.Entry) -> Location:
     return Location(ctx.doc.path, entry.line)
+

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from awgcheck import params
-from awgcheck.checks.base import CheckSpec, CheckType, Context, Outcome
+from awgcheck.checks.base import CheckSpec, CheckType, Context, Outcome, not_compared
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Status
 
@@ -60,6 +60,10 @@ def _check(registry: Mapping[str, CheckType], ctx: Context,
            options: Mapping[str, Any]) -> Iterator[Outcome]:
     when = options["when"]
     stated = ctx.doc.params().get(when["param"])
+    if stated is not None and stated.placeholder:
+        # Whether the condition holds is only known once rendered.
+        yield not_compared(when["param"], when["param"], stated.location)
+        return
     if "equals" in when:
         applies = stated is not None and stated.effective == str(when["equals"])
     else:

@@ -22,6 +22,8 @@ from awgcheck.checks.base import (
     entry_location,
     entry_name,
     missing_outcomes,
+    not_compared,
+    placeholder_skip,
     value_of,
     where_of,
 )
@@ -71,6 +73,9 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
     mine, theirs = ctx.doc.params(), ctx.source.params()
     for name in ctx.selected():
         here, there = mine.get(name), theirs.get(name)
+        if here is not None and here.placeholder:
+            yield not_compared(name, name, here.location)
+            continue
         if here is None and there is None:
             yield Outcome(Status.PASS, f"{name} is absent here and on {ctx.source_name}",
                           param=name)
@@ -173,6 +178,9 @@ def check_present(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]
 def check_range(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     low, high = options.get("min"), options.get("max")
     for name in ctx.selected():
+        if (skip := placeholder_skip(ctx, name)) is not None:
+            yield skip
+            continue
         stated, effective = value_of(ctx, name, options.get("absent", "skip"))
         if effective is None:
             if options.get("absent") == "fail":
@@ -219,7 +227,10 @@ def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     pattern: re.Pattern[str] = options["compiled"]
     must = options["mode"] == "must-match"
     clean = True
-    for name, text, shown, location in _regex_subjects(ctx, options["target"]):
+    for name, text, shown, location, placeholder in _regex_subjects(ctx, options["target"]):
+        if placeholder:
+            yield not_compared(name, name, location)
+            continue
         if (pattern.search(text) is not None) != must:
             clean = False
             verb = "does not match" if must else "matches"
@@ -230,7 +241,9 @@ def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
         yield Outcome(Status.PASS, f"checked {', '.join(ctx.names) or 'every key'}")
 
 
-def _regex_subjects(ctx: Context, target: str) -> Iterator[tuple[str, str, str, Location]]:
+def _regex_subjects(ctx: Context,
+                    target: str) -> Iterator[tuple[str, str, str, Location, bool]]:
+    """(name, text to match, value to show, where, is a template placeholder)."""
     if isinstance(ctx.doc, awgconf.AwgConf):
         for entry in conf_entries(ctx):
             if entry.secret and entry.raw and target != "effective":
@@ -239,17 +252,25 @@ def _regex_subjects(ctx: Context, target: str) -> Iterator[tuple[str, str, str, 
                 continue
             text = {"raw": entry.raw, "line": entry.text.rstrip("\r"),
                     "effective": entry.effective or ""}[target]
-            yield entry_name(entry), text, entry.raw, entry_location(ctx, entry)
+            yield (entry_name(entry), text, entry.raw, entry_location(ctx, entry),
+                   entry.placeholder)
         return
     for name, value in ctx.doc.params().items():
         if name in ctx.names or not ctx.names:
             text = (value.effective or "") if target == "effective" else value.raw
-            yield name, text, value.raw, where_of(ctx, value)
+            yield name, text, value.raw, where_of(ctx, value), value.placeholder
 
 
 # --- unique / non-overlapping / relation ----------------------------------
 
+def _placeholders(ctx: Context) -> list[Outcome]:
+    """One skip per selected param that is a template placeholder."""
+    return [skip for name in ctx.selected()
+            if (skip := placeholder_skip(ctx, name)) is not None]
+
+
 def _collect(ctx: Context, options: Mapping[str, Any]) -> list[tuple[str, str, ParamValue | None]]:
+    """The selected params that have a value to judge (placeholders have none)."""
     found = []
     for name in ctx.selected():
         stated, effective = value_of(ctx, name, options.get("absent", "skip"))
@@ -260,10 +281,13 @@ def _collect(ctx: Context, options: Mapping[str, Any]) -> list[tuple[str, str, P
 
 def check_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     seen: dict[str, str] = {}
-    missing = missing_outcomes(ctx, options)
+    missing, skipped = missing_outcomes(ctx, options), _placeholders(ctx)
     yield from missing
-    clean = not missing
-    for name, effective, stated in _collect(ctx, options):
+    yield from skipped
+    collected = _collect(ctx, options)
+    # Only placeholders: nothing was compared, so nothing passed either.
+    clean = not missing and (bool(collected) or not skipped)
+    for name, effective, stated in collected:
         if effective in seen:
             clean = False
             yield Outcome(Status.FAIL, f"{name} = {effective} repeats {seen[effective]}",
@@ -280,9 +304,10 @@ def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[
         bounds = params.parse_range(effective)
         if bounds is not None:
             ranges.append((name, bounds, stated))
-    missing = missing_outcomes(ctx, options)
+    missing, skipped = missing_outcomes(ctx, options), _placeholders(ctx)
     yield from missing
-    clean = not missing
+    yield from skipped
+    clean = not missing and (bool(ranges) or not skipped)
     for i, (name, (lo, hi), stated) in enumerate(ranges):
         for other, (olo, ohi), _ in ranges[:i]:
             if lo <= ohi and olo <= hi:
@@ -332,6 +357,9 @@ def check_relation(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
             values.append(int(token) + offset)
             shown.append(token)
             continue
+        if (skip := placeholder_skip(ctx, token)) is not None:
+            yield skip
+            return
         stated, effective = value_of(ctx, token, options.get("absent", "skip"))
         bounds = params.parse_range(effective) if effective is not None else None
         if bounds is None:

@@ -9,8 +9,6 @@ change to the source of truth does to the fleet during rollout.
 
 from __future__ import annotations
 
-import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +25,6 @@ from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, 
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.ruleset.load import RuleSet
 
-# Jinja/Ansible ({{ s4 }}, {% if %}) and shell/envsubst (${S4}) placeholders:
-# a template value holding one is filled in later, so it is not compared.
-PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}")
 PARSE_ERROR = "parse_error"
 
 
@@ -47,7 +42,6 @@ class Read:
     kind: ArtifactKind | None = None
     doc: ParamDocument | None = None
     error: str | None = None
-    placeholder_lines: frozenset[int] = frozenset()  # templates only
     conf: ParamDocument | None = None  # compose: the paired conf, compared with
 
 
@@ -85,13 +79,16 @@ def _inside(repo: Path, path: Path) -> bool:
 
 
 def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, ParamDocument]:
-    """Parse by kind; the source of truth is told apart by content."""
+    """Parse by kind; the source of truth is told apart by content. A
+    template is parsed as one: its placeholders are marked, and every check
+    skips them ("not compared: S4 is a template placeholder")."""
     if consumer.kind == "params" or (consumer.kind == "source"
                                      and paramsdoc.looks_like_params(data)):
         doc = (paramsdoc.parse_source(data, consumer.path) if consumer.kind == "source"
                else paramsdoc.parse(data, consumer.path))
         return ArtifactKind.PARAMS, doc
-    return ArtifactKind.CONF, awgconf.parse(data, consumer.path)
+    return ArtifactKind.CONF, awgconf.parse(data, consumer.path,
+                                            template=consumer.kind == "templates")
 
 
 def read(repo: Path, consumer: Consumer) -> Read:
@@ -102,44 +99,7 @@ def read(repo: Path, consumer: Consumer) -> Read:
         return Read(consumer, error=f"{consumer.path}: cannot read: {exc.strerror}")
     except ParseError as exc:
         return Read(consumer, error=str(exc))
-    lines = placeholder_lines(data) if consumer.kind == "templates" else frozenset()
-    return Read(consumer, kind, doc, placeholder_lines=lines)
-
-
-# --- templates -----------------------------------------------------------------
-
-
-def placeholder_lines(data: bytes) -> frozenset[int]:
-    """Numbers of the lines that hold a placeholder. Read from the bytes, not
-    the parsed conf: the parser has already replaced secret values (a
-    ``PrivateKey = {{ key }}`` line) with their digest."""
-    text = data.decode("utf-8", "replace")
-    return frozenset(number for number, line in enumerate(text.split("\n"), start=1)
-                     if PLACEHOLDER.search(line))
-
-
-def _placeholder_params(read: Read) -> set[str]:
-    if not isinstance(read.doc, awgconf.AwgConf):
-        return set()
-    return {e.name for e in read.doc.entries if e.name and e.line in read.placeholder_lines}
-
-
-def _leave_placeholders_alone(findings: list[Finding], reads: Sequence[Read]) -> list[Finding]:
-    """A finding about a placeholder value or line in a template is a skip:
-    the value is only known once the template is rendered."""
-    marked = {r.consumer.path: (r.placeholder_lines, _placeholder_params(r)) for r in reads
-              if r.placeholder_lines}
-    result = []
-    for finding in findings:
-        lines, names = marked.get(finding.node, (frozenset(), set()))
-        line = finding.location.line if finding.location else None
-        if finding.status is Status.FAIL and (finding.param in names or line in lines):
-            what = finding.param or f"line {line}"
-            finding = dataclasses.replace(
-                finding, status=Status.SKIP, symptom=None, remediation=None,
-                message=f"not compared: {what} is a template placeholder")
-        result.append(finding)
-    return result
+    return Read(consumer, kind, doc)
 
 
 # --- the run --------------------------------------------------------------------
@@ -237,7 +197,7 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | No
     reads = [read_compose(repo, c, config) if c.kind == "compose" else read(repo, c)
              for c in consumers]
     source = reads[0]
-    findings = _leave_placeholders_alone(_evaluate(reads, rules, source, profile), reads)
+    findings = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
     gate = _change_summary(repo, base, source, rules, fleet_report, notes)
     return Report(None, config.source, nodes, tuple(findings), fail_on, profile,

@@ -10,6 +10,11 @@ diagnostics, never exceptions; only input that is not a conf at all raises
 Secret values (PrivateKey, PresharedKey, HeaderProtectionKey) are replaced
 by their ``sha256:`` digest here, at the door: no later stage ever holds
 them, so no report, log or error can leak them.
+
+A template (``parse(..., template=True)``) is read the same way, and each
+line and value holding a placeholder is marked as such here too: after the
+digest has replaced a secret, ``PrivateKey = {{ key }}`` could no longer be
+recognised as one.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ _C_SPACE = " \t\n\v\f\r"
 # delimiter) from both ends of each line before awg-quick looks at it.
 _IFS = " \t"
 _SPECIAL_PREFIXES = ("i1", "i2", "i3", "i4", "i5")
+# What template engines fill in later: Jinja/Ansible ``{{ var }}``,
+# ``{% ... %}`` and ``{# ... #}``, shell/envsubst ``${VAR}`` and ``$VAR``,
+# and ``$(cmd)``.
+PLACEHOLDER = re.compile(
+    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*"
+)
 
 
 class LineKind(enum.Enum):
@@ -60,6 +71,7 @@ class Entry:
     effective: str | None
     error: str | None
     text: str  # the whole line as decoded (secret values replaced)
+    placeholder: bool = False  # a template's value, filled in when rendered
 
     @property
     def secret(self) -> bool:
@@ -86,6 +98,7 @@ class Line:
     raw: bytes  # without the line terminator; secret values replaced
     kind: LineKind
     section: int | None
+    placeholder: bool = False  # a template line that holds a placeholder
 
 
 @dataclass(frozen=True)
@@ -110,6 +123,12 @@ class AwgConf:
     entries: tuple[Entry, ...]
     diagnostics: tuple[Diagnostic, ...]
     awg_quick_stripped: tuple[int, ...] = field(default=())
+    template: bool = False
+
+    def placeholder_at(self, line: int | None) -> bool:
+        """Does ``line`` of this template hold a placeholder? What the tool
+        would say about such a line is only known once it is rendered."""
+        return any(ln.placeholder for ln in self.lines if ln.number == line)
 
     @property
     def loads(self) -> bool:
@@ -154,6 +173,7 @@ class AwgConf:
                 effective=entry.effective,
                 location=Location(self.path, entry.line),
                 error=entry.error,
+                placeholder=entry.placeholder,
             )
         return result
 
@@ -221,8 +241,9 @@ def _looks_like_conf(lines: list[str]) -> bool:
 class _Reader:
     """Walks the lines once, keeping awg-quick's and setconf's state apart."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, template: bool) -> None:
         self.path = path
+        self.template = template
         self.quick_interface = False  # awg-quick's interface_section flag
         self.setconf_section: str | None = None  # "Interface" / "Peer"
         self.section_index: int | None = None
@@ -241,6 +262,9 @@ class _Reader:
 
     def reject(self, number: int, why: str) -> None:
         self.diag(number, "setconf-reject", f"awg setconf would reject line {number}: {why}")
+
+    def placeholder(self, text: str) -> bool:
+        return self.template and PLACEHOLDER.search(text) is not None
 
     def read(self, number: int, raw: bytes) -> None:
         if b"\0" in raw:
@@ -315,7 +339,8 @@ class _Reader:
 
     def _garbage(self, number: int, raw: bytes, line: str, cleaned: str) -> None:
         scrubbed = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
-        self.lines.append(Line(number, scrubbed, LineKind.GARBAGE, self.section_index))
+        self.lines.append(Line(number, scrubbed, LineKind.GARBAGE, self.section_index,
+                               self.placeholder(line)))
         if cleaned.startswith("\ufeff") or line.startswith("\ufeff"):
             self.reject(number, f"Line unrecognized: `{_show(cleaned)}' (starts with a "
                         "UTF-8 byte order mark, which is not whitespace to the tool)")
@@ -384,6 +409,8 @@ class _Reader:
                    effective: str | None, error: str | None) -> None:
         secret = name is not None and params.is_secret(name)
         text = self.original
+        # Before any digest replaces the value: afterwards it is unrecognisable.
+        placeholder = self.placeholder(raw_value)
         if secret and raw_value:
             digest = params.redact(raw_value)
             raw = _after_equals(raw, raw_value.encode("utf-8", "surrogateescape"),
@@ -395,10 +422,11 @@ class _Reader:
             # prefix: scrub anything key-shaped before it is stored.
             raw = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
             text, key, raw_value = params.scrub(text), params.scrub(key), params.scrub(raw_value)
-        self.lines.append(Line(number, raw, LineKind.KEY, self.section_index))
+        self.lines.append(Line(number, raw, LineKind.KEY, self.section_index, placeholder))
         self.entries.append(Entry(
             line=number, key=key, raw=raw_value, name=name, section=self.section_index,
             handler=handler, effective=effective, error=error, text=text,
+            placeholder=placeholder,
         ))
 
 
@@ -448,8 +476,11 @@ def _file_diagnostics(facts: FileFacts, reader: _Reader) -> Iterator[Diagnostic]
                              "fails with \"A peer is missing a public key\"", Level.FATAL)
 
 
-def parse(data: bytes, path: str) -> AwgConf:
-    """Parse one conf file. ``path`` is how locations should name the file."""
+def parse(data: bytes, path: str, *, template: bool = False) -> AwgConf:
+    """Parse one conf file. ``path`` is how locations should name the file;
+    ``template`` says the file is a template whose placeholders (see
+    :data:`PLACEHOLDER`) are filled in later, so lines and values holding
+    one are marked ``placeholder``."""
     facts = _facts(data)
     raw_lines = _split_lines(data)
     # Detection splits on CR too: a CR-only file is still a conf (that the
@@ -459,7 +490,7 @@ def parse(data: bytes, path: str) -> AwgConf:
     ):
         raise ParseError(f"{path}: not an AmneziaWG conf (no [Interface]/[Peer] header "
                          "or Key = value lines)")
-    reader = _Reader(path)
+    reader = _Reader(path, template)
     for number, raw in enumerate(raw_lines, start=1):
         reader.read(number, raw)
     sections = tuple(
@@ -472,5 +503,5 @@ def parse(data: bytes, path: str) -> AwgConf:
     return AwgConf(
         path=path, facts=facts, lines=tuple(reader.lines), sections=sections,
         entries=tuple(reader.entries), diagnostics=tuple(diagnostics),
-        awg_quick_stripped=tuple(reader.stripped),
+        awg_quick_stripped=tuple(reader.stripped), template=template,
     )

@@ -228,3 +228,43 @@ def test_awgconf_peer_without_public_key_fails() -> None:
     conf = awgconf.parse(b"[Interface]\n[Peer]\nAllowedIPs = 10.0.0.2/32\n", "x.conf")
     assert not conf.loads
     assert any(d.code == "peer-without-key" for d in conf.diagnostics)
+
+
+TEMPLATE_VALUES = [
+    ("jinja", "{{ s4 }}"),
+    ("jinja-in-text", "1{{ x }}"),
+    ("jinja-statement", "{% if a %}18{% endif %}"),
+    ("braced-var", "${S4}"),
+    ("bare-var", "$S4"),
+    ("command", "$(cat /run/s4)"),
+]
+
+
+@pytest.mark.parametrize("value", [v for _, v in TEMPLATE_VALUES],
+                         ids=[i for i, _ in TEMPLATE_VALUES])
+def test_awgconf_template_marks_placeholder_values(value: str) -> None:
+    data = f"[Interface]\nS4 = {value}\nJc = 4\n".encode()
+    conf = awgconf.parse(data, "t.conf.j2", template=True)
+    assert conf.params()["S4"].placeholder
+    assert not conf.params()["Jc"].placeholder
+    assert conf.placeholder_at(2) and not conf.placeholder_at(3)
+
+
+def test_awgconf_placeholders_are_only_marked_in_templates() -> None:
+    conf = awgconf.parse(b"[Interface]\nS4 = ${S4}\n", "x.conf")
+    assert not conf.params()["S4"].placeholder
+    assert not conf.placeholder_at(2)
+
+
+def test_awgconf_template_secret_placeholder_is_marked_before_the_digest() -> None:
+    conf = awgconf.parse(b"[Interface]\nPrivateKey = {{ private_key }}\n", "t.j2",
+                         template=True)
+    [entry] = conf.entries
+    assert entry.placeholder and entry.raw.startswith("sha256:")
+
+
+def test_awgconf_template_statement_line_is_marked() -> None:
+    conf = awgconf.parse(b"[Interface]\nJc = 4\n{% for peer in peers %}\n[Peer]\n"
+                         b"PublicKey = {{ peer.key }}\n{% endfor %}\n{# one block per peer #}\n",
+                         "t.j2", template=True)
+    assert [n for n in range(1, 8) if conf.placeholder_at(n)] == [3, 5, 6, 7]
