@@ -1,8 +1,15 @@
-"""YAML pass/fail cases for every shipped rule, collected automatically.
+"""YAML cases for every shipped rule, collected automatically.
 
 Each ``cases/<rule-id>.yaml`` holds cases for one rule; a shipped rule
 without a case file, or without both a passing and a failing case, fails
-the suite, so no rule ships untested.
+the suite, so no rule ships untested. A case expects one of:
+
+- ``pass``: the rule checked something and it held (at least one pass, no
+  fail, no error);
+- ``fail``: at least one failing finding (``params``, ``severity``,
+  ``message``, ``line`` narrow it down);
+- ``not-applicable``: the rule found nothing to check (only skips, or no
+  finding at all), e.g. the params it selects are not set.
 """
 
 from __future__ import annotations
@@ -86,10 +93,18 @@ def test_rule_case(spec: dict[str, Any], case: dict[str, Any]) -> None:
     assert not errors
     failed = [f for f in findings if f.status is Status.FAIL]
     summary = [f"{f.param}: {f.message}" for f in failed]
+    seen = [f"{f.status.value} {f.param}: {f.message}" for f in findings]
     if case["expect"] == "pass":
+        # Passing means something was checked: a rule that skipped
+        # everything would pass any input, and would hide a broken case.
         assert not failed, summary
+        assert any(f.status is Status.PASS for f in findings), \
+            f"expected a passing finding (else the case is not-applicable), got {seen}"
         return
-    assert case["expect"] == "fail"
+    if case["expect"] == "not-applicable":
+        assert all(f.status is Status.SKIP for f in findings), seen
+        return
+    assert case["expect"] == "fail", f"unknown expect: {case['expect']!r}"
     assert failed, "expected a failing finding, got none"
     if "params" in case:
         assert sorted({f.param for f in failed}) == sorted(case["params"]), summary
@@ -108,4 +123,5 @@ def test_every_shipped_rule_has_cases(rule_id: str) -> None:
     data = yaml.safe_load(file.read_text(encoding="utf-8"))
     assert data["rule"] == rule_id
     expects = {case["expect"] for case in data["cases"]}
-    assert expects == {"pass", "fail"}, f"{rule_id} needs both passing and failing cases"
+    assert {"pass", "fail"} <= expects, f"{rule_id} needs both passing and failing cases"
+    assert expects <= {"pass", "fail", "not-applicable"}, f"{rule_id}: unknown expect"
