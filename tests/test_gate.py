@@ -247,6 +247,12 @@ def test_gate_placeholders_in_templates_are_left_alone(
     skipped = {(f["param"], f["message"]) for f in template if f["status"] == "skip"}
     assert ("S4", "not compared: S4 is a template placeholder") in skipped
     assert ("S3", "not compared: S3 is a template placeholder") in skipped
+    # `PrivateKey = {{ private_key }}`: awg setconf would reject the line as
+    # written, but it is only read once rendered.
+    assert (None, "not compared: line 3 is a template placeholder") in skipped
+    # Checks of values skip the placeholder too, not only equals-source.
+    rules = {f["rule"] for f in template if f["status"] == "skip" and f["param"] == "S4"}
+    assert {"must-match-drift", "s4-message-size", "number-format"} <= rules
 
 
 # --- the change everywhere ----------------------------------------------------------

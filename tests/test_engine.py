@@ -1,0 +1,128 @@
+"""The engine and the audit keep going when one part breaks: a check that
+raises is one error finding for that rule on that node, and a node whose
+reading raises something unexpected is one unchecked node
+(``internal_error``); every other rule and node is still checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from awgcheck import audit, engine, inventory
+from awgcheck.checks import CHECKS
+from awgcheck.checks.base import CheckType, Context, Outcome
+from awgcheck.collect.base import CommandResult
+from awgcheck.model import ArtifactKind, Status
+from awgcheck.parse import awgconf
+from awgcheck.ruleset import load as ruleset
+
+CONF = b"[Interface]\nS4 = 18\nJc = 4\n"
+RULES = """\
+rules:
+  - id: s4-small
+    title: S4 stays small
+    description: S4 stays small.
+    remediation: fix it.
+    severity: error
+    select: {artifact: conf, params: [S4]}
+    check: {type: range, max: 100}
+  - id: broken
+    title: a check that raises
+    description: a check that raises.
+    remediation: fix it.
+    severity: error
+    select: {artifact: conf, params: [S4]}
+    check: {type: explodes}
+  - id: jc-small
+    title: Jc stays small
+    description: Jc stays small.
+    remediation: fix it.
+    severity: error
+    select: {artifact: conf, params: [Jc]}
+    check: {type: range, max: 128}
+"""
+
+
+def _explodes(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    yield Outcome(Status.PASS, "never reported: the check raises before it ends")
+    raise ZeroDivisionError("division by zero in a check")
+
+
+@pytest.fixture
+def with_broken_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A copy of the CHECKS table with one check type that raises; the real
+    table is left alone."""
+    table = {**CHECKS, "explodes": CheckType(_explodes, {}, frozenset({ArtifactKind.CONF}))}
+    monkeypatch.setattr(ruleset, "CHECKS", table)
+    monkeypatch.setattr(engine, "CHECKS", table)
+
+
+def _nodes(*names: str) -> list[engine.NodeDocuments]:
+    return [engine.NodeDocuments(name, {ArtifactKind.CONF: awgconf.parse(CONF, f"{name}.conf")})
+            for name in names]
+
+
+@pytest.mark.usefixtures("with_broken_check")
+def test_engine_broken_check_is_one_error_finding_per_node() -> None:
+    rules = ruleset.load_text(RULES, "rules.yaml")
+    findings = engine.evaluate(rules, _nodes("a", "b"), engine.Source("server", None))
+    broken = [f for f in findings if f.rule == "broken"]
+    assert [(f.node, f.status) for f in broken] == [("a", Status.ERROR), ("b", Status.ERROR)]
+    assert broken[0].message == ("rule broken could not be evaluated: "
+                                 "ZeroDivisionError: division by zero in a check")
+    # The outcome yielded before the exception is not reported half-done.
+    assert not [f for f in findings if f.rule == "broken" and f.status is Status.PASS]
+
+
+@pytest.mark.usefixtures("with_broken_check")
+def test_engine_broken_check_leaves_every_other_rule_running() -> None:
+    rules = ruleset.load_text(RULES, "rules.yaml")
+    findings = engine.evaluate(rules, _nodes("a", "b"), engine.Source("server", None))
+    others = {(f.rule, f.node, f.status) for f in findings if f.rule != "broken"}
+    assert others == {(rule, node, Status.PASS) for rule in ("s4-small", "jc-small")
+                      for node in ("a", "b")}
+
+
+class _Collector:
+    """Serves one conf; ``boom`` makes reading it raise a non-collect error,
+    as a bug in a transport or parser would."""
+
+    def __init__(self, boom: BaseException | None = None) -> None:
+        self.boom = boom
+
+    def describe(self, path: str) -> str:
+        return path
+
+    def read_file(self, path: str, *, sudo: bool = False, limit: int = 0) -> bytes:
+        if self.boom is not None:
+            raise self.boom
+        return CONF
+
+    def run(self, argv: Sequence[str], *, sudo: bool = False,
+            timeout: float = 30.0) -> CommandResult:
+        raise AssertionError("the audit does not run commands without --runtime")
+
+    def close(self) -> None:
+        pass
+
+
+def test_audit_unexpected_read_failure_is_internal_error_for_that_node_only() -> None:
+    nodes = tuple(inventory.Node(name=n, host=f"{n}.example")
+                  for n in ("server", "broken", "partner"))
+    fleet = inventory.Inventory(Path("fleet.yaml"), nodes, source_node="server")
+    rules = ruleset.RuleSet(ruleset.load_text(RULES.split("  - id: broken")[0], "r.yaml"))
+
+    def factory(node: inventory.Node, options: audit.RunOptions) -> _Collector:
+        return _Collector(KeyError("surprise") if node.name == "broken" else None)
+
+    report = audit.audit(fleet, rules, factory=factory)
+    status = {n.name: (n.status, n.error_class) for n in report.nodes}
+    assert status == {"server": (Status.PASS, None), "broken": (Status.ERROR, "internal_error"),
+                      "partner": (Status.PASS, None)}
+    [broken] = [n for n in report.nodes if n.name == "broken"]
+    assert broken.error is not None and "KeyError" in broken.error
+    assert {f.node for f in report.findings} == {"server", "partner"}
+    assert report.exit_code() != 0  # an unchecked node is never a pass
