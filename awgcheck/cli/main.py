@@ -90,15 +90,20 @@ def ssh_options(func: F) -> F:
 
 
 def load_rules(paths: Sequence[str]) -> ruleset.RuleSet:
+    """The rules named by ``--rules`` (``builtin`` is the shipped catalog);
+    the catalog alone when none is named."""
     if not paths:
         return ruleset.load_shipped()
     rules: list[ruleset.Rule] = []
     for path in paths:
-        loaded = ruleset.load_shipped() if path == "builtin" else \
-            ruleset.load_paths([Path(path)])
-        if path != "builtin" and not Path(path).exists():
+        if path == "builtin":
+            rules.extend(ruleset.load_shipped().rules)
+            continue
+        # Checked before loading: the loader would report a missing path as
+        # an unreadable rule file, which hides the plain cause.
+        if not Path(path).exists():
             raise UsageError(f"--rules {path}: no such file or folder")
-        rules.extend(loaded.rules)
+        rules.extend(ruleset.load_paths([Path(path)]).rules)
     return ruleset.RuleSet(rules)
 
 
