@@ -24,8 +24,8 @@ from awgcheck.gate import change as gate_change
 from awgcheck.gate import config as gate_config
 from awgcheck.gate import git as gate_git
 from awgcheck.gate import run as gating
-from awgcheck.gate.report import FORMAT_NAMES, render_gate
 from awgcheck.model import Severity
+from awgcheck.report import FORMATS, render
 from awgcheck.ruleset import load as ruleset
 
 SEVERITIES = [s.value for s in Severity]
@@ -73,7 +73,7 @@ def _run(base_ref: str | None, config_path: Path | None, fmt: str,
     report = gating.run(repo, config, rules, base,
                         fail_on=Severity(fail_on) if fail_on else config.fail_on,
                         profile=profile or config.profile, fleet_report=fleet_report)
-    text = render_gate(fmt, report, rules.rules)
+    text = render(fmt, report, rules.rules)
     if output_path is None:
         click.echo(text, nl=False)
     else:
@@ -87,7 +87,7 @@ def _run(base_ref: str | None, config_path: Path | None, fmt: str,
                    "base of HEAD with origin/HEAD, else main or master].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Gate config [default: awgcheck.yaml at the repository root].")
-@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES), default="table",
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
               show_default=True, help="Report format.")
 @click.option("--fleet-report", "fleet_report_path", type=click.Path(path_type=Path),
               metavar="REPORT.json",
