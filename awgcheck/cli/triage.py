@@ -16,7 +16,7 @@ import click
 
 from awgcheck import audit as fleet
 from awgcheck import inventory
-from awgcheck.cli.main import ssh_options, user_errors
+from awgcheck.cli.options import ssh_options, user_errors
 from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
 from awgcheck.triage.render import RENDERERS

@@ -9,8 +9,10 @@ change will put into must-match drift.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from awgcheck import params
@@ -130,6 +132,17 @@ def load_fleet_report(data: object, where: str) -> Mapping[str, Any]:
         raise UsageError(f"--fleet-report {where}: not an awgcheck JSON report "
                          f"(schema {REPORT_SCHEMA}; write one with check --format json)")
     return data
+
+
+def read_fleet_report(path: Path) -> Mapping[str, Any]:
+    """A previous ``check --format json`` report, read from ``path``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--fleet-report {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--fleet-report {path}: cannot read a JSON report: {exc}") from None
+    return load_fleet_report(data, str(path))
 
 
 def _effective(name: str, raw: str | None) -> str | None:

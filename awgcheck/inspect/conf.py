@@ -1,4 +1,4 @@
-"""``awgcheck inspect conf``: what awgcheck sees in one file."""
+"""``awgcheck inspect conf``: what awgcheck sees in one file, raw and effective."""
 
 from __future__ import annotations
 
