@@ -20,6 +20,7 @@ from awgcheck.cli.options import (
     SEVERITIES,
     compose_options,
     emit,
+    format_option,
     load_rules,
     output_option,
     rules_option,
@@ -28,7 +29,7 @@ from awgcheck.cli.options import (
 )
 from awgcheck.model import Severity
 from awgcheck.report import FORMATS
-from awgcheck.report import render as render_report
+from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
 
@@ -56,8 +57,7 @@ class Progress:
               show_default=True,
               help="strict: side-local params (Jc, Jmin, Jmax, I1-I5) must equal the "
                    "source too; protocol: only what breaks the tunnel fails.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
-              show_default=True, help="Report format.")
+@format_option(FORMATS, help="Report format.")
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
@@ -91,5 +91,5 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
                          progress=progress)
     if progress is not None:
         progress.finish()
-    emit(render_report(fmt, report, rules.rules), output_path)
+    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
     sys.exit(report.exit_code())

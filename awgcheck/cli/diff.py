@@ -6,7 +6,6 @@ running interface (``NODE:runtime``).
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ import click
 from awgcheck import audit as fleet
 from awgcheck import diff as diffing
 from awgcheck import exitcodes, inventory
-from awgcheck.cli.options import read_conf, ssh_options, user_errors
+from awgcheck.cli.options import emit, format_option, read_conf, ssh_options, user_errors
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
 from awgcheck.model import ArtifactKind
@@ -59,8 +58,7 @@ def _document(spec: str, inventory_path: Path | None,
 @click.argument("right")
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Inventory, to name nodes instead of files.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@format_option(diffing.FORMATS)
 @click.option("--only-differences", is_flag=True, help="Hide params that are identical.")
 @ssh_options
 @user_errors
@@ -75,12 +73,7 @@ def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
     """
     left_name, left_doc = _document(left, inventory_path, run_options)
     right_name, right_doc = _document(right, inventory_path, run_options)
-    rows = diffing.compare(left_doc, right_doc)
-    if fmt == "json":
-        click.echo(json.dumps({"left": left_name, "right": right_name,
-                               "params": diffing.as_dict(rows)}, indent=2))
-    else:
-        click.echo(diffing.render_table(rows, left_name, right_name, only_differences),
-                   nl=False)
-    sys.exit(exitcodes.FAILED if any(r.verdict.startswith("DRIFT") for r in rows)
-             else exitcodes.OK)
+    view = diffing.DiffView(left_name, right_name,
+                            tuple(diffing.compare(left_doc, right_doc)), only_differences)
+    emit(diffing.FORMATS.render(fmt, view), None)
+    sys.exit(exitcodes.FAILED if view.drifts else exitcodes.OK)

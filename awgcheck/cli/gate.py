@@ -13,13 +13,14 @@ from pathlib import Path
 import click
 
 from awgcheck.cli import output
-from awgcheck.cli.options import SEVERITIES, emit, output_option, user_errors
+from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import config as gate_config
 from awgcheck.gate import git as gate_git
 from awgcheck.gate import run as gating
 from awgcheck.model import Severity
-from awgcheck.report import FORMATS, render
+from awgcheck.report import FORMATS
+from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
 
@@ -29,8 +30,7 @@ from awgcheck.ruleset import load as ruleset
                    "base of HEAD with origin/HEAD, else main or master].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Gate config [default: awgcheck.yaml at the repository root].")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="table",
-              show_default=True, help="Report format.")
+@format_option(FORMATS, help="Report format.")
 @click.option("--fleet-report", "fleet_report_path", type=click.Path(path_type=Path),
               metavar="REPORT.json",
               help="A previous `check --format json` report: name the nodes this change "
@@ -66,5 +66,5 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     report = gating.run(repo, config, rules, base,
                         fail_on=Severity(fail_on) if fail_on else config.fail_on,
                         profile=profile or config.profile, fleet_report=fleet_report)
-    emit(render(fmt, report, rules.rules), output_path)
+    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
     sys.exit(report.exit_code())

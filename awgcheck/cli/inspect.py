@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +9,13 @@ from pathlib import Path
 import click
 
 from awgcheck import exitcodes
-from awgcheck.cli.options import compose_env_option, read_conf, user_errors
+from awgcheck.cli.options import (
+    compose_env_option,
+    emit,
+    format_option,
+    read_conf,
+    user_errors,
+)
 from awgcheck.errors import ParseError, UsageError
 from awgcheck.inspect import compose as inspect_compose
 from awgcheck.inspect import conf as inspect_conf
@@ -23,8 +28,7 @@ def inspect() -> None:
 
 @inspect.command("conf")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@format_option(inspect_conf.FORMATS)
 @user_errors
 def conf(path: Path, fmt: str) -> None:
     """Parse PATH as awg-quick would and show every key, raw and effective.
@@ -36,10 +40,7 @@ def conf(path: Path, fmt: str) -> None:
         parsed = read_conf(path)
     except ParseError as exc:
         raise UsageError(str(exc)) from None
-    if fmt == "json":
-        click.echo(json.dumps(inspect_conf.conf_as_dict(parsed), indent=2, ensure_ascii=False))
-    else:
-        click.echo(inspect_conf.render_conf_table(parsed), nl=False)
+    emit(inspect_conf.FORMATS.render(fmt, parsed), None)
     sys.exit(exitcodes.OK if parsed.loads else exitcodes.FAILED)
 
 
@@ -52,8 +53,7 @@ def conf(path: Path, fmt: str) -> None:
 @click.option("--profile", "profiles", multiple=True, metavar="NAME",
               help="Enable a compose profile; repeatable (default: COMPOSE_PROFILES).")
 @compose_env_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
+@format_option(inspect_compose.FORMATS)
 @user_errors
 def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str],
             compose_env: tuple[tuple[str, str], ...], fmt: str) -> None:
@@ -69,8 +69,5 @@ def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[
     when docker compose would refuse the project.
     """
     project = inspect_compose.load(paths, env_files, profiles, compose_env)
-    if fmt == "json":
-        click.echo(json.dumps(inspect_compose.as_dict(project), indent=2, ensure_ascii=False))
-    else:
-        click.echo(inspect_compose.render_table(project), nl=False)
+    emit(inspect_compose.FORMATS.render(fmt, project), None)
     sys.exit(exitcodes.FAILED if project.failed else exitcodes.OK)

@@ -26,6 +26,7 @@ from awgcheck.documents.compose import MODES
 from awgcheck.errors import AwgcheckError, CollectError, UsageError
 from awgcheck.model import Severity
 from awgcheck.parse import awgconf
+from awgcheck.report.registry import Formats
 from awgcheck.ruleset import load as ruleset
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +51,13 @@ def user_errors(func: F) -> F:
             sys.exit(exitcodes.USAGE)
 
     return wrapper  # type: ignore[return-value]
+
+
+def format_option(formats: Formats[Any], help: str | None = None) -> Callable[[F], F]:
+    """``--format``, its choices and default taken from ``formats`` (the
+    command renders with ``formats.render(fmt, value)``)."""
+    return click.option("--format", "fmt", type=click.Choice(formats.names),
+                        default=formats.default, show_default=True, help=help)
 
 
 def output_option(func: F) -> F:

@@ -8,6 +8,7 @@ secret-looking variables are shown as sha256 digests, in every format.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from awgcheck.collect.compose import local_reader
 from awgcheck.documents.compose import conceal, conceal_json, is_secret_name, is_secret_value
 from awgcheck.errors import UsageError
 from awgcheck.parse.compose.project import ComposeProject, Service, load_project
+from awgcheck.report.registry import Formats
 
 
 def load(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str],
@@ -97,3 +99,10 @@ def render_table(project: ComposeProject) -> str:
         for d in project.diagnostics:
             out.append(f"{d.level.value}: {d.location}: {params.scrub(d.message)} ({d.code})")
     return "\n".join(out) + "\n"
+
+
+def render_json(project: ComposeProject) -> str:
+    return json.dumps(as_dict(project), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS: Formats[ComposeProject] = Formats({"table": render_table, "json": render_json})

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tabulate import tabulate
 
 from awgcheck.parse.awgconf import AwgConf
+from awgcheck.report.registry import Formats
 
 
 def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
@@ -54,3 +56,10 @@ def render_conf_table(conf: AwgConf) -> str:
             where = f"line {d.line}" if d.line else "file"
             out.append(f"{d.severity.value}: {where}: {d.message}")
     return "\n".join(out) + "\n"
+
+
+def render_conf_json(conf: AwgConf) -> str:
+    return json.dumps(conf_as_dict(conf), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS: Formats[AwgConf] = Formats({"table": render_conf_table, "json": render_conf_json})
