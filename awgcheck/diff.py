@@ -7,6 +7,7 @@ visible at a glance.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from tabulate import tabulate
@@ -16,6 +17,7 @@ from awgcheck.compare import runtime_quirk
 from awgcheck.documents.base import ParamDocument
 from awgcheck.model import ParamValue
 from awgcheck.parse.runtime import RuntimeState
+from awgcheck.report.registry import Formats
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
 QUIRK = "QUIRK"  # a runtime stores another value than the file, by design
@@ -130,3 +132,31 @@ def as_dict(rows: list[DiffRow]) -> list[dict[str, object]]:
          "right": r.right.raw if r.right else None, "verdict": r.verdict, "note": r.note}
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class DiffView:
+    """What ``awgcheck diff`` shows: the rows, and the names of both sides."""
+
+    left: str
+    right: str
+    rows: tuple[DiffRow, ...]
+    only_differences: bool = False
+
+    @property
+    def drifts(self) -> bool:
+        """Some param has different effective values (exit code 1)."""
+        return any(r.verdict.startswith(DRIFT) for r in self.rows)
+
+
+def _render_table(view: DiffView) -> str:
+    return render_table(list(view.rows), view.left, view.right, view.only_differences)
+
+
+def _render_json(view: DiffView) -> str:
+    # --only-differences shapes the table only: the JSON always lists every param.
+    return json.dumps({"left": view.left, "right": view.right,
+                       "params": as_dict(list(view.rows))}, indent=2) + "\n"
+
+
+FORMATS: Formats[DiffView] = Formats({"table": _render_table, "json": _render_json})

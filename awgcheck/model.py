@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from awgcheck import exitcodes
+from awgcheck import exitcodes, params
 
 
 class Severity(enum.StrEnum):
@@ -159,8 +159,79 @@ class NodeResult:
 
 
 @dataclass(frozen=True)
+class RuleMeta:
+    """What a format that describes rules (SARIF) says about one rule."""
+
+    id: str
+    title: str
+    severity: Severity
+    description: str
+    remediation: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BaseCommit:
+    """The commit a change is measured against, and how it was named."""
+
+    ref: str
+    commit: str
+
+    @property
+    def name(self) -> str:
+        """``origin/main (0123456789ab)``, or the short commit alone when it
+        was named by its hash (a second, shorter hash beside it says nothing)."""
+        short = self.commit[:12]
+        return short if self.commit.startswith(self.ref) else f"{self.ref} ({short})"
+
+
+@dataclass(frozen=True)
+class ParamChange:
+    """One param of the source of truth whose effective value changed, as the
+    gate reports it."""
+
+    param: str
+    role: params.Role
+    before: str | None  # raw text at the base, None when absent
+    after: str | None  # raw text now, None when absent
+    symptom: str | None  # what a node experiences until it applies the change
+    text: str  # one sentence: the change, and what it does during rollout
+    location: Location | None = None
+
+    @property
+    def must_match(self) -> bool:
+        return self.role is params.Role.MUST_MATCH
+
+
+@dataclass(frozen=True)
+class FleetImpact:
+    """Which nodes of a previous ``check`` report a change puts into drift."""
+
+    nodes: tuple[str, ...]  # will drift until they are updated
+    unknown: tuple[str, ...]  # could not be checked in that report
+    message: str
+
+
+@dataclass(frozen=True)
+class GateSummary:
+    """What a change to the source of truth does during rollout (the gate)."""
+
+    source: str
+    base: BaseCommit | None
+    changes: tuple[ParamChange, ...]
+    warnings: tuple[str, ...] = ()
+    impact: FleetImpact | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
-    """Everything a run found: what the report formats render."""
+    """Everything a run found: what the report formats render.
+
+    ``gate`` is the change summary, present only for the CI gate. ``rules``
+    describes the rules that ran, for the formats that list rules (SARIF);
+    empty, they are described from the findings.
+    """
 
     source_node: str | None
     source_path: str
@@ -168,7 +239,8 @@ class Report:
     findings: tuple[Finding, ...]
     fail_on: Severity = Severity.ERROR
     profile: str = "strict"
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
+    gate: GateSummary | None = None
+    rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold."""

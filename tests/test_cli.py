@@ -123,6 +123,14 @@ def test_cli_exit_2_on_a_broken_rule_file(tmp_path: Path) -> None:
     assert str(rules) in err and "Traceback" not in err
 
 
+def test_cli_exit_2_on_a_missing_rules_path(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-rules"
+    code, out, err = run("check", "-i", str(DEMO / "fleet.yaml"), "--rules", str(missing))
+    assert code == 2 and out == ""
+    assert f"--rules {missing}: no such file or folder" in err
+    assert "Traceback" not in err
+
+
 def test_cli_exit_2_output_folder_missing_before_any_node_is_read(tmp_path: Path) -> None:
     target = tmp_path / "no-such-dir" / "report.json"
     code, _, err = run("check", "-i", str(DEMO / "fleet.yaml"), "-o", str(target))

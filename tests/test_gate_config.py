@@ -176,9 +176,9 @@ def test_gate_impact_from_values_defaults_and_fallback() -> None:
     assert impact is not None
     # a: 18; b: +19 reads as 19 (already there); c: absent means 0; d: no value
     # in the report, taken to equal the old source; e: unchecked.
-    assert impact["nodes"] == ["a", "c", "d"]
-    assert impact["unknown"] == ["e"]
-    assert impact["message"] == ("this change puts 3 node(s) into must-match drift until "
+    assert impact.nodes == ("a", "c", "d")
+    assert impact.unknown == ("e",)
+    assert impact.message == ("this change puts 3 node(s) into must-match drift until "
                                  "they are updated: a, c, d; 1 node(s) could not be checked "
                                  "in that report: e")
 

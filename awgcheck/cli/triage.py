@@ -16,10 +16,10 @@ import click
 
 from awgcheck import audit as fleet
 from awgcheck import inventory
-from awgcheck.cli.main import ssh_options, user_errors
+from awgcheck.cli.options import emit, format_option, ssh_options, user_errors
 from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
-from awgcheck.triage.render import RENDERERS
+from awgcheck.triage.render import FORMATS
 from awgcheck.triage.run import TriageOptions, resolve_source
 from awgcheck.triage.run import triage as run_triage
 
@@ -40,9 +40,8 @@ def _node(spec: str, fleet_file: inventory.Inventory | None) -> inventory.Node:
 @click.option("--against", metavar="SOURCE",
               help="Source of truth: a conf file, an inventory node or ssh://... "
                    "[default: the inventory's source].")
-@click.option("--format", "fmt", type=click.Choice(sorted(RENDERERS)), default="table",
-              show_default=True, help="table for a terminal, markdown for an incident "
-                                      "channel, json for tools.")
+@format_option(FORMATS, help="table for a terminal, markdown for an incident channel, "
+                             "json for tools.")
 @click.option("--probe", is_flag=True,
               help="Gather health evidence on the node: rx/tx growth over --window and an "
                    "in-tunnel ping to the source's mesh address. Off by default.")
@@ -66,5 +65,5 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     node = _node(node_spec, fleet_file)
     source = resolve_source(against, fleet_file, run_options)
     report = run_triage(node, source, TriageOptions(probe, window, run_options))
-    click.echo(RENDERERS[fmt](report), nl=False)
+    emit(FORMATS.render(fmt, report), None)
     sys.exit(report.exit_code())

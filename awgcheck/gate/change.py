@@ -9,14 +9,23 @@ change will put into must-match drift.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from awgcheck import params
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
-from awgcheck.model import Location, ParamValue
+from awgcheck.model import (
+    BaseCommit,
+    FleetImpact,
+    GateSummary,
+    Location,
+    ParamChange,
+    ParamValue,
+)
 from awgcheck.ruleset.load import Rule
 
 REPORT_SCHEMA = "awgcheck.report/v1"
@@ -125,6 +134,17 @@ def load_fleet_report(data: object, where: str) -> Mapping[str, Any]:
     return data
 
 
+def read_fleet_report(path: Path) -> Mapping[str, Any]:
+    """A previous ``check --format json`` report, read from ``path``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"--fleet-report {path}: no such file") from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"--fleet-report {path}: cannot read a JSON report: {exc}") from None
+    return load_fleet_report(data, str(path))
+
+
 def _effective(name: str, raw: str | None) -> str | None:
     spec = params.spec(name)
     if spec is None:
@@ -153,7 +173,7 @@ def _node_values(report: Mapping[str, Any],
 
 
 def predict_impact(report: Mapping[str, Any], changes: Iterable[Change],
-                   rules: Sequence[Rule]) -> dict[str, Any] | None:
+                   rules: Sequence[Rule]) -> FleetImpact | None:
     """Which nodes of the report will differ from the new source on a
     changed must-match param. A node the report shows no value for is taken
     to equal the old source (the fleet was in sync), so it drifts too."""
@@ -181,22 +201,14 @@ def predict_impact(report: Mapping[str, Any], changes: Iterable[Change],
     if unknown:
         message += (f"; {len(unknown)} node(s) could not be checked in that report: "
                     f"{', '.join(unknown)}")
-    return {"nodes": drifting, "unknown": unknown, "message": message}
+    return FleetImpact(tuple(drifting), tuple(unknown), message)
 
 
-def summary(changes: Sequence[Change], source: str, base: Mapping[str, str] | None,
-            impact: Mapping[str, Any] | None, notes: Sequence[str]) -> dict[str, Any]:
-    """The JSON-ready change summary every format reads from ``extra["gate"]``."""
-    return {
-        "base": dict(base) if base is not None else None,
-        "source": source,
-        "changes": [{
-            "param": c.param, "class": c.role.value, "before": c.before, "after": c.after,
-            "symptom": c.symptom, "text": describe(c, source),
-            "location": ({"path": c.location.path, "line": c.location.line}
-                         if c.location else None),
-        } for c in changes],
-        "warnings": warnings(changes),
-        "impact": dict(impact) if impact is not None else None,
-        "notes": list(notes),
-    }
+def summary(changes: Sequence[Change], source: str, base: BaseCommit | None,
+            impact: FleetImpact | None, notes: Sequence[str]) -> GateSummary:
+    """The change summary the report formats render (``Report.gate``)."""
+    return GateSummary(
+        source=source, base=base,
+        changes=tuple(ParamChange(c.param, c.role, c.before, c.after, c.symptom,
+                                  describe(c, source), c.location) for c in changes),
+        warnings=tuple(warnings(changes)), impact=impact, notes=tuple(notes))

@@ -33,6 +33,7 @@ import yaml
 
 from awgcheck.errors import UsageError
 from awgcheck.model import Severity
+from awgcheck.ruleset import load as ruleset
 from awgcheck.ruleset.load import PROFILES
 
 DEFAULT_NAME = "awgcheck.yaml"
@@ -212,3 +213,20 @@ def load(path: Path, repo: Path) -> GateConfig:
         raise GateConfigError(f"{path}:{line} not valid YAML: "
                               f"{getattr(exc, 'problem', None) or exc}") from None
     return parse(data, path, repo)
+
+
+def load_rules(repo: Path, config: GateConfig) -> ruleset.RuleSet:
+    """The config's rules (``builtin`` names the catalog), else the catalog."""
+    if not config.rules:
+        return ruleset.load_shipped()
+    rules: list[ruleset.Rule] = []
+    for entry in config.rules:
+        if entry == "builtin":
+            rules.extend(ruleset.load_shipped().rules)
+            continue
+        path = repo / entry
+        if not path.exists():
+            raise GateConfigError(f"{config.path}: key 'rules': {entry} is not "
+                                  f"a file or folder in {repo}")
+        rules.extend(ruleset.load_paths([path]).rules)
+    return ruleset.RuleSet(rules)

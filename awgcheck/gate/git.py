@@ -8,23 +8,15 @@ the source of truth as it was there.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck.errors import UsageError
+from awgcheck.model import BaseCommit
 
 # Tried in order when --base is not given: the remote's default branch,
 # then the usual names, remote first (a CI checkout has no local main).
 GIT_TIMEOUT = 60  # seconds; a hung git (a lock, a network remote) must not hang CI
 DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
-
-
-@dataclass(frozen=True)
-class Base:
-    """The commit the change is measured against, and how it was named."""
-
-    ref: str
-    commit: str
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -52,7 +44,7 @@ def _commit(repo: Path, ref: str) -> str | None:
     return done.stdout.decode().strip() if done.returncode == 0 else None
 
 
-def resolve_base(repo: Path, ref: str | None) -> Base | None:
+def resolve_base(repo: Path, ref: str | None) -> BaseCommit | None:
     """``--base REF`` as a commit (an unknown REF is a usage error); without
     REF, the merge base of HEAD with the default branch, or None when there
     is none (a fresh repository, a detached checkout without remotes)."""
@@ -60,17 +52,17 @@ def resolve_base(repo: Path, ref: str | None) -> Base | None:
         commit = _commit(repo, ref)
         if commit is None:
             raise UsageError(f"--base {ref}: not a commit in {repo}")
-        return Base(ref, commit)
+        return BaseCommit(ref, commit)
     for branch in DEFAULT_BRANCHES:
         if _commit(repo, branch) is None:
             continue
         done = _git(repo, "merge-base", "HEAD", branch)
         if done.returncode == 0:
-            return Base(branch, done.stdout.decode().strip())
+            return BaseCommit(branch, done.stdout.decode().strip())
     return None
 
 
-def show(repo: Path, base: Base, path: str) -> bytes | None:
+def show(repo: Path, base: BaseCommit, path: str) -> bytes | None:
     """The bytes of ``path`` (repo-relative) at ``base``; None when absent."""
     done = _git(repo, "show", f"{base.commit}:{path}")
     return done.stdout if done.returncode == 0 else None

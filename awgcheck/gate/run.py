@@ -3,7 +3,7 @@
 Each file the config names (the source of truth, confs, templates, params
 documents, compose projects) is a "node" named by its repository path, so
 findings point at the exact file and line. The same rules as ``check`` run
-over them; the change summary (:mod:`awgcheck.gate_change`) says what the
+over them; the change summary (:mod:`awgcheck.gate.change`) says what the
 change to the source of truth does to the fleet during rollout.
 """
 
@@ -21,7 +21,16 @@ from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
 from awgcheck.gate import git as gate_git
 from awgcheck.gate.config import CONSUMER_KINDS, GateConfig
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import (
+    ArtifactKind,
+    BaseCommit,
+    Finding,
+    GateSummary,
+    NodeResult,
+    Report,
+    Severity,
+    Status,
+)
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.ruleset.load import RuleSet
 
@@ -157,7 +166,7 @@ def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
     return docs
 
 
-def _base_document(repo: Path, base: gate_git.Base, source: Consumer) -> ParamDocument | None:
+def _base_document(repo: Path, base: BaseCommit, source: Consumer) -> ParamDocument | None:
     data = gate_git.show(repo, base, source.path)
     if data is None:
         return None
@@ -167,9 +176,9 @@ def _base_document(repo: Path, base: gate_git.Base, source: Consumer) -> ParamDo
         return None
 
 
-def _change_summary(repo: Path, base: gate_git.Base | None, source: Read, rules: RuleSet,
+def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: RuleSet,
                     fleet_report: Mapping[str, Any] | None,
-                    notes: list[str]) -> dict[str, Any]:
+                    notes: list[str]) -> GateSummary:
     changes: list[gate_change.Change] = []
     if source.doc is None:
         notes.append("the source of truth could not be read: no change summary")
@@ -185,11 +194,10 @@ def _change_summary(repo: Path, base: gate_git.Base | None, source: Read, rules:
               if fleet_report is not None else None)
     if fleet_report is not None and impact is None:
         notes.append("no must-match param changed: the fleet report predicts no drift")
-    base_info = {"ref": base.ref, "commit": base.commit} if base is not None else None
-    return gate_change.summary(changes, source.consumer.path, base_info, impact, notes)
+    return gate_change.summary(changes, source.consumer.path, base, impact, notes)
 
 
-def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | None, *,
+def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None, *,
         fail_on: Severity, profile: str,
         fleet_report: Mapping[str, Any] | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
@@ -200,5 +208,4 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: gate_git.Base | No
     findings = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
     gate = _change_summary(repo, base, source, rules, fleet_report, notes)
-    return Report(None, config.source, nodes, tuple(findings), fail_on, profile,
-                  extra={"gate": gate})
+    return Report(None, config.source, nodes, tuple(findings), fail_on, profile, gate=gate)

@@ -11,9 +11,8 @@ message can never end the command early or forge another one.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
 
-from awgcheck.model import Finding, Report, Severity
+from awgcheck.model import Finding, GateSummary, Report, Severity
 
 COMMANDS: Mapping[Severity, str] = {
     Severity.CRITICAL: "error",
@@ -55,20 +54,18 @@ def _finding(finding: Finding) -> str:
                    title=finding.rule)
 
 
-def _gate(summary: Mapping[str, Any]) -> Iterator[str]:
-    for change in summary.get("changes", []):
-        where = change.get("location") or {}
-        name = "warning" if change.get("class") == "must-match" else "notice"
-        yield command(name, str(change.get("text", "")), file=where.get("path"),
-                      line=where.get("line"), title=f"{change.get('class')} change: "
-                      f"{change.get('param')}")
-    for warning in summary.get("warnings", []):
-        yield command("warning", str(warning), title="awgcheck gate: rollout")
-    impact = summary.get("impact")
-    if isinstance(impact, Mapping) and impact.get("message"):
-        yield command("warning", str(impact["message"]), title="awgcheck gate: fleet impact")
-    for note in summary.get("notes", []):
-        yield command("notice", str(note), title="awgcheck gate")
+def _gate(summary: GateSummary) -> Iterator[str]:
+    for change in summary.changes:
+        where = change.location
+        yield command("warning" if change.must_match else "notice", change.text,
+                      file=where.path if where else None, line=where.line if where else None,
+                      title=f"{change.role.value} change: {change.param}")
+    for warning in summary.warnings:
+        yield command("warning", warning, title="awgcheck gate: rollout")
+    if summary.impact is not None and summary.impact.message:
+        yield command("warning", summary.impact.message, title="awgcheck gate: fleet impact")
+    for note in summary.notes:
+        yield command("notice", note, title="awgcheck gate")
 
 
 def render(report: Report) -> str:
@@ -76,7 +73,6 @@ def render(report: Report) -> str:
     lines += [command("error", f"{node.name}: {node.error}",
                       title=f"awgcheck: could not check ({node.error_class})")
               for node in report.unchecked()]
-    summary = report.extra.get("gate")
-    if isinstance(summary, Mapping):
-        lines.extend(_gate(summary))
+    if report.gate is not None:
+        lines.extend(_gate(report.gate))
     return "".join(line + "\n" for line in lines)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awgcheck.model import Finding, NodeResult, Report, Status
+from awgcheck.model import Finding, GateSummary, Location, NodeResult, Report, Status
 
 SCHEMA = "awgcheck.report/v1"
 
@@ -19,8 +19,11 @@ def _node(node: NodeResult) -> dict[str, Any]:
             "error_class": node.error_class}
 
 
+def _location(location: Location | None) -> dict[str, Any] | None:
+    return None if location is None else {"path": location.path, "line": location.line}
+
+
 def _finding(finding: Finding) -> dict[str, Any]:
-    location = finding.location
     return {
         "rule": finding.rule,
         "node": finding.node,
@@ -29,17 +32,33 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "param": finding.param,
         "expected": finding.expected,
         "actual": finding.actual,
-        "location": None if location is None else {"path": location.path,
-                                                   "line": location.line},
+        "location": _location(finding.location),
         "message": finding.message,
         "symptom": finding.symptom,
         "remediation": finding.remediation,
     }
 
 
+def _gate(summary: GateSummary) -> dict[str, Any]:
+    """The gate's change summary; its keys are part of the v1 contract."""
+    base, impact = summary.base, summary.impact
+    return {
+        "base": None if base is None else {"ref": base.ref, "commit": base.commit},
+        "source": summary.source,
+        "changes": [{"param": c.param, "class": c.role.value, "before": c.before,
+                     "after": c.after, "symptom": c.symptom, "text": c.text,
+                     "location": _location(c.location)} for c in summary.changes],
+        "warnings": list(summary.warnings),
+        "impact": None if impact is None else {"nodes": list(impact.nodes),
+                                               "unknown": list(impact.unknown),
+                                               "message": impact.message},
+        "notes": list(summary.notes),
+    }
+
+
 def as_dict(report: Report) -> dict[str, Any]:
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
-    return {
+    document: dict[str, Any] = {
         "schema": SCHEMA,
         "source": {"node": report.source_node, "path": report.source_path},
         "profile": report.profile,
@@ -53,8 +72,10 @@ def as_dict(report: Report) -> dict[str, Any]:
         },
         "nodes": [_node(n) for n in report.nodes],
         "findings": [_finding(f) for f in report.findings],
-        **report.extra,
     }
+    if report.gate is not None:
+        document["gate"] = _gate(report.gate)
+    return document
 
 
 def render(report: Report) -> str:

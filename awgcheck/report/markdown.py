@@ -8,10 +8,9 @@ a value can never break the table.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
-from awgcheck.model import Finding, Report, Status
+from awgcheck.model import Finding, GateSummary, Report, Status
 
 
 def cell(text: object) -> str:
@@ -50,34 +49,31 @@ def _verdict(report: Report) -> str:
     return f"**{word}**: {detail} (exit code {report.exit_code()})"
 
 
-def _gate(summary: Mapping[str, Any]) -> Iterator[str]:
-    base = summary.get("base")
+def _gate(summary: GateSummary) -> Iterator[str]:
+    base = summary.base
     since = ""
-    if isinstance(base, Mapping):
-        ref, commit = str(base.get("ref")), str(base.get("commit"))
+    if base is not None:
         # A base named by its hash needs no second, shorter hash beside it.
-        since = (f" since `{commit[:12]}`" if commit.startswith(ref)
-                 else f" since `{ref}` ({commit[:12]})")
+        since = (f" since `{base.commit[:12]}`" if base.commit.startswith(base.ref)
+                 else f" since `{base.ref}` ({base.commit[:12]})")
     yield f"### Parameter change{since}"
     yield ""
-    changes = summary.get("changes") or []
-    if not changes:
-        yield f"No param of the source of truth (`{summary.get('source')}`) changed."
+    if not summary.changes:
+        yield f"No param of the source of truth (`{summary.source}`) changed."
     else:
-        yield f"Source of truth: `{summary.get('source')}`"
+        yield f"Source of truth: `{summary.source}`"
         yield ""
-        rows = [[cell(c.get("param")), cell(c.get("class")), code(c.get("before")),
-                 code(c.get("after")), cell(c.get("symptom"))] for c in changes]
+        rows = [[cell(c.param), cell(c.role.value), code(c.before), code(c.after),
+                 cell(c.symptom)] for c in summary.changes]
         yield from table(["param", "class", "before", "after",
                           "until a node applies it"], rows)
-    for warning in summary.get("warnings") or []:
+    for warning in summary.warnings:
         yield ""
         yield f"> **Warning:** {cell(warning)}"
-    impact = summary.get("impact")
-    if isinstance(impact, Mapping) and impact.get("message"):
+    if summary.impact is not None and summary.impact.message:
         yield ""
-        yield f"> **Fleet impact:** {cell(impact['message'])}"
-    for note in summary.get("notes") or []:
+        yield f"> **Fleet impact:** {cell(summary.impact.message)}"
+    for note in summary.notes:
         yield ""
         yield f"_Note: {cell(note)}_"
     yield ""
@@ -104,11 +100,10 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
 
 
 def render(report: Report) -> str:
-    summary = report.extra.get("gate")
-    title = "awgcheck gate" if isinstance(summary, Mapping) else "awgcheck check"
+    title = "awgcheck gate" if report.gate is not None else "awgcheck check"
     out = [f"## {title}", "", _verdict(report), ""]
-    if isinstance(summary, Mapping):
-        out.extend(_gate(summary))
+    if report.gate is not None:
+        out.extend(_gate(report.gate))
     out.extend(_findings([f for f in report.findings if f.failed]))
     unchecked = report.unchecked()
     if unchecked:

@@ -1,8 +1,8 @@
 """SARIF 2.1.0, for code scanning (GitHub ``upload-sarif``, GitLab, IDEs).
 
 One ``run`` with awgcheck as ``tool.driver``: a ``rules`` entry per
-awgcheck rule (every loaded rule when the caller put their metadata in
-``report.extra["rules"]``, else the rules that appear in findings), one
+awgcheck rule (every loaded rule when the caller attached their metadata
+as ``report.rules``, else the rules that appear in findings), one
 ``result`` per failed finding with its file and line, and nodes that could
 not be checked as tool execution notifications, since they have no place in
 a file.
@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from awgcheck import __version__
-from awgcheck.model import Finding, Report, Severity, Status
+from awgcheck.model import Finding, Report, RuleMeta, Severity, Status
 from awgcheck.report.rulemeta import rule_metadata
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -34,21 +34,19 @@ def _sarif_name(rule_id: str) -> str:
     return "".join(part.capitalize() for part in rule_id.replace("_", "-").split("-"))
 
 
-def _rule(meta: Mapping[str, Any]) -> dict[str, Any]:
-    description = str(meta.get("description") or meta.get("title") or meta["id"])
-    remediation = str(meta.get("remediation") or "")
-    help_text = f"{description}\n\nFix: {remediation}" if remediation else description
+def _rule(meta: RuleMeta) -> dict[str, Any]:
+    description = meta.description or meta.title or meta.id
+    help_text = f"{description}\n\nFix: {meta.remediation}" if meta.remediation else description
     entry: dict[str, Any] = {
-        "id": meta["id"],
-        "name": _sarif_name(str(meta["id"])),
-        "shortDescription": {"text": str(meta.get("title") or meta["id"])},
+        "id": meta.id,
+        "name": _sarif_name(meta.id),
+        "shortDescription": {"text": meta.title or meta.id},
         "fullDescription": {"text": description},
         "help": {"text": help_text, "markdown": help_text.replace("\n\nFix: ", "\n\n**Fix:** ")},
-        "defaultConfiguration": {"level": LEVELS[Severity(meta.get("severity", "error"))]},
+        "defaultConfiguration": {"level": LEVELS[meta.severity]},
     }
-    tags = list(meta.get("tags") or [])
-    if tags:
-        entry["properties"] = {"tags": tags}
+    if meta.tags:
+        entry["properties"] = {"tags": list(meta.tags)}
     return entry
 
 
@@ -108,7 +106,7 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
 
 def as_dict(report: Report) -> dict[str, Any]:
     metadata = rule_metadata(report)
-    index = {meta["id"]: i for i, meta in enumerate(metadata)}
+    index = {meta.id: i for i, meta in enumerate(metadata)}
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

@@ -1,14 +1,17 @@
 """Human report: failing findings grouped by node, then a summary line.
 
 Written for a terminal at 3 a.m.: the worst thing first, the symptom and
-the fix next to it, and nodes that could not be checked said plainly.
+the fix next to it, and nodes that could not be checked said plainly. For
+the CI gate, what the change does during rollout follows the summary line.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from tabulate import tabulate
 
-from awgcheck.model import Finding, Report, Status
+from awgcheck.model import Finding, GateSummary, Report, Status
 
 
 def _value(text: str | None) -> str:
@@ -44,7 +47,23 @@ def render(report: Report) -> str:
         out.extend(_explanations(failing, report))
     out.append("")
     out.append(_summary(report))
+    gate = list(_gate(report.gate)) if report.gate is not None else []
+    if gate:
+        out += ["", *gate]
     return "\n".join(out) + "\n"
+
+
+def _gate(summary: GateSummary) -> Iterator[str]:
+    since = f" since {summary.base.name}" if summary.base is not None else ""
+    if summary.changes:
+        yield f"Change{since} in {summary.source}:"
+        yield from (f"  - {change.text}" for change in summary.changes)
+    elif summary.base is not None:
+        yield f"No param of {summary.source} changed{since}."
+    yield from (f"WARNING: {warning}" for warning in summary.warnings)
+    if summary.impact is not None and summary.impact.message:
+        yield f"Fleet impact: {summary.impact.message}"
+    yield from (f"Note: {note}" for note in summary.notes)
 
 
 def _explanations(failing: list[Finding], report: Report) -> list[str]:

@@ -1,8 +1,9 @@
 """Triage output: a terminal screen, Markdown for an incident channel, JSON.
 
-Each renderer takes a :class:`~awgcheck.triage.TriageReport` and returns a
-``str``; the CLI prints it. Secrets appear only as ``sha256:`` digests (the
-parsers never hand anything else on), and their hex is never shown.
+Each renderer takes a :class:`~awgcheck.triage.run.TriageReport` and returns
+a ``str`` (registered in :data:`FORMATS`); the CLI prints it. Secrets
+appear only as ``sha256:`` digests (the parsers never hand anything else
+on), and their hex is never shown.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tabulate import tabulate
 from awgcheck.collect.runtime import Missing
 from awgcheck.diff import hex_of
 from awgcheck.model import ParamValue
+from awgcheck.report.registry import Formats
 from awgcheck.triage.evidence import Evidence
 from awgcheck.triage.run import TriageReport
 from awgcheck.triage.verdict import SAME, Fix, Row, Verdict
@@ -254,4 +256,6 @@ def render_json(report: TriageReport) -> str:
     return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERERS = {"table": render_table, "markdown": render_markdown, "json": render_json}
+# Listed alphabetically: the order --format shows them in.
+FORMATS: Formats[TriageReport] = Formats({"json": render_json, "markdown": render_markdown,
+                                          "table": render_table})

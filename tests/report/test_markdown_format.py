@@ -7,7 +7,19 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from awgcheck.cli.main import main
-from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
+from awgcheck.model import (
+    BaseCommit,
+    Finding,
+    FleetImpact,
+    GateSummary,
+    Location,
+    NodeResult,
+    ParamChange,
+    Report,
+    Severity,
+    Status,
+)
+from awgcheck.params import Role
 from awgcheck.report import markdown
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "fleet.yaml"
@@ -50,15 +62,14 @@ def test_markdown_unchecked_nodes_and_pass_verdict() -> None:
 def test_markdown_gate_summary_section() -> None:
     finding = Finding("must-match-drift", "p.conf", Status.FAIL, Severity.CRITICAL, "drift",
                       "S4", "19", "18", Location("p.conf", 4))
-    summary = {"base": {"ref": "origin/main", "commit": "0123456789abcdef"},
-               "source": "server.conf",
-               "changes": [{"param": "S4", "class": "must-match", "before": "18",
-                            "after": "19", "symptom": "looks up, carries nothing"}],
-               "warnings": ["S4 and H4 flip together"],
-               "impact": {"message": "this change puts 2 nodes into must-match drift"},
-               "notes": ["compose skipped"]}
+    change = ParamChange("S4", Role.MUST_MATCH, "18", "19", "looks up, carries nothing",
+                         "S4 changes from 18 to 19")
+    summary = GateSummary("server.conf", BaseCommit("origin/main", "0123456789abcdef"),
+                          (change,), ("S4 and H4 flip together",),
+                          FleetImpact((), (), "this change puts 2 nodes into must-match drift"),
+                          ("compose skipped",))
     report = Report(None, "server.conf", (NodeResult("p.conf", Status.FAIL),), (finding,),
-                    extra={"gate": summary})
+                    gate=summary)
     text = markdown.render(report)
     assert text.startswith("## awgcheck gate\n")
     assert "### Parameter change since `origin/main` (0123456789ab)" in text

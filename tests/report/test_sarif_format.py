@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from awgcheck.cli.main import main
 from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
-from awgcheck.report import render, sarif
+from awgcheck.report import FORMATS, sarif
+from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,7 +71,7 @@ def test_sarif_levels_follow_severity(severity: Severity, level: str) -> None:
 
 def test_sarif_rule_entries_carry_help_and_default_level() -> None:
     rules = ruleset.load_shipped().rules
-    text = render("sarif", _report(_finding(Severity.CRITICAL)), rules)
+    text = FORMATS.render("sarif", with_rules(_report(_finding(Severity.CRITICAL)), rules))
     document = json.loads(text)
     validate(document)
     [entry] = [r for r in document["runs"][0]["tool"]["driver"]["rules"]

@@ -1,12 +1,14 @@
-"""``awgcheck inspect conf``: what awgcheck sees in one file."""
+"""``awgcheck inspect conf``: what awgcheck sees in one file, raw and effective."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tabulate import tabulate
 
 from awgcheck.parse.awgconf import AwgConf
+from awgcheck.report.registry import Formats
 
 
 def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
@@ -56,3 +58,10 @@ def render_conf_table(conf: AwgConf) -> str:
             where = f"line {d.location.line}" if d.location.line else "file"
             out.append(f"{d.level.value}: {where}: {d.message}")
     return "\n".join(out) + "\n"
+
+
+def render_conf_json(conf: AwgConf) -> str:
+    return json.dumps(conf_as_dict(conf), indent=2, ensure_ascii=False) + "\n"
+
+
+FORMATS: Formats[AwgConf] = Formats({"table": render_conf_table, "json": render_conf_json})

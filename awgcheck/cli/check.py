@@ -1,0 +1,95 @@
+"""``awgcheck check``: audit every node of an inventory (the nightly use).
+
+Reads as the data flow: inventory -> rules -> read and check the nodes ->
+report -> exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from awgcheck import audit as fleet
+from awgcheck import inventory
+from awgcheck.cli import output
+from awgcheck.cli.options import (
+    SEVERITIES,
+    compose_options,
+    emit,
+    format_option,
+    load_rules,
+    output_option,
+    rules_option,
+    ssh_options,
+    user_errors,
+)
+from awgcheck.model import Severity
+from awgcheck.report import FORMATS
+from awgcheck.report.rulemeta import with_rules
+from awgcheck.ruleset import load as ruleset
+
+
+class Progress:
+    """``[37/200] nodes read, 2 could not be checked`` on one stderr line."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+
+    def __call__(self, read: fleet.NodeRead) -> None:
+        self.done += 1
+        self.failed += read.error is not None
+        click.echo(f"\r[{self.done}/{self.total}] nodes read, {self.failed} could not be "
+                   "checked", nl=False, err=True)
+
+    def finish(self) -> None:
+        click.echo("\r\033[K", nl=False, err=True)
+
+
+@click.command()
+@click.option("--inventory", "-i", "inventory_path", required=True,
+              type=click.Path(path_type=Path), help="Fleet inventory (YAML).")
+@rules_option
+@click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
+              show_default=True,
+              help="strict: side-local params (Jc, Jmin, Jmax, I1-I5) must equal the "
+                   "source too; protocol: only what breaks the tunnel fails.")
+@format_option(FORMATS, help="Report format.")
+@output_option
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
+              help="Lowest severity that fails the run (exit code 1).")
+@click.option("--node", "only", multiple=True, metavar="NAME",
+              help="Check only this node (repeatable); the source is always read.")
+@click.option("--runtime", is_flag=True,
+              help="Also read each SSH node's running interface (awg showconf / awg show "
+                   "dump, with sudo -n when the node says so) and compare it with the file "
+                   "and the source.")
+@ssh_options
+@compose_options
+@user_errors
+def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
+          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
+          run_options: fleet.RunOptions) -> None:
+    """Audit every node of the inventory against the source of truth.
+
+    Nodes are read concurrently; a node that cannot be read is reported as
+    "could not check" (exit code 4 or 5) and never hides the others. On a
+    terminal, progress is shown on stderr; stdout carries only the report.
+    """
+    if output_path is not None:
+        output.check_writable(output_path)
+    fleet_file = inventory.load(inventory_path)
+    for name in only:
+        fleet_file.node(name)
+    rules = load_rules(rule_paths)
+    progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
+    report = fleet.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
+                         only=only, options=replace(run_options, runtime=runtime),
+                         progress=progress)
+    if progress is not None:
+        progress.finish()
+    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    sys.exit(report.exit_code())

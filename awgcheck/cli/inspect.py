@@ -1,0 +1,73 @@
+"""``awgcheck inspect conf|compose``: what awgcheck reads from one artifact."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from awgcheck import exitcodes
+from awgcheck.cli.options import (
+    compose_env_option,
+    emit,
+    format_option,
+    read_conf,
+    user_errors,
+)
+from awgcheck.errors import ParseError, UsageError
+from awgcheck.inspect import compose as inspect_compose
+from awgcheck.inspect import conf as inspect_conf
+
+
+@click.group()
+def inspect() -> None:
+    """Show what awgcheck reads from one artifact."""
+
+
+@inspect.command("conf")
+@click.argument("path", type=click.Path(path_type=Path))
+@format_option(inspect_conf.FORMATS)
+@user_errors
+def conf(path: Path, fmt: str) -> None:
+    """Parse PATH as awg-quick would and show every key, raw and effective.
+
+    `loads` tells whether `awg-quick up` would accept the file. Secrets are
+    shown as sha256 digests. Exit code 1 when the file would not load.
+    """
+    try:
+        parsed = read_conf(path)
+    except ParseError as exc:
+        raise UsageError(str(exc)) from None
+    emit(inspect_conf.FORMATS.render(fmt, parsed), None)
+    sys.exit(exitcodes.OK if parsed.loads else exitcodes.FAILED)
+
+
+@inspect.command("compose")
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
+@click.option("--env-file", "env_files", multiple=True, metavar="FILE",
+              help="Use these env files instead of the project's .env (like "
+                   "`docker compose --env-file`); repeatable.")
+@click.option("--profile", "profiles", multiple=True, metavar="NAME",
+              help="Enable a compose profile; repeatable (default: COMPOSE_PROFILES).")
+@compose_env_option
+@format_option(inspect_compose.FORMATS)
+@user_errors
+def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str],
+            compose_env: tuple[tuple[str, str], ...], fmt: str) -> None:
+    """Resolve a compose project as `docker compose config` would and show it.
+
+    PATH is a compose file (more than one: override files, in order) or a
+    project folder (its compose.yaml and override file). Shows each service,
+    whether its profile is active, every environment variable with its raw
+    text, resolved value, origin and file:line, command, healthcheck,
+    ports, and the diagnostics. Interpolation uses the project's .env (or
+    --env-file) and --compose-env, never this shell's environment. Values
+    of secret-looking variables are shown as sha256 digests. Exit code 1
+    when docker compose would refuse the project.
+    """
+    project = inspect_compose.load(paths, env_files, profiles, compose_env)
+    emit(inspect_compose.FORMATS.render(fmt, project), None)
+    sys.exit(exitcodes.FAILED if project.failed else exitcodes.OK)

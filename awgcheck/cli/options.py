@@ -1,0 +1,182 @@
+"""What the commands share: option bundles as decorators, and the helpers
+that turn command-line words into inputs (rules, a conf file) and a
+rendered report into output.
+
+Every command module imports from here and nothing imports a command
+module but :mod:`awgcheck.cli.main`, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from awgcheck import audit as fleet
+from awgcheck import exitcodes
+from awgcheck.cli import output
+from awgcheck.collect.local import read_local_file
+from awgcheck.documents.compose import MODES
+from awgcheck.errors import AwgcheckError, CollectError, UsageError
+from awgcheck.model import Severity
+from awgcheck.parse import awgconf
+from awgcheck.report.registry import Formats
+from awgcheck.ruleset import load as ruleset
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+SEVERITIES = [s.value for s in Severity]
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+# --- errors and output ---------------------------------------------------------------
+
+
+def user_errors(func: F) -> F:
+    """Turn awgcheck's own errors into one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except AwgcheckError as exc:
+            click.echo(f"awgcheck: error: {exc}", err=True)
+            sys.exit(exitcodes.USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def format_option(formats: Formats[Any], help: str | None = None) -> Callable[[F], F]:
+    """``--format``, its choices and default taken from ``formats`` (the
+    command renders with ``formats.render(fmt, value)``)."""
+    return click.option("--format", "fmt", type=click.Choice(formats.names),
+                        default=formats.default, show_default=True, help=help)
+
+
+def output_option(func: F) -> F:
+    """``--output``/``-o``: write the report to a file instead of stdout."""
+    return click.option(
+        "--output", "-o", "output_path", type=click.Path(path_type=Path),
+        help="Write the report here (atomically) instead of stdout.")(func)
+
+
+def emit(text: str, target: Path | None) -> None:
+    """Print a rendered report, or write it atomically to ``target``."""
+    if target is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_atomic(target, text)
+
+
+# --- inputs ------------------------------------------------------------------------
+
+
+def rules_option(func: F) -> F:
+    """``--rules PATH`` (repeatable), read with :func:`load_rules`."""
+    return click.option(
+        "--rules", "rule_paths", multiple=True, metavar="PATH",
+        help="Rule file or folder of *.yaml rules; repeatable. Replaces the shipped "
+             "catalog; name 'builtin' to keep it as well.",
+    )(func)
+
+
+def load_rules(paths: Sequence[str]) -> ruleset.RuleSet:
+    """The rules named by ``--rules`` (``builtin`` is the shipped catalog);
+    the catalog alone when none is named."""
+    if not paths:
+        return ruleset.load_shipped()
+    rules: list[ruleset.Rule] = []
+    for path in paths:
+        if path == "builtin":
+            rules.extend(ruleset.load_shipped().rules)
+            continue
+        # Checked before loading: the loader would report a missing path as
+        # an unreadable rule file, which hides the plain cause.
+        if not Path(path).exists():
+            raise UsageError(f"--rules {path}: no such file or folder")
+        rules.extend(ruleset.load_paths([Path(path)]).rules)
+    return ruleset.RuleSet(rules)
+
+
+def read_conf(path: Path) -> awgconf.AwgConf:
+    """A conf file named on the command line; a file that cannot be read is
+    a usage error."""
+    try:
+        data = read_local_file(path)
+    except CollectError as exc:
+        raise UsageError(str(exc)) from None
+    return awgconf.parse(data, str(path))
+
+
+# --- reading nodes -----------------------------------------------------------------
+
+
+def ssh_options(func: F) -> F:
+    """Options shared by every command that reads nodes; folded into one
+    ``run_options`` argument."""
+
+    @click.option("--concurrency", type=click.IntRange(1, 1024), default=32,
+                  show_default=True, help="Nodes read at the same time.")
+    @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
+                  show_default=True,
+                  help="Deadline in seconds for each node as a whole (connect, read, run).")
+    @click.option("--ssh-config", type=click.Path(dir_okay=False), default=None,
+                  help="ssh_config file to honour [default: ~/.ssh/config when it exists; "
+                       "'none' for no file].")
+    @click.option("--accept-new-host-keys", is_flag=True,
+                  help="Record host keys of hosts not yet in known_hosts (OpenSSH "
+                       "accept-new). A changed key is still refused.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, concurrency: int, timeout: float, ssh_config: str | None,
+                accept_new_host_keys: bool, **kwargs: Any) -> Any:
+        options = fleet.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys)
+        return func(*args, run_options=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_env(ctx: click.Context | None, param: click.Parameter | None,
+              values: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """``KEY=VALUE`` words, as click callback; a bad one is a usage error."""
+    pairs = []
+    for value in values:
+        key, eq, text = value.partition("=")
+        if not eq or not _NAME.fullmatch(key):
+            raise click.BadParameter(f"{value!r}: expected KEY=VALUE with a variable name as "
+                                     "KEY", ctx, param)
+        pairs.append((key, text))
+    return tuple(pairs)
+
+
+def compose_env_option(func: F) -> F:
+    """``--compose-env KEY=VALUE`` (repeatable), as a tuple of pairs."""
+    return click.option(
+        "--compose-env", "compose_env", multiple=True, metavar="KEY=VALUE",
+        callback=parse_env,
+        help="A variable for compose interpolation, as if exported in the shell that "
+             "starts the stack (wins over .env); repeatable.")(func)
+
+
+def compose_options(func: F) -> F:
+    """``--compose-env`` and ``--compose-mode``, folded into the command's
+    ``run_options`` (place it below ``ssh_options``, which builds them)."""
+
+    @compose_env_option
+    @click.option("--compose-mode", type=click.Choice(MODES), default="file",
+                  show_default=True,
+                  help="file: resolve the nodes' compose files with awgcheck's reader (no "
+                       "Docker needed); node: run `docker compose config` on each SSH node.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, compose_env: tuple[tuple[str, str], ...], compose_mode: str,
+                run_options: fleet.RunOptions, **kwargs: Any) -> Any:
+        options = replace(run_options, compose_mode=compose_mode, compose_env=compose_env)
+        return func(*args, run_options=options, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,2 @@
+"""``awgcheck inspect``: what awgcheck reads from one artifact, one module
+per artifact kind (:mod:`.conf`, :mod:`.compose`)."""

@@ -1,0 +1,38 @@
+"""One way to register and pick an output format, for every command.
+
+A :class:`Formats` maps a format name to a renderer ``render(value) -> str``
+for one kind of value (a check or gate :class:`~awgcheck.model.Report`, a
+triage report, a diff, an inspected file). Renderers only build text; the
+CLI owns I/O and builds its ``--format`` option from the registry
+(:func:`awgcheck.cli.options.format_option`), so adding a format is one
+entry here and one module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Formats(Generic[T]):
+    """Format name -> renderer, in the order ``--format`` lists them."""
+
+    renderers: Mapping[str, Callable[[T], str]]
+    default: str = "table"
+
+    def __post_init__(self) -> None:
+        if self.default not in self.renderers:
+            raise ValueError(f"default format {self.default!r} is not registered "
+                             f"(known: {', '.join(self.renderers)})")
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.renderers)
+
+    def render(self, name: str, value: T) -> str:
+        """``value`` in format ``name`` (one of :attr:`names`)."""
+        return self.renderers[name](value)
