@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
+from awgcheck import compare as comparing
 from awgcheck import params
-from awgcheck.compare import runtime_quirk
+from awgcheck.compare import Relation
 from awgcheck.documents.base import ParamDocument
 from awgcheck.model import ParamValue
-from awgcheck.parse.runtime import RuntimeState
 from awgcheck.report.registry import Formats
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
@@ -54,48 +54,36 @@ def _order(name: str) -> tuple[int, str]:
 def compare(left: ParamDocument, right: ParamDocument) -> list[DiffRow]:
     """One row per param stated on either side, in the tool's key order."""
     mine, theirs = left.params(), right.params()
-    rows = [_row(name, mine.get(name), theirs.get(name))
+    quirks = comparing.quirks_between(left, right)
+    return [_row(comparing.compare(name, mine.get(name), theirs.get(name), quirks=quirks))
             for name in sorted(set(mine) | set(theirs), key=_order)]
-    return [_quirk(left, right, row) for row in rows]
 
 
-def _quirk(left: ParamDocument, right: ParamDocument, row: DiffRow) -> DiffRow:
-    """A runtime side that differs from a conf side only by a known quirk
-    (Jmax + 1, H <= 4 replaced by the default) is not drift."""
-    if not row.verdict.startswith(DRIFT):
-        return row
-    if isinstance(left, RuntimeState) and not isinstance(right, RuntimeState):
-        why = runtime_quirk(left, row.param, left.effective_or_default(row.param), right)
-    elif isinstance(right, RuntimeState) and not isinstance(left, RuntimeState):
-        why = runtime_quirk(right, row.param, right.effective_or_default(row.param), left)
-    else:
-        return row
-    return row if why is None else DiffRow(row.param, row.left, row.right, QUIRK, why)
-
-
-def _row(name: str, a: ParamValue | None, b: ParamValue | None) -> DiffRow:
+def _row(found: comparing.Comparison) -> DiffRow:
+    """The core's answer in this table's words."""
+    name, a, b = found.name, found.here, found.there
     spec = params.spec(name)
-    default = spec.default if spec else None
-    # An absent param is judged by the default it implies (S3 absent == 0).
-    ea = a.effective if a else default
-    eb = b.effective if b else default
     if spec is None or not spec.obfuscation:
         # Keys, addresses, peers: expected to differ between two nodes.
-        same = a is not None and b is not None and a.raw == b.raw
-        return DiffRow(name, a, b, SAME if same else PER_NODE)
+        return DiffRow(name, a, b, SAME if found.same_text else PER_NODE)
+    relation = found.relation
+    if found.same_text or relation is Relation.SAME:
+        return DiffRow(name, a, b, SAME)
+    if relation is Relation.QUIRK:
+        # A runtime side that differs from a conf side only by a known quirk
+        # (Jmax + 1, H <= 4 replaced by the default) is not drift.
+        return DiffRow(name, a, b, QUIRK, found.quirk or "")
     if a is not None and b is not None:
-        if a.raw == b.raw:
-            return DiffRow(name, a, b, SAME)
-        if ea == eb and ea is not None:
+        if relation is Relation.SPELLING:
             return DiffRow(name, a, b, SPELLING, "same effective value")
         return DiffRow(name, a, b, DRIFT)
-    note = _absent_note(a, b, default)
-    if ea == eb:
+    note = _absent_note(a, found.default)
+    if relation is Relation.ABSENT:
         return DiffRow(name, a, b, ABSENT, note)
     return DiffRow(name, a, b, f"{DRIFT} (absent)", note)
 
 
-def _absent_note(a: ParamValue | None, b: ParamValue | None, default: str | None) -> str:
+def _absent_note(a: ParamValue | None, default: str | None) -> str:
     side = "left" if a is None else "right"
     implied = f"means {default}" if default is not None else "unset"
     return f"absent on the {side} ({implied})"

@@ -124,19 +124,19 @@ def _conf(text: str) -> awgconf.AwgConf:
 def test_gate_change_absent_equals_default_is_no_change() -> None:
     before = _conf("[Interface]\nS4 = 18\n")
     after = _conf("[Interface]\nS4 = 18\nS3 = 0\nH1 = 1\n")
-    assert gate_change.diff_params(before, after, RULES) == []
+    assert gate_change.diff_params(before, after) == []
 
 
 def test_gate_change_spelling_only_is_no_change() -> None:
     before = _conf("[Interface]\nS4 = 18\n")
     after = _conf("[Interface]\nS4 = 018\n")
-    assert gate_change.diff_params(before, after, RULES) == []
+    assert gate_change.diff_params(before, after) == []
 
 
 def test_gate_change_reports_class_symptom_and_location() -> None:
     before = _conf("[Interface]\nS4 = 18\nJc = 4\n")
     after = _conf("[Interface]\nJc = 5\n# moved\nS4 = 19\nRandomTrailers = on\n")
-    changes = gate_change.diff_params(before, after, RULES)
+    changes = gate_change.diff_params(before, after)
     assert [(c.param, c.role, c.before, c.after) for c in changes] == [
         ("Jc", params.Role.SIDE_LOCAL, "4", "5"),
         ("S4", params.Role.MUST_MATCH, "18", "19"),
@@ -150,7 +150,7 @@ def test_gate_change_reports_class_symptom_and_location() -> None:
 
 
 def test_gate_change_new_source_counts_every_param() -> None:
-    changes = gate_change.diff_params(None, _conf("[Interface]\nS4 = 18\nS1 = 0\n"), RULES)
+    changes = gate_change.diff_params(None, _conf("[Interface]\nS4 = 18\nS1 = 0\n"))
     assert [c.param for c in changes] == ["S4"]  # S1 = 0 is the default anyway
 
 
@@ -168,7 +168,7 @@ def _report(nodes: list[tuple[str, str]], values: dict[str, str | None]) -> dict
 
 def test_gate_impact_from_values_defaults_and_fallback() -> None:
     change = gate_change.diff_params(_conf("[Interface]\nS4 = 18\n"),
-                                     _conf("[Interface]\nS4 = 19\n"), RULES)
+                                     _conf("[Interface]\nS4 = 19\n"))
     report = _report([("server", "pass"), ("a", "pass"), ("b", "fail"), ("c", "pass"),
                       ("d", "pass"), ("e", "error")],
                      {"a": "18", "b": "+19", "c": None})
@@ -185,7 +185,7 @@ def test_gate_impact_from_values_defaults_and_fallback() -> None:
 
 def test_gate_impact_none_without_must_match_change() -> None:
     change = gate_change.diff_params(_conf("[Interface]\nJc = 4\n"),
-                                     _conf("[Interface]\nJc = 5\n"), RULES)
+                                     _conf("[Interface]\nJc = 5\n"))
     assert gate_change.predict_impact(_report([("a", "pass")], {}), change, RULES) is None
 
 

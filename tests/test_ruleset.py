@@ -13,7 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from awgcheck import engine
+from awgcheck import engine, symptoms
 from awgcheck.cli.main import main
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Severity, Status
@@ -129,8 +129,9 @@ BROKEN_RULES = [
     pytest.param({"check": {"type": "section-placement", "allowed": "interface"}},
                  ["key 'allowed' must be Interface or Peer, got 'interface'"],
                  id="placement-section-misspelled"),
-    pytest.param({"check": {"type": "equals-source"}},
-                 ["drift rules (equals-source) need a 'symptom'"],
+    pytest.param({"check": {"type": "equals-source"}, "select__params": ["ListenPort"]},
+                 ["drift rules (equals-source) need a 'symptom'",
+                  "the symptom table has none for ListenPort"],
                  id="drift-rule-without-symptom"),
     pytest.param({"check": {"type": "equals-source"}, "symptom": {"S4": 1}},
                  ["symptom: 'S4' must be a string"],
@@ -256,6 +257,29 @@ def test_ruleset_profile_and_symptom(tmp_path: Path) -> None:
     assert rule.severity_for("protocol") is Severity.INFO
     assert rule.symptom_for("S4") == "data dropped"
     assert rule.symptom_for("S1") == "broken"
+
+
+def test_ruleset_drift_rule_takes_its_symptoms_from_the_table(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "my.yaml", rule_with(
+        check={"type": "equals-source"}, select__params=["S4", "Jc"]))
+    rule = ruleset.load_paths([path]).rules[0]
+    assert rule.symptom_for("S4") == symptoms.symptom_for("S4")
+    assert rule.applicable_symptoms() == {"S4": symptoms.symptom_for("S4"),
+                                          "Jc": symptoms.symptom_for("Jc")}
+
+
+def test_ruleset_symptom_mapping_overrides_the_table_per_param(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "my.yaml", rule_with(
+        check={"type": "equals-source"}, select__params=["S4", "H4"],
+        symptom={"s4": "data dropped"}))
+    rule = ruleset.load_paths([path]).rules[0]
+    assert rule.symptom_for("S4") == "data dropped"
+    assert rule.symptom_for("H4") == symptoms.symptom_for("H4")
+
+
+def test_ruleset_non_drift_rule_gets_no_table_symptom(tmp_path: Path) -> None:
+    rule = ruleset.load_paths([write_rules(tmp_path / "my.yaml", VALID)]).rules[0]
+    assert rule.symptom_for("S4") is None  # an S4 range failure is not a mismatch
 
 
 @pytest.mark.parametrize("check", [

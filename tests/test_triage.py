@@ -151,7 +151,8 @@ def test_triage_on_a_local_tree_says_which_evidence_is_missing(tmp_path: Path) -
     inventory_path = tmp_path / "demo" / "fleet.yaml"
     code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--probe")
     assert code == 1
-    assert "S4 differs (17 vs 18): handshakes succeed but data is dropped." in out
+    assert ("S4 differs (17 vs 18): handshakes complete and keep refreshing, but every data "
+            "packet is silently dropped: looks up, carries nothing.") in out
     assert "is a local node tree: it has no running interface to ask" in out
     assert "triage the node over SSH" in out
     assert "line 13: change `S4 = 17` to `S4 = 18`" in out

@@ -241,7 +241,8 @@ CASES: dict[str, Case] = {
                fix="change `H3 = 5-9` to `H3 = 1766607858-1766607868`"),
     "s4-field-incident": Case(
         Plant(with_(S4="17"), handshake_age=12, rx_growth=0, ping_loss=100), "S4/H4",
-        "S4 differs (17 vs 18): handshakes succeed but data is dropped.",
+        "S4 differs (17 vs 18): handshakes complete and keep refreshing, but every data "
+        "packet is silently dropped: looks up, carries nothing.",
         "This matches what we see: last handshake 12 s ago, rx did not grow, ping 100% loss.",
         fix="change `S4 = 17` to `S4 = 18`"),
     "h4": Case(Plant(with_(H4="2114195755-2114195760")), "S4/H4",
@@ -265,7 +266,8 @@ CASES: dict[str, Case] = {
         fix="change `Jc = 5` to `Jc = 4`"),
     "file-edited-not-applied": Case(
         Plant(with_(), running=with_(S4="17")), "S4/H4",
-        "S4 differs (17 vs 18): handshakes succeed but data is dropped.",
+        "S4 differs (17 vs 18): handshakes complete and keep refreshing, but every data "
+        "packet is silently dropped: looks up, carries nothing.",
         "This matches what we see: last handshake 12 s ago, rx did not grow, ping 100% loss.",
         fix="the file is already right; only recreate the interface"),
     "removed-but-still-active": Case(
@@ -371,8 +373,9 @@ def test_triage_field_incident_screen(triage_fleet: dict[str, Planted], fakes: P
     """The S4 incident: the one sentence, the hex, the file line, the command."""
     code, out = _triage(fakes, triage_fleet["s4-field-incident"], "s4-field-incident", "table")
     assert code == 1
-    assert ("S4 differs (17 vs 18): handshakes succeed but data is dropped. This matches "
-            "what we see: last handshake 12 s ago, rx did not grow, ping 100% loss.") in out
+    assert ("S4 differs (17 vs 18): handshakes complete and keep refreshing, but every data "
+            "packet is silently dropped: looks up, carries nothing. This matches what we see: "
+            "last handshake 12 s ago, rx did not grow, ping 100% loss.") in out
     assert "17 (31 37)" in out and "18 (31 38)" in out
     conf_line = next(i for i, line in enumerate(
         conf_text(with_(S4="17"), "10.77.0.3", "x").splitlines(), 1) if line == "S4 = 17")

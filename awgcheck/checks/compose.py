@@ -19,6 +19,7 @@ from awgcheck.checks import compose_select
 from awgcheck.checks.base import Context, OptionSchema, Outcome
 from awgcheck.checks.compose_select import ComposeSelection, Item
 from awgcheck.checks.options import one_of
+from awgcheck.compare import Relation, compare, written_value
 from awgcheck.documents.compose import ComposeDocument, conceal
 from awgcheck.errors import RuleError
 from awgcheck.model import (
@@ -205,49 +206,39 @@ def _against_param(ctx: Context, item: Item, what: str, value: str, where: Locat
                           where, options.get("compare", "effective") == "raw")
 
 
-_C_SPACE = " \t\n\v\f\r"
-
-
-def _effective(spec: params.ParamSpec, value: str) -> params.Reading:
-    """How awg reads ``value`` once an image writes it into a conf line:
-    blanks deleted (I1-I5 only trimmed), then the tool's own parsing."""
-    cleaned = value.strip(_C_SPACE) if spec.kind is params.Kind.TAGS else "".join(
-        ch for ch in value if ch not in _C_SPACE)
-    return params.interpret(spec, cleaned)
-
-
 def _compare_param(item: Item, what: str, value: str, spec: params.ParamSpec,
                    there: ParamValue | None, other: str, where: Location,
                    by_raw: bool) -> Outcome:
+    """Word :func:`awgcheck.compare.compare`'s answer for a compose value,
+    read the way awg reads it once the image writes it into a conf line."""
     secret = item.secret or spec.secret
-    reading = _effective(spec, value)
-    mine = reading.effective
-    want = there.effective if there is not None else spec.default
+    found = compare(spec.name, written_value(spec, value), there)
     shown_here = _show(value, secret)
-    shown_there = there.raw if there is not None else (
-        f"absent (means {spec.default})" if spec.default is not None else "absent (unset)")
+    shown_there = found.shown_there
     expected = there.raw if there is not None else None
     actual = conceal(value, secret)
     label = f"{what} ({spec.name})" if item.param != spec.name or what != item.label else what
-    if mine is None:
+    if found.here_unreadable:
+        assert found.here is not None
         return Outcome(Status.FAIL, f"{label} = {shown_here} cannot be read as {spec.name} "
-                        f"({reading.error}); {other} has {shown_there}", spec.name, expected,
-                        actual, where)
-    if mine != want:
-        effect = ("drift: the tunnels will disagree" if spec.role is params.Role.MUST_MATCH
-                  else "drift of a side-local param: no data-plane effect")
+                        f"({found.here.error}); {other} has {shown_there}", spec.name,
+                        expected, actual, where)
+    if found.differs:
         return Outcome(Status.FAIL, f"{label} differs from {other}: {shown_here} here, "
-                        f"{shown_there} on {other} ({effect})", spec.name, expected, actual,
-                        where)
-    if secret or (there is not None and value == there.raw):
+                        f"{shown_there} on {other} ({found.effect})", spec.name, expected,
+                        actual, where)
+    # A secret-looking value is shown only as a digest: a spelling hint
+    # about it would say something about the secret.
+    if secret or found.relation is Relation.SAME:
         return Outcome(Status.PASS, f"{label} = {shown_here} matches {other}", spec.name,
                         expected, actual, where)
     if by_raw:
         return Outcome(Status.FAIL, f"{label} text differs from {other}: {shown_here} here, "
                         f"{shown_there} there", spec.name, expected, actual, where)
-    return Outcome(Status.FAIL, f"{label} has the same effective value ({mine}) as {other} "
-                    f"but is written differently: {shown_here} here, {shown_there} there "
-                    "(spelling)", spec.name, expected, actual, where, Severity.WARNING)
+    return Outcome(Status.FAIL, f"{label} has the same effective value "
+                    f"({found.here_effective}) as {other} but is written differently: "
+                    f"{shown_here} here, {shown_there} there (spelling)", spec.name, expected,
+                    actual, where, Severity.WARNING)
 
 
 # --- compose-present / compose-absent --------------------------------------------

@@ -28,7 +28,7 @@ from awgcheck.checks.base import (
     where_of,
 )
 from awgcheck.checks.options import one_of
-from awgcheck.compare import runtime_quirk
+from awgcheck.compare import Comparison, Quirks, Relation, compare
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
 from awgcheck.parse import awgconf
@@ -45,19 +45,13 @@ def prepare_compare(where: str, options: Mapping[str, Any],
 
 # --- equals-source -------------------------------------------------------
 
-def _describe_absent(name: str) -> str:
-    spec = params.spec(name)
-    if spec is not None and spec.default is not None:
-        return f"absent (means {spec.default})"
-    return "absent (unset)"
-
-
 def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     """Compare each selected param with the source of truth.
 
-    Three outcomes are told apart: drift (the tool would apply different
-    values), spelling (same effective value, different bytes: a warning),
-    and absence on one side (with the default it implies).
+    The comparison is :func:`awgcheck.compare.compare`'s; this check words
+    it: drift (the tool would apply different values), spelling (same
+    effective value, different bytes: a warning), and absence on one side
+    (with the default it implies).
     """
     against_file = options.get("against", "source") == "file"
     if against_file:
@@ -81,69 +75,56 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
                           param=name)
             continue
         if isinstance(ctx.doc, RuntimeState):
-            yield _compare_runtime(ctx, ctx.doc, name, here, there, against_file)
+            found = compare(name, here, there, quirks=Quirks(ctx.doc, ctx.source))
+            yield _compare_runtime(ctx, found, against_file)
             continue
-        yield _compare(ctx, name, here, there, by_raw)
+        yield _compare(ctx, compare(name, here, there), by_raw)
 
 
-def _compare(ctx: Context, name: str, here: ParamValue | None, there: ParamValue | None,
-             by_raw: bool) -> Outcome:
-    spec = params.spec(name)
-    default = spec.default if spec else None
-    mine = here.effective if here else default
-    want = there.effective if there else default
+def _compare(ctx: Context, found: Comparison, by_raw: bool) -> Outcome:
+    name, here, there = found.name, found.here, found.there
     expected = there.raw if there else None
     actual = here.raw if here else None
     location = where_of(ctx, here)
-    shown_here = here.raw if here else _describe_absent(name)
-    shown_there = there.raw if there else _describe_absent(name)
-    if here is not None and here.effective is None:
+    shown_here, shown_there = found.shown_here, found.shown_there
+    if here is not None and found.here_unreadable:
         return Outcome(Status.FAIL, f"{name} = {here.raw} here cannot be read by awg setconf "
                        f"({here.error}); {ctx.source_name} has {shown_there}",
                        name, expected, actual, location)
-    if mine != want or (mine is None and (here is None) != (there is None)):
-        effect = ("drift: the tunnels will disagree"
-                  if spec is not None and spec.role is params.Role.MUST_MATCH
-                  else "drift of a side-local param: no data-plane effect")
+    if found.differs:
         return Outcome(Status.FAIL, f"{name} differs from {ctx.source_name}: {shown_here} here, "
-                       f"{shown_there} on {ctx.source_name} ({effect})", name, expected,
+                       f"{shown_there} on {ctx.source_name} ({found.effect})", name, expected,
                        actual, location)
-    if here is not None and there is not None and here.raw == there.raw:
-        return Outcome(Status.PASS, f"{name} = {here.raw} matches {ctx.source_name}",
+    if found.relation is Relation.SAME:
+        return Outcome(Status.PASS, f"{name} = {shown_here} matches {ctx.source_name}",
                        name, expected, actual, location)
     if by_raw:
         return Outcome(Status.FAIL, f"{name} bytes differ from {ctx.source_name}: "
                        f"{shown_here} here, {shown_there} there", name, expected, actual,
                        location)
-    return Outcome(Status.FAIL, f"{name} has the same effective value ({mine}) as "
-                   f"{ctx.source_name} but is written differently: {shown_here} here, "
+    return Outcome(Status.FAIL, f"{name} has the same effective value ({found.here_effective}) "
+                   f"as {ctx.source_name} but is written differently: {shown_here} here, "
                    f"{shown_there} there (spelling)", name, expected, actual, location,
                    Severity.WARNING)
 
 
-def _compare_runtime(ctx: Context, state: RuntimeState, name: str,
-                     here: ParamValue | None, there: ParamValue | None,
-                     against_file: bool) -> Outcome:
+def _compare_runtime(ctx: Context, found: Comparison, against_file: bool) -> Outcome:
     """A running interface against a conf: effective values only (the tool
     prints its own canonical form, so spelling means nothing), and the
     runtime quirks that store a different value than the file (Jmax + 1,
     H <= 4 replaced by the default) pass with the reason."""
-    mine = state.effective_or_default(name)
-    spec = params.spec(name)
-    want = there.effective if there else (spec.default if spec else None)
+    name, here, there = found.name, found.here, found.there
     expected, actual = (there.raw if there else None), (here.raw if here else None)
     # Against the file, the line to change is the file's; against the
     # source, the runtime view is the only place to point at.
     location = there.location if against_file and there and there.location \
         else where_of(ctx, here)
-    if mine == want:
-        return Outcome(Status.PASS, f"{name} runs {mine or 'unset'} as {ctx.source_name} "
-                       "says", name, expected, actual, location)
-    quirk = runtime_quirk(state, name, mine, ctx.source)
-    if quirk is not None:
-        return Outcome(Status.PASS, quirk, name, expected, actual, location)
-    shown_here = here.raw if here else _describe_absent(name)
-    shown_there = there.raw if there else _describe_absent(name)
+    if found.relation is Relation.QUIRK:
+        return Outcome(Status.PASS, found.quirk or "", name, expected, actual, location)
+    if not found.differs:
+        return Outcome(Status.PASS, f"{name} runs {found.here_effective or 'unset'} as "
+                       f"{ctx.source_name} says", name, expected, actual, location)
+    shown_here, shown_there = found.shown_here, found.shown_there
     if not against_file:
         message = (f"{name} runs {shown_here} but {ctx.source_name} has {shown_there} "
                    "(what is on the wire disagrees with the source)")

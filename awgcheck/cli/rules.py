@@ -51,6 +51,6 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
         "",
         f"fix: {rule.remediation}",
     ]
-    for param, text in rule.symptoms.items():
+    for param, text in rule.applicable_symptoms().items():
         lines.append(f"symptom ({param}): {text}")
     click.echo("\n".join(lines))

@@ -2,7 +2,7 @@
 
 Compares the source of truth at the base commit with the working tree:
 which params changed, their class (must-match or side-local), what a node
-experiences until it applies the change (the drift rules' symptom table),
+experiences until it applies the change (the symptom table),
 and, given a previous ``check`` JSON report, which nodes of the fleet the
 change will put into must-match drift.
 """
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from awgcheck import params
+from awgcheck import params, symptoms
+from awgcheck.compare import Comparison, absent_text, compare, written_value
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
 from awgcheck.model import (
@@ -29,7 +30,6 @@ from awgcheck.model import (
 from awgcheck.ruleset.load import Rule
 
 REPORT_SCHEMA = "awgcheck.report/v1"
-_C_SPACE = " \t\n\v\f\r"
 
 
 @dataclass(frozen=True)
@@ -49,52 +49,34 @@ class Change:
         return self.role is params.Role.MUST_MATCH
 
 
-def _state(value: ParamValue | None, spec: params.ParamSpec) -> str:
-    """What the tool applies: the effective value, the default an absent
-    param implies, or a marker for a value it cannot read."""
-    if value is None:
-        return spec.default if spec.default is not None else "<unset>"
-    if value.effective is None:
-        return f"<unreadable {value.raw}>"
-    return value.effective
-
-
-def symptom_for(rules: Sequence[Rule], name: str) -> str | None:
-    """The symptom the first drift rule selecting ``name`` gives for it."""
-    for rule in rules:
-        selected = rule.select.all_params or name in rule.select.params
-        if rule.check.type == "equals-source" and selected:
-            return rule.symptom_for(name)
-    return None
-
-
-def diff_params(before: ParamDocument | None, after: ParamDocument,
-                rules: Sequence[Rule]) -> list[Change]:
-    """Every obfuscation param whose effective value changed, in catalog order."""
+def diff_params(before: ParamDocument | None, after: ParamDocument) -> list[Change]:
+    """Every obfuscation param whose effective value changed, in catalog order,
+    with the symptom table's text for what a node not yet updated sees."""
     old = before.params() if before is not None else {}
     new = after.params()
     changes = []
     for name in params.OBFUSCATION_PARAMS:
-        spec = params.spec(name)
-        assert spec is not None
-        was, now = old.get(name), new.get(name)
-        if _state(was, spec) == _state(now, spec):
+        found = compare(name, old.get(name), new.get(name))
+        if not _changed(found):
             continue
+        was, now = found.here, found.there
+        assert found.role is not None  # every obfuscation param has a role
         changes.append(Change(
-            param=name, role=spec.role, before=was.raw if was else None,
-            after=now.raw if now else None,
-            after_effective=now.effective if now else spec.default,
+            param=name, role=found.role, before=was.raw if was else None,
+            after=now.raw if now else None, after_effective=found.there_effective,
             location=now.location if now and now.location else None,
-            symptom=symptom_for(rules, name)))
+            symptom=symptoms.symptom_for(name)))
     return changes
 
 
+def _changed(found: Comparison) -> bool:
+    """A different value applied; unchanged text is no change, even a value
+    awg cannot read."""
+    return found.differs and not found.same_text
+
+
 def _shown(name: str, raw: str | None) -> str:
-    if raw is not None:
-        return raw
-    spec = params.spec(name)
-    default = spec.default if spec is not None else None
-    return f"absent (means {default})" if default is not None else "absent (unset)"
+    return raw if raw is not None else absent_text(name)
 
 
 def describe(change: Change, source: str) -> str:
@@ -145,17 +127,25 @@ def read_fleet_report(path: Path) -> Mapping[str, Any]:
     return load_fleet_report(data, str(path))
 
 
-def _effective(name: str, raw: str | None) -> str | None:
+def _reported(name: str, raw: str | None) -> ParamValue | None:
+    """A value as a check report shows it (``actual``), read the way awg
+    reads it; a secret is already its digest there and stays one."""
     spec = params.spec(name)
-    if spec is None:
-        return raw
-    if raw is None:
-        return spec.default
-    if raw.startswith("sha256:"):
-        return raw  # secrets travel as digests; compare them as such
-    cleaned = raw.strip(_C_SPACE) if spec.kind is params.Kind.TAGS else \
-        "".join(ch for ch in raw if ch not in _C_SPACE)
-    return params.interpret(spec, cleaned).effective
+    if raw is None or spec is None:
+        return None if raw is None else ParamValue(name, raw, raw)
+    if spec.secret and raw.startswith("sha256:"):
+        return ParamValue(name, raw, raw)
+    return written_value(spec, raw)
+
+
+def _drifts(change: Change, known: Mapping[str, str | None]) -> bool:
+    """Whether a node whose report shows ``known`` differs from the new source
+    on ``change``'s param; a node with no value shown counts as drifting."""
+    if change.param not in known:
+        return True
+    after = None if change.after is None else ParamValue(
+        change.param, change.after, change.after_effective)
+    return _changed(compare(change.param, _reported(change.param, known[change.param]), after))
 
 
 def _node_values(report: Mapping[str, Any],
@@ -192,8 +182,7 @@ def predict_impact(report: Mapping[str, Any], changes: Iterable[Change],
             unknown.append(name)
             continue
         known = values.get(name, {})
-        if any(c.param not in known or _effective(c.param, known[c.param]) != c.after_effective
-               for c in flips):
+        if any(_drifts(c, known) for c in flips):
             drifting.append(name)
     message = (f"this change puts {len(drifting)} node(s) into must-match drift until they "
                f"are updated: {', '.join(drifting)}" if drifting else

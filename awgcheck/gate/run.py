@@ -189,7 +189,7 @@ def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: Ru
         if before is None:
             notes.append(f"{source.consumer.path} is new or unreadable at {base.ref}: "
                          "every param it sets counts as changed")
-        changes = gate_change.diff_params(before, source.doc, rules.rules)
+        changes = gate_change.diff_params(before, source.doc)
     impact = (gate_change.predict_impact(fleet_report, changes, rules.rules)
               if fleet_report is not None else None)
     if fleet_report is not None and impact is None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from awgcheck import params, yamlfile
+from awgcheck import symptoms as symptom_table
 from awgcheck.checks import CHECKS, compose_select
 from awgcheck.checks.base import CheckSpec
 from awgcheck.checks.compose_select import ComposeSelection
@@ -90,13 +91,38 @@ class Rule:
         return self.profiles.get(profile, self.severity)
 
     def symptom_for(self, param: str | None) -> str | None:
+        """The symptom of a failure on ``param``: the rule's own text when it
+        gives one (for that param, else its ``default``), else, for a rule
+        that compares with the source, the symptom table's."""
         if param is not None and param in self.symptoms:
             return self.symptoms[param]
-        return self.symptoms.get("default")
+        if "default" in self.symptoms:
+            return self.symptoms["default"]
+        if self.is_drift and param is not None and symptom_table.class_of(param) is not None:
+            return symptom_table.symptom_for(param)
+        return None
+
+    def applicable_symptoms(self) -> dict[str, str]:
+        """Every symptom this rule can attach, keyed by param (or
+        ``default``): what ``awgcheck rules show`` prints."""
+        shown = dict(self.symptoms)
+        if self.is_drift and "default" not in shown:
+            names = params.OBFUSCATION_PARAMS if self.select.all_params else self.select.params
+            for name in names:
+                text = self.symptom_for(name)
+                if text is not None:
+                    shown.setdefault(name, text)
+        return shown
 
     @property
     def is_drift(self) -> bool:
-        return self.check.type in ("equals-source",)
+        """A rule that compares a node's params with another statement of
+        them (the source, the node's conf): its failures are drift, with a
+        symptom."""
+        if self.check.type == "equals-source":
+            return True
+        return self.check.type == "compose-equals" and \
+            self.check.options.get("against") in ("source", "conf")
 
 
 def _check_fields(where: str, data: Mapping[str, Any],
@@ -219,9 +245,16 @@ def _rule(where: str, data: object) -> Rule:
             if not isinstance(text, str):
                 raise RuleError(f"{where}: symptom: '{key}' must be a string")
             symptoms[key if key == "default" else params.canonical(str(key))] = text
-    if check.type == "equals-source" and not symptoms:
-        raise RuleError(f"{where}: drift rules (equals-source) need a 'symptom' that tells "
-                        "the operator what the mismatch does to the tunnel")
+    if check.type == "equals-source" and "default" not in symptoms:
+        # The symptom table covers every obfuscation param; any other param
+        # (or "*") needs the rule's own text.
+        uncovered = [name for name in select.params
+                     if name not in symptoms and symptom_table.class_of(name) is None]
+        if select.all_params or uncovered:
+            which = "every key" if select.all_params else ", ".join(uncovered)
+            raise RuleError(f"{where}: drift rules (equals-source) need a 'symptom' that tells "
+                            f"the operator what the mismatch does to the tunnel; the symptom "
+                            f"table has none for {which}")
     tags = data.get("tags", [])
     if not all(isinstance(t, str) for t in tags):
         raise RuleError(f"{where}: key 'tags' must list strings")

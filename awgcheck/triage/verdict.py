@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awgcheck import params
-from awgcheck.compare import runtime_quirk
+from awgcheck.compare import Comparison, Quirks, Relation, compare
 from awgcheck.documents.base import ParamDocument
 from awgcheck.model import ParamValue
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import RuntimeState
+from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Expect, MismatchClass
 from awgcheck.triage.evidence import (
     STALE_AFTER,
     Evidence,
@@ -35,41 +36,6 @@ FILE_ONLY = "FILE DIFFERS"  # the wire is right, the file is not: the next resta
 UNAPPLIED = "FILE != RUNTIME"  # they differ and no source says which is right
 QUIRK = "quirk"
 SPELLING = "spelling"  # same effective value, other bytes (`018` vs `18`): not a mismatch
-
-
-@dataclass(frozen=True)
-class MismatchClass:
-    """One row of the symptom table."""
-
-    id: str
-    params: tuple[str, ...]
-    symptom: str
-    expects: str  # no-handshake, up-but-dead, dead, invisible, partial, healthy
-
-
-# Ordered by how completely each breaks the tunnel: the first present is
-# the likely cause; the others are named as well.
-CLASSES: tuple[MismatchClass, ...] = (
-    MismatchClass("HeaderProtectionKey", ("HeaderProtectionKey",),
-                  "total blackhole: no handshake and no data, in either direction",
-                  "no-handshake"),
-    MismatchClass("S1/H1", ("S1", "H1"),
-                  "no handshake at all: the responder drops the initiation", "no-handshake"),
-    MismatchClass("S2/H2", ("S2", "H2"),
-                  "the initiator never completes the handshake: the responder's rx/tx grow "
-                  "but its latest-handshake stays 0", "no-handshake"),
-    MismatchClass("S4/H4", ("S4", "H4"),
-                  "handshakes succeed but data is dropped", "up-but-dead"),
-    MismatchClass("RandomTrailers", ("RandomTrailers",),
-                  "the tunnel is dead in at least one direction", "dead"),
-    MismatchClass("S3/H3", ("S3", "H3"),
-                  "only cookie replies (a server under load) are lost: usually invisible "
-                  "until load", "invisible"),
-)
-OVERLAP = MismatchClass("overlapping-H", ("H1", "H2", "H3", "H4"),
-                        "partial, one-direction or intermittent loss", "partial")
-SIDE_LOCAL = MismatchClass("side-local", params.SIDE_LOCAL_PARAMS,
-                           "no data-plane effect (policy drift only)", "healthy")
 
 
 @dataclass(frozen=True)
@@ -146,53 +112,50 @@ def _row(name: str, conf: AwgConf | None, file: ParamValue | None,
          source: ParamDocument | None) -> Row:
     spec = params.spec(name)
     assert spec is not None
-    default = spec.default
-    file_eff = file.effective if file is not None else default
-    run_eff = state.effective_or_default(name) if state is not None else None
-    src_eff = source_value.effective if source_value is not None else default
-    verdict, note = _row_verdict(name, conf, file, file_eff, state, run_eff, src_eff, source)
-    if verdict == SAME and file is not None and source_value is not None \
-            and file.raw != source_value.raw:
+    running = state.get(name) if state is not None else None
+    # The wire is the running interface when it was read, else the file.
+    wire = compare(name, running if state is not None else file, source_value,
+                   quirks=Quirks(state, source) if state is not None else None)
+    vs_file = compare(name, running, file, quirks=Quirks(state, conf)) \
+        if state is not None and conf is not None else None
+    verdict, note = _row_verdict(file, state is None, wire if source is not None else None,
+                                 vs_file)
+    if verdict == SAME and compare(name, file, source_value).relation is Relation.SPELLING:
         verdict, note = SPELLING, "same effective value, written differently"
-    return Row(name, spec.role.value, file, state.get(name) if state else None, source_value,
-               file_eff, run_eff, src_eff if source is not None else None,
+    file_eff = file.effective if file is not None else spec.default
+    run_eff = wire.here_effective if state is not None else None
+    return Row(name, spec.role.value, file, running, source_value, file_eff, run_eff,
+               wire.there_effective if source is not None else None,
                state is not None, source is not None, verdict, note)
 
 
-def _row_verdict(name: str, conf: AwgConf | None, file: ParamValue | None,
-                 file_eff: str | None,
-                 state: RuntimeState | None, run_eff: str | None, src_eff: str | None,
-                 source: ParamDocument | None) -> tuple[str, str]:
+def _row_verdict(file: ParamValue | None, no_runtime: bool, wire: Comparison | None,
+                 vs_file: Comparison | None) -> tuple[str, str]:
     """How file, runtime and source relate for one param (see the verdict
-    constants); runtime quirks are not differences."""
-    unreadable = file is not None and file.effective is None
-    quirk_file = quirk_source = None
-    if state is not None:
-        quirk_file = runtime_quirk(state, name, run_eff, conf)
-        if source is not None:
-            quirk_source = runtime_quirk(state, name, run_eff, source)
-    runtime_vs_file = state is not None and conf is not None and \
-        (unreadable or (run_eff != file_eff and quirk_file is None))
-    wire = run_eff if state is not None else file_eff
-    wire_vs_source = source is not None and wire != src_eff and quirk_source is None
-    if unreadable:
-        assert file is not None
+    constants), from the two comparisons that matter: what is on the wire
+    against the source, and the runtime against the file (either None when
+    that side was not read). Runtime quirks are not differences."""
+    wire_vs_source = wire is not None and wire.differs
+    runtime_vs_file = vs_file is not None and vs_file.differs
+    if file is not None and file.effective is None:
         note = f"awg cannot read the file's value ({file.error}): the next awg-quick up fails"
-        return (DIFFERS if wire_vs_source or state is None else FILE_ONLY), note
+        return (DIFFERS if wire_vs_source or no_runtime else FILE_ONLY), note
     if wire_vs_source and runtime_vs_file:
-        if file_eff == src_eff:
+        assert vs_file is not None and wire is not None
+        if vs_file.there_effective == wire.there_effective:
             kind = STILL_ACTIVE if file is None else NOT_APPLIED
             return kind, "the file is right; the running interface was not recreated"
         return DIFFERS, "the file, the running interface and the source all disagree"
     if wire_vs_source:
         return DIFFERS, ""
-    if runtime_vs_file and source is None:
+    if runtime_vs_file and wire is None:
         return UNAPPLIED, "no source of truth says which one is right"
     if runtime_vs_file:
         return FILE_ONLY, ("the running value is right; the file differs, so the next "
                            "restart breaks the tunnel")
-    if quirk_file or quirk_source:
-        return QUIRK, quirk_file or quirk_source or ""
+    for found in (vs_file, wire):
+        if found is not None and found.relation is Relation.QUIRK:
+            return QUIRK, found.quirk or ""
     return SAME, ""
 
 
@@ -413,15 +376,15 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
     recent = peer.handshake_recent if peer is not None else None
     flows = data_flows(evidence)
     fits: bool | None
-    if cls.expects == "no-handshake":
+    if cls.expects is Expect.NO_HANDSHAKE:
         fits = None if recent is None else not recent
-    elif cls.expects == "up-but-dead":
+    elif cls.expects is Expect.UP_BUT_DEAD:
         fits = _up_but_dead(recent, flows)
-    elif cls.expects == "dead":
+    elif cls.expects is Expect.DEAD:
         fits = None if flows is None else not flows
-    elif cls.expects == "partial":
+    elif cls.expects is Expect.PARTIAL:
         fits = True if partial_loss(evidence) else None
-    elif cls.expects == "invisible":
+    elif cls.expects is Expect.INVISIBLE:
         fits = flows is not False  # a dead tunnel needs another explanation
     else:  # healthy
         fits = flows is not False
@@ -429,7 +392,7 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
         return f"This matches what we see: {observed}."
     if fits is False:
         hint = (f" {cls.id} does not explain a broken tunnel: look at the path too."
-                if cls.expects in ("healthy", "invisible")
+                if cls.expects in (Expect.HEALTHY, Expect.INVISIBLE)
                 else " Look for a second cause as well.")
         return f"This does not match what we see: {observed}.{hint}"
     more = "" if evidence.probed else " Run with --probe to confirm."
