@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
-from awgcheck.collect.base import PARSE_ERROR, Collector
+from awgcheck.collect.base import Collector
 from awgcheck.collect.compose import read_compose
 from awgcheck.collect.local import LocalTreeCollector, read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.collect.ssh.connect import SshTarget, open_ssh
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import CollectError, ParseError
+from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
@@ -92,11 +92,11 @@ def read_node(node: Node, options: RunOptions,
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:
-        return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
+        return NodeRead(node, None, CollectError(str(exc), error_class=ErrorClass.PARSE_ERROR))
     except Exception as exc:
         return NodeRead(node, None, CollectError(
             f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
-            error_class="internal_error"))
+            error_class=ErrorClass.INTERNAL_ERROR))
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
@@ -116,7 +116,7 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(
             f"{node.name}: no answer within the {options.timeout:g} s deadline",
-            error_class="deadline_exceeded"))
+            error_class=ErrorClass.DEADLINE_EXCEEDED))
 
     return workers.run_bounded(
         nodes, lambda node: read_node(node, options, factory),
@@ -201,5 +201,5 @@ def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity)
     broken = any(f.status is Status.ERROR for f in findings)
     if broken and not failing:
         return NodeResult(read.node.name, Status.ERROR,
-                          "some rules could not be evaluated", "rule_error")
+                          "some rules could not be evaluated", ErrorClass.RULE_ERROR)
     return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 
 MAX_FILE_BYTES = 1024 * 1024
 """Cap on what is read from a node per file: a hostile or broken node must
@@ -52,24 +52,16 @@ class Collector(Protocol):
         ...
 
 
-# Stable error classes shared by every transport (see CollectError).
-FILE_MISSING = "file_missing"
-PERMISSION_DENIED = "permission_denied"
-FILE_TOO_LARGE = "file_too_large"
-NOT_SUPPORTED = "not_supported"
-PARSE_ERROR = "parse_error"
-
-
 def file_missing(where: str) -> CollectError:
-    return CollectError(f"{where}: file not found", error_class=FILE_MISSING)
+    return CollectError(f"{where}: file not found", error_class=ErrorClass.FILE_MISSING)
 
 
 def permission_denied(where: str) -> CollectError:
-    return CollectError(f"{where}: permission denied", error_class=PERMISSION_DENIED)
+    return CollectError(f"{where}: permission denied", error_class=ErrorClass.PERMISSION_DENIED)
 
 
 def file_too_large(where: str, limit: int) -> CollectError:
     return CollectError(
         f"{where}: file is larger than {limit} bytes; refusing to read it",
-        error_class=FILE_TOO_LARGE,
+        error_class=ErrorClass.FILE_TOO_LARGE,
     )

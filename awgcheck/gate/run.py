@@ -18,7 +18,7 @@ from typing import Any
 
 from awgcheck import engine
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import ParseError
+from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
 from awgcheck.gate import git as gate_git
@@ -30,7 +30,6 @@ from awgcheck.ruleset.load import RuleSet
 # Jinja/Ansible ({{ s4 }}, {% if %}) and shell/envsubst (${S4}) placeholders:
 # a template value holding one is filled in later, so it is not compared.
 PLACEHOLDER = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\$\{[^}]*\}")
-PARSE_ERROR = "parse_error"
 
 
 @dataclass(frozen=True)
@@ -148,13 +147,13 @@ def _leave_placeholders_alone(findings: list[Finding], reads: Sequence[Read]) ->
 def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
     name = read.consumer.path
     if read.error is not None:
-        return NodeResult(name, Status.ERROR, read.error, PARSE_ERROR)
+        return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
     mine = [f for f in findings if f.node == name]
     failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
     if not failing and any(f.status is Status.ERROR for f in mine):
         # As in `check`: a file whose rules could not run is not a pass.
         return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
-                          "rule_error")
+                          ErrorClass.RULE_ERROR)
     return NodeResult(name, Status.FAIL if failing else Status.PASS)
 
 

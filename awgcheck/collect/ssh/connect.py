@@ -50,7 +50,7 @@ from awgcheck.collect.ssh.config import (
 )
 from awgcheck.collect.ssh.hostkeys import fingerprint, load_known_hosts, verify_host_key
 from awgcheck.collect.ssh.sftp import SftpError, SftpReader, SftpTooLarge
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 
 __all__ = [
     "SshCollector",
@@ -69,25 +69,6 @@ _paramiko_log = logging.getLogger("paramiko")
 _paramiko_log.addHandler(logging.NullHandler())
 if _paramiko_log.level == logging.NOTSET:
     _paramiko_log.setLevel(logging.CRITICAL)
-
-# Stable error classes (docs/ssh.md has the table). Never rename one.
-DNS_FAILURE = "dns_failure"
-CONNECTION_REFUSED = "connection_refused"
-HOST_UNREACHABLE = "host_unreachable"
-CONNECT_TIMEOUT = "connect_timeout"
-CONNECT_FAILED = "connect_failed"
-BANNER_TIMEOUT = "banner_timeout"
-HANDSHAKE_FAILED = "handshake_failed"
-AUTH_FAILED = "auth_failed"
-SUDO_PASSWORD_REQUIRED = "sudo_password_required"
-SUDO_FAILED = "sudo_failed"
-CONNECTION_DROPPED = "connection_dropped"
-DEADLINE_EXCEEDED = "deadline_exceeded"
-COMMAND_TIMEOUT = "command_timeout"
-PROXY_FAILED = "proxy_failed"
-# sudo refusing the command outright is a permission problem, not a
-# password one: the sudoers rule is missing rather than incomplete.
-PERMISSION_DENIED_SUDO = "permission_denied"
 
 RETRIES = 3
 """Connection attempts for transient failures (sshd MaxStartups drops,
@@ -164,7 +145,7 @@ def _quietly(func: Callable[[], object]) -> None:
         log.debug("close failed", exc_info=True)
 
 
-def _fail(where: str, message: str, error_class: str) -> NoReturn:
+def _fail(where: str, message: str, error_class: ErrorClass) -> NoReturn:
     raise CollectError(f"{where}: {message}", error_class=error_class)
 
 
@@ -175,7 +156,7 @@ def _tcp_connect(hop: Endpoint, where: str, dog: _Watchdog) -> socket.socket:
     try:
         infos = socket.getaddrinfo(hop.hostname, hop.port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        _fail(where, f"cannot resolve {hop.hostname}: {exc.strerror}", DNS_FAILURE)
+        _fail(where, f"cannot resolve {hop.hostname}: {exc.strerror}", ErrorClass.DNS_FAILURE)
     last: CollectError | None = None
     for family, kind, proto, _name, address in infos:
         timeout = min(hop.connect_timeout, dog.remaining())
@@ -187,29 +168,30 @@ def _tcp_connect(hop: Endpoint, where: str, dog: _Watchdog) -> socket.socket:
             sock.connect(address)
         except ConnectionRefusedError:
             sock.close()
-            last = CollectError(f"{where}: connection refused", error_class=CONNECTION_REFUSED)
+            last = CollectError(f"{where}: connection refused",
+                                error_class=ErrorClass.CONNECTION_REFUSED)
             continue
         except TimeoutError:
             sock.close()
             last = CollectError(f"{where}: TCP connect timed out after {timeout:.1f}s",
-                                error_class=CONNECT_TIMEOUT)
+                                error_class=ErrorClass.CONNECT_TIMEOUT)
             continue
         except OSError as exc:
             sock.close()
             if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
                 last = CollectError(f"{where}: {os.strerror(exc.errno)}",
-                                    error_class=HOST_UNREACHABLE)
+                                    error_class=ErrorClass.HOST_UNREACHABLE)
                 continue
             if exc.errno == errno.ECONNRESET:
                 raise _Transient(CollectError(f"{where}: connection reset during connect",
-                                              error_class=CONNECTION_DROPPED)) from None
-            raise CollectError(f"{where}: connect failed: {exc}", error_class=CONNECT_FAILED
-                               ) from None
+                                              error_class=ErrorClass.CONNECTION_DROPPED)) from None
+            raise CollectError(f"{where}: connect failed: {exc}",
+                               error_class=ErrorClass.CONNECT_FAILED) from None
         # SSH is many small request/response packets; Nagle would hold each
         # one back waiting for an ACK that the peer delays.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
-    if last is None or (last.error_class == CONNECT_TIMEOUT and dog.remaining() <= 0.05):
+    if last is None or (last.error_class == ErrorClass.CONNECT_TIMEOUT and dog.remaining() <= 0.05):
         # The connect was cut short by the node deadline, not ConnectTimeout.
         _deadline(where, dog)
     raise last
@@ -228,18 +210,18 @@ def _channel_through(bastion: paramiko.Transport, bastion_label: str, hop: Endpo
         # unresolvable targets alike; 1 means forwarding is forbidden.
         if exc.code == 1:
             _fail(where, f"bastion {bastion_label} refuses to forward (AllowTcpForwarding?)",
-                  PROXY_FAILED)
+                  ErrorClass.PROXY_FAILED)
         _fail(where, f"bastion {bastion_label} could not connect to "
-              f"{hop.hostname}:{hop.port}: {exc.text}", CONNECTION_REFUSED)
+              f"{hop.hostname}:{hop.port}: {exc.text}", ErrorClass.CONNECTION_REFUSED)
     except (paramiko.SSHException, EOFError, OSError) as exc:
         if dog.fired:
             _deadline(where, dog)
         _fail(where, f"bastion {bastion_label} dropped the connection: {exc}",
-              CONNECTION_DROPPED)
+              ErrorClass.CONNECTION_DROPPED)
 
 
 def _deadline(where: str, dog: _Watchdog) -> NoReturn:
-    _fail(where, f"node deadline of {dog.seconds:g}s exceeded", DEADLINE_EXCEEDED)
+    _fail(where, f"node deadline of {dog.seconds:g}s exceeded", ErrorClass.DEADLINE_EXCEEDED)
 
 
 def _security(transport: paramiko.Transport, preferred_keys: Sequence[str]) -> None:
@@ -289,12 +271,13 @@ def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, h
         if dog.fired:
             _deadline(where, dog)
         raise _Transient(CollectError(f"{where}: connection lost during SSH handshake: {exc}",
-                                      error_class=CONNECTION_DROPPED)) from None
+                                      error_class=ErrorClass.CONNECTION_DROPPED)) from None
     if not transport.is_active() or transport.host_key is None:
         _quietly(transport.close)
         if dog.fired:
             _deadline(where, dog)
-        _fail(where, f"SSH handshake did not complete within {budget:.1f}s", BANNER_TIMEOUT)
+        _fail(where, f"SSH handshake did not complete within {budget:.1f}s",
+              ErrorClass.BANNER_TIMEOUT)
     verify_host_key(where, hop.known_hosts_name, transport.get_remote_server_key(),
                     target.known_hosts, accept_new=target.accept_new_host_keys,
                     hash_names=hop.hash_known_hosts)
@@ -308,16 +291,16 @@ def _classify_handshake(exc: paramiko.SSHException, where: str, elapsed: float,
     if "protocol banner" in text:
         if isinstance(cause, TimeoutError) or elapsed >= budget * 0.9:
             _fail(where, f"accepted TCP but sent no SSH banner within {budget:.1f}s "
-                  "(tarpit, overloaded sshd or not an SSH port)", BANNER_TIMEOUT)
+                  "(tarpit, overloaded sshd or not an SSH port)", ErrorClass.BANNER_TIMEOUT)
         # EOF or reset before the banner: how sshd sheds load under
         # MaxStartups. Worth another try after a pause.
         raise _Transient(CollectError(f"{where}: connection closed before the SSH banner "
                                       "(sshd MaxStartups throttling?)",
-                                      error_class=CONNECTION_DROPPED))
+                                      error_class=ErrorClass.CONNECTION_DROPPED))
     if isinstance(cause, (EOFError, ConnectionResetError)):
         raise _Transient(CollectError(f"{where}: connection lost during SSH handshake",
-                                      error_class=CONNECTION_DROPPED))
-    _fail(where, f"SSH handshake failed: {text}", HANDSHAKE_FAILED)
+                                      error_class=ErrorClass.CONNECTION_DROPPED))
+    _fail(where, f"SSH handshake failed: {text}", ErrorClass.HANDSHAKE_FAILED)
 
 
 _key_cache: dict[tuple[str, int], paramiko.PKey | None] = {}
@@ -432,7 +415,7 @@ def _authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
             _auth_publickey(transport, hop.user, key)
         except paramiko.BadAuthenticationType as exc:
             _fail(where, f"server does not accept public keys for {hop.user} "
-                  f"(allowed: {', '.join(exc.allowed_types) or 'none'})", AUTH_FAILED)
+                  f"(allowed: {', '.join(exc.allowed_types) or 'none'})", ErrorClass.AUTH_FAILED)
         except paramiko.AuthenticationException:
             if not transport.is_active():
                 break  # server gave up on us (MaxAuthTries)
@@ -440,7 +423,8 @@ def _authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
         except (paramiko.SSHException, EOFError, OSError) as exc:
             if dog.fired:
                 _deadline(where, dog)
-            _fail(where, f"connection lost during authentication: {exc}", CONNECTION_DROPPED)
+            _fail(where, f"connection lost during authentication: {exc}",
+                  ErrorClass.CONNECTION_DROPPED)
         if transport.is_authenticated():
             return
     if dog.fired:
@@ -448,7 +432,7 @@ def _authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
     detail = f"tried {', '.join(tried)}" if tried else "no usable key found"
     if notes:
         detail += f"; skipped {'; '.join(notes)}"
-    _fail(where, f"authentication as {hop.user} failed ({detail})", AUTH_FAILED)
+    _fail(where, f"authentication as {hop.user} failed ({detail})", ErrorClass.AUTH_FAILED)
 
 
 def _open_agent() -> paramiko.Agent | None:
@@ -499,7 +483,7 @@ def _proxy_command(hop: Endpoint, where: str) -> paramiko.ProxyCommand:
     try:
         return paramiko.ProxyCommand(hop.proxy_command or "")
     except paramiko.ProxyCommandFailure as exc:
-        _fail(where, f"ProxyCommand failed to start: {exc}", PROXY_FAILED)
+        _fail(where, f"ProxyCommand failed to start: {exc}", ErrorClass.PROXY_FAILED)
 
 
 def open_ssh(target: SshTarget) -> SshCollector:
@@ -567,7 +551,8 @@ class SshCollector:
     def _lost(self, where: str, exc: BaseException) -> NoReturn:
         if self._dog.fired:
             _deadline(where, self._dog)
-        _fail(where, f"connection dropped: {exc or type(exc).__name__}", CONNECTION_DROPPED)
+        _fail(where, f"connection dropped: {exc or type(exc).__name__}",
+              ErrorClass.CONNECTION_DROPPED)
 
     # -- files --------------------------------------------------------------
 
@@ -589,8 +574,8 @@ class SshCollector:
             if exc.errno == errno.EACCES:
                 raise permission_denied(where) from None
             if exc.errno == errno.EISDIR:
-                _fail(where, "is a directory, not a file", "not_a_file")
-            _fail(where, f"SFTP read failed: {exc}", "collect_failed")
+                _fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
+            _fail(where, f"SFTP read failed: {exc}", ErrorClass.COLLECT_FAILED)
         except (EOFError, OSError, paramiko.SSHException) as exc:
             # The SFTP stream is in an unknown state now; never reuse it.
             self._drop_sftp()
@@ -621,19 +606,22 @@ class SshCollector:
         lowered = err.lower()
         if "password is required" in lowered or "a terminal is required" in lowered:
             _fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: cat {path}",
-                  SUDO_PASSWORD_REQUIRED)
+                  ErrorClass.SUDO_PASSWORD_REQUIRED)
         if "not allowed to execute" in lowered or "not in the sudoers" in lowered:
             _fail(where, f"sudo refused ({err}); needs a NOPASSWD sudoers rule for: cat {path}",
-                  PERMISSION_DENIED_SUDO)
+                  # sudo refusing the command outright is a permission
+                  # problem, not a password one: the sudoers rule is
+                  # missing rather than incomplete.
+                  ErrorClass.PERMISSION_DENIED)
         if "no such file" in lowered:
             raise file_missing(where)
         if "permission denied" in lowered:
             raise permission_denied(where)
         if "is a directory" in lowered:
-            _fail(where, "is a directory, not a file", "not_a_file")
+            _fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
         if result.exit_status == 127:
-            _fail(where, f"sudo is not installed on the node ({err})", SUDO_FAILED)
-        _fail(where, f"sudo cat exited {result.exit_status}: {err[:300]}", SUDO_FAILED)
+            _fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
+        _fail(where, f"sudo cat exited {result.exit_status}: {err[:300]}", ErrorClass.SUDO_FAILED)
 
     # -- commands -----------------------------------------------------------
 
@@ -648,13 +636,13 @@ class SshCollector:
         result = self._exec(words, where, limit=MAX_FILE_BYTES, timeout=timeout,
                             too_large=lambda: CollectError(
                                 f"{where}: output is larger than {MAX_FILE_BYTES} bytes",
-                                error_class="output_too_large"))
+                                error_class=ErrorClass.OUTPUT_TOO_LARGE))
         if words[0] == "sudo" and result.exit_status == 1 and \
                 b"password is required" in result.stderr:
             # The command never ran: a CommandResult would pass sudo's
             # complaint off as the command's own output.
             _fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: "
-                  f"{shlex.join(tuple(argv))}", SUDO_PASSWORD_REQUIRED)
+                  f"{shlex.join(tuple(argv))}", ErrorClass.SUDO_PASSWORD_REQUIRED)
         return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
 
     def _exec(self, argv: Sequence[str], where: str, *, limit: int, timeout: float,
@@ -724,7 +712,7 @@ class SshCollector:
     def _timed_out(self, where: str, timeout: float) -> NoReturn:
         if self._dog.fired or self._dog.remaining() <= 0:
             _deadline(where, self._dog)
-        _fail(where, f"command did not finish within {timeout:g}s", COMMAND_TIMEOUT)
+        _fail(where, f"command did not finish within {timeout:g}s", ErrorClass.COMMAND_TIMEOUT)
 
     def close(self) -> None:
         """Close the SFTP session and every hop, innermost first."""
