@@ -19,7 +19,7 @@ from awgcheck.collect.local import LocalTreeCollector, read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.collect.ssh.connect import SshTarget, open_ssh
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import CollectError, ErrorClass, ParseError
+from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
@@ -72,6 +72,8 @@ def read_node(node: Node, options: RunOptions,
         collector = factory(node, options)
     except CollectError as exc:
         return NodeRead(node, None, exc)
+    except Exception as exc:  # a transport bug costs this node, not the run
+        return NodeRead(node, None, internal_error(node.name, "opening the node", exc))
     try:
         data = collector.read_file(node.conf, sudo=node.sudo)
         conf = awgconf.parse(data, collector.describe(node.conf))
@@ -94,9 +96,7 @@ def read_node(node: Node, options: RunOptions,
     except ParseError as exc:
         return NodeRead(node, None, CollectError(str(exc), error_class=ErrorClass.PARSE_ERROR))
     except Exception as exc:
-        return NodeRead(node, None, CollectError(
-            f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
-            error_class=ErrorClass.INTERNAL_ERROR))
+        return NodeRead(node, None, internal_error(node.name, "reading", exc))
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
@@ -118,10 +118,15 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
             f"{node.name}: no answer within the {options.timeout:g} s deadline",
             error_class=ErrorClass.DEADLINE_EXCEEDED))
 
+    def failed(node: Node, exc: Exception) -> NodeRead:
+        # read_node captures its own failures; this is the backstop that
+        # keeps a node from waiting out the deadline if one slips through.
+        return NodeRead(node, None, internal_error(node.name, "reading", exc))
+
     return workers.run_bounded(
         nodes, lambda node: read_node(node, options, factory),
         concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
-        on_overrun=overrun, on_result=progress)
+        on_overrun=overrun, on_error=failed, on_result=progress)
 
 
 def read_source_file(path: Path) -> ParamDocument:

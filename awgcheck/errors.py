@@ -88,3 +88,12 @@ class CollectError(AwgcheckError):
         if error_class is not None:
             self.error_class = error_class
 
+
+def internal_error(where: str, doing: str, exc: Exception) -> CollectError:
+    """An unexpected exception met while ``doing`` something for ``where``
+    (a bug, or a library failing in a way nobody classified), as that node's
+    error rather than a traceback: the type and message say what to report,
+    and the other nodes go on."""
+    return CollectError(f"{where}: internal error while {doing}: {type(exc).__name__}: {exc}",
+                        error_class=ErrorClass.INTERNAL_ERROR)
+
