@@ -36,7 +36,7 @@ import paramiko
 
 from awgcheck.errors import CollectError, ErrorClass
 
-log = logging.getLogger("awgcheck.collect.ssh.connect")
+log = logging.getLogger(__name__)
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
