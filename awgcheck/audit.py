@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
-from awgcheck.collect.base import Collector
+from awgcheck.collect import TRANSPORTS
+from awgcheck.collect.base import Collector, ConnectOptions
 from awgcheck.collect.compose import read_compose
-from awgcheck.collect.local import LocalTreeCollector, read_local_file
+from awgcheck.collect.local import read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
-from awgcheck.collect.ssh.connect import SshTarget, open_ssh
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
@@ -36,25 +36,19 @@ class RunOptions:
     compose_mode: str = "file"  # file: read compose files; node: docker compose config
     compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
 
+    @property
+    def connect(self) -> ConnectOptions:
+        """What the node's transport is opened with."""
+        return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
+                              accept_new_host_keys=self.accept_new_host_keys)
+
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
 
 
-def ssh_target(node: Node, options: RunOptions) -> SshTarget:
-    assert node.host is not None
-    return SshTarget(
-        host=node.host, port=node.port, user=node.user,
-        identity=str(node.identity) if node.identity else None, jump=node.jump,
-        sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
-        ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
-        deadline=options.timeout,
-    )
-
-
 def open_collector(node: Node, options: RunOptions) -> Collector:
-    if node.local is not None:
-        return LocalTreeCollector(node.local)
-    return open_ssh(ssh_target(node, options))
+    """Open ``node`` with the transport its inventory entry names."""
+    return TRANSPORTS[node.transport](node, options.connect)
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ Failures are raised as :class:`~awgcheck.errors.CollectError` with a stable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node
 
 MAX_FILE_BYTES = 1024 * 1024
 """Cap on what is read from a node per file: a hostile or broken node must
@@ -50,6 +51,20 @@ class Collector(Protocol):
 
     def close(self) -> None:
         ...
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What every transport is opened with, from the command line."""
+
+    deadline: float = 30.0  # the node as a whole: connect, reads, commands
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    accept_new_host_keys: bool = False
+
+
+Opener = Callable[[Node, ConnectOptions], Collector]
+"""Opens one node's collector; ``awgcheck.collect.TRANSPORTS`` holds one per
+transport. Raises CollectError when the node cannot be opened."""
 
 
 def file_missing(where: str) -> CollectError:

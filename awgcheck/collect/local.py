@@ -15,11 +15,13 @@ from pathlib import Path
 from awgcheck.collect.base import (
     MAX_FILE_BYTES,
     CommandResult,
+    ConnectOptions,
     file_missing,
     file_too_large,
     permission_denied,
 )
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node
 
 
 class LocalTreeCollector:
@@ -76,6 +78,13 @@ class LocalTreeCollector:
 
     def close(self) -> None:
         return None
+
+
+def open_local(node: Node, options: ConnectOptions) -> LocalTreeCollector:
+    """The collector of a node kept as a local tree (inventory ``local:``);
+    nothing to connect, so the options do not apply."""
+    assert node.local is not None  # Node.transport said "local"
+    return LocalTreeCollector(node.local)
 
 
 def read_local_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -27,6 +27,7 @@ from typing import NoReturn
 
 import paramiko
 
+from awgcheck.collect.base import ConnectOptions
 from awgcheck.collect.ssh.auth import authenticate, open_agent
 from awgcheck.collect.ssh.collector import SshCollector
 from awgcheck.collect.ssh.config import (
@@ -35,15 +36,18 @@ from awgcheck.collect.ssh.config import (
     load_ssh_config,
     parse_ssh_url,
     resolve_route,
+    target_of,
 )
 from awgcheck.collect.ssh.hostkeys import load_known_hosts, verify_host_key
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node
 
 __all__ = [
     "SshCollector",
     "SshTarget",
     "open_ssh",
+    "open_ssh_node",
     "parse_ssh_url",
 ]
 
@@ -300,3 +304,9 @@ def open_ssh(target: SshTarget) -> SshCollector:
         dog.cancel()
         raise
     return SshCollector(target, where, transports, dog, warnings)
+
+
+def open_ssh_node(node: Node, options: ConnectOptions) -> SshCollector:
+    """:func:`open_ssh` for an inventory node (``host:``): the transport
+    ``awgcheck.collect.TRANSPORTS`` names "ssh"."""
+    return open_ssh(target_of(node, options))
