@@ -83,8 +83,9 @@ class _PipelinedAuth(AuthHandler):
     The request is still built and signed by paramiko's own code (key types,
     certificates, rsa-sha2 choice), only earlier. That code lives in two
     long-standing private methods, ``_request_auth`` and
-    ``_parse_service_accept``; tests/collect/test_ssh_rtt.py fails if a
-    paramiko upgrade brings the wait back or breaks the request.
+    ``_parse_service_accept``; a paramiko without them gets its public path
+    instead (:func:`can_pipeline`), and tests/collect/test_ssh_rtt.py fails
+    if an upgrade brings the wait back or breaks the request.
     """
 
     def _request_auth(self) -> None:
@@ -99,6 +100,22 @@ class _PipelinedAuth(AuthHandler):
         A server refusing the service disconnects, which ends the wait."""
 
 
+_PRIVATE_HOOKS = ("_request_auth", "_parse_service_accept")
+"""The paramiko ``AuthHandler`` methods :class:`_PipelinedAuth` overrides."""
+
+
+def can_pipeline() -> bool:
+    """Whether this paramiko still has the private methods the pipelined
+    request overrides.
+
+    Asked of paramiko's own class (the subclass defines both names itself)
+    at each use rather than once at import, so it answers for the paramiko
+    actually loaded. Without them, overriding would either raise or, worse,
+    silently never run; paramiko's public path only costs a round trip.
+    """
+    return all(callable(getattr(AuthHandler, name, None)) for name in _PRIVATE_HOOKS)
+
+
 def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey) -> None:
     """``transport.auth_publickey(user, key)`` with the service request and
     the signed request in one flight (see :class:`_PipelinedAuth`).
@@ -109,8 +126,14 @@ def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey
     hold it past the node deadline (paramiko signs in its own thread and
     this one keeps watching the transport the watchdog closes); and an RSA
     key before the server's server-sig-algs (EXT_INFO, sent right after
-    NEWKEYS) are parsed, since they pick its signature algorithm.
+    NEWKEYS) are parsed, since they pick its signature algorithm. Every key
+    does when this paramiko lacks the private methods (:func:`can_pipeline`).
     """
+    if not can_pipeline():
+        log.debug("paramiko %s lacks AuthHandler.%s; using its public auth path",
+                  paramiko.__version__, " / ".join(_PRIVATE_HOOKS))
+        transport.auth_publickey(user, key)
+        return
     if isinstance(key, paramiko.AgentKey) or (
             "rsa" in key.get_name() and not getattr(transport, "server_extensions", None)):
         transport.auth_publickey(user, key)
