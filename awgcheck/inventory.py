@@ -18,8 +18,7 @@ the key.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -85,7 +84,6 @@ class Inventory:
     nodes: tuple[Node, ...]
     source_node: str | None = None
     source_path: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:

@@ -41,11 +41,9 @@ class SshCollector:
     :func:`~awgcheck.collect.ssh.connect.open_ssh`)."""
 
     def __init__(self, target: SshTarget, label: str, transports: list[paramiko.Transport],
-                 watchdog: Watchdog, warnings: tuple[str, ...] = ()) -> None:
+                 watchdog: Watchdog) -> None:
         self.target = target
         self.label = label
-        self.warnings = warnings
-        """known_hosts lines that were skipped (for the CLI to print)."""
         self._transports = transports
         self._dog = watchdog
         self._sftp: SftpReader | None = None

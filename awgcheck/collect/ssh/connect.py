@@ -287,7 +287,9 @@ def open_ssh(target: SshTarget) -> SshCollector:
     try:
         route = resolve_route(target, load_ssh_config(target.ssh_config))
         where = route[-1].label if target.port is None else target.label
-        warnings = load_known_hosts(target.known_hosts).warnings
+        # An unreadable known_hosts is reported as such before any connect,
+        # not as whatever the first hop's connection happens to hit.
+        load_known_hosts(target.known_hosts)
         attempt = 0
         while True:
             attempt += 1
@@ -303,7 +305,7 @@ def open_ssh(target: SshTarget) -> SshCollector:
     except BaseException:
         dog.cancel()
         raise
-    return SshCollector(target, where, transports, dog, warnings)
+    return SshCollector(target, where, transports, dog)
 
 
 def open_ssh_node(node: Node, options: ConnectOptions) -> SshCollector:
