@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
-from awgcheck.collect.base import PARSE_ERROR, Collector
+from awgcheck.collect import TRANSPORTS
+from awgcheck.collect.base import Collector, ConnectOptions
 from awgcheck.collect.compose import read_compose
-from awgcheck.collect.local import LocalTreeCollector, read_local_file
+from awgcheck.collect.local import read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
-from awgcheck.collect.ssh.connect import SshTarget, open_ssh
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import CollectError, ParseError
+from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
@@ -36,25 +36,19 @@ class RunOptions:
     compose_mode: str = "file"  # file: read compose files; node: docker compose config
     compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
 
+    @property
+    def connect(self) -> ConnectOptions:
+        """What the node's transport is opened with."""
+        return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
+                              accept_new_host_keys=self.accept_new_host_keys)
+
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
 
 
-def ssh_target(node: Node, options: RunOptions) -> SshTarget:
-    assert node.host is not None
-    return SshTarget(
-        host=node.host, port=node.port, user=node.user,
-        identity=str(node.identity) if node.identity else None, jump=node.jump,
-        sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
-        ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
-        deadline=options.timeout,
-    )
-
-
 def open_collector(node: Node, options: RunOptions) -> Collector:
-    if node.local is not None:
-        return LocalTreeCollector(node.local)
-    return open_ssh(ssh_target(node, options))
+    """Open ``node`` with the transport its inventory entry names."""
+    return TRANSPORTS[node.transport](node, options.connect)
 
 
 @dataclass(frozen=True)
@@ -72,6 +66,8 @@ def read_node(node: Node, options: RunOptions,
         collector = factory(node, options)
     except CollectError as exc:
         return NodeRead(node, None, exc)
+    except Exception as exc:  # a transport bug costs this node, not the run
+        return NodeRead(node, None, internal_error(node.name, "opening the node", exc))
     try:
         data = collector.read_file(node.conf, sudo=node.sudo)
         conf = awgconf.parse(data, collector.describe(node.conf))
@@ -92,11 +88,9 @@ def read_node(node: Node, options: RunOptions,
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:
-        return NodeRead(node, None, CollectError(str(exc), error_class=PARSE_ERROR))
+        return NodeRead(node, None, CollectError(str(exc), error_class=ErrorClass.PARSE_ERROR))
     except Exception as exc:
-        return NodeRead(node, None, CollectError(
-            f"{node.name}: internal error while reading: {type(exc).__name__}: {exc}",
-            error_class="internal_error"))
+        return NodeRead(node, None, internal_error(node.name, "reading", exc))
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
@@ -116,12 +110,17 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(
             f"{node.name}: no answer within the {options.timeout:g} s deadline",
-            error_class="deadline_exceeded"))
+            error_class=ErrorClass.DEADLINE_EXCEEDED))
+
+    def failed(node: Node, exc: Exception) -> NodeRead:
+        # read_node captures its own failures; this is the backstop that
+        # keeps a node from waiting out the deadline if one slips through.
+        return NodeRead(node, None, internal_error(node.name, "reading", exc))
 
     return workers.run_bounded(
         nodes, lambda node: read_node(node, options, factory),
         concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
-        on_overrun=overrun, on_result=progress)
+        on_overrun=overrun, on_error=failed, on_result=progress)
 
 
 def read_source_file(path: Path) -> ParamDocument:
@@ -201,5 +200,5 @@ def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity)
     broken = any(f.status is Status.ERROR for f in findings)
     if broken and not failing:
         return NodeResult(read.node.name, Status.ERROR,
-                          "some rules could not be evaluated", "rule_error")
+                          "some rules could not be evaluated", ErrorClass.RULE_ERROR)
     return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)

@@ -17,14 +17,14 @@ the key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from awgcheck import yamlfile
-from awgcheck.collect.ssh.config import split_spec
-from awgcheck.errors import CollectError, InventoryError
+from awgcheck.errors import CollectError, ErrorClass, InventoryError
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
@@ -73,6 +73,8 @@ class Node:
 
     @property
     def transport(self) -> str:
+        """Where the node lives, as the key of its transport in
+        ``awgcheck.collect.TRANSPORTS``: "local" (a node tree) or "ssh"."""
         return "local" if self.local is not None else "ssh"
 
 
@@ -82,7 +84,6 @@ class Inventory:
     nodes: tuple[Node, ...]
     source_node: str | None = None
     source_path: Path | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -153,6 +154,40 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
         description=fields.get("description"),
     )
+
+
+# The address grammar of inventory ``host:`` / ``jump:`` entries and ssh:// URLs;
+# it raises CollectError (bad_target) because the SSH transport resolves
+# jump hosts with it too.
+_URL_RE = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:@\[\]]+)(?::(?P<port>\d+))?$")
+
+
+def split_spec(spec: str) -> tuple[str | None, str, int | None]:
+    """Split ``[ssh://][user@]host[:port]`` (IPv6 in brackets) into parts."""
+    text = spec.strip()
+    if text.startswith("ssh://"):
+        parts = urlsplit(text)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise CollectError(f"{spec}: an ssh:// node URL takes no path or query",
+                               error_class=ErrorClass.BAD_TARGET)
+        try:
+            port = parts.port
+        except ValueError:
+            raise CollectError(f"{spec}: bad port", error_class=ErrorClass.BAD_TARGET) from None
+        if not parts.hostname:
+            raise CollectError(f"{spec}: no host in URL", error_class=ErrorClass.BAD_TARGET)
+        user = unquote(parts.username) if parts.username else None
+        return user, parts.hostname, port
+    match = _URL_RE.match(text)
+    if match is None:
+        raise CollectError(f"{spec}: expected [user@]host[:port]",
+                           error_class=ErrorClass.BAD_TARGET)
+    port_text = match.group("port")
+    port = int(port_text) if port_text else None
+    if port is not None and not 0 < port < 65536:
+        raise CollectError(f"{spec}: port {port} is out of range",
+                           error_class=ErrorClass.BAD_TARGET)
+    return match.group("user"), match.group("host").strip("[]"), port
 
 
 def node_from_url(url: str, **fields: Any) -> Node:

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 
 from awgcheck import exitcodes, params
+from awgcheck.errors import ErrorClass
 
 
 class Severity(enum.StrEnum):
@@ -155,7 +156,7 @@ class NodeResult:
     name: str
     status: Status
     error: str | None = None
-    error_class: str | None = None
+    error_class: ErrorClass | None = None
 
 
 @dataclass(frozen=True)

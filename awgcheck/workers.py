@@ -4,7 +4,8 @@
 node stuck in a blocking read would hang the whole audit after the report
 was printed. Daemon threads are abandoned instead: a node that overruns
 its deadline is reported as such, a fresh worker takes its slot, and the
-run finishes on time.
+run finishes on time. An item whose work raises gets a result too: a
+worker that died with it would leave the item to wait out the deadline.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ class _Slot(Generic[T]):
 
 def run_bounded(items: Sequence[T], work: Callable[[T], R], *, concurrency: int,
                 deadline: float, on_overrun: Callable[[T], R],
+                on_error: Callable[[T, Exception], R],
                 on_result: Callable[[R], None] | None = None) -> list[R]:
     """``work(item)`` for every item, at most ``concurrency`` at once.
 
     An item still running ``deadline`` seconds after it started gets
-    ``on_overrun(item)`` as its result; its thread is left behind.
+    ``on_overrun(item)`` as its result; its thread is left behind. An item
+    whose ``work`` raises gets ``on_error(item, exception)`` as its result
+    at once, and its worker goes on with the next item.
     """
     results: dict[int, R] = {}
     todo: queue.Queue[tuple[int, T] | None] = queue.Queue()
@@ -53,7 +57,10 @@ def run_bounded(items: Sequence[T], work: Callable[[T], R], *, concurrency: int,
             index, item = job
             with lock:
                 running[index] = _Slot(index, item)
-            result = work(item)
+            try:
+                result = work(item)
+            except Exception as exc:
+                result = on_error(item, exc)
             done.put((index, result))
 
     def start_worker() -> None:

@@ -269,3 +269,27 @@ def test_triage_spelling_is_shown_in_hex_but_is_no_mismatch() -> None:
     assert row.verdict == "spelling"
     assert report.exit_code() == 0
     assert "018 (30 31 38)" in render_table(report)
+
+
+def test_triage_collector_that_raises_is_an_unreadable_node_not_a_traceback() -> None:
+    def broken(node: inventory.Node, options: object) -> FakeCollector:
+        raise RuntimeError("transport bug")
+
+    report = triage(_node(), _source(), TriageOptions(), factory=broken)
+    assert report.exit_code() == 4
+    assert report.unreachable_class == "internal_error"
+    assert report.unreachable == ("edge: internal error while opening the node: "
+                                  "RuntimeError: transport bug")
+    assert "COULD NOT READ THE NODE (internal_error)" in render_table(report)
+
+
+def test_triage_read_that_raises_is_an_unreadable_node_not_a_traceback() -> None:
+    class Broken(FakeCollector):
+        def read_file(self, path: str, *, sudo: bool = False, limit: int = 1 << 20) -> bytes:
+            raise KeyError(path)
+
+    report = triage(_node(), _source(), TriageOptions(),
+                    factory=lambda node, options: Broken({}, {}))
+    assert report.exit_code() == 4
+    assert report.unreachable_class == "internal_error"
+    assert "internal error while reading: KeyError" in (report.unreachable or "")

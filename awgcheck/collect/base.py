@@ -9,11 +9,12 @@ Failures are raised as :class:`~awgcheck.errors.CollectError` with a stable
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node
 
 MAX_FILE_BYTES = 1024 * 1024
 """Cap on what is read from a node per file: a hostile or broken node must
@@ -52,24 +53,30 @@ class Collector(Protocol):
         ...
 
 
-# Stable error classes shared by every transport (see CollectError).
-FILE_MISSING = "file_missing"
-PERMISSION_DENIED = "permission_denied"
-FILE_TOO_LARGE = "file_too_large"
-NOT_SUPPORTED = "not_supported"
-PARSE_ERROR = "parse_error"
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What every transport is opened with, from the command line."""
+
+    deadline: float = 30.0  # the node as a whole: connect, reads, commands
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    accept_new_host_keys: bool = False
+
+
+Opener = Callable[[Node, ConnectOptions], Collector]
+"""Opens one node's collector; ``awgcheck.collect.TRANSPORTS`` holds one per
+transport. Raises CollectError when the node cannot be opened."""
 
 
 def file_missing(where: str) -> CollectError:
-    return CollectError(f"{where}: file not found", error_class=FILE_MISSING)
+    return CollectError(f"{where}: file not found", error_class=ErrorClass.FILE_MISSING)
 
 
 def permission_denied(where: str) -> CollectError:
-    return CollectError(f"{where}: permission denied", error_class=PERMISSION_DENIED)
+    return CollectError(f"{where}: permission denied", error_class=ErrorClass.PERMISSION_DENIED)
 
 
 def file_too_large(where: str, limit: int) -> CollectError:
     return CollectError(
         f"{where}: file is larger than {limit} bytes; refusing to read it",
-        error_class=FILE_TOO_LARGE,
+        error_class=ErrorClass.FILE_TOO_LARGE,
     )

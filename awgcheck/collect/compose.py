@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from awgcheck import params
-from awgcheck.collect.base import FILE_MISSING, Collector
+from awgcheck.collect.base import Collector
 from awgcheck.documents.compose import FILE, NODE, ComposeDocument
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.project import (
@@ -55,7 +55,7 @@ INTERNAL = "compose-internal"
 
 # Errors that say the node is gone, not that one file is bad: the node
 # result must say so, so they are not folded into compose findings.
-_TRANSPORT = ("deadline_exceeded", "connection_dropped")
+_TRANSPORT = frozenset({ErrorClass.DEADLINE_EXCEEDED, ErrorClass.CONNECTION_DROPPED})
 
 
 def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
@@ -94,7 +94,7 @@ def _reader(collector: Collector, sudo: bool, problems: list[Diagnostic]) -> Rea
         try:
             return collector.read_file(path, sudo=sudo)
         except CollectError as exc:
-            if exc.error_class == FILE_MISSING or exc.error_class == "not_a_file":
+            if exc.error_class in (ErrorClass.FILE_MISSING, ErrorClass.NOT_A_FILE):
                 return None
             if exc.error_class in _TRANSPORT:
                 raise

@@ -14,13 +14,14 @@ from pathlib import Path
 
 from awgcheck.collect.base import (
     MAX_FILE_BYTES,
-    NOT_SUPPORTED,
     CommandResult,
+    ConnectOptions,
     file_missing,
     file_too_large,
     permission_denied,
 )
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node
 
 
 class LocalTreeCollector:
@@ -35,7 +36,7 @@ class LocalTreeCollector:
         parts = [p for p in Path(path).parts if p not in ("/", "", ".")]
         if ".." in parts:
             raise CollectError(f"{path}: '..' is not allowed in a node path",
-                               error_class="bad_path")
+                               error_class=ErrorClass.BAD_PATH)
         return self.root.joinpath(*parts)
 
     def describe(self, path: str) -> str:
@@ -59,7 +60,7 @@ class LocalTreeCollector:
             raise permission_denied(where) from None
         except IsADirectoryError:
             raise CollectError(f"{where}: is a directory, not a file",
-                               error_class="not_a_file") from None
+                               error_class=ErrorClass.NOT_A_FILE) from None
         except OSError as exc:
             if exc.errno == errno.ENOTDIR:
                 raise file_missing(where) from None
@@ -72,11 +73,18 @@ class LocalTreeCollector:
             timeout: float = 30.0) -> CommandResult:
         raise CollectError(
             "a local node tree has no running state; commands need an SSH node",
-            error_class=NOT_SUPPORTED,
+            error_class=ErrorClass.NOT_SUPPORTED,
         )
 
     def close(self) -> None:
         return None
+
+
+def open_local(node: Node, options: ConnectOptions) -> LocalTreeCollector:
+    """The collector of a node kept as a local tree (inventory ``local:``);
+    nothing to connect, so the options do not apply."""
+    assert node.local is not None  # Node.transport said "local"
+    return LocalTreeCollector(node.local)
 
 
 def read_local_file(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from awgcheck import params
-from awgcheck.collect.base import NOT_SUPPORTED, Collector, CommandResult
-from awgcheck.errors import CollectError, ParseError
+from awgcheck.collect.base import Collector, CommandResult
+from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Node
 from awgcheck.parse.runtime import RuntimeState, parse_dump, parse_showconf
 
@@ -126,7 +126,7 @@ def _view(collector: Collector, node: Node, argv: tuple[str, ...], timeout: floa
 
 
 def _collect_failure(node: Node, exc: CollectError) -> Missing:
-    if exc.error_class == NOT_SUPPORTED:
+    if exc.error_class is ErrorClass.NOT_SUPPORTED:
         return Missing("runtime-local", f"{node.name} is a local node tree: it has no "
                        "running interface to ask",
                        "triage the node over SSH (give it `host:` in the inventory, or "
@@ -140,9 +140,9 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
                    "check that the node answers over SSH, then run triage again")
 
 
-# Error classes of the SSH transport (collect/ssh.py) that mean sudo, not
-# the node, said no.
-_SUDO_CLASSES = frozenset({"sudo_password_required", "permission_denied", "sudo_failed"})
+# Error classes of the SSH transport that mean sudo, not the node, said no.
+_SUDO_CLASSES = frozenset({ErrorClass.SUDO_PASSWORD_REQUIRED, ErrorClass.PERMISSION_DENIED,
+                           ErrorClass.SUDO_FAILED})
 
 
 def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> Missing:

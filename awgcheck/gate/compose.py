@@ -18,7 +18,7 @@ from awgcheck.collect.base import MAX_FILE_BYTES
 from awgcheck.collect.compose import read_compose
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.documents.compose import FILE, ComposeDocument
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.parse.compose.project import DEFAULT_FILES, OVERRIDE_FILES
 
@@ -39,7 +39,7 @@ class RepoFiles(LocalTreeCollector):
         inside = target.resolve().is_relative_to(self.root.resolve())
         if not inside or ".git" in target.relative_to(self.root).parts:
             raise CollectError(f"{self.describe(path)}: leads out of the repository's work "
-                               "tree; not read", error_class="bad_path")
+                               "tree; not read", error_class=ErrorClass.BAD_PATH)
         return super().read_file(path, sudo=sudo, limit=limit)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from awgcheck import engine
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import ParseError
+from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
 from awgcheck.gate import git as gate_git
@@ -33,8 +33,6 @@ from awgcheck.model import (
 )
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.ruleset.load import RuleSet
-
-PARSE_ERROR = "parse_error"
 
 
 @dataclass(frozen=True)
@@ -117,13 +115,13 @@ def read(repo: Path, consumer: Consumer) -> Read:
 def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
     name = read.consumer.path
     if read.error is not None:
-        return NodeResult(name, Status.ERROR, read.error, PARSE_ERROR)
+        return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
     mine = [f for f in findings if f.node == name]
     failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
     if not failing and any(f.status is Status.ERROR for f in mine):
         # As in `check`: a file whose rules could not run is not a pass.
         return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
-                          "rule_error")
+                          ErrorClass.RULE_ERROR)
     return NodeResult(name, Status.FAIL if failing else Status.PASS)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from awgcheck.errors import ErrorClass
 from awgcheck.model import Finding, Report, Status
 
 
@@ -16,7 +17,7 @@ def render(report: Report) -> str:
     for node in report.nodes:
         suite = ET.SubElement(suites, "testsuite", name=node.name)
         cases = failures = errors = 0
-        if node.error is not None and node.error_class != "rule_error":
+        if node.error is not None and node.error_class is not ErrorClass.RULE_ERROR:
             case = ET.SubElement(suite, "testcase", classname=node.name, name="reachable")
             error = ET.SubElement(case, "error", type=node.error_class or "error",
                                   message=node.error)

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from tabulate import tabulate
 
+from awgcheck.errors import ErrorClass
 from awgcheck.model import Finding, GateSummary, Report, Status
 
 
@@ -32,7 +33,7 @@ def render(report: Report) -> str:
     out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
                f"profile {report.profile}")
     for node in report.nodes:
-        if node.status is Status.ERROR and node.error_class != "rule_error":
+        if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
             continue

@@ -21,7 +21,7 @@ from awgcheck import exitcodes, inventory
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import CollectError, ParseError, UsageError
+from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
 from awgcheck.model import ArtifactKind
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
@@ -62,7 +62,7 @@ class TriageReport:
     verdict: Verdict | None
     commands: tuple[str, ...] = ()
     unreachable: str | None = None  # the node's files could not be read
-    unreachable_class: str | None = None
+    unreachable_class: ErrorClass | None = None
 
     def exit_code(self) -> int:
         """0 nothing wrong found, 1 a mismatch, 4 the node could not be read."""
@@ -171,13 +171,18 @@ def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
         collector = factory(node, run)
     except CollectError as exc:
         return _NodeRead(None, nothing, Evidence(), exc)
+    except Exception as exc:  # a node error (exit 4), never a traceback
+        return _NodeRead(None, nothing, Evidence(),
+                         internal_error(node.name, "opening the node", exc))
     try:
         return _read_open(collector, node, source, options, now, sleep)
     except CollectError as exc:
         return _NodeRead(None, nothing, Evidence(), exc)
     except ParseError as exc:
         return _NodeRead(None, nothing, Evidence(), CollectError(str(exc),
-                                                                 error_class="parse_error"))
+                                                                 error_class=ErrorClass.PARSE_ERROR))
+    except Exception as exc:
+        return _NodeRead(None, nothing, Evidence(), internal_error(node.name, "reading", exc))
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()

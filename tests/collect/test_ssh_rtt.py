@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from paramiko.auth_handler import AuthHandler
 from sshd_fleet import DelayProxy, SshdFleet, keygen
 
+from awgcheck.collect.ssh.auth import can_pipeline
 from awgcheck.collect.ssh.connect import open_ssh
 
 RTT = 0.4
@@ -53,6 +55,33 @@ def test_connect_and_authenticate_take_three_round_trips(
     with open_ssh(target) as collector:
         assert _round_trips(started) == 3
         assert collector.transport.is_authenticated()
+
+
+def test_without_the_private_auth_methods_the_public_path_authenticates(
+        slow_node: tuple[SshdFleet, int, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    # A paramiko release that renamed the two private methods the pipelined
+    # request overrides: the names are gone from the real class, while
+    # paramiko's own code still reaches them (under their "new" names).
+    renamed = {name: getattr(AuthHandler, name)
+               for name in ("_request_auth", "_parse_service_accept")}
+    for name in renamed:
+        monkeypatch.delattr(AuthHandler, name)
+
+    def new_names(self: AuthHandler, name: str) -> object:
+        if name in renamed:
+            return renamed[name].__get__(self)
+        raise AttributeError(name)
+
+    monkeypatch.setattr(AuthHandler, "__getattr__", new_names, raising=False)
+    assert not can_pipeline()
+    fleet, port, known = slow_node
+    node = fleet.nodes[0]
+    target = fleet.target(node, host="127.0.0.1", port=port, known_hosts=str(known))
+    started = time.monotonic()
+    with open_ssh(target) as collector:
+        # paramiko's public path: it waits for SERVICE_ACCEPT again.
+        assert _round_trips(started) == 4
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
 
 
 def test_first_read_takes_three_round_trips(slow_node: tuple[SshdFleet, int, Path]) -> None:

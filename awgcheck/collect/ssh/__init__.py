@@ -1,1 +1,12 @@
-"""awgcheck.collect.ssh.connect."""
+"""The SSH transport, one module per job.
+
+``connect`` opens a node (TCP, jump chain or ProxyCommand, handshake, the
+deadline's watchdog); ``auth`` loads keys and authenticates; ``hostkeys``
+checks known_hosts; ``config`` resolves targets through ssh_config; ``sftp``
+reads files; ``collector`` serves a node's reads and commands.
+"""
+
+from awgcheck.collect.ssh.config import SshTarget, parse_ssh_url
+from awgcheck.collect.ssh.connect import open_ssh
+
+__all__ = ["SshTarget", "open_ssh", "parse_ssh_url"]

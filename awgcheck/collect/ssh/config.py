@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import paramiko
 
-from awgcheck.errors import CollectError
+from awgcheck.collect.base import ConnectOptions
+from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.inventory import Node, split_spec
 
 DEFAULT_PORT = 22
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_DEADLINE = 60.0
 DEFAULT_IDENTITY_FILES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
-
-BAD_TARGET = "bad_target"
-"""error_class of a target that cannot be turned into an address at all."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +62,14 @@ class SshTarget:
         elif not isinstance(jump, tuple):
             object.__setattr__(self, "jump", tuple(jump))  # type: ignore[arg-type]
         if not self.host or any(c.isspace() for c in self.host):
-            raise CollectError(f"{self.host!r}: not a valid SSH host", error_class=BAD_TARGET)
+            raise CollectError(f"{self.host!r}: not a valid SSH host",
+                               error_class=ErrorClass.BAD_TARGET)
         if self.port is not None and not 0 < self.port < 65536:
             raise CollectError(f"{self.host}: port {self.port} is out of range",
-                               error_class=BAD_TARGET)
+                               error_class=ErrorClass.BAD_TARGET)
         if self.deadline <= 0:
-            raise CollectError(f"{self.host}: deadline must be positive", error_class=BAD_TARGET)
+            raise CollectError(f"{self.host}: deadline must be positive",
+                               error_class=ErrorClass.BAD_TARGET)
 
     @property
     def label(self) -> str:
@@ -109,33 +108,16 @@ class Endpoint:
         return name if self.port == DEFAULT_PORT else f"[{name}]:{self.port}"
 
 
-_URL_RE = re.compile(r"^(?:(?P<user>[^@]+)@)?(?P<host>\[[^\]]+\]|[^:@\[\]]+)(?::(?P<port>\d+))?$")
-
-
-def split_spec(spec: str) -> tuple[str | None, str, int | None]:
-    """Split ``[ssh://][user@]host[:port]`` (IPv6 in brackets) into parts."""
-    text = spec.strip()
-    if text.startswith("ssh://"):
-        parts = urlsplit(text)
-        if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise CollectError(f"{spec}: an ssh:// node URL takes no path or query",
-                               error_class=BAD_TARGET)
-        try:
-            port = parts.port
-        except ValueError:
-            raise CollectError(f"{spec}: bad port", error_class=BAD_TARGET) from None
-        if not parts.hostname:
-            raise CollectError(f"{spec}: no host in URL", error_class=BAD_TARGET)
-        user = unquote(parts.username) if parts.username else None
-        return user, parts.hostname, port
-    match = _URL_RE.match(text)
-    if match is None:
-        raise CollectError(f"{spec}: expected [user@]host[:port]", error_class=BAD_TARGET)
-    port_text = match.group("port")
-    port = int(port_text) if port_text else None
-    if port is not None and not 0 < port < 65536:
-        raise CollectError(f"{spec}: port {port} is out of range", error_class=BAD_TARGET)
-    return match.group("user"), match.group("host").strip("[]"), port
+def target_of(node: Node, options: ConnectOptions) -> SshTarget:
+    """The SSH target of an inventory node (``host:``), with the run's options."""
+    assert node.host is not None  # Node.transport said "ssh"
+    return SshTarget(
+        host=node.host, port=node.port, user=node.user,
+        identity=str(node.identity) if node.identity else None, jump=node.jump,
+        sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
+        ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
+        deadline=options.deadline,
+    )
 
 
 def parse_ssh_url(url: str, **options: Any) -> SshTarget:
@@ -160,9 +142,10 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
         return paramiko.SSHConfig.from_path(str(file))
     except OSError as exc:
         raise CollectError(f"{file}: cannot read ssh_config: {exc.strerror}",
-                           error_class=BAD_TARGET) from None
+                           error_class=ErrorClass.BAD_TARGET) from None
     except Exception as exc:  # paramiko raises bare ConfigParseError/ValueError
-        raise CollectError(f"{file}: bad ssh_config: {exc}", error_class=BAD_TARGET) from None
+        raise CollectError(f"{file}: bad ssh_config: {exc}",
+                           error_class=ErrorClass.BAD_TARGET) from None
 
 
 def _none_or(value: object) -> str | None:
@@ -187,13 +170,13 @@ def resolve_endpoint(
         found = config.lookup(host)
     except Exception as exc:  # token expansion or Match exec failures
         raise CollectError(f"{host}: ssh_config lookup failed: {exc}",
-                           error_class=BAD_TARGET) from None
+                           error_class=ErrorClass.BAD_TARGET) from None
     if port is None:
         try:
             port = int(found.get("port", DEFAULT_PORT))
         except ValueError:
             raise CollectError(f"{host}: ssh_config Port {found.get('port')!r} is not a number",
-                               error_class=BAD_TARGET) from None
+                               error_class=ErrorClass.BAD_TARGET) from None
     if identity is not None:
         identities: tuple[str, ...] = (os.path.expanduser(identity),)
     else:

@@ -34,14 +34,9 @@ from pathlib import Path
 
 import paramiko
 
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 
-log = logging.getLogger("awgcheck.collect.ssh.connect")
-
-HOST_KEY_UNKNOWN = "host_key_unknown"
-HOST_KEY_CHANGED = "host_key_changed"
-HOST_KEY_REVOKED = "host_key_revoked"
-KNOWN_HOSTS_UNREADABLE = "known_hosts_unreadable"
+log = logging.getLogger(__name__)
 
 DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
 
@@ -196,7 +191,7 @@ def load_known_hosts(path: str | None) -> KnownHosts:
         return KnownHosts(file, (), ())
     except OSError as exc:
         raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
-                           error_class=KNOWN_HOSTS_UNREADABLE) from None
+                           error_class=ErrorClass.KNOWN_HOSTS_UNREADABLE) from None
     stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
     # A file rewritten within the filesystem's timestamp granularity can keep
     # its size and mtime; like git's "racily clean" check, a file modified
@@ -210,7 +205,7 @@ def load_known_hosts(path: str | None) -> KnownHosts:
         raw_bytes = Path(file).read_bytes()
     except OSError as exc:
         raise CollectError(f"{file}: cannot read known_hosts: {exc.strerror}",
-                           error_class=KNOWN_HOSTS_UNREADABLE) from None
+                           error_class=ErrorClass.KNOWN_HOSTS_UNREADABLE) from None
     digest = hashlib.sha256(raw_bytes).digest()
     if cached is not None and cached[1] == digest:
         with _cache_lock:
@@ -276,7 +271,7 @@ def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
         raise CollectError(
             f"{where}: host key {fingerprint(key)} is marked @revoked in "
             f"{known.path}:{revoked.lineno}; refusing to connect",
-            error_class=HOST_KEY_REVOKED)
+            error_class=ErrorClass.HOST_KEY_REVOKED)
     entries = known.keys_for(name)
     blob = key.asbytes()
     if any(e.key.asbytes() == blob for e in entries):
@@ -291,7 +286,7 @@ def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
             f"man-in-the-middle attack, or the host was reinstalled. If the change is "
             f"expected, remove the old key with: ssh-keygen -R {shlex.quote(name)} "
             f"-f {shlex.quote(known.path)}",
-            error_class=HOST_KEY_CHANGED)
+            error_class=ErrorClass.HOST_KEY_CHANGED)
     if entries:
         # Keys of other types are on record: the server now offers a type we
         # have not seen. accept-new does not auto-trust it, because a
@@ -300,12 +295,12 @@ def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
             f"{where}: host offers a {key.get_name()} key ({fingerprint(key)}) but "
             f"{known.path} only has {', '.join(sorted({e.key.get_name() for e in entries}))} "
             f"keys for {name}; {_keyscan_hint(name, key, known.path)}",
-            error_class=HOST_KEY_UNKNOWN)
+            error_class=ErrorClass.HOST_KEY_UNKNOWN)
     if not accept_new:
         raise CollectError(
             f"{where}: host key is not known ({key.get_name()} {fingerprint(key)}, "
             f"not in {known.path}); {_keyscan_hint(name, key, known.path)}",
-            error_class=HOST_KEY_UNKNOWN)
+            error_class=ErrorClass.HOST_KEY_UNKNOWN)
     record_host_key(where, name, key, known.path, hash_names=hash_names)
 
 

@@ -1,0 +1,246 @@
+"""Reads and commands on one authenticated SSH node (see :func:`open_ssh`).
+
+Files are read over SFTP (no login shell, no quoting); ``sudo=True`` runs
+``sudo -n cat -- <path>`` instead, which needs a NOPASSWD sudoers rule.
+Commands run without a pty, stdout and stderr drained together. Every
+failure is a :class:`~awgcheck.errors.CollectError` that names the node and
+the file or command; past the node's deadline it is ``deadline_exceeded``.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+import shlex
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+import paramiko
+
+from awgcheck.collect.base import (
+    MAX_FILE_BYTES,
+    CommandResult,
+    file_missing,
+    file_too_large,
+    permission_denied,
+)
+from awgcheck.collect.ssh.config import SshTarget
+from awgcheck.collect.ssh.hostkeys import fingerprint
+from awgcheck.collect.ssh.sftp import SftpError, SftpReader, SftpTooLarge
+from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
+from awgcheck.errors import CollectError, ErrorClass
+
+STDERR_CAP = 64 * 1024
+_CHUNK = 32768
+
+
+class SshCollector:
+    """Reads files and runs commands on one SSH node (opened by
+    :func:`~awgcheck.collect.ssh.connect.open_ssh`)."""
+
+    def __init__(self, target: SshTarget, label: str, transports: list[paramiko.Transport],
+                 watchdog: Watchdog) -> None:
+        self.target = target
+        self.label = label
+        self._transports = transports
+        self._dog = watchdog
+        self._sftp: SftpReader | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def transport(self) -> paramiko.Transport:
+        """The node's own transport (the last hop of a jump chain)."""
+        return self._transports[-1]
+
+    @property
+    def host_key_fingerprint(self) -> str:
+        """``SHA256:...`` of the node's host key, for reports."""
+        return fingerprint(self.transport.get_remote_server_key())
+
+    def describe(self, path: str) -> str:
+        """``host:port:/path`` (``host:/path`` on port 22), as messages name it."""
+        return f"{self.label}:{path}"
+
+    # -- errors -------------------------------------------------------------
+
+    def _lost(self, where: str, exc: BaseException) -> NoReturn:
+        if self._dog.fired:
+            deadline_exceeded(where, self._dog)
+        fail(where, f"connection dropped: {exc or type(exc).__name__}",
+              ErrorClass.CONNECTION_DROPPED)
+
+    # -- files --------------------------------------------------------------
+
+    def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
+        """Read ``path`` over SFTP, or with ``sudo -n cat`` when sudo is asked
+        for (per call or on the target)."""
+        if sudo or self.target.sudo:
+            return self._read_sudo(path, limit)
+        where = self.describe(path)
+        if self._dog.fired:
+            deadline_exceeded(where, self._dog)
+        try:
+            return self._sftp_reader().read(path, limit)
+        except SftpTooLarge:
+            raise file_too_large(where, limit) from None
+        except SftpError as exc:
+            if exc.errno == errno.ENOENT:
+                raise file_missing(where) from None
+            if exc.errno == errno.EACCES:
+                raise permission_denied(where) from None
+            if exc.errno == errno.EISDIR:
+                fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
+            fail(where, f"SFTP read failed: {exc}", ErrorClass.COLLECT_FAILED)
+        except (EOFError, OSError, paramiko.SSHException) as exc:
+            # The SFTP stream is in an unknown state now; never reuse it.
+            self._drop_sftp()
+            self._lost(where, exc)
+
+    def _drop_sftp(self) -> None:
+        with self._lock:
+            if self._sftp is not None:
+                quietly(self._sftp.close)
+                self._sftp = None
+
+    def _sftp_reader(self) -> SftpReader:
+        # One SFTP channel per node, started on first use and kept for every
+        # later read (a subsystem start costs two round trips).
+        with self._lock:
+            if self._sftp is None:
+                self._sftp = SftpReader.start(self.transport, max(0.1, self._dog.remaining()))
+            return self._sftp
+
+    def _read_sudo(self, path: str, limit: int) -> bytes:
+        where = self.describe(path)
+        argv = ("sudo", "-n", "cat", "--", path)
+        result = self._exec(argv, where, limit=limit, timeout=self._dog.remaining(),
+                            too_large=lambda: file_too_large(where, limit))
+        if result.exit_status == 0:
+            return result.stdout
+        err = result.stderr.decode("utf-8", "replace").strip()
+        lowered = err.lower()
+        if "password is required" in lowered or "a terminal is required" in lowered:
+            fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: cat {path}",
+                  ErrorClass.SUDO_PASSWORD_REQUIRED)
+        if "not allowed to execute" in lowered or "not in the sudoers" in lowered:
+            fail(where, f"sudo refused ({err}); needs a NOPASSWD sudoers rule for: cat {path}",
+                  # sudo refusing the command outright is a permission
+                  # problem, not a password one: the sudoers rule is
+                  # missing rather than incomplete.
+                  ErrorClass.PERMISSION_DENIED)
+        if "no such file" in lowered:
+            raise file_missing(where)
+        if "permission denied" in lowered:
+            raise permission_denied(where)
+        if "is a directory" in lowered:
+            fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
+        if result.exit_status == 127:
+            fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
+        fail(where, f"sudo cat exited {result.exit_status}: {err[:300]}", ErrorClass.SUDO_FAILED)
+
+    # -- commands -----------------------------------------------------------
+
+    def run(self, argv: Sequence[str], *, sudo: bool = False, timeout: float = 30.0
+            ) -> CommandResult:
+        """Exec ``argv`` (each word shell-quoted) without a pty; stdout is
+        capped at MAX_FILE_BYTES, stderr at 64 KiB."""
+        words = tuple(argv)
+        if sudo or self.target.sudo:
+            words = ("sudo", "-n", "--", *words)
+        where = f"{self.label}: {shlex.join(tuple(argv))[:80]}"
+        result = self._exec(words, where, limit=MAX_FILE_BYTES, timeout=timeout,
+                            too_large=lambda: CollectError(
+                                f"{where}: output is larger than {MAX_FILE_BYTES} bytes",
+                                error_class=ErrorClass.OUTPUT_TOO_LARGE))
+        if words[0] == "sudo" and result.exit_status == 1 and \
+                b"password is required" in result.stderr:
+            # The command never ran: a CommandResult would pass sudo's
+            # complaint off as the command's own output.
+            fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: "
+                  f"{shlex.join(tuple(argv))}", ErrorClass.SUDO_PASSWORD_REQUIRED)
+        return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
+
+    def _exec(self, argv: Sequence[str], where: str, *, limit: int, timeout: float,
+              too_large: Callable[[], CollectError]) -> CommandResult:
+        if self._dog.fired:
+            deadline_exceeded(where, self._dog)
+        ends_at = time.monotonic() + min(timeout, self._dog.remaining())
+        try:
+            channel = self.transport.open_session(timeout=max(0.1, self._dog.remaining()))
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._lost(where, exc)
+        try:
+            channel.exec_command(shlex.join(argv))
+            channel.shutdown_write()  # no stdin: commands must not wait for it
+            stdout, stderr = self._drain(channel, where, limit, ends_at, timeout, too_large)
+            if not channel.status_event.wait(max(0.0, ends_at - time.monotonic())):
+                self._timed_out(where, timeout)
+            status = channel.exit_status
+        except (paramiko.SSHException, EOFError, OSError) as exc:
+            self._lost(where, exc)
+        finally:
+            # After the watchdog (or the node) closed the transport, close()
+            # raises EOFError; that must not replace the error in flight.
+            quietly(channel.close)
+        if status == -1 and not self.transport.is_active():
+            self._lost(where, EOFError("node closed the connection"))
+        return CommandResult(tuple(argv), status, stdout, stderr)
+
+    def _drain(self, channel: paramiko.Channel, where: str, limit: int, ends_at: float,
+               timeout: float, too_large: Callable[[], CollectError]) -> tuple[bytes, bytes]:
+        """Read stdout and stderr together until EOF.
+
+        Both streams are polled in one loop: waiting on stdout alone while
+        the remote fills its stderr window would deadlock the command.
+        """
+        out = bytearray()
+        err = bytearray()
+        while True:
+            got = False
+            while channel.recv_ready():
+                out += channel.recv(_CHUNK)
+                got = True
+                if len(out) > limit:
+                    raise too_large()
+            while channel.recv_stderr_ready():
+                chunk = channel.recv_stderr(_CHUNK)
+                got = True
+                if len(err) < STDERR_CAP:
+                    err += chunk[: STDERR_CAP - len(err)]
+            if channel.eof_received or channel.closed:
+                if not (channel.recv_ready() or channel.recv_stderr_ready()):
+                    break
+                continue
+            if self._dog.fired:
+                deadline_exceeded(where, self._dog)
+            left = ends_at - time.monotonic()
+            if left <= 0:
+                self._timed_out(where, timeout)
+            if not got:
+                # The channel's fileno() is an "or" pipe: readable when either
+                # stream has data or the channel closes.
+                select.select([channel], [], [], min(left, 0.5))
+        if channel.closed and not channel.exit_status_ready() and not self.transport.is_active():
+            self._lost(where, EOFError("node closed the connection"))
+        return bytes(out), bytes(err)
+
+    def _timed_out(self, where: str, timeout: float) -> NoReturn:
+        if self._dog.fired or self._dog.remaining() <= 0:
+            deadline_exceeded(where, self._dog)
+        fail(where, f"command did not finish within {timeout:g}s", ErrorClass.COMMAND_TIMEOUT)
+
+    def close(self) -> None:
+        """Close the SFTP session and every hop, innermost first."""
+        self._dog.cancel()
+        if self._sftp is not None:
+            quietly(self._sftp.close)
+        for transport in reversed(self._transports):
+            quietly(transport.close)
+
+    def __enter__(self) -> SshCollector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

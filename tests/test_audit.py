@@ -1,0 +1,83 @@
+"""The audit pipeline around the collectors: what a node that cannot be
+opened or read becomes, and that it never holds up the run."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from awgcheck import audit as fleet
+from awgcheck import inventory
+from awgcheck.cli.main import main
+from awgcheck.collect import TRANSPORTS
+from awgcheck.collect.base import Collector, ConnectOptions
+from awgcheck.errors import ErrorClass
+from awgcheck.model import Status
+from awgcheck.ruleset import load as ruleset
+
+DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+
+
+def _broken_transport(node: inventory.Node, options: ConnectOptions | fleet.RunOptions
+                      ) -> Collector:
+    raise RuntimeError(f"transport bug on {node.name}")
+
+
+def test_audit_collector_that_raises_is_an_internal_error_without_waiting() -> None:
+    # Before: the exception killed the worker thread and every node waited
+    # out its deadline (3 s + grace) to be reported as deadline_exceeded.
+    fleet_file = inventory.load(DEMO / "fleet.yaml")
+    only = ("partner-berlin", "partner-tbilisi", "partner-almaty")
+    started = time.monotonic()
+    report = fleet.audit(fleet_file, ruleset.load_shipped(), only=only,
+                         options=fleet.RunOptions(timeout=3), factory=_broken_transport)
+    assert time.monotonic() - started < 1.5
+    assert len(report.nodes) == 4  # the source is always read
+    for node in report.nodes:
+        assert node.status is Status.ERROR
+        assert node.error_class is ErrorClass.INTERNAL_ERROR
+        assert node.error == (f"{node.name}: internal error while opening the node: "
+                              f"RuntimeError: transport bug on {node.name}")
+
+
+def test_read_node_collector_that_raises_is_captured() -> None:
+    node = inventory.Node(name="edge", host="edge.example")
+    read = fleet.read_node(node, fleet.RunOptions(), factory=_broken_transport)
+    assert read.documents is None and read.error is not None
+    assert read.error.error_class is ErrorClass.INTERNAL_ERROR
+
+
+def test_transports_registry_opens_every_kind_of_inventory_node() -> None:
+    fleet_file = inventory.load(DEMO / "fleet.yaml")
+    ssh_node = inventory.node_from_url("ssh://audit@edge.example:2222")
+    assert {n.transport for n in (*fleet_file.nodes, ssh_node)} == set(TRANSPORTS)
+    collector = fleet.open_collector(fleet_file.node("server"), fleet.RunOptions())
+    assert b"[Interface]" in collector.read_file("/etc/amnezia/amneziawg/awg0.conf")
+
+
+def test_cli_check_transport_that_raises_is_an_internal_error_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(TRANSPORTS, "local", _broken_transport)
+    started = time.monotonic()
+    result = CliRunner().invoke(main, ["check", "-i", str(DEMO / "fleet.yaml"),
+                                       "--timeout", "3", "--format", "json"])
+    assert time.monotonic() - started < 2.0
+    assert result.exit_code == 4, result.output
+    nodes = json.loads(result.stdout)["nodes"]
+    assert [n["error_class"] for n in nodes] == ["internal_error"] * 4
+    assert "RuntimeError: transport bug on server" in nodes[0]["error"]
+
+
+def test_cli_triage_transport_that_raises_exits_4_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(TRANSPORTS, "local", _broken_transport)
+    result = CliRunner().invoke(main, ["triage", "-i", str(DEMO / "fleet.yaml"),
+                                       "partner-berlin"])
+    assert result.exit_code == 4, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "COULD NOT READ THE NODE (internal_error)" in result.stdout
+    assert "RuntimeError: transport bug on partner-berlin" in result.stdout
