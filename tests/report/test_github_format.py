@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import paths
 import pytest
 from click.testing import CliRunner
 
@@ -11,7 +10,7 @@ from awgcheck.cli.main import main
 from awgcheck.model import Finding, Location, NodeResult, Report, Severity, Status
 from awgcheck.report import github
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "fleet.yaml"
+DEMO = paths.DEMO / "fleet.yaml"
 
 
 @pytest.mark.parametrize(("text", "escaped"), [

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import paths
 from click.testing import CliRunner
 
 from awgcheck.cli.main import main
@@ -22,7 +21,7 @@ from awgcheck.model import (
 from awgcheck.params import Role
 from awgcheck.report import markdown
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo" / "fleet.yaml"
+DEMO = paths.DEMO / "fleet.yaml"
 
 
 def test_markdown_cell_escapes_pipes_and_newlines() -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
+import paths
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +16,7 @@ from awgcheck.report import FORMATS, sarif
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = paths.ROOT
 DEMO = REPO / "fixtures" / "demo" / "fleet.yaml"
 # The official schema, vendored (see tests/assets/sarif/README.md).
 SCHEMA = REPO / "tests" / "assets" / "sarif" / "sarif-schema-2.1.0.json"

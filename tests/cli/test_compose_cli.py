@@ -7,13 +7,14 @@ import json
 import shutil
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from awgcheck.cli.main import main
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = paths.DEMO
 STACK = DEMO / "nodes" / "partner-tbilisi" / "opt" / "partner-edge"
 HPK = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
 

@@ -10,6 +10,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 from awgcheck.cli import output
 from awgcheck.cli.main import main
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = paths.DEMO
 CONF = "etc/amnezia/amneziawg/awg0.conf"
 
 
@@ -298,7 +299,7 @@ def test_cli_diff_of_files_spelling_vs_drift(tmp_path: Path) -> None:
 
 
 def test_cli_inspect_conf_json(tmp_path: Path) -> None:
-    conf = Path(__file__).parent / "assets" / "conf" / "numbers.conf"
+    conf = paths.ASSETS / "conf" / "numbers.conf"
     code, out, _ = run("inspect", "conf", str(conf), "--format", "json")
     assert code == 1
     data = json.loads(out)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -29,7 +30,7 @@ from sshd_fleet import CONF_REL, FleetNode, SshdFleet, SudoUser
 
 from awgcheck.cli.main import main
 
-ASSET_BIN = Path(__file__).resolve().parent / "assets" / "bin"
+ASSET_BIN = paths.ASSETS / "bin"
 
 
 def key(label: str) -> str:

@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from awgcheck.cli.main import main
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = paths.ROOT
 # The official schema, vendored (see tests/assets/sarif/README.md).
 SARIF_SCHEMA = REPO_ROOT / "tests" / "assets" / "sarif" / "sarif-schema-2.1.0.json"
 

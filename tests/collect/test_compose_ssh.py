@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -26,7 +27,7 @@ from sshd_fleet import CONF_REL, FleetNode, SshdFleet
 
 from awgcheck.cli.main import main
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "nodes"
+DEMO = paths.DEMO / "nodes"
 STACK_REL = "opt/partner-edge"
 HPK = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
 

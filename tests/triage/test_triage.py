@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
+from memory_node import FakeCollector
 
 from awgcheck import inventory
 from awgcheck.cli.main import main
-from awgcheck.collect.base import CommandResult
-from awgcheck.errors import CollectError
 from awgcheck.parse import awgconf
 from awgcheck.triage.evidence import ping_argv
 from awgcheck.triage.render import render_json, render_markdown, render_table
 from awgcheck.triage.run import SourceRead, TriageOptions, triage
 
-ASSETS = Path(__file__).resolve().parent / "assets" / "runtime"
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+ASSETS = paths.ASSETS / "runtime"
+DEMO = paths.DEMO
 CONF = "etc/amnezia/amneziawg/awg0.conf"
 
 
@@ -35,40 +34,6 @@ def run(*args: str) -> tuple[int, str]:
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout + result.stderr
-
-
-class FakeCollector:
-    """A node in memory: files by path, command output by argv."""
-
-    def __init__(self, files: dict[str, bytes], outputs: dict[tuple[str, ...], list[bytes]],
-                 failures: dict[tuple[str, ...], CommandResult] | None = None) -> None:
-        self.files = files
-        self.outputs = outputs
-        self.failures = failures or {}
-        self.ran: list[tuple[tuple[str, ...], bool]] = []
-
-    def describe(self, path: str) -> str:
-        return f"fake:{path}"
-
-    def read_file(self, path: str, *, sudo: bool = False, limit: int = 1 << 20) -> bytes:
-        if path not in self.files:
-            raise CollectError(f"fake:{path}: file not found", error_class="file_missing")
-        return self.files[path]
-
-    def run(self, argv: Sequence[str], *, sudo: bool = False,
-            timeout: float = 30.0) -> CommandResult:
-        key = tuple(argv)
-        self.ran.append((key, sudo))
-        if key in self.failures:
-            return self.failures[key]
-        queue = self.outputs.get(key) or self.outputs.get(key[:1], [])
-        if not queue:
-            return CommandResult(key, 1, b"", b"Unable to access interface: No such device\n")
-        data = queue[0] if len(queue) == 1 else queue.pop(0)
-        return CommandResult(key, 0, data, b"")
-
-    def close(self) -> None:
-        return None
 
 
 SOURCE_TEXT = """\

@@ -5,10 +5,9 @@ runtime documents, and quirks in diff.
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import paths
 import pytest
-from test_triage import FakeCollector
+from memory_node import FakeCollector
 
 from awgcheck import audit as fleet
 from awgcheck import diff, engine, inventory
@@ -20,7 +19,7 @@ from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import parse_showconf
 from awgcheck.ruleset import load as ruleset
 
-ASSETS = Path(__file__).resolve().parent / "assets" / "runtime"
+ASSETS = paths.ASSETS / "runtime"
 CONF_PATH = "/etc/amnezia/amneziawg/awg0.conf"
 SHOWCONF = ("awg", "showconf", "awg0")
 DUMP = ("awg", "show", "awg0", "dump")

@@ -13,11 +13,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 import yaml
 from sshd_fleet import SshdFleet, Tarpit, free_port, keygen
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "nodes"
+DEMO = paths.DEMO / "nodes"
 CONF_REL = "etc/amnezia/amneziawg/awg0.conf"
 DEADLINE = 5
 

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import paths
 import pytest
 import yaml
 
@@ -24,7 +25,7 @@ from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
 from awgcheck.ruleset import load as ruleset
 
-DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+DEMO = paths.DEMO
 KEY = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
 SOURCE = awgconf.parse(
     f"[Interface]\nS4 = 18\nJc = 4\nHeaderProtectionKey = {KEY}\n".encode(), "source.conf")
