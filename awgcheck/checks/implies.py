@@ -69,7 +69,7 @@ def _check(registry: Mapping[str, CheckType], ctx: Context,
     else:
         applies = (stated is not None) == (when.get("is", "present") == "present")
     if not applies:
-        yield Outcome(Status.PASS, f"does not apply: condition on {when['param']} not met")
+        yield Outcome(Status.SKIP, f"does not apply: condition on {when['param']} not met")
         return
     inner: CheckSpec = options["then"]
     # Everything else the rule sees (the node's other documents, the compose
