@@ -115,14 +115,6 @@ class Comparison:
         return self.here is not None and self.here.effective is None
 
     @property
-    def there_unreadable(self) -> bool:
-        return self.there is not None and self.there.effective is None
-
-    @property
-    def both_absent(self) -> bool:
-        return self.here is None and self.there is None
-
-    @property
     def same_text(self) -> bool:
         """Both sides state the param in exactly the same text."""
         return self.here is not None and self.there is not None \

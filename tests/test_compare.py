@@ -84,7 +84,7 @@ def test_compare_shows_absence_with_the_default_it_means() -> None:
 
 def test_compare_unreadable_says_which_side() -> None:
     found = compare("S4", stated("S4", "0x12"), stated("S4", "18"))
-    assert found.here_unreadable and not found.there_unreadable
+    assert found.here_unreadable and found.there is not None and found.there.effective
     assert found.here is not None and "Unable to parse S4" in (found.here.error or "")
 
 

@@ -144,14 +144,6 @@ class AwgConf:
     def peers(self) -> tuple[Section, ...]:
         return tuple(s for s in self.sections if s.name == "Peer")
 
-    def interface_entries(self, name: str) -> tuple[Entry, ...]:
-        """Every line that sets ``name`` in [Interface] sections, in order."""
-        return tuple(
-            e for e in self.entries
-            if e.name == name and e.section is not None
-            and self.sections[e.section].name == "Interface"
-        )
-
     def params(self) -> dict[str, ParamValue]:
         """Interface params as the tool applies them: the last duplicate wins.
 

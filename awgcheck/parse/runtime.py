@@ -19,8 +19,8 @@ Both interface views normalise to the conf parser's model: a dict of
 running interface cannot tell "set to the default" from "never set" (the
 kernel keeps a number either way, and amneziawg-go drops zeros before
 printing), so a value equal to the param's default is left out of the dict:
-absence means "default", and :meth:`RuntimeState.effective_or_default`
-reads it back. That way the kernel module's ``Jc = 0`` and amneziawg-go's
+absence means "default", as :mod:`awgcheck.compare` reads every document.
+That way the kernel module's ``Jc = 0`` and amneziawg-go's
 silence compare equal.
 
 Secrets (PrivateKey, PresharedKey, HeaderProtectionKey) are printed in
@@ -133,19 +133,14 @@ class PeerState:
         """The key as reports show it: first 8 characters and an ellipsis."""
         return short_key(self.public_key)
 
-    @property
-    def never_handshaked(self) -> bool:
-        """True when the dump says no handshake ever completed."""
-        return self.latest_handshake == 0
-
 
 @dataclass(frozen=True)
 class RuntimeState:
     """A running interface as one ``awg`` view reports it.
 
     ``interface`` holds only values that differ from the param's default
-    (see the module docstring): ask :meth:`effective_or_default` rather than
-    indexing it.
+    (see the module docstring): compare through :mod:`awgcheck.compare`,
+    which knows what absence means.
     """
 
     source: str
@@ -169,17 +164,6 @@ class RuntimeState:
     def get(self, name: str) -> ParamValue | None:
         """The reported value of a param in any spelling, or None if absent."""
         return self.interface.get(params.canonical(name))
-
-    def effective_or_default(self, name: str) -> str | None:
-        """The effective value, or what absence means (spec default).
-
-        None for a param with no default that is unset (I1..I5, keys).
-        """
-        found = self.get(name)
-        if found is not None:
-            return found.effective
-        spec = params.spec(name)
-        return spec.default if spec is not None else None
 
     def peer(self, public_key: str) -> PeerState | None:
         """The peer with this (full) public key, or None."""
@@ -427,22 +411,6 @@ def _showconf_generation(printed: dict[str, str]) -> str:
 # --------------------------------------------------------------------------
 # awg show <iface> latest-handshakes
 
-
-def parse_latest_handshakes(text: str, *, source: str = "latest-handshakes") -> dict[str, int]:
-    """Read ``awg show <iface> latest-handshakes``: public key -> unix seconds.
-
-    0 means no handshake ever completed. An interface without peers prints
-    nothing, which reads as an empty dict.
-    """
-    result: dict[str, int] = {}
-    for number, line in _lines(text, source, empty_ok=True):
-        columns = line.split("\t")
-        if len(columns) != 2:
-            raise ParseError(f"{source}:{number}: not a latest-handshakes line: "
-                             f"{len(columns)} tab-separated columns, expected 2")
-        key = _checked_key(columns[0], source, number, "peer public key")
-        result[key] = _counter(columns[1], source, number, "latest handshake")
-    return result
 
 
 # --------------------------------------------------------------------------

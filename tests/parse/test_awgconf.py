@@ -77,7 +77,7 @@ def test_awgconf_bom_makes_the_file_fail_to_load() -> None:
 
 def test_awgconf_duplicates_last_one_wins() -> None:
     conf = parse_asset("duplicates.conf")
-    s4 = conf.interface_entries("S4")
+    s4 = [e for e in conf.entries if e.name == "S4"]
     assert [e.line for e in s4] == [3, 5, 6]
     assert [e.key for e in s4] == ["S4", "s4", "S4"]
     assert conf.params()["S4"].effective == "18"

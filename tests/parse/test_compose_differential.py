@@ -189,7 +189,7 @@ def _awgcheck_view(project: ComposeProject) -> dict[str, dict[str, Any]]:
         if not svc.active:
             continue
         out[name] = {
-            "environment": svc.resolved_environment(),
+            "environment": {n: v.value for n, v in svc.environment.items()},
             "command": list(svc.command.words) if svc.command else None,
             "healthcheck": list(svc.healthcheck.test) if svc.healthcheck else None,
             "ports": [(p.host_ip, p.published, p.target, p.protocol) for p in svc.ports],

@@ -150,4 +150,4 @@ def test_compose_fuzz_matches_docker_compose(
     assert not errors
     rendered = json.loads(result.stdout)["services"]["app"].get("environment") or {}
     expected = {k: v.replace("$$", "$") if isinstance(v, str) else v for k, v in rendered.items()}
-    assert loaded.services["app"].resolved_environment() == expected
+    assert {n: v.value for n, v in loaded.services["app"].environment.items()} == expected

@@ -13,10 +13,14 @@ from awgcheck.parse.compose.dotenv import (
     REQUIRED,
     SYNTAX,
     UNSET,
-    dotenv_values,
     parse_dotenv,
     parse_raw_env,
 )
+
+
+def dotenv_values(text: str, shell: dict[str, str] | None = None) -> dict[str, str]:
+    return parse_dotenv(text, dict(shell or {}).get).values()
+
 
 VALUES = [
     ("plain", "K=v\n", {"K": "v"}),

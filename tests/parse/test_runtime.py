@@ -23,7 +23,6 @@ from awgcheck.parse.runtime import (
     explain_header_quirk,
     explain_quirk,
     parse_dump,
-    parse_latest_handshakes,
     parse_showconf,
 )
 
@@ -51,8 +50,18 @@ def load(rel: str) -> RuntimeState:
         text, source=source)
 
 
+def running(state: RuntimeState, name: str) -> str | None:
+    """What the interface runs: the stated effective value, else what absence
+    means (the view omits defaults)."""
+    found = state.get(name)
+    if found is not None:
+        return found.effective
+    spec = params.spec(name)
+    return spec.default if spec is not None else None
+
+
 def normalised(state: RuntimeState) -> dict[str, str | None]:
-    return {name: state.effective_or_default(name) for name in OBFUSCATION}
+    return {name: running(state, name) for name in OBFUSCATION}
 
 
 ALL_VIEWS = [
@@ -92,7 +101,7 @@ def test_parse_dump_generation_and_values(
     assert state.generation == generation
     assert state.public_key == SERVER_PUBLIC
     for name, value in expected.items():
-        assert state.effective_or_default(name) == value, name
+        assert running(state, name) == value, name
     assert "interface columns" in state.diagnostics[0]
 
 
@@ -116,7 +125,7 @@ def test_parse_showconf_generation(rel: str, generation: str) -> None:
 def test_parse_showconf_go_detected_when_a_kmod_key_is_missing() -> None:
     state = parse_showconf("[Interface]\nListenPort = 51820\nJc = 4\n", source="n:showconf")
     assert state.generation == "showconf-go"
-    assert state.effective_or_default("H2") == "2"
+    assert running(state, "H2") == "2"
 
 
 # -------------------------------------------------------------- normalisation
@@ -126,8 +135,8 @@ def test_showconf_kmod_and_go_normalise_to_the_same_params() -> None:
     assert {k: v.effective for k, v in kmod.interface.items()} == {
         k: v.effective for k, v in go.interface.items()}
     assert normalised(kmod) == normalised(go)
-    assert kmod.effective_or_default("S3") == "0"
-    assert kmod.effective_or_default("H3") == "3"
+    assert running(kmod, "S3") == "0"
+    assert running(kmod, "H3") == "3"
 
 
 def test_showconf_3_1_kmod_and_go_normalise_to_the_same_params() -> None:
@@ -146,10 +155,10 @@ def test_dump_and_showconf_of_one_interface_agree() -> None:
      ("ContentPaddingAddition", "0"), ("RandomTrailers", "off"), ("I1", None),
      ("HeaderProtectionKey", None), ("s3", "0")],
 )
-def test_effective_or_default_for_absent_params(name: str, default: str | None) -> None:
+def test_absent_params_run_their_default(name: str, default: str | None) -> None:
     state = load("2.0/dump-go-defaults")
     assert state.get(name) is None
-    assert state.effective_or_default(name) == default
+    assert running(state, name) == default
 
 
 def test_absence_is_explicit_values_at_default_are_not_stored() -> None:
@@ -190,13 +199,13 @@ def test_legacy_1_5_keys_are_kept_and_flagged() -> None:
 def test_h_zero_in_a_dump_is_kept_and_noted() -> None:
     text = (RUNTIME / "1.0/dump").read_text().replace("\t1020325451\t", "\t0\t")
     state = parse_dump(text, source="n:dump")
-    assert state.effective_or_default("H1") == "0"
+    assert running(state, "H1") == "0"
     assert any("H1 is 0" in d for d in state.diagnostics)
 
 
 def test_unknown_showconf_key_is_a_diagnostic_not_an_error() -> None:
     state = parse_showconf("[Interface]\nJc = 4\nFutureKnob = 7\n", source="n:showconf")
-    assert state.effective_or_default("Jc") == "4"
+    assert running(state, "Jc") == "4"
     assert state.diagnostics == ("n:showconf:3: unknown key 'FutureKnob' skipped",)
 
 
@@ -211,8 +220,7 @@ def test_dump_peers(rel: str) -> None:
     assert a.endpoint == "203.0.113.7:51820"
     assert a.allowed_ips == ("10.8.0.2/32", "fd00:8::2/128")
     assert a.preshared_key == params.redact(PRESHARED_KEY)
-    assert not a.never_handshaked
-    assert b.never_handshaked
+    assert a.latest_handshake != 0 and b.latest_handshake == 0
     assert (b.endpoint, b.preshared_key, b.persistent_keepalive) == (None, None, None)
     assert b.allowed_ips == ("10.8.0.3/32",)
 
@@ -232,11 +240,6 @@ def test_showconf_peers_have_no_counters() -> None:
     assert a.advanced_security is None
     assert load("2.0/showconf-kmod").peers[1].advanced_security == "off"
 
-
-def test_parse_latest_handshakes() -> None:
-    text = (RUNTIME / "latest-handshakes").read_text()
-    assert parse_latest_handshakes(text) == {PEER_A: 1795736512, PEER_B: 0}
-    assert parse_latest_handshakes("") == {}
 
 
 # -------------------------------------------------------------------- secrets
@@ -307,10 +310,10 @@ def test_explain_header_quirk(name: str, file_value: str | None, runtime_value: 
 def test_quirks_recognised_on_a_runtime_loaded_from_jmin_eq_jmax_and_low_headers() -> None:
     # The file behind this runtime had Jc = 4, Jmin = Jmax = 50, H1 = 3, H2 = 4.
     state = load("2.0/showconf-kmod-quirks")
-    assert explain_quirk("50", "50", state.effective_or_default("Jmax"),
-                         jc=state.effective_or_default("Jc"))
+    assert explain_quirk("50", "50", running(state, "Jmax"),
+                         jc=running(state, "Jc"))
     for name, file_value in (("H1", "3"), ("H2", "4")):
-        note = explain_header_quirk(name, file_value, state.effective_or_default(name),
+        note = explain_header_quirk(name, file_value, running(state, name),
                                     generation=state.generation)
         assert note is not None and "if this runtime is 1.0/2.0" in note
 
@@ -358,10 +361,6 @@ DUMP_1_0 = (RUNTIME / "1.0/dump").read_text()
                      "n:x:3: S4 value '70000' is not what the tool prints", id="s4-out-of-range"),
         pytest.param(parse_showconf, "[Interface]\nAddress = 10.8.0.1/24\n",
                      None, id="awg-quick-key-is-only-a-diagnostic"),
-        pytest.param(parse_latest_handshakes, f"{PEER_A} 12\n",
-                     "n:x:1: not a latest-handshakes line: 1 tab-separated", id="lh-spaces"),
-        pytest.param(parse_latest_handshakes, f"{PEER_A}\t-1\n",
-                     "n:x:1: latest handshake '-1' is not a number", id="lh-negative"),
     ],
 )
 def test_malformed_input_raises_parse_error(parser: Callable[..., object], text: str,
@@ -382,7 +381,6 @@ def test_pty_crlf_output_reads_like_plain_output() -> None:
         parse = parse_dump if "dump" in rel else parse_showconf
         crlf = parse(text.replace("\n", "\r\n"), source="n:x")
         assert crlf.interface == parse(text, source="n:x").interface
-    assert parse_latest_handshakes(f"{PEER_A}\t5\r\n") == {PEER_A: 5}
 
 
 def test_error_for_shifted_dump_never_echoes_a_secret() -> None:
@@ -437,7 +435,7 @@ def test_fake_awg_replays_views_that_parse(fake_state: Path) -> None:
     assert dump.returncode == 0
     assert parse_dump(dump.stdout, source="fake").generation == "3.x"
     per_iface = run_fake("awg", "showconf", "awg1", state=fake_state)
-    assert parse_showconf(per_iface.stdout, source="fake").effective_or_default("Jc") == "4"
+    assert running(parse_showconf(per_iface.stdout, source="fake"), "Jc") == "4"
 
 
 def test_fake_awg_fails_like_the_real_tool_when_state_is_missing(fake_state: Path) -> None:

@@ -27,7 +27,6 @@ from awgcheck.collect.base import (
     permission_denied,
 )
 from awgcheck.collect.ssh.config import SshTarget
-from awgcheck.collect.ssh.hostkeys import fingerprint
 from awgcheck.collect.ssh.sftp import SftpError, SftpReader, SftpTooLarge
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.errors import CollectError, ErrorClass
@@ -53,11 +52,6 @@ class SshCollector:
     def transport(self) -> paramiko.Transport:
         """The node's own transport (the last hop of a jump chain)."""
         return self._transports[-1]
-
-    @property
-    def host_key_fingerprint(self) -> str:
-        """``SHA256:...`` of the node's host key, for reports."""
-        return fingerprint(self.transport.get_remote_server_key())
 
     def describe(self, path: str) -> str:
         """``host:port:/path`` (``host:/path`` on port 22), as messages name it."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,6 @@ class Endpoint:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     host_key_alias: str | None = None
     hash_known_hosts: bool = False
-    explicit_identity: bool = field(default=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -197,7 +196,6 @@ def resolve_endpoint(
         connect_timeout=connect_timeout,
         host_key_alias=_none_or(found.get("hostkeyalias")),
         hash_known_hosts=str(found.get("hashknownhosts", "no")).lower() == "yes",
-        explicit_identity=identity is not None,
     )
 
 

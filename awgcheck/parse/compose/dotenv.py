@@ -17,7 +17,6 @@ drops that one value.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from awgcheck.model import Diagnostic, Level, Location
@@ -308,7 +307,3 @@ def _octal(seq: str) -> str:
     return "\\" + digits
 
 
-def dotenv_values(text: str, lookup: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Convenience: the variables of ``text`` with ``lookup`` as shell env."""
-    env = dict(lookup or {})
-    return parse_dotenv(text, env.get).values()

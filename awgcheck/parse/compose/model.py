@@ -122,10 +122,6 @@ class Service:
     network_mode: Value | None = None
     ports: tuple[Port, ...] = ()
 
-    def resolved_environment(self) -> dict[str, str | None]:
-        """Name -> value, None for unset: what ``docker compose config`` shows."""
-        return {name: var.value for name, var in self.environment.items()}
-
 
 @dataclass(frozen=True)
 class ComposeProject:
