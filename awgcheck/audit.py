@@ -15,10 +15,10 @@ from pathlib import Path
 from awgcheck import engine, workers
 from awgcheck.collect import TRANSPORTS
 from awgcheck.collect.base import Collector, ConnectOptions
-from awgcheck.collect.compose import read_compose
 from awgcheck.collect.local import read_local_file
 from awgcheck.collect.runtime import Missing, read_runtime
 from awgcheck.documents.base import ParamDocument
+from awgcheck.documents.compose import read_compose
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
