@@ -1,7 +1,8 @@
 """A node's compose project as a rule document: how it is read, and what
 counts as secret in it.
 
-Never fatal: a compose file that is missing, unreadable or refused becomes a
+Read when the node lists compose files (inventory ``compose:``). Never
+fatal: a compose file that is missing, unreadable or refused becomes a
 diagnostic, which rules report as that node's compose findings; only a
 lost connection makes the node unreadable.
 
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from awgcheck import params
 from awgcheck.collect.base import Collector
 from awgcheck.collect.compose import INTERNAL, node_reader, node_view
+from awgcheck.documents.base import DocumentKind, Reading, ReadOptions
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location, ParamValue
@@ -113,6 +115,20 @@ class ComposeDocument:
     def locate(self, location: Location) -> Location:
         """``location`` (a node path) as reports name it."""
         return Location(self.describe(location.path), location.line)
+
+
+def wanted(node: Node, options: ReadOptions) -> bool:
+    """Only nodes that list compose files have a compose project."""
+    return bool(node.compose)
+
+
+def read(collector: Collector, node: Node, options: ReadOptions) -> Reading:
+    """The node's compose project, read in ``--compose-mode``."""
+    return Reading(read_compose(collector, node, mode=options.compose_mode,
+                                extra_env=dict(options.compose_env), timeout=options.timeout))
+
+
+KIND = DocumentKind(wanted, read)
 
 
 def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
