@@ -55,6 +55,7 @@ class NodeRead:
     documents: engine.NodeDocuments | None
     error: CollectError | None = None
     missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
+    findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
 
 
 def read_node(node: Node, options: RunOptions,
@@ -69,7 +70,7 @@ def read_node(node: Node, options: RunOptions,
     except Exception as exc:  # a transport bug costs this node, not the run
         return NodeRead(node, None, internal_error(node.name, "opening the node", exc))
     try:
-        docs, missing = _read_documents(collector, node, options, documents)
+        return _read_documents(collector, node, options, documents)
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:
@@ -79,22 +80,23 @@ def read_node(node: Node, options: RunOptions,
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
-    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=missing)
 
 
 def _read_documents(collector: Collector, node: Node, options: RunOptions,
-                    documents: Mapping[ArtifactKind, DocumentKind]
-                    ) -> tuple[dict[ArtifactKind, ParamDocument], tuple[Missing, ...]]:
+                    documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
     docs: dict[ArtifactKind, ParamDocument] = {}
     missing: list[Missing] = []
+    findings: list[Finding] = []
     for kind, document in documents.items():
         if not document.wanted(node, options):
             continue
         reading = document.read(collector, node, options)
         missing.extend(reading.missing)
+        findings.extend(reading.findings)
         if reading.document is not None:
             docs[kind] = reading.document
-    return docs, tuple(missing)
+    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
+                    findings=tuple(findings))
 
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
@@ -150,8 +152,7 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
         for r in reads if r.documents is not None
     ]
     findings = engine.evaluate(rules.rules, node_docs, source, profile)
-    findings.extend(_missing_runtime(r) for r in reads if r.documents is not None
-                    and any(m.what == "runtime" for m in r.missing))
+    findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
@@ -173,20 +174,6 @@ def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
         if read.node.name == inventory.source_node and read.documents is not None:
             return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
     return engine.Source(inventory.source_node or "source", None)
-
-
-RUNTIME_UNAVAILABLE = "runtime-unavailable"
-"""Rule id of the warning for a node whose running state was asked for
-(check --runtime) but could not be read; the node is checked from files."""
-
-
-def _missing_runtime(read: NodeRead) -> Finding:
-    missing = next(m for m in read.missing if m.what == "runtime")
-    return Finding(
-        rule=RUNTIME_UNAVAILABLE, node=read.node.name, status=Status.FAIL,
-        severity=Severity.WARNING,
-        message=f"running state not read ({missing.why}); checked from its files only",
-        remediation=f"to compare the running interface too: {missing.how}")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

@@ -10,7 +10,7 @@ from typing import Protocol
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing
 from awgcheck.inventory import Node
-from awgcheck.model import ParamValue
+from awgcheck.model import Finding, ParamValue
 
 
 class ParamDocument(Protocol):
@@ -44,10 +44,12 @@ class ReadOptions(Protocol):
 class Reading:
     """One document kind as read on one node: the document, or None when it
     could not be had; ``missing`` says what was not read, why, and how to
-    get it."""
+    get it; ``findings`` are what the report must say about the reading
+    itself (a warning that the node was checked without this document)."""
 
     document: ParamDocument | None
     missing: tuple[Missing, ...] = ()
+    findings: tuple[Finding, ...] = ()
 
 
 Wanted = Callable[[Node, ReadOptions], bool]
