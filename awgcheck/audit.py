@@ -8,21 +8,19 @@ never counted as passed.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
 from awgcheck.collect import TRANSPORTS
 from awgcheck.collect.base import Collector, ConnectOptions
-from awgcheck.collect.compose import read_compose
-from awgcheck.collect.local import read_local_file
-from awgcheck.collect.runtime import Missing, read_runtime
-from awgcheck.documents.base import ParamDocument
+from awgcheck.collect.runtime import Missing
+from awgcheck.documents import DOCUMENTS, params
+from awgcheck.documents.base import DocumentKind, ParamDocument
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
-from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.ruleset.load import RuleSet
 
 
@@ -57,11 +55,14 @@ class NodeRead:
     documents: engine.NodeDocuments | None
     error: CollectError | None = None
     missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
+    findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
 
 
 def read_node(node: Node, options: RunOptions,
-              factory: CollectorFactory = open_collector) -> NodeRead:
-    """Read and parse one node's artifacts; every failure is captured."""
+              factory: CollectorFactory = open_collector,
+              documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> NodeRead:
+    """Read and parse the ``documents`` the node wants, in order; every
+    failure is captured (a kind that raises makes the node unreadable)."""
     try:
         collector = factory(node, options)
     except CollectError as exc:
@@ -69,22 +70,7 @@ def read_node(node: Node, options: RunOptions,
     except Exception as exc:  # a transport bug costs this node, not the run
         return NodeRead(node, None, internal_error(node.name, "opening the node", exc))
     try:
-        data = collector.read_file(node.conf, sudo=node.sudo)
-        conf = awgconf.parse(data, collector.describe(node.conf))
-        docs: dict[ArtifactKind, ParamDocument] = {ArtifactKind.CONF: conf}
-        missing: tuple[Missing, ...] = ()
-        if options.runtime:
-            # Never fatal: a node whose runtime cannot be read is still
-            # checked from its files, and the report says what is missing.
-            running = read_runtime(collector, node, timeout=options.timeout)
-            missing = running.missing
-            if running.state is not None:
-                docs[ArtifactKind.RUNTIME] = running.state
-        if node.compose:
-            # Never fatal either: compose problems are this node's compose findings.
-            docs[ArtifactKind.COMPOSE] = read_compose(
-                collector, node, mode=options.compose_mode, extra_env=dict(options.compose_env),
-                timeout=options.timeout)
+        return _read_documents(collector, node, options, documents)
     except CollectError as exc:
         return NodeRead(node, None, exc)
     except ParseError as exc:
@@ -94,7 +80,23 @@ def read_node(node: Node, options: RunOptions,
     finally:
         with contextlib.suppress(Exception):  # closing a broken transport may fail too
             collector.close()
-    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=missing)
+
+
+def _read_documents(collector: Collector, node: Node, options: RunOptions,
+                    documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
+    docs: dict[ArtifactKind, ParamDocument] = {}
+    missing: list[Missing] = []
+    findings: list[Finding] = []
+    for kind, document in documents.items():
+        if not document.wanted(node, options):
+            continue
+        reading = document.read(collector, node, options)
+        missing.extend(reading.missing)
+        findings.extend(reading.findings)
+        if reading.document is not None:
+            docs[kind] = reading.document
+    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
+                    findings=tuple(findings))
 
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
@@ -104,7 +106,8 @@ DEADLINE_GRACE = 2.0
 
 def read_nodes(nodes: Sequence[Node], options: RunOptions,
                factory: CollectorFactory = open_collector,
-               progress: Callable[[NodeRead], None] | None = None) -> list[NodeRead]:
+               progress: Callable[[NodeRead], None] | None = None,
+               documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> list[NodeRead]:
     """Read nodes with at most ``options.concurrency`` in flight, in order."""
 
     def overrun(node: Node) -> NodeRead:
@@ -118,7 +121,7 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
         return NodeRead(node, None, internal_error(node.name, "reading", exc))
 
     return workers.run_bounded(
-        nodes, lambda node: read_node(node, options, factory),
+        nodes, lambda node: read_node(node, options, factory, documents),
         concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
         on_overrun=overrun, on_error=failed, on_result=progress)
 
@@ -127,32 +130,29 @@ def read_source_file(path: Path) -> ParamDocument:
     """The source of truth from a file: a conf, or a params document (told
     apart by content, so the file name does not matter)."""
     try:
-        data = read_local_file(path)
+        return params.read_source(path)
     except CollectError as exc:
         raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
-    if paramsdoc.looks_like_params(data):
-        return paramsdoc.parse_source(data, str(path))
-    return awgconf.parse(data, str(path))
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
-          progress: Callable[[NodeRead], None] | None = None) -> Report:
+          progress: Callable[[NodeRead], None] | None = None,
+          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
     options = options or RunOptions()
     chosen = [n for n in inventory.nodes
               if not only or n.name in only or n.name == inventory.source_node]
-    reads = read_nodes(chosen, options, factory, progress)
+    reads = read_nodes(chosen, options, factory, progress, documents)
     source = _source(inventory, reads)
-    documents = [
+    node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
-    findings = engine.evaluate(rules.rules, documents, source, profile)
-    findings.extend(_missing_runtime(r) for r in reads if r.documents is not None
-                    and any(m.what == "runtime" for m in r.missing))
+    findings = engine.evaluate(rules.rules, node_docs, source, profile)
+    findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
@@ -174,20 +174,6 @@ def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
         if read.node.name == inventory.source_node and read.documents is not None:
             return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
     return engine.Source(inventory.source_node or "source", None)
-
-
-RUNTIME_UNAVAILABLE = "runtime-unavailable"
-"""Rule id of the warning for a node whose running state was asked for
-(check --runtime) but could not be read; the node is checked from files."""
-
-
-def _missing_runtime(read: NodeRead) -> Finding:
-    missing = next(m for m in read.missing if m.what == "runtime")
-    return Finding(
-        rule=RUNTIME_UNAVAILABLE, node=read.node.name, status=Status.FAIL,
-        severity=Severity.WARNING,
-        message=f"running state not read ({missing.why}); checked from its files only",
-        remediation=f"to compare the running interface too: {missing.how}")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

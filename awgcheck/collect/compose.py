@@ -1,4 +1,6 @@
-"""Reading a node's compose project through its collector.
+"""Reading a node's compose files and ``docker compose config`` through its
+collector; :mod:`awgcheck.documents.compose` assembles them into the
+node's compose document.
 
 Two modes (``--compose-mode``):
 
@@ -29,7 +31,6 @@ from typing import Any
 
 from awgcheck import params
 from awgcheck.collect.base import Collector
-from awgcheck.documents.compose import FILE, NODE, ComposeDocument
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location
@@ -42,7 +43,6 @@ from awgcheck.parse.compose.project import (
     Reader,
     Service,
     Value,
-    load_project,
 )
 
 UNREADABLE = "file-unreadable"
@@ -58,38 +58,9 @@ INTERNAL = "compose-internal"
 _TRANSPORT = frozenset({ErrorClass.DEADLINE_EXCEEDED, ErrorClass.CONNECTION_DROPPED})
 
 
-def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
-                 extra_env: Mapping[str, str] | None = None,
-                 timeout: float = 30.0) -> ComposeDocument:
-    """The node's compose project (inventory ``compose:``, its project
-    directory the first file's folder, ``compose_env_files`` and
-    ``compose_profiles``), read in ``mode``."""
-    files = list(node.compose)
-    problems: list[Diagnostic] = []
-    read = _reader(collector, node.sudo, problems)
-    project_dir = posixpath.dirname(files[0])
-    try:
-        project = load_project(
-            read, files, project_dir=project_dir,
-            env_files=list(node.compose_env_files) or None,
-            extra_env=dict(extra_env or {}), profiles=node.compose_profiles)
-        if mode == NODE:
-            project, extra = _node_view(collector, node, project, dict(extra_env or {}),
-                                        timeout)
-            problems.extend(extra)
-    except CollectError:
-        raise
-    except Exception as exc:  # a reader bug must not sink the node
-        problems.append(Diagnostic(Location(files[0]), INTERNAL,
-                                   f"awgcheck could not read the project: "
-                                   f"{type(exc).__name__}: {params.scrub(str(exc))}",
-                                   Level.ERROR))
-        project = ComposeProject(project_dir, tuple(files), (), {}, (), ())
-    return ComposeDocument(collector.describe(files[0]), project, mode, tuple(problems),
-                           collector.describe)
-
-
-def _reader(collector: Collector, sudo: bool, problems: list[Diagnostic]) -> Reader:
+def node_reader(collector: Collector, sudo: bool, problems: list[Diagnostic]) -> Reader:
+    """Files read through ``collector``: an absent file is None, an unreadable
+    one a problem in ``problems``; a lost connection still raises."""
     def read(path: str) -> bytes | None:
         try:
             return collector.read_file(path, sudo=sudo)
@@ -102,20 +73,6 @@ def _reader(collector: Collector, sudo: bool, problems: list[Diagnostic]) -> Rea
             return None
 
     return read
-
-
-def project_from_files(files: Mapping[str, str], *, project_dir: str = "/srv/stack",
-                       compose_files: Sequence[str] = (), env_files: Sequence[str] | None = None,
-                       profiles: Sequence[str] = (),
-                       extra_env: Mapping[str, str] | None = None) -> ComposeDocument:
-    """A compose document from in-memory files (rule test cases): ``files``
-    maps paths relative to ``project_dir`` to their text."""
-    contents = {posixpath.join(project_dir, name): text.encode("utf-8")
-                for name, text in files.items()}
-    project = load_project(contents.get, compose_files, project_dir=project_dir,
-                           env_files=env_files, extra_env=extra_env, profiles=profiles)
-    first = project.files[0] if project.files else project_dir
-    return ComposeDocument(first, project)
 
 
 # --- node mode ------------------------------------------------------------------------
@@ -138,9 +95,11 @@ def config_argv(node: Node, extra_env: Mapping[str, str]) -> list[str]:
     return [*argv, "config", "--format", "json"]
 
 
-def _node_view(collector: Collector, node: Node, local: ComposeProject,
+def node_view(collector: Collector, node: Node, local: ComposeProject,
                extra_env: Mapping[str, str], timeout: float
                ) -> tuple[ComposeProject, list[Diagnostic]]:
+    """``local`` (the file reader's project) as ``docker compose config`` on
+    the node resolves it, with any problem running it as diagnostics."""
     argv = config_argv(node, extra_env)
     where = Location(node.compose[0])
     try:

@@ -21,6 +21,7 @@ from awgcheck import exitcodes, inventory
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
 from awgcheck.documents.base import ParamDocument
+from awgcheck.documents.conf import read_conf
 from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
 from awgcheck.model import ArtifactKind
 from awgcheck.parse import awgconf
@@ -191,8 +192,7 @@ def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
 def _read_open(collector: Collector, node: inventory.Node, source: SourceRead,
                options: TriageOptions, now: Callable[[], float],
                sleep: Callable[[float], None]) -> _NodeRead:
-    data = collector.read_file(node.conf, sudo=node.sudo)
-    conf = awgconf.parse(data, collector.describe(node.conf))
+    conf = read_conf(collector, node)
     running = read_runtime(collector, node, timeout=min(options.run.timeout, 15.0))
     evidence = gather(running.state, node, source.doc, collector=collector,
                       probe=options.probe, window=options.window, now=now, sleep=sleep)

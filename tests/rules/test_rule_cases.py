@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from awgcheck import engine
-from awgcheck.collect.compose import project_from_files
+from awgcheck.documents.compose import project_from_files
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import parse_dump, parse_showconf
