@@ -1,4 +1,5 @@
-"""A node held in memory, for tests of what is done with a node's answers.
+"""A node held in memory, for tests of what is done with a node's answers;
+and compose projects built from files held in memory (rule cases).
 
 It stands in for a transport only where the transport itself is not under
 test (triage verdicts, runtime rules); the transports have their own tests
@@ -7,10 +8,13 @@ against real sshd.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Mapping, Sequence
 
 from awgcheck.collect.base import CommandResult
+from awgcheck.documents.compose import ComposeDocument
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.parse.compose.project import load_project
 
 
 class FakeCollector:
@@ -45,3 +49,17 @@ class FakeCollector:
 
     def close(self) -> None:
         return None
+
+
+def project_from_files(files: Mapping[str, str], *, project_dir: str = "/srv/stack",
+                       compose_files: Sequence[str] = (), env_files: Sequence[str] | None = None,
+                       profiles: Sequence[str] = (),
+                       extra_env: Mapping[str, str] | None = None) -> ComposeDocument:
+    """A compose document from in-memory files (rule test cases): ``files``
+    maps paths relative to ``project_dir`` to their text."""
+    contents = {posixpath.join(project_dir, name): text.encode("utf-8")
+                for name, text in files.items()}
+    project = load_project(contents.get, compose_files, project_dir=project_dir,
+                           env_files=env_files, extra_env=extra_env, profiles=profiles)
+    first = project.files[0] if project.files else project_dir
+    return ComposeDocument(first, project)

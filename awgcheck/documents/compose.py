@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from awgcheck import params
@@ -160,17 +160,3 @@ def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
         project = ComposeProject(project_dir, tuple(files), (), {}, (), ())
     return ComposeDocument(collector.describe(files[0]), project, mode, tuple(problems),
                            collector.describe)
-
-
-def project_from_files(files: Mapping[str, str], *, project_dir: str = "/srv/stack",
-                       compose_files: Sequence[str] = (), env_files: Sequence[str] | None = None,
-                       profiles: Sequence[str] = (),
-                       extra_env: Mapping[str, str] | None = None) -> ComposeDocument:
-    """A compose document from in-memory files (rule test cases): ``files``
-    maps paths relative to ``project_dir`` to their text."""
-    contents = {posixpath.join(project_dir, name): text.encode("utf-8")
-                for name, text in files.items()}
-    project = load_project(contents.get, compose_files, project_dir=project_dir,
-                           env_files=env_files, extra_env=extra_env, profiles=profiles)
-    first = project.files[0] if project.files else project_dir
-    return ComposeDocument(first, project)

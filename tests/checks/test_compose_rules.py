@@ -13,13 +13,14 @@ from typing import Any
 import paths
 import pytest
 import yaml
+from memory_node import project_from_files
 
 from awgcheck import audit as fleet
 from awgcheck import engine, inventory
 from awgcheck.checks import compose_select
 from awgcheck.collect.compose import parse_config
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.documents.compose import NODE, ComposeDocument, project_from_files, read_compose
+from awgcheck.documents.compose import NODE, ComposeDocument, read_compose
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf

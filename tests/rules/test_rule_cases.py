@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 import yaml
+from memory_node import project_from_files
 
 from awgcheck import engine
-from awgcheck.documents.compose import project_from_files
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.parse.runtime import parse_dump, parse_showconf
