@@ -45,6 +45,9 @@ VALUES = [
     ("double-newline-escape", 'K="a\\nb"\n', {"K": "a\nb"}),
     ("double-tab-escape", 'K="a\\tb"\n', {"K": "a\tb"}),
     ("double-quote-escape", 'K="a\\"b"\n', {"K": 'a"b'}),
+    # An escaped backslash does not escape the closing quote after it.
+    ("escaped-backslash-before-quote", 'K="C:\\\\"\nN=1\n', {"K": "C:\\", "N": "1"}),
+    ("single-backslashes-kept", "K='C:\\\\'\nN=1\n", {"K": "C:\\\\", "N": "1"}),
     ("double-backslash", 'K="a\\\\b"\n', {"K": "a\\b"}),
     ("double-dollar-escape", 'A=1\nK="\\$A"\n', {"A": "1", "K": "$A"}),
     ("double-octal", 'K="\\0101"\n', {"K": "A"}),

@@ -244,21 +244,15 @@ class _Parser:
 
     def _quoted(self, quote: str, line: int) -> tuple[str, str | None]:
         start = self.pos
-        i = start + 1
-        while i < len(self.text):
-            if self.text[i] == quote and self.text[i - 1] != "\\":
-                break
-            i += 1
-        else:
+        end, inner = _unquote(self.text, start)
+        if end < 0:
             self.pos = len(self.text)
             # The value itself stays out of the message: it may be a secret.
             raise _SyntaxFailure(f"unterminated {quote}-quoted value")
-        self.pos = i + 1
-        raw = self.text[start : i + 1]
-        inner = raw[1:-1]
+        self.pos = end + 1
+        raw = self.text[start : end + 1]
         if quote == "'":
-            # Only the escaped quote itself is unescaped in single quotes.
-            return raw, inner.replace("\\'", "'")
+            return raw, inner
         return raw, self._expand(_expand_escapes(inner), line)
 
     def _lookup(self, name: str) -> str | None:
@@ -282,6 +276,32 @@ class _Parser:
                 _diagnostic(self.path, line, code, result.error.message,
                             result.error.variable)
             )
+
+
+def _unquote(text: str, start: int) -> tuple[int, str]:
+    r"""Scan the quoted value opening at ``start``: the index of its closing
+    quote (-1 if none) and the text between the quotes.
+
+    A backslash escapes the next character only as far as finding the end
+    goes: ``\<quote>`` becomes the bare quote, and any other pair stays as
+    written (``\\`` too), for the double-quote escapes to handle later. So
+    ``"C:\\"`` ends at its last quote, as in compose-go.
+    """
+    quote = text[start]
+    chars: list[str] = []
+    escaped = False
+    for i in range(start + 1, len(text)):
+        char = text[i]
+        if escaped:
+            escaped = False
+            chars.append(char if char == quote else "\\" + char)
+        elif char == "\\":
+            escaped = True
+        elif char == quote:
+            return i, "".join(chars)
+        else:
+            chars.append(char)
+    return -1, ""
 
 
 def _expand_escapes(text: str) -> str:
