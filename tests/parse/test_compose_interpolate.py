@@ -43,6 +43,13 @@ RESOLVED = [
     ("dollar-dash", "$-x", "$-x"),
     ("closing-brace-after", "${U:-a}}", "a}"),
     ("escaped-default", "${U:-$$}", "$"),
+    # Every "{" counts when finding the end of an expression, not only "${".
+    ("braces-in-unused-default", "${A:-{b}}", "alpha"),
+    ("braces-in-used-default", "${U:-{b}}", "{b}"),
+    ("json-default-then-text", '${U:-{"k":1}} x', '{"k":1} x'),
+    # Go's counter skips the character after each "{", so "{}" never closes.
+    ("empty-braces-in-default", "${U:-{}x}", "{}x"),
+    ("skipped-brace-reaches-later-close", "${U:-{b}}c}", "{b}c}"),
 ]
 
 
@@ -64,6 +71,7 @@ FAILING = [
     ("digit-name", "${1}", INVALID, None),
     ("empty-braces", "${}", INVALID, None),
     ("unclosed", "${A", INVALID, None),
+    ("spans-lines", "${U:-a\nb}", INVALID, None),
 ]
 
 

@@ -11,7 +11,8 @@ observed on the docker-compose binary itself (the differential suite under
 * ``${NAME:+r}`` / ``${NAME+r}`` replace when set-and-non-empty / set;
 * ``${NAME:?e}`` / ``${NAME?e}`` are errors when unset-or-empty / unset;
 * defaults, replacements and error texts are interpolated themselves, so
-  ``${A:-${B:-x}}`` nests;
+  ``${A:-${B:-x}}`` nests, and they may hold braces (``${A:-{"k":1}}``):
+  an expression ends where its braces balance, and never spans lines;
 * ``$`` followed by anything but a name or ``{`` stays as written, but a
   ``${`` that does not hold a valid expression is an invalid template.
 
@@ -31,7 +32,10 @@ Lookup = Callable[[str], str | None]
 
 _NAME = re.compile(r"[_a-zA-Z][_a-zA-Z0-9]*")
 # Inside braces: a name, then optionally one operator and its argument.
-_BRACED = re.compile(r"(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-+?])(?P<arg>.*))?", re.S)
+_BRACED = re.compile(r"(?P<name>[_a-zA-Z][_a-zA-Z0-9]*)(?:(?P<op>:?[-+?])(?P<arg>.*))?")
+# The longest candidate for a ``${...}`` expression: "." stops at a newline,
+# so an expression never spans lines (compose-go's pattern, greedy as Go's).
+_EXPRESSION = re.compile(r"\$\{[_a-zA-Z][_a-zA-Z0-9]*(?::?[-+?].*)?\}")
 
 REQUIRED = "required"
 INVALID = "invalid"
@@ -135,14 +139,13 @@ class _State:
         return value
 
     def _braced(self, text: str, j: int, out: list[str]) -> int:
-        close = _closing_brace(text, j)
-        inner = text[j + 2 : close] if close >= 0 else ""
-        match = _BRACED.fullmatch(inner) if close >= 0 else None
+        end = _expression_end(text, j)
+        match = _BRACED.fullmatch(text, j + 2, end - 1) if end >= 0 else None
         if match is None:
             raise _Failure(InterpolationError(INVALID, _INVALID_MESSAGE))
         name, op, arg = match.group("name"), match.group("op"), match.group("arg")
         out.append(self._plain(name) if op is None else self._operator(name, op, arg))
-        return close + 1
+        return end
 
     def _operator(self, name: str, op: str, arg: str) -> str:
         # The argument is interpolated before the variable is even looked at,
@@ -169,18 +172,29 @@ def _str(value: str | None) -> str:
     return "" if value is None else value
 
 
-def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` closing the ``${`` at ``start``, nested ``${`` counted."""
+def _expression_end(text: str, start: int) -> int:
+    """Index just past the ``}`` that ends the ``${`` at ``start``; -1 if
+    no valid expression starts there.
+
+    compose-go first takes the longest ``${NAME<op>...}`` on the line (to
+    the line's last ``}``), then cuts it at the first ``}`` that balances
+    the braces opened so far. Every ``{`` counts, not only ``${``, so a
+    default may hold braces: ``${A:-{"k":1}}`` ends at its last ``}``.
+    Go's counter also skips the character after each ``{`` (``{}`` opens
+    without closing); that is kept, as the binary does it.
+    """
+    longest = _EXPRESSION.match(text, start)
+    if longest is None:
+        return -1
     depth = 0
     i = start
-    while i < len(text):
-        if text.startswith("${", i):
-            depth += 1
-            i += 2
-            continue
+    while i < longest.end():
         if text[i] == "}":
             depth -= 1
             if depth == 0:
-                return i
+                return i + 1
+        if text[i] == "{":
+            depth += 1
+            i += 1
         i += 1
-    return -1
+    return longest.end()
