@@ -1,1 +1,2 @@
-"""awgcheck.gate.run."""
+"""The pre-merge CI gate: the rules over a repository's confs, templates and
+params documents, and what a change to the source of truth does in rollout."""

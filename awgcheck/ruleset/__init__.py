@@ -1,1 +1,1 @@
-"""awgcheck.ruleset.load."""
+"""Rule files: the schema and loading (:mod:`awgcheck.ruleset.load`)."""

@@ -21,7 +21,7 @@ from awgcheck.triage.evidence import Evidence
 from awgcheck.triage.run import TriageReport
 from awgcheck.triage.verdict import SAME, Fix, Row, Verdict
 
-SCHEMA = "awgcheck.triage.run/v1"
+SCHEMA = "awgcheck.triage/v1"
 
 
 # --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ symptom-table class in every format) is in test_triage_ssh.py.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -136,7 +137,11 @@ def test_triage_against_a_conf_file(tmp_path: Path) -> None:
     code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--against",
                     str(source), "--format", "json")
     assert code == 0, out
-    assert json.loads(out)["verdict"]["status"] == "clean"
+    document = json.loads(out)
+    assert document["verdict"]["status"] == "clean"
+    # The JSON contract names its schema; scripts match on the documented one.
+    documented = re.search(r"schema `([^`]+)`", (paths.ROOT / "docs" / "triage.md").read_text())
+    assert documented is not None and document["schema"] == documented.group(1)
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -342,7 +342,7 @@ def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[st
     code, out = _triage(fakes, inventory, name, "json")
     assert code == case.exit_code, out
     report = json.loads(out)
-    assert report["schema"] == "awgcheck.triage.run/v1"
+    assert report["schema"] == "awgcheck.triage/v1"
     verdict = report["verdict"]
     assert verdict["cause"] == case.cause, verdict
     assert case.headline in verdict["headline"], verdict["headline"]

@@ -1,1 +1,2 @@
-"""awgcheck.parse.compose.project."""
+"""A Docker Compose v2 project reader: .env files, interpolation, override,
+extends, include and profiles, with every value's file and line."""
