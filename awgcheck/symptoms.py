@@ -65,8 +65,11 @@ CLASSES: tuple[MismatchClass, ...] = (
 # Not a difference between two sides but H ranges of one side overlapping.
 OVERLAP = MismatchClass("overlapping-H", ("H1", "H2", "H3", "H4"),
                         "partial, one-direction or intermittent loss", Expect.PARTIAL)
+# Fleets may still require side-local params to equal what the server issued
+# (an installer must write exactly that): a difference is then policy drift.
 SIDE_LOCAL = MismatchClass("side-local", params.SIDE_LOCAL_PARAMS,
-                           "no data-plane effect (policy drift only)", Expect.HEALTHY)
+                           "no data-plane effect (side-local param): policy drift only, this "
+                           "side does not have what the server issued", Expect.HEALTHY)
 
 # The whole table, worst first.
 TABLE: tuple[MismatchClass, ...] = (*CLASSES, OVERLAP, SIDE_LOCAL)

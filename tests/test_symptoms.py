@@ -50,6 +50,33 @@ def test_symptoms_every_obfuscation_param_has_exactly_one_class() -> None:
         symptoms.symptom_for("PrivateKey")
 
 
+def test_symptoms_docs_table_is_the_code_table() -> None:
+    """docs/rules.md shows the table; it must say what the code says."""
+    text = (REPO / "docs" / "rules.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and len(cells) == 3:
+            rows[cells[0]] = cells[2]
+    for cls in (*symptoms.CLASSES, symptoms.SIDE_LOCAL):
+        assert rows.get(cls.id) == cls.symptom, cls.id
+
+
+def test_symptoms_side_local_findings_carry_the_table_text(tmp_path: Path) -> None:
+    """Every side-local failure, in conf and runtime-free check output alike,
+    prints the table's side-local text, not a rule's own wording."""
+    fleet = tmp_path / "fleet"
+    shutil.copytree(DEMO, fleet)
+    conf = fleet / "nodes" / "partner-tbilisi" / "etc" / "amnezia" / "amneziawg" / "awg0.conf"
+    conf.write_text(conf.read_text().replace("Jc = ", "Jc = 1", 1))
+    code, out = run("check", "-i", str(fleet / "fleet.yaml"), "--format", "json")
+    assert code == 1
+    side_local = [f for f in json.loads(out)["findings"]
+                  if f["status"] == "fail" and f["param"] in params.SIDE_LOCAL_PARAMS]
+    assert side_local, out
+    assert {f["symptom"] for f in side_local} == {symptoms.SIDE_LOCAL.symptom}
+
+
 def test_symptoms_table_is_ordered_worst_first() -> None:
     order = [c.expects for c in symptoms.TABLE]
     rank = [symptoms.Expect.NO_HANDSHAKE, symptoms.Expect.UP_BUT_DEAD, symptoms.Expect.DEAD,
