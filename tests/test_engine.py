@@ -15,8 +15,10 @@ from awgcheck import audit, engine, inventory
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import CheckType, Context, Outcome
 from awgcheck.collect.base import CommandResult
+from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf
+from awgcheck.parse.runtime import parse_showconf
 from awgcheck.ruleset import load as ruleset
 
 CONF = b"[Interface]\nS4 = 18\nJc = 4\n"
@@ -126,3 +128,41 @@ def test_audit_unexpected_read_failure_is_internal_error_for_that_node_only() ->
     assert broken.error is not None and "KeyError" in broken.error
     assert {f.node for f in report.findings} == {"server", "partner"}
     assert report.exit_code() != 0  # an unchecked node is never a pass
+
+
+# --- implies sees what the rule sees (bug 2) ------------------------------------------
+
+IMPLIES_ON_RUNTIME = """\
+rules:
+  - id: applied-when-set
+    title: a set S4 runs what the file says
+    description: when the interface runs S4, it runs the file's S4.
+    remediation: recreate the interface.
+    severity: error
+    select: {artifact: runtime, params: [S4]}
+    check:
+      type: implies
+      when: {param: S4, is: present}
+      then: {type: equals-source, against: file, params: [S4]}
+"""
+
+
+def test_engine_implies_inner_check_keeps_the_nodes_documents() -> None:
+    """``then: equals-source against: file`` on a runtime rule compares the
+    running value with the node's own conf, exactly as the check written
+    directly does (it used to lose the conf and skip)."""
+    rules = ruleset.load_text(IMPLIES_ON_RUNTIME, "implies.yaml")
+    conf = awgconf.parse(b"[Interface]\nS4 = 18\n", "awg0.conf")
+    running = parse_showconf("[Interface]\nListenPort = 51820\nS4 = 17\n", source="node:showconf")
+    node = engine.NodeDocuments("edge-1", {ArtifactKind.CONF: conf, ArtifactKind.RUNTIME: running})
+    findings = engine.evaluate(rules, [node], engine.Source("server", None))
+    assert [f.status for f in findings] == [Status.FAIL]
+    assert "S4 is set, so:" in findings[0].message and "18" in findings[0].message
+
+
+def test_engine_implies_conf_only_inner_check_on_a_runtime_rule_is_a_rule_error() -> None:
+    text = IMPLIES_ON_RUNTIME.replace(
+        "then: {type: equals-source, against: file, params: [S4]}",
+        "then: {type: canonical-spelling, params: [S4]}")
+    with pytest.raises(RuleError, match="works on conf, not on 'runtime'"):
+        ruleset.load_text(text, "implies.yaml")
