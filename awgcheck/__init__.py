@@ -1,3 +1,3 @@
 """awgcheck: drift detection and conformance checks for AmneziaWG meshes."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

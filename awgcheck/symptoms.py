@@ -71,9 +71,6 @@ SIDE_LOCAL = MismatchClass("side-local", params.SIDE_LOCAL_PARAMS,
                            "no data-plane effect (side-local param): policy drift only, this "
                            "side does not have what the server issued", Expect.HEALTHY)
 
-# The whole table, worst first.
-TABLE: tuple[MismatchClass, ...] = (*CLASSES, OVERLAP, SIDE_LOCAL)
-
 # Each param is in exactly one of these (OVERLAP is not a per-param mismatch).
 _BY_PARAM: dict[str, MismatchClass] = {
     name: cls for cls in (*CLASSES, SIDE_LOCAL) for name in cls.params

@@ -1,8 +1,9 @@
 """ErrorClass: the stable ``error_class`` values and their documentation.
 
 Scripts match on these values, and docs/reports.md is where they learn
-them; a class added in code but not documented (as ``rule_error`` once
-was), or documented but never emitted, fails here.
+them; a class added to the enum but not documented (as ``rule_error`` once
+was), or documented but not in the enum, fails here. Code can only emit
+enum members (``CollectError.error_class`` is an ``ErrorClass``).
 """
 
 from __future__ import annotations

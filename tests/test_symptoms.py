@@ -24,6 +24,8 @@ from awgcheck.ruleset import load as ruleset
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "fixtures" / "demo"
 S4 = symptoms.symptom_for("S4")
+# The whole table, worst first, as docs/rules.md shows it.
+TABLE = (*symptoms.CLASSES, symptoms.OVERLAP, symptoms.SIDE_LOCAL)
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -78,15 +80,15 @@ def test_symptoms_side_local_findings_carry_the_table_text(tmp_path: Path) -> No
 
 
 def test_symptoms_table_is_ordered_worst_first() -> None:
-    order = [c.expects for c in symptoms.TABLE]
+    order = [c.expects for c in TABLE]
     rank = [symptoms.Expect.NO_HANDSHAKE, symptoms.Expect.UP_BUT_DEAD, symptoms.Expect.DEAD,
             symptoms.Expect.INVISIBLE, symptoms.Expect.PARTIAL, symptoms.Expect.HEALTHY]
     assert order == sorted(order, key=rank.index)
-    assert symptoms.TABLE[0].id == "HeaderProtectionKey"
+    assert TABLE[0].id == "HeaderProtectionKey"
 
 
 def test_symptoms_no_shipped_rule_file_copies_a_table_text() -> None:
-    texts = [c.symptom for c in symptoms.TABLE]
+    texts = [c.symptom for c in TABLE]
     for path in (REPO / "rules").glob("*.yaml"):
         body = path.read_text(encoding="utf-8")
         assert not [t for t in texts if t in body], path.name

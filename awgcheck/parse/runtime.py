@@ -1,6 +1,6 @@
 """Readers for what ``awg`` prints about a live interface.
 
-Three views are read, each the output of one amneziawg-tools command:
+Two views are read, each the output of one amneziawg-tools command:
 
 * ``awg show <iface> dump`` (:func:`parse_dump`): one tab-separated line
   for the interface, one per peer. The interface line grew columns with each
@@ -10,8 +10,6 @@ Three views are read, each the output of one amneziawg-tools command:
 * ``awg showconf <iface>`` (:func:`parse_showconf`): ``Key = value`` lines
   in a fixed order (``src/showconf.c``). The kernel module reports every
   numeric key, amneziawg-go only the non-zero ones.
-* ``awg show <iface> latest-handshakes``
-  (:func:`parse_latest_handshakes`).
 
 Both interface views normalise to the conf parser's model: a dict of
 :class:`~awgcheck.model.ParamValue` keyed by canonical param name, whose
@@ -406,11 +404,6 @@ def _showconf_generation(printed: dict[str, str]) -> str:
     if any(name not in printed for name in _KMOD_ALWAYS):
         return GEN_SHOWCONF_GO
     return GEN_SHOWCONF
-
-
-# --------------------------------------------------------------------------
-# awg show <iface> latest-handshakes
-
 
 
 # --------------------------------------------------------------------------
