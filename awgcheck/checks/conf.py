@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from awgcheck import params
 from awgcheck.checks.base import (
     Context,
     Outcome,
@@ -59,15 +60,15 @@ def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterato
         yield Outcome(Status.PASS, f"every selected key is in [{allowed}]")
 
 
-_ACCUMULATING = {"AllowedIPs"}
-
-
 def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """No single-valued key is set twice in one place. Keys whose lines add
+    up (``params.Multi``: Address, DNS, the hooks, AllowedIPs) are meant to
+    repeat: a dual-stack node has two Address lines."""
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
     groups: dict[tuple[int | str | None, str], list[awgconf.Entry]] = {}
     for entry in conf_entries(ctx):
-        if entry.name in _ACCUMULATING:
+        if entry.name is not None and params.accumulates(entry.name):
             continue
         # A second [Interface] applies on top of the first (the last value
         # wins across both); each [Peer] is a peer of its own.

@@ -268,3 +268,27 @@ def test_awgconf_template_statement_line_is_marked() -> None:
                          b"PublicKey = {{ peer.key }}\n{% endfor %}\n{# one block per peer #}\n",
                          "t.j2", template=True)
     assert [n for n in range(1, 8) if conf.placeholder_at(n)] == [3, 5, 6, 7]
+
+
+def test_awgconf_accumulating_keys_add_up_instead_of_last_one_wins() -> None:
+    conf = parse_asset("dual-stack-hooks.conf")
+    assert conf.loads
+    stated = conf.params()
+    assert stated["Address"].items == ("10.9.0.7/24", "fd00:9::7/64")
+    assert stated["Address"].effective == "10.9.0.7/24, fd00:9::7/64"
+    assert stated["Address"].location is not None and stated["Address"].location.line == 4
+    # DNS: commas and blanks both separate, every line adds
+    assert stated["DNS"].items == ("10.9.0.1", "fd00:9::1", "mesh.internal")
+    # hooks keep their order and their commas; six lines, six commands
+    assert len(stated["PostUp"].items) == 6
+    assert stated["PostUp"].items[2] == "iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE"
+    assert [v.location.line for v in conf.values("PostUp") if v.location] == list(range(15, 21))
+    (peer,) = conf.peers()
+    assert peer.items("AllowedIPs") == ("10.9.0.0/24", "fd00:9::/64", "10.77.0.0/16")
+
+
+def test_awgconf_single_valued_keys_still_last_one_wins() -> None:
+    conf = awgconf.parse(b"[Interface]\nMTU = 1380\nMTU = 1280\nS4 = 17\nS4 = 18\n", "x.conf")
+    assert conf.params()["MTU"].raw == "1280" and conf.params()["MTU"].items == ()
+    assert conf.params()["S4"].effective == "18"
+    assert [v.raw for v in conf.values("S4")] == ["17", "18"]
