@@ -517,21 +517,36 @@ def _file_diagnostics(facts: FileFacts, reader: _Reader) -> Iterator[Diagnostic]
                              "fails with \"A peer is missing a public key\"", Level.FATAL)
 
 
-def parse(data: bytes, path: str, *, template: bool = False) -> AwgConf:
+def looks_like_conf(data: bytes) -> bool:
+    """Is ``data`` a conf at all (a header or ``Key = value`` lines), as
+    opposed to a binary or a file of another kind?"""
+    # Detection splits on CR too: a CR-only file is still a conf (that the
+    # tools reject), not garbage.
+    return _looks_like_conf(_decode(data).replace("\r", "\n").split("\n")) and not (
+        b"\0" in data and data.count(b"\0") * 8 > len(data)
+    )
+
+
+def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = False) -> AwgConf:
     """Parse one conf file. ``path`` is how locations should name the file;
     ``template`` says the file is a template whose placeholders (see
     :data:`PLACEHOLDER`) are filled in later, so lines and values holding
-    one are marked ``placeholder``."""
+    one are marked ``placeholder``.
+
+    Bytes that are not a conf at all raise :class:`ParseError` (a node
+    whose conf path holds a binary cannot be checked), unless ``any_bytes``:
+    then they are read line by line as the tool would, which rejects them
+    (``awgcheck inspect conf`` answers "does it load?" for any file)."""
     facts = _facts(data)
     raw_lines = _split_lines(data)
-    # Detection splits on CR too: a CR-only file is still a conf (that the
-    # tools reject), not garbage.
-    if not _looks_like_conf(_decode(data).replace("\r", "\n").split("\n")) or (
-        facts.nul and data.count(b"\0") * 8 > len(data)
-    ):
+    foreign = not looks_like_conf(data)
+    if foreign and not any_bytes:
         raise ParseError(f"{path}: not an AmneziaWG conf (no [Interface]/[Peer] header "
                          "or Key = value lines)")
     reader = _Reader(path, template)
+    if foreign:
+        reader.diag(None, "not-a-conf", "this is not an AmneziaWG conf (no [Interface]/[Peer] "
+                    "header or Key = value lines)", Level.WARNING)
     for number, raw in enumerate(raw_lines, start=1):
         reader.read(number, raw)
     sections = tuple(

@@ -311,6 +311,15 @@ def test_cli_inspect_conf_json(tmp_path: Path) -> None:
     assert (jmin["raw"], jmin["effective"], jmin["line"]) == ("018", "18", 3)
 
 
+def test_cli_inspect_conf_of_binary_garbage_does_not_load() -> None:
+    garbage = paths.ASSETS / "conf" / "garbage-512.bin"
+    code, out, _ = run("inspect", "conf", str(garbage), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["loads"] is False
+    assert any(d["code"] == "setconf-reject" for d in data["diagnostics"])
+
+
 def test_cli_inspect_missing_file_is_usage_error(tmp_path: Path) -> None:
     code, _, err = run("inspect", "conf", str(tmp_path / "nope.conf"))
     assert code == 2 and "file not found" in err

@@ -178,6 +178,16 @@ def test_awgconf_degenerate_files(text: bytes, loads: bool) -> None:
         ("RandomTrailers = yes", None, "neither on/off"),
         ("DisableCookies = 0", "off", None),
         ("FwMark = 0x10", "16", None),
+        ("ListenPort = 51820", "51820", None),
+        ("ListenPort = 65536", "0", None),
+        ("ListenPort = 70000", "4464", None),
+        ("ListenPort = 4294967297", "1", None),
+        ("ListenPort = +5", "5", None),
+        ("ListenPort = 0x10", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = CHANGE_PORT", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = -1", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = 2147483648", None, "Servname not supported for ai_socktype"),
+        ("I 1 = <b 0x01> <r 2>", "<b0x01><r2>", None),
     ],
 )
 def test_awgconf_effective_value(line: str, effective: str | None, error: str | None) -> None:
@@ -292,3 +302,36 @@ def test_awgconf_single_valued_keys_still_last_one_wins() -> None:
     assert conf.params()["MTU"].raw == "1280" and conf.params()["MTU"].items == ()
     assert conf.params()["S4"].effective == "18"
     assert [v.raw for v in conf.values("S4")] == ["17", "18"]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("203.0.113.10:51820", None),
+        ("vpn.example.net:51820", None),
+        ("[2001:db8::1]:51820", None),
+        ("203.0.113.10:65536", None),
+        ("203.0.113.10", "Unable to find port of endpoint"),
+        ("203.0.113.10:", "Unable to find port of endpoint"),
+        ("[2001:db8::1]", "Unable to find port of endpoint"),
+        ("[2001:db8::1:51820", "Unable to find matching brace of endpoint"),
+        ("vpn.example.net:WORD", "Servname not supported for ai_socktype"),
+        (":51820", "Name or service not known"),
+    ],
+)
+def test_awgconf_endpoint_follows_parse_endpoint(value: str, error: str | None) -> None:
+    peer = "[Peer]\nPublicKey = 2Anz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+    conf = awgconf.parse(f"[Interface]\n{peer}Endpoint = {value}\n".encode(), "x.conf")
+    entry = conf.entries[-1]
+    if error is None:
+        assert entry.error is None and conf.loads
+    else:
+        assert entry.error is not None and error in entry.error and not conf.loads
+
+
+def test_awgconf_any_bytes_reads_garbage_as_the_tool_does() -> None:
+    data = (ASSETS / "garbage-512.bin").read_bytes()
+    conf = awgconf.parse(data, "g.bin", any_bytes=True)
+    assert not conf.loads
+    codes = {d.code for d in conf.diagnostics}
+    assert "not-a-conf" in codes and "setconf-reject" in codes
