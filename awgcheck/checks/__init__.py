@@ -8,7 +8,7 @@ write its function in the family module it belongs to (``params``,
 
 from __future__ import annotations
 
-from awgcheck.checks import base, compose, conf, document, implies
+from awgcheck.checks import base, compose, conf, document, implies, itags
 from awgcheck.checks import params as param_checks
 from awgcheck.checks.base import CheckType, OptionSchema
 from awgcheck.model import ArtifactKind
@@ -38,6 +38,8 @@ CHECKS: dict[str, CheckType] = {
                                  _PARAM_KINDS, _absent),
     "relation": CheckType(param_checks.check_relation, {"expr": (str, True), **_ABSENT},
                           _PARAM_KINDS, param_checks.prepare_relation),
+    "i-tags": CheckType(itags.check_itags, {"generations": (list, False)}, _PARAM_KINDS,
+                        itags.prepare_itags),
     # conf lines
     "absent": CheckType(conf.check_absent, {}, _CONF),
     "section-placement": CheckType(conf.check_section_placement, {"allowed": (str, True)},
