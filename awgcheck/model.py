@@ -135,6 +135,13 @@ class ParamValue:
     placeholder: bool = False
     items: tuple[str, ...] = ()
 
+    @property
+    def empty(self) -> bool:
+        """``S4 =``: a line with nothing after '=', which the tool rejects.
+        One rule owns that finding (``empty-value``); checks that compare
+        or judge values leave it to that rule instead of repeating it."""
+        return self.error is not None and not self.raw.strip()
+
 
 @dataclass(frozen=True)
 class Finding:

@@ -46,7 +46,7 @@ CHECKS: dict[str, CheckType] = {
                                    _CONF, conf.prepare_placement),
     "duplicate-keys": CheckType(conf.check_duplicate_keys, {}, _CONF),
     "canonical-spelling": CheckType(conf.check_canonical_spelling, {}, _CONF),
-    "loads": CheckType(conf.check_loads, {}, _CONF),
+    "loads": CheckType(conf.check_loads, {"exclude": (list, False)}, _CONF),
     "file-fact": CheckType(conf.check_file_fact,
                            {"fact": (str, True), "message": (str, False)},
                            _CONF, conf.prepare_file_fact),

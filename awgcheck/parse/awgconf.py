@@ -412,8 +412,8 @@ class _Reader:
             # value falls through every key and ends as "Line unrecognized".
             self._add_entry(number, raw, key, raw_value, spec.name,
                             params.Handler.SETCONF, None, "empty value")
-            self.reject(number, f"Line unrecognized: `{_show(cleaned)}' (empty value "
-                        f"for {spec.name})")
+            self.diag(number, "empty-value", f"awg setconf would reject line {number}: "
+                      f"Line unrecognized: `{_show(cleaned)}' (empty value for {spec.name})")
             return
         reading = params.interpret(spec, cleaned_value)
         self._add_entry(number, raw, key, raw_value, spec.name,
