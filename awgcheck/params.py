@@ -277,25 +277,38 @@ def read_u16(name: str, value: str) -> Reading:
         return Reading(None, "Unable to parse empty string")
     number, rest = strtoul10(value)
     number &= U32_MAX
-    if rest or number > U16_MAX:
+    if rest:
         return Reading(None, f"Unable to parse {name}: `{value}'")
+    if number > U16_MAX:
+        # The tool prints only "Unable to parse"; say which limit it was.
+        return Reading(None, f"Unable to parse {name}: `{value}' (over {U16_MAX})")
     return Reading(str(number))
 
 
 def _read_range(value: str, bits: int) -> Reading:
     """``u32_range_from_string`` / ``u16_range_from_string``: "a" or "a-b"."""
     parse_error = Reading(None, "Configuration parsing error")
+    # The tool prints nothing more than "Configuration parsing error"; the
+    # reason is added here so a reader knows which limit was crossed.
+    too_big = Reading(None, f"Configuration parsing error (over {U32_MAX})")
     lo, rest = strtoul10(value)
-    if rest == value or lo > U32_MAX:
+    if rest == value:
         return parse_error
+    if lo > U32_MAX:
+        return too_big
     if rest:
         if rest[0] != "-":
             return parse_error
         # strtoul of an empty string yields 0 with nothing left over, which
         # is why "0-" is accepted as 0-0 while "100-" fails (hi < lo).
         hi, tail = strtoul10(rest[1:])
-        if tail or hi > U32_MAX or hi < lo:
+        if tail:
             return parse_error
+        if hi > U32_MAX:
+            return too_big
+        if hi < lo:
+            return Reading(None, f"Configuration parsing error (range end {hi} is below "
+                           f"its start {lo})")
     else:
         hi = lo
     if bits == 16:
@@ -355,8 +368,7 @@ def _service_error(value: str) -> str:
     # There is no AI_NUMERICSERV in the hints, so a name is looked up in the
     # node's /etc/services; awgcheck does not read that file, and no portable
     # conf relies on it, so a name is judged as the lookup usually ends.
-    return (f"Servname not supported for ai_socktype: `{value}' (not a port number; "
-            "getaddrinfo only finds it if the node's /etc/services names a UDP service)")
+    return f"Servname not supported for ai_socktype: `{value}' (not a decimal port)"
 
 
 def read_port(value: str) -> Reading:
