@@ -317,7 +317,8 @@ def check_absent(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
 
 # --- compose-origin ---------------------------------------------------------------
 
-ORIGIN_OPTIONS: OptionSchema = {"from": (str, True), "allow_references": (bool, False)}
+ORIGIN_OPTIONS: OptionSchema = {"from": (str, True), "allow_references": (bool, False),
+                                "only_secrets": (bool, False)}
 
 
 def prepare_origin(where: str, options: Mapping[str, Any],
@@ -331,12 +332,19 @@ def check_origin(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     ``env_file`` (keeps the value out of the compose file) or the
     ``environment:`` block. With ``allow_references``, an ``environment:``
     entry that only names a project variable (``KEY: ${KEY}``, a bare
-    ``KEY``) passes too: its value is not written in the compose file."""
+    ``KEY``) passes too: its value is not written in the compose file.
+    With ``only_secrets``, a selected variable awgcheck does not hold for a
+    secret (``SERVER_PUBLIC_KEY`` with a PEM public key) is a skip: a glob
+    such as ``*KEY*`` selects more than secrets."""
     doc, chosen = _selected(ctx)
     wanted = options["from"]
     env = [i for i in chosen if i.kind == compose_select.ENV]
     for item in env:
         where = doc.locate(item.location)
+        if options.get("only_secrets") and not item.secret:
+            yield Outcome(Status.SKIP, f"{item.label} is not a secret (its name and value "
+                           "look public)", _param_of(item), location=where)
+            continue
         if item.origin == wanted:
             yield Outcome(Status.PASS, f"{item.label} comes from {wanted}", _param_of(item),
                            location=where)
