@@ -20,6 +20,9 @@ from awgcheck.model import ParamValue
 from awgcheck.report.registry import Formats
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
+# A side states a value awg setconf (or awg-quick) refuses: that file does not
+# load at all, which matters more than what the other side says.
+REJECTED = "REJECTED"
 QUIRK = "QUIRK"  # a runtime stores another value than the file, by design
 PER_NODE = "differs (per node)"
 
@@ -63,6 +66,9 @@ def _row(found: comparing.Comparison) -> DiffRow:
     """The core's answer in this table's words."""
     name, a, b = found.name, found.here, found.there
     spec = params.spec(name)
+    rejected = _rejected_note(a, b)
+    if rejected:
+        return DiffRow(name, a, b, REJECTED, rejected)
     if spec is None or not spec.obfuscation:
         # Keys, addresses, peers: expected to differ between two nodes.
         return DiffRow(name, a, b, SAME if found.same_text else PER_NODE)
@@ -83,6 +89,15 @@ def _row(found: comparing.Comparison) -> DiffRow:
     return DiffRow(name, a, b, f"{DRIFT} (absent)", note)
 
 
+def _rejected_note(a: ParamValue | None, b: ParamValue | None) -> str:
+    """Which side(s) state a value the tool refuses, and why; "" for none."""
+    notes = [f"the {side} value is rejected by awg setconf ({v.error}): that file does "
+             "not load"
+             for side, v in (("left", a), ("right", b))
+             if v is not None and v.effective is None and v.error is not None]
+    return "; ".join(notes)
+
+
 def _absent_note(a: ParamValue | None, default: str | None) -> str:
     side = "left" if a is None else "right"
     implied = f"means {default}" if default is not None else "unset"
@@ -93,7 +108,11 @@ def _cell(value: ParamValue | None, with_hex: bool) -> str:
     if value is None:
         return "(absent)"
     hexed = _hex(value) if with_hex else ""
-    return f"{value.raw} ({hexed})" if hexed else value.raw
+    shown = f"{value.raw} ({hexed})" if hexed else value.raw
+    if value.effective is None and value.error is not None:
+        # Never an empty cell: say that the tool refuses what is written.
+        return f"{shown or '(empty)'} [rejected]"
+    return shown
 
 
 def render_table(rows: list[DiffRow], left_name: str, right_name: str,
@@ -108,10 +127,12 @@ def render_table(rows: list[DiffRow], left_name: str, right_name: str,
         table.append([r.param, _cell(r.left, with_hex), _cell(r.right, with_hex),
                       r.verdict + (f": {r.note}" if r.note else "")])
     drift = sum(1 for r in rows if r.verdict.startswith("DRIFT"))
+    rejected = sum(1 for r in rows if r.verdict == REJECTED)
     text = tabulate(table, headers=["param", left_name, right_name, "verdict"],
                     tablefmt="simple", maxcolwidths=[None, 45, 45, 40])
+    tail = f", {rejected} rejected (that file does not load)" if rejected else ""
     return f"{text}\n\n{drift} param(s) drift, " \
-           f"{sum(1 for r in rows if r.verdict == SPELLING)} spelled differently\n"
+           f"{sum(1 for r in rows if r.verdict == SPELLING)} spelled differently{tail}\n"
 
 
 def as_dict(rows: list[DiffRow]) -> list[dict[str, object]]:
@@ -133,8 +154,9 @@ class DiffView:
 
     @property
     def drifts(self) -> bool:
-        """Some param has different effective values (exit code 1)."""
-        return any(r.verdict.startswith(DRIFT) for r in self.rows)
+        """Some param has different effective values, or a side does not
+        load (exit code 1)."""
+        return any(r.verdict.startswith(DRIFT) or r.verdict == REJECTED for r in self.rows)
 
 
 def _render_table(view: DiffView) -> str:

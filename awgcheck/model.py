@@ -118,6 +118,13 @@ class ParamValue:
     ``placeholder`` is True when the value comes from a template and holds
     a placeholder (``{{ s4 }}``, ``${S4}``...): it is only known once the
     template is rendered, so checks skip it rather than judge it.
+
+    ``items`` is set for a key whose lines add up instead of replacing each
+    other (``params.Multi``: Address, DNS, the hooks): every item every line
+    adds, in file order (``Address = 10.9.0.7/24`` and ``Address =
+    fd00:9::7/64`` give both). ``raw`` and ``effective`` then hold all of
+    them joined by ``, `` (``; `` for the hooks, which run one after the
+    other), and ``location`` is the first line. Empty for other keys.
     """
 
     key: str
@@ -126,6 +133,14 @@ class ParamValue:
     location: Location | None = None
     error: str | None = None
     placeholder: bool = False
+    items: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """``S4 =``: a line with nothing after '=', which the tool rejects.
+        One rule owns that finding (``empty-value``); checks that compare
+        or judge values leave it to that rule instead of repeating it."""
+        return self.error is not None and not self.raw.strip()
 
 
 @dataclass(frozen=True)

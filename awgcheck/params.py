@@ -33,8 +33,24 @@ class Kind(enum.Enum):
     TAGS = "tags"  # I1..I5: kept verbatim, inner spaces preserved
     KEY = "key"  # base64 of 32 bytes
     PORT = "port"
+    ENDPOINT = "endpoint"  # host:port, [v6]:port; the port read like ListenPort
     FWMARK = "fwmark"
-    TEXT = "text"  # Endpoint, AllowedIPs, awg-quick keys: not interpreted
+    TEXT = "text"  # AllowedIPs, awg-quick keys: not interpreted
+
+
+class Multi(enum.Enum):
+    """What a second line setting the same key does.
+
+    Upstream keeps one slot for most keys (config.c overwrites it, so the
+    last line wins) but appends for a few: awg-quick's ``parse_options``
+    does ``ADDRESSES+=( ${value//,/ } )``, ``DNS+=``, ``PRE_UP+=( "$value" )``
+    ..., and setconf's ``parse_allowedips`` links every AllowedIPs line of a
+    peer onto the same list.
+    """
+
+    SINGLE = "single"  # the last line wins
+    SET = "set"  # every line adds its comma/blank separated items; order is irrelevant
+    LIST = "list"  # every line adds one item, kept in order (hooks run in file order)
 
 
 class Role(enum.Enum):
@@ -62,10 +78,16 @@ class ParamSpec:
     secret: bool = False
     handler: Handler = Handler.SETCONF
     since: str = "1.0"
+    multi: Multi = Multi.SINGLE
 
     @property
     def obfuscation(self) -> bool:
         return self.role is not Role.NODE
+
+    @property
+    def accumulates(self) -> bool:
+        """Do repeated lines add up rather than replace each other?"""
+        return self.multi is not Multi.SINGLE
 
 
 def _spec(name: str, kind: Kind, role: Role, **kw: object) -> ParamSpec:
@@ -108,20 +130,26 @@ INTERFACE_SETCONF_KEYS: tuple[ParamSpec, ...] = (
 )
 
 PEER_SETCONF_KEYS: tuple[ParamSpec, ...] = (
-    _spec("Endpoint", Kind.TEXT, _NODE, section="Peer"),
+    _spec("Endpoint", Kind.ENDPOINT, _NODE, section="Peer"),
     _spec("PublicKey", Kind.KEY, _NODE, section="Peer"),
-    _spec("AllowedIPs", Kind.TEXT, _NODE, section="Peer"),
+    _spec("AllowedIPs", Kind.TEXT, _NODE, section="Peer", multi=Multi.SET),
     _spec("PersistentKeepalive", Kind.U16_RANGE, _NODE, section="Peer"),
     _spec("PresharedKey", Kind.KEY, _NODE, section="Peer", secret=True),
     _spec("AdvancedSecurity", Kind.BOOL, _NODE, section="Peer"),
 )
 
 # wg-quick/linux.bash parse_options(): consumed by awg-quick itself, only in
-# [Interface], matched case-insensitively (shopt -s nocasematch).
+# [Interface], matched case-insensitively (shopt -s nocasematch). Address and
+# DNS lines append to arrays (sets of addresses/servers), the four hooks to
+# ordered command lists; MTU, Table and SaveConfig are plain assignments.
+_AWG_QUICK_MULTI = {
+    "Address": Multi.SET, "MTU": Multi.SINGLE, "DNS": Multi.SET, "Table": Multi.SINGLE,
+    "PreUp": Multi.LIST, "PreDown": Multi.LIST, "PostUp": Multi.LIST,
+    "PostDown": Multi.LIST, "SaveConfig": Multi.SINGLE,
+}
 AWG_QUICK_KEYS: tuple[ParamSpec, ...] = tuple(
-    _spec(name, Kind.TEXT, _NODE, handler=Handler.AWG_QUICK)
-    for name in ("Address", "MTU", "DNS", "Table", "PreUp", "PreDown", "PostUp",
-                 "PostDown", "SaveConfig")
+    _spec(name, Kind.TEXT, _NODE, handler=Handler.AWG_QUICK, multi=multi)
+    for name, multi in _AWG_QUICK_MULTI.items()
 )
 
 # Keys of the 1.5 generation that every 2.0+ build rejects.
@@ -145,6 +173,29 @@ MUST_MATCH_PARAMS: tuple[str, ...] = tuple(
 SIDE_LOCAL_PARAMS: tuple[str, ...] = tuple(
     s.name for s in INTERFACE_SETCONF_KEYS if s.role is Role.SIDE_LOCAL
 )
+
+
+def accumulates(name: str) -> bool:
+    """Do repeated lines of this key (any spelling) add up? Unknown keys do
+    not: the tool rejects them anyway."""
+    found = spec(name)
+    return found is not None and found.accumulates
+
+
+def items(name: str, value: str) -> tuple[str, ...]:
+    """The items one line of an accumulating key adds, in order.
+
+    Address and DNS: awg-quick turns commas into blanks and lets bash split
+    the words (``${value//,/ }`` unquoted). AllowedIPs: setconf splits the
+    blank-free value on commas (``strsep``). Hooks: the whole value is one
+    command, commas included. A single-valued key is its value.
+    """
+    found = spec(name)
+    if found is None or found.multi is not Multi.SET:
+        return (value,)
+    if found.handler is Handler.AWG_QUICK:
+        return tuple(value.replace(",", " ").split())
+    return tuple(part for part in value.split(",") if part)
 
 
 def spec(name: str) -> ParamSpec | None:
@@ -226,25 +277,38 @@ def read_u16(name: str, value: str) -> Reading:
         return Reading(None, "Unable to parse empty string")
     number, rest = strtoul10(value)
     number &= U32_MAX
-    if rest or number > U16_MAX:
+    if rest:
         return Reading(None, f"Unable to parse {name}: `{value}'")
+    if number > U16_MAX:
+        # The tool prints only "Unable to parse"; say which limit it was.
+        return Reading(None, f"Unable to parse {name}: `{value}' (over {U16_MAX})")
     return Reading(str(number))
 
 
 def _read_range(value: str, bits: int) -> Reading:
     """``u32_range_from_string`` / ``u16_range_from_string``: "a" or "a-b"."""
     parse_error = Reading(None, "Configuration parsing error")
+    # The tool prints nothing more than "Configuration parsing error"; the
+    # reason is added here so a reader knows which limit was crossed.
+    too_big = Reading(None, f"Configuration parsing error (over {U32_MAX})")
     lo, rest = strtoul10(value)
-    if rest == value or lo > U32_MAX:
+    if rest == value:
         return parse_error
+    if lo > U32_MAX:
+        return too_big
     if rest:
         if rest[0] != "-":
             return parse_error
         # strtoul of an empty string yields 0 with nothing left over, which
         # is why "0-" is accepted as 0-0 while "100-" fails (hi < lo).
         hi, tail = strtoul10(rest[1:])
-        if tail or hi > U32_MAX or hi < lo:
+        if tail:
             return parse_error
+        if hi > U32_MAX:
+            return too_big
+        if hi < lo:
+            return Reading(None, f"Configuration parsing error (range end {hi} is below "
+                           f"its start {lo})")
     else:
         hi = lo
     if bits == 16:
@@ -281,15 +345,63 @@ def read_key(value: str) -> Reading:
     return Reading(redact(value))
 
 
+def service_port(value: str) -> int | None:
+    """The port glibc's ``getaddrinfo(NULL, value, ...)`` gives a service
+    text (config.c ``parse_port``, ``parse_endpoint``), or None when it would
+    look the text up as a service name.
+
+    glibc reads the text with ``strtoul`` base 10 into an ``int``: only a
+    fully numeric text is a number; a negative int (``-1``, ``2147483648``)
+    sends it to the name lookup; the port is then ``htons(num)``, i.e. the
+    low 16 bits (``65536`` is port 0, ``70000`` is 4464).
+    """
+    number, rest = strtoul10(value)
+    if rest or not value:
+        return None
+    number &= U32_MAX
+    if number >= 1 << 31:
+        return None
+    return number & U16_MAX
+
+
+def _service_error(value: str) -> str:
+    # There is no AI_NUMERICSERV in the hints, so a name is looked up in the
+    # node's /etc/services; awgcheck does not read that file, and no portable
+    # conf relies on it, so a name is judged as the lookup usually ends.
+    return f"Servname not supported for ai_socktype: `{value}' (not a decimal port)"
+
+
 def read_port(value: str) -> Reading:
+    """``parse_port``: a decimal port, wrapping at 16 bits."""
     if not value:
         return Reading(None, "Unable to parse empty port")
-    if value.isdigit():
-        number = int(value)
-        return Reading(str(number)) if number <= U16_MAX else Reading(
-            None, f"Servname not supported for ai_socktype: `{value}'"
-        )
-    # getaddrinfo() would look a service name up in /etc/services on the node.
+    port = service_port(value)
+    if port is None:
+        return Reading(None, _service_error(value))
+    return Reading(str(port))
+
+
+def read_endpoint(value: str) -> Reading:
+    """``parse_endpoint``: ``host:port`` split at the last ':', or
+    ``[v6]:port``; the port is read like ListenPort. The host is resolved on
+    the node (DNS), so only its absence is judged here."""
+    if not value:
+        return Reading(None, "Unable to parse empty endpoint")
+    if value.startswith("["):
+        host, bracket, after = value[1:].partition("]")
+        if not bracket:
+            return Reading(None, f"Unable to find matching brace of endpoint: `{value}'")
+        if not after.startswith(":") or len(after) < 2:
+            return Reading(None, f"Unable to find port of endpoint: `{value}'")
+        port_text = after[1:]
+    else:
+        host, colon, port_text = value.rpartition(":")
+        if not colon or not port_text:
+            return Reading(None, f"Unable to find port of endpoint: `{value}'")
+    if not host:
+        return Reading(None, f"Name or service not known: `{value}'")
+    if service_port(port_text) is None:
+        return Reading(None, _service_error(port_text))
     return Reading(value)
 
 
@@ -327,6 +439,8 @@ def interpret(param: ParamSpec, value: str) -> Reading:
         return reading
     if param.kind is Kind.PORT:
         return read_port(value)
+    if param.kind is Kind.ENDPOINT:
+        return read_endpoint(value)
     if param.kind is Kind.FWMARK:
         return read_fwmark(value)
     return Reading(value)

@@ -8,7 +8,7 @@ write its function in the family module it belongs to (``params``,
 
 from __future__ import annotations
 
-from awgcheck.checks import base, compose, conf, document, implies
+from awgcheck.checks import base, compose, conf, document, implies, itags
 from awgcheck.checks import params as param_checks
 from awgcheck.checks.base import CheckType, OptionSchema
 from awgcheck.model import ArtifactKind
@@ -38,13 +38,15 @@ CHECKS: dict[str, CheckType] = {
                                  _PARAM_KINDS, _absent),
     "relation": CheckType(param_checks.check_relation, {"expr": (str, True), **_ABSENT},
                           _PARAM_KINDS, param_checks.prepare_relation),
+    "i-tags": CheckType(itags.check_itags, {"generations": (list, False)}, _PARAM_KINDS,
+                        itags.prepare_itags),
     # conf lines
     "absent": CheckType(conf.check_absent, {}, _CONF),
     "section-placement": CheckType(conf.check_section_placement, {"allowed": (str, True)},
                                    _CONF, conf.prepare_placement),
     "duplicate-keys": CheckType(conf.check_duplicate_keys, {}, _CONF),
     "canonical-spelling": CheckType(conf.check_canonical_spelling, {}, _CONF),
-    "loads": CheckType(conf.check_loads, {}, _CONF),
+    "loads": CheckType(conf.check_loads, {"exclude": (list, False)}, _CONF),
     "file-fact": CheckType(conf.check_file_fact,
                            {"fact": (str, True), "message": (str, False)},
                            _CONF, conf.prepare_file_fact),

@@ -157,23 +157,32 @@ def _judge(ctx: Context, doc: ComposeDocument, item: Item,
 
 
 def _mesh_hosts(ctx: Context) -> str | None:
-    """The host parts of the node's conf Address (``10.77.0.3/24, fd00::3/64``
-    -> ``10.77.0.3, fd00::3``), or None."""
+    """The host parts of every address the node's conf gives its interface
+    (``Address = 10.77.0.3/24, fd00::3/64``, or one Address line each: awg-quick
+    adds them all), joined for a message; None when it has none."""
+    hosts = _addresses(ctx)
+    return ", ".join(hosts) if hosts else None
+
+
+def _addresses(ctx: Context) -> list[str]:
     conf = ctx.documents.get(ArtifactKind.CONF)
     stated = conf.params().get("Address") if conf is not None else None
     if stated is None:
-        return None
-    return ", ".join(a.strip().partition("/")[0] for a in stated.raw.split(",") if a.strip())
+        return []
+    # A document that states Address without reading it line by line (a
+    # params document) gives one text: split it as awg-quick would.
+    found = stated.items or params.items("Address", stated.effective or stated.raw)
+    return [item.partition("/")[0] for item in found]
 
 
 def _against_address(ctx: Context, item: Item, what: str, value: str, where: Location,
                      param: str | None) -> Outcome:
     conf = ctx.documents.get(ArtifactKind.CONF)
     stated = conf.params().get("Address") if conf is not None else None
-    if conf is None or stated is None:
+    hosts = _addresses(ctx)
+    if conf is None or stated is None or not hosts:
         return Outcome(Status.SKIP, f"{what}: the node's conf has no Address to compare with",
                         param, location=where)
-    hosts = [a.strip().partition("/")[0] for a in stated.raw.split(",") if a.strip()]
     expected = ", ".join(hosts)
     actual = conceal(value, item.secret)
     if value in hosts:
@@ -308,7 +317,8 @@ def check_absent(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
 
 # --- compose-origin ---------------------------------------------------------------
 
-ORIGIN_OPTIONS: OptionSchema = {"from": (str, True), "allow_references": (bool, False)}
+ORIGIN_OPTIONS: OptionSchema = {"from": (str, True), "allow_references": (bool, False),
+                                "only_secrets": (bool, False)}
 
 
 def prepare_origin(where: str, options: Mapping[str, Any],
@@ -322,12 +332,19 @@ def check_origin(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     ``env_file`` (keeps the value out of the compose file) or the
     ``environment:`` block. With ``allow_references``, an ``environment:``
     entry that only names a project variable (``KEY: ${KEY}``, a bare
-    ``KEY``) passes too: its value is not written in the compose file."""
+    ``KEY``) passes too: its value is not written in the compose file.
+    With ``only_secrets``, a selected variable awgcheck does not hold for a
+    secret (``SERVER_PUBLIC_KEY`` with a PEM public key) is a skip: a glob
+    such as ``*KEY*`` selects more than secrets."""
     doc, chosen = _selected(ctx)
     wanted = options["from"]
     env = [i for i in chosen if i.kind == compose_select.ENV]
     for item in env:
         where = doc.locate(item.location)
+        if options.get("only_secrets") and not item.secret:
+            yield Outcome(Status.SKIP, f"{item.label} is not a secret (its name and value "
+                           "look public)", _param_of(item), location=where)
+            continue
         if item.origin == wanted:
             yield Outcome(Status.PASS, f"{item.label} comes from {wanted}", _param_of(item),
                            location=where)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from awgcheck import params
 from awgcheck.checks.base import (
     Context,
     Outcome,
@@ -59,15 +60,15 @@ def check_section_placement(ctx: Context, options: Mapping[str, Any]) -> Iterato
         yield Outcome(Status.PASS, f"every selected key is in [{allowed}]")
 
 
-_ACCUMULATING = {"AllowedIPs"}
-
-
 def check_duplicate_keys(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """No single-valued key is set twice in one place. Keys whose lines add
+    up (``params.Multi``: Address, DNS, the hooks, AllowedIPs) are meant to
+    repeat: a dual-stack node has two Address lines."""
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
     groups: dict[tuple[int | str | None, str], list[awgconf.Entry]] = {}
     for entry in conf_entries(ctx):
-        if entry.name in _ACCUMULATING:
+        if entry.name is not None and params.accumulates(entry.name):
             continue
         # A second [Interface] applies on top of the first (the last value
         # wins across both); each [Peer] is a peer of its own.
@@ -103,6 +104,12 @@ def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterat
         body, hash_mark, _ = entry.text.rstrip("\r").partition("#")
         if hash_mark:
             body = body.rstrip(" \t")  # blanks before a trailing comment are fine
+        if not entry.raw and entry.error is not None:
+            # `S4 =` has no canonical form to advise: it is an empty value,
+            # which the empty-value rule reports.
+            yield Outcome(Status.SKIP, f"line {entry.line}: an empty value, not a spelling",
+                          entry.name, location=entry_location(ctx, entry))
+            continue
         canonical = f"{entry.name} = {entry.raw}"
         if body == canonical:
             continue
@@ -128,17 +135,24 @@ def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     """Would ``awg-quick up`` accept the file? One failing outcome per
     fatal diagnostic; in a template, a diagnostic about a line holding a
     placeholder is a skip (the tool reads that line only once rendered).
+    Diagnostics whose code ``exclude`` lists are skips too: another rule
+    owns them (the shipped catalog leaves ``empty-value`` to its rule).
 
     The other line checks (placement, duplicates, spelling, banned keys)
     judge the key, which a template writes literally, so they apply to
     placeholder lines too."""
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
+    excluded = set(options.get("exclude", ()))
     fatal = [d for d in doc.diagnostics if d.level is Level.FATAL]
     for diagnostic in fatal:
         line = diagnostic.location.line
         if doc.placeholder_at(line):
             yield not_compared(f"line {line}", None, diagnostic.location)
+            continue
+        if diagnostic.code in excluded:
+            yield Outcome(Status.SKIP, f"{diagnostic.message} (left to the rule that "
+                          f"reports {diagnostic.code})", location=diagnostic.location)
             continue
         yield Outcome(Status.FAIL, diagnostic.message, location=diagnostic.location)
     if not fatal:

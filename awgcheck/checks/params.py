@@ -70,6 +70,12 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
         if here is not None and here.placeholder:
             yield not_compared(name, name, here.location)
             continue
+        if here is not None and here.empty:
+            # The line is rejected before it has a value to compare: the
+            # empty-value rule reports it once, not every drift rule again.
+            yield Outcome(Status.SKIP, f"{name} is empty here (an empty value, not a drift)",
+                          name, location=here.location)
+            continue
         if here is None and there is None:
             yield Outcome(Status.PASS, f"{name} is absent here and on {ctx.source_name}",
                           param=name)

@@ -16,7 +16,6 @@ from awgcheck.cli.options import (
     read_conf,
     user_errors,
 )
-from awgcheck.errors import ParseError, UsageError
 from awgcheck.inspect import compose as inspect_compose
 from awgcheck.inspect import conf as inspect_conf
 
@@ -34,12 +33,12 @@ def conf(path: Path, fmt: str) -> None:
     """Parse PATH as awg-quick would and show every key, raw and effective.
 
     `loads` tells whether `awg-quick up` would accept the file. Secrets are
-    shown as sha256 digests. Exit code 1 when the file would not load.
+    shown as sha256 digests. Exit code 1 when the file would not load (a
+    file that is not a conf at all included).
     """
-    try:
-        parsed = read_conf(path)
-    except ParseError as exc:
-        raise UsageError(str(exc)) from None
+    # Any bytes have an answer to "would awg-quick load this?": a binary is
+    # read line by line and rejected, as the tool rejects it.
+    parsed = read_conf(path, any_bytes=True)
     emit(inspect_conf.FORMATS.render(fmt, parsed), None)
     sys.exit(exitcodes.OK if parsed.loads else exitcodes.FAILED)
 

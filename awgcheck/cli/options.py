@@ -105,14 +105,15 @@ def load_rules(paths: Sequence[str]) -> ruleset.RuleSet:
     return ruleset.RuleSet(rules)
 
 
-def read_conf(path: Path) -> awgconf.AwgConf:
+def read_conf(path: Path, *, any_bytes: bool = False) -> awgconf.AwgConf:
     """A conf file named on the command line; a file that cannot be read is
-    a usage error."""
+    a usage error. ``any_bytes``: read a file that is not a conf at all as
+    the tool would (it does not load) instead of refusing it."""
     try:
         data = read_local_file(path)
     except CollectError as exc:
         raise UsageError(str(exc)) from None
-    return awgconf.parse(data, str(path))
+    return awgconf.parse(data, str(path), any_bytes=any_bytes)
 
 
 # --- reading nodes -----------------------------------------------------------------

@@ -43,9 +43,19 @@ _SECRET_NAME = re.compile(
 )
 
 
+# "KEY" in a public key's name (SERVER_PUBLIC_KEY, PEER_PUBKEY) names what
+# anyone may read: a PEM "BEGIN PUBLIC KEY" block, a peer's public key. The
+# phrase is removed before the secret words are looked for, so
+# PUBLIC_KEY_PASSWORD still counts.
+_PUBLIC_KEY_NAME = re.compile(r"pub(?:lic)?_?key", re.IGNORECASE)
+
+
 def is_secret_name(name: str) -> bool:
-    """True for variable names that look like they hold a key or password."""
-    return bool(_SECRET_NAME.search(name))
+    """True for variable names that look like they hold a key or password;
+    a public key's name (``*_PUBLIC_KEY``, ``*PUBKEY``) does not. A value
+    shaped like a WireGuard key is still hidden by :func:`is_secret_value`,
+    whatever the name (a public and a private key look alike)."""
+    return bool(_SECRET_NAME.search(_PUBLIC_KEY_NAME.sub("", name)))
 
 
 # A base64 WireGuard key (32 bytes: 43 characters and "="), standing alone

@@ -87,9 +87,24 @@ class Section:
     entries: tuple[Entry, ...] = ()
 
     def get(self, name: str) -> Entry | None:
-        """The effective (last) entry for a canonical key in this section."""
-        found = [e for e in self.entries if e.name == name]
+        """The effective (last) entry for a canonical key in this section.
+
+        For a key whose lines add up (``params.accumulates``: Address,
+        AllowedIPs, ...) the last line is only part of the value: use
+        :meth:`items`."""
+        found = self.all(name)
         return found[-1] if found else None
+
+    def all(self, name: str) -> tuple[Entry, ...]:
+        """Every line setting a canonical key in this section, in order."""
+        return tuple(e for e in self.entries if e.name == name)
+
+    def items(self, name: str) -> tuple[str, ...]:
+        """What every line of ``name`` adds up to, as the tool reads them
+        (``AllowedIPs = 10.0.0.0/24`` twice and ``fd00::/64``: three items
+        in a peer). Lines the tool rejects add nothing."""
+        return tuple(item for e in self.all(name) if e.effective is not None
+                     for item in params.items(name, e.effective))
 
 
 @dataclass(frozen=True)
@@ -151,23 +166,57 @@ class AwgConf:
         once, since every rule asks for it."""
         return dict(self._params)
 
-    @functools.cached_property
-    def _params(self) -> dict[str, ParamValue]:
-        result: dict[str, ParamValue] = {}
+    def values(self, name: str) -> tuple[ParamValue, ...]:
+        """Every ``[Interface]`` line that sets ``name``, one value per line
+        in file order; :meth:`params` holds what they amount to."""
+        return tuple(_value(self.path, e) for e in self._interface_entries()
+                     if e.name == name)
+
+    def _interface_entries(self) -> Iterator[Entry]:
         for entry in self.entries:
             if entry.name is None or entry.section is None:
                 continue
-            if self.sections[entry.section].name != "Interface":
+            if self.sections[entry.section].name == "Interface":
+                yield entry
+
+    @functools.cached_property
+    def _params(self) -> dict[str, ParamValue]:
+        result: dict[str, ParamValue] = {}
+        for entry in self._interface_entries():
+            assert entry.name is not None
+            if params.accumulates(entry.name):
+                if entry.name not in result:
+                    result[entry.name] = _accumulated(self.values(entry.name))
                 continue
-            result[entry.name] = ParamValue(
-                key=entry.name,
-                raw=entry.raw,
-                effective=entry.effective,
-                location=Location(self.path, entry.line),
-                error=entry.error,
-                placeholder=entry.placeholder,
-            )
+            result[entry.name] = _value(self.path, entry)
         return result
+
+
+def _value(path: str, entry: Entry) -> ParamValue:
+    assert entry.name is not None
+    return ParamValue(
+        key=entry.name, raw=entry.raw, effective=entry.effective,
+        location=Location(path, entry.line), error=entry.error,
+        placeholder=entry.placeholder,
+    )
+
+
+def _accumulated(lines: tuple[ParamValue, ...]) -> ParamValue:
+    """One value for every line of an accumulating key (see
+    ``ParamValue.items``). The tool stops at the first line it rejects, so
+    one rejected line makes the whole value rejected."""
+    first = lines[0]
+    spec = params.spec(first.key)
+    sep = "; " if spec is not None and spec.multi is params.Multi.LIST else ", "
+    error = next((v.error for v in lines if v.error is not None), None)
+    found = tuple(item for v in lines if v.effective is not None
+                  for item in params.items(first.key, v.effective))
+    return ParamValue(
+        key=first.key, raw=sep.join(v.raw for v in lines),
+        effective=None if error is not None else sep.join(found),
+        location=first.location, error=error,
+        placeholder=any(v.placeholder for v in lines), items=found,
+    )
 
 
 def _facts(data: bytes) -> FileFacts:
@@ -363,8 +412,8 @@ class _Reader:
             # value falls through every key and ends as "Line unrecognized".
             self._add_entry(number, raw, key, raw_value, spec.name,
                             params.Handler.SETCONF, None, "empty value")
-            self.reject(number, f"Line unrecognized: `{_show(cleaned)}' (empty value "
-                        f"for {spec.name})")
+            self.diag(number, "empty-value", f"awg setconf would reject line {number}: "
+                      f"Line unrecognized: `{_show(cleaned)}' (empty value for {spec.name})")
             return
         reading = params.interpret(spec, cleaned_value)
         self._add_entry(number, raw, key, raw_value, spec.name,
@@ -468,21 +517,36 @@ def _file_diagnostics(facts: FileFacts, reader: _Reader) -> Iterator[Diagnostic]
                              "fails with \"A peer is missing a public key\"", Level.FATAL)
 
 
-def parse(data: bytes, path: str, *, template: bool = False) -> AwgConf:
+def looks_like_conf(data: bytes) -> bool:
+    """Is ``data`` a conf at all (a header or ``Key = value`` lines), as
+    opposed to a binary or a file of another kind?"""
+    # Detection splits on CR too: a CR-only file is still a conf (that the
+    # tools reject), not garbage.
+    return _looks_like_conf(_decode(data).replace("\r", "\n").split("\n")) and not (
+        b"\0" in data and data.count(b"\0") * 8 > len(data)
+    )
+
+
+def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = False) -> AwgConf:
     """Parse one conf file. ``path`` is how locations should name the file;
     ``template`` says the file is a template whose placeholders (see
     :data:`PLACEHOLDER`) are filled in later, so lines and values holding
-    one are marked ``placeholder``."""
+    one are marked ``placeholder``.
+
+    Bytes that are not a conf at all raise :class:`ParseError` (a node
+    whose conf path holds a binary cannot be checked), unless ``any_bytes``:
+    then they are read line by line as the tool would, which rejects them
+    (``awgcheck inspect conf`` answers "does it load?" for any file)."""
     facts = _facts(data)
     raw_lines = _split_lines(data)
-    # Detection splits on CR too: a CR-only file is still a conf (that the
-    # tools reject), not garbage.
-    if not _looks_like_conf(_decode(data).replace("\r", "\n").split("\n")) or (
-        facts.nul and data.count(b"\0") * 8 > len(data)
-    ):
+    foreign = not looks_like_conf(data)
+    if foreign and not any_bytes:
         raise ParseError(f"{path}: not an AmneziaWG conf (no [Interface]/[Peer] header "
                          "or Key = value lines)")
     reader = _Reader(path, template)
+    if foreign:
+        reader.diag(None, "not-a-conf", "this is not an AmneziaWG conf (no [Interface]/[Peer] "
+                    "header or Key = value lines)", Level.WARNING)
     for number, raw in enumerate(raw_lines, start=1):
         reader.read(number, raw)
     sections = tuple(

@@ -86,15 +86,15 @@ class Evidence:
 
 
 def mesh_address(conf: ParamDocument | None) -> str | None:
-    """The host part of the first ``Address`` of a conf (awg-quick's key)."""
+    """The host part of the first address a conf gives its interface (every
+    ``Address`` line adds its addresses; the first is the one probed)."""
     if not isinstance(conf, AwgConf):
         return None
-    section = conf.interface()
-    entry = section.get("Address") if section is not None else None
-    if entry is None:
+    stated = conf.params().get("Address")
+    if stated is None:
         return None
-    for item in entry.raw.split(","):
-        host = item.strip().split("/")[0]
+    for item in stated.items:
+        host = item.split("/")[0]
         try:
             return str(ipaddress.ip_address(host))
         except ValueError:

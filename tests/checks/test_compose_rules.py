@@ -20,7 +20,7 @@ from awgcheck import engine, inventory
 from awgcheck.checks import compose_select
 from awgcheck.collect.compose import parse_config
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.documents.compose import NODE, ComposeDocument, read_compose
+from awgcheck.documents.compose import NODE, ComposeDocument, is_secret_name, read_compose
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
@@ -335,3 +335,13 @@ def test_compose_parse_config_unescapes_and_borrows_lines() -> None:
     (port,) = relay.ports
     assert (port.host_ip, port.published, port.target, port.location.line) == (
         "10.77.0.9", "7000", "7000", 8)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("SERVER_PUBLIC_KEY", False), ("PEER_PUBKEY", False), ("WG_PUBLICKEY", False),
+     ("SERVER_PRIVATE_KEY", True), ("API_KEY", True), ("PUBLIC_KEY_PASSWORD", True),
+     ("AWG_HEADERPROTECTIONKEY", True), ("RELAY_BIND", False)],
+)
+def test_secret_name_public_key_is_not_secret(name: str, secret: bool) -> None:
+    assert is_secret_name(name) is secret

@@ -298,6 +298,21 @@ def test_cli_diff_of_files_spelling_vs_drift(tmp_path: Path) -> None:
     assert verdicts["S3"] == "ABSENT"  # absent means 0, the same as S3 = 0
 
 
+def test_cli_diff_says_a_rejected_value_does_not_load(tmp_path: Path) -> None:
+    left, right = tmp_path / "server.conf", tmp_path / "partner.conf"
+    left.write_text("[Interface]\nS4 = 18\nH4 = 2114195744\n")
+    right.write_text("[Interface]\nS4 =\nH4 = 4445556667\n")
+    code, out, _ = run("diff", str(left), str(right))
+    assert code == 1
+    rows = {line.split()[0]: line for line in out.splitlines() if line[:2] in ("S4", "H4")}
+    assert "(empty) [rejected]" in rows["S4"] and "REJECTED" in rows["S4"]
+    assert "REJECTED" in rows["H4"] and out.count("[rejected]") == 2
+    assert "over 4294967295" in out and "does not load" in out
+    code, out, _ = run("diff", str(left), str(right), "--format", "json")
+    verdicts = {p["param"]: (p["verdict"], p["note"]) for p in json.loads(out)["params"]}
+    assert verdicts["S4"][0] == "REJECTED" and "that file does not load" in verdicts["S4"][1]
+
+
 def test_cli_inspect_conf_json(tmp_path: Path) -> None:
     conf = paths.ASSETS / "conf" / "numbers.conf"
     code, out, _ = run("inspect", "conf", str(conf), "--format", "json")
@@ -309,6 +324,15 @@ def test_cli_inspect_conf_json(tmp_path: Path) -> None:
     assert section["name"] == "Interface"
     jmin = next(k for k in section["keys"] if k["key"] == "Jmin")
     assert (jmin["raw"], jmin["effective"], jmin["line"]) == ("018", "18", 3)
+
+
+def test_cli_inspect_conf_of_binary_garbage_does_not_load() -> None:
+    garbage = paths.ASSETS / "conf" / "garbage-512.bin"
+    code, out, _ = run("inspect", "conf", str(garbage), "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["loads"] is False
+    assert any(d["code"] == "setconf-reject" for d in data["diagnostics"])
 
 
 def test_cli_inspect_missing_file_is_usage_error(tmp_path: Path) -> None:

@@ -171,6 +171,10 @@ def test_awgconf_degenerate_files(text: bytes, loads: bool) -> None:
         ("S4 = 18 # comment", "18", None),
         ("S4 = 1#8", "1", None),
         ("H1 = 100-", None, "Configuration parsing error"),
+        ("H4 = 4445556667", None, "Configuration parsing error (over 4294967295)"),
+        ("H1 = 5-4445556667", None, "(over 4294967295)"),
+        ("H1 = 200-100", None, "range end 100 is below its start 200"),
+        ("S4 = 70000", None, "Unable to parse S4: `70000' (over 65535)"),
         ("H1 = 5-+7", "5-7", None),
         ("ContentPaddingAddition = 70000", "4464", None),
         ("RandomTrailers = 2", "on", None),
@@ -178,6 +182,16 @@ def test_awgconf_degenerate_files(text: bytes, loads: bool) -> None:
         ("RandomTrailers = yes", None, "neither on/off"),
         ("DisableCookies = 0", "off", None),
         ("FwMark = 0x10", "16", None),
+        ("ListenPort = 51820", "51820", None),
+        ("ListenPort = 65536", "0", None),
+        ("ListenPort = 70000", "4464", None),
+        ("ListenPort = 4294967297", "1", None),
+        ("ListenPort = +5", "5", None),
+        ("ListenPort = 0x10", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = CHANGE_PORT", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = -1", None, "Servname not supported for ai_socktype"),
+        ("ListenPort = 2147483648", None, "Servname not supported for ai_socktype"),
+        ("I 1 = <b 0x01> <r 2>", "<b0x01><r2>", None),
     ],
 )
 def test_awgconf_effective_value(line: str, effective: str | None, error: str | None) -> None:
@@ -268,3 +282,60 @@ def test_awgconf_template_statement_line_is_marked() -> None:
                          b"PublicKey = {{ peer.key }}\n{% endfor %}\n{# one block per peer #}\n",
                          "t.j2", template=True)
     assert [n for n in range(1, 8) if conf.placeholder_at(n)] == [3, 5, 6, 7]
+
+
+def test_awgconf_accumulating_keys_add_up_instead_of_last_one_wins() -> None:
+    conf = parse_asset("dual-stack-hooks.conf")
+    assert conf.loads
+    stated = conf.params()
+    assert stated["Address"].items == ("10.9.0.7/24", "fd00:9::7/64")
+    assert stated["Address"].effective == "10.9.0.7/24, fd00:9::7/64"
+    assert stated["Address"].location is not None and stated["Address"].location.line == 4
+    # DNS: commas and blanks both separate, every line adds
+    assert stated["DNS"].items == ("10.9.0.1", "fd00:9::1", "mesh.internal")
+    # hooks keep their order and their commas; six lines, six commands
+    assert len(stated["PostUp"].items) == 6
+    assert stated["PostUp"].items[2] == "iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE"
+    assert [v.location.line for v in conf.values("PostUp") if v.location] == list(range(15, 21))
+    (peer,) = conf.peers()
+    assert peer.items("AllowedIPs") == ("10.9.0.0/24", "fd00:9::/64", "10.77.0.0/16")
+
+
+def test_awgconf_single_valued_keys_still_last_one_wins() -> None:
+    conf = awgconf.parse(b"[Interface]\nMTU = 1380\nMTU = 1280\nS4 = 17\nS4 = 18\n", "x.conf")
+    assert conf.params()["MTU"].raw == "1280" and conf.params()["MTU"].items == ()
+    assert conf.params()["S4"].effective == "18"
+    assert [v.raw for v in conf.values("S4")] == ["17", "18"]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("203.0.113.10:51820", None),
+        ("vpn.example.net:51820", None),
+        ("[2001:db8::1]:51820", None),
+        ("203.0.113.10:65536", None),
+        ("203.0.113.10", "Unable to find port of endpoint"),
+        ("203.0.113.10:", "Unable to find port of endpoint"),
+        ("[2001:db8::1]", "Unable to find port of endpoint"),
+        ("[2001:db8::1:51820", "Unable to find matching brace of endpoint"),
+        ("vpn.example.net:WORD", "Servname not supported for ai_socktype"),
+        (":51820", "Name or service not known"),
+    ],
+)
+def test_awgconf_endpoint_follows_parse_endpoint(value: str, error: str | None) -> None:
+    peer = "[Peer]\nPublicKey = 2Anz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n"
+    conf = awgconf.parse(f"[Interface]\n{peer}Endpoint = {value}\n".encode(), "x.conf")
+    entry = conf.entries[-1]
+    if error is None:
+        assert entry.error is None and conf.loads
+    else:
+        assert entry.error is not None and error in entry.error and not conf.loads
+
+
+def test_awgconf_any_bytes_reads_garbage_as_the_tool_does() -> None:
+    data = (ASSETS / "garbage-512.bin").read_bytes()
+    conf = awgconf.parse(data, "g.bin", any_bytes=True)
+    assert not conf.loads
+    codes = {d.code for d in conf.diagnostics}
+    assert "not-a-conf" in codes and "setconf-reject" in codes
