@@ -29,6 +29,7 @@ from typing import AnyStr
 from awgcheck import params
 from awgcheck.errors import ParseError
 from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
+from awgcheck.parse.placeholders import CONF as PLACEHOLDER
 
 # config.c char_is_space(): the C isspace() set in the C locale. A UTF-8 BOM
 # or a non-breaking space is not in it.
@@ -37,12 +38,8 @@ _C_SPACE = " \t\n\v\f\r"
 # delimiter) from both ends of each line before awg-quick looks at it.
 _IFS = " \t"
 _SPECIAL_PREFIXES = ("i1", "i2", "i3", "i4", "i5")
-# What template engines fill in later: Jinja/Ansible ``{{ var }}``,
-# ``{% ... %}`` and ``{# ... #}``, shell/envsubst ``${VAR}`` and ``$VAR``,
-# and ``$(cmd)``.
-PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*"
-)
+# PLACEHOLDER: what template engines fill in later (Jinja/Ansible ``{{ var }}``,
+# ``{% ... %}``, ``{# ... #}``; shell/envsubst ``${VAR}``, ``$VAR``, ``$(cmd)``).
 
 
 class LineKind(enum.Enum):
