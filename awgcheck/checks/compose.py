@@ -173,8 +173,11 @@ def _mesh_hosts(ctx: Context) -> str | None:
 def _against_address(ctx: Context, item: Item, what: str, value: str, where: Location,
                      param: str | None) -> Outcome:
     conf = ctx.documents.get(ArtifactKind.CONF)
-    stated = conf.params().get("Address") if conf is not None else None
-    if conf is None or stated is None:
+    if conf is None:  # a compose file alone, or a node declared `conf: none`
+        return Outcome(Status.SKIP, f"{what}: the node has no conf whose Address to compare "
+                        "with", param, location=where)
+    stated = conf.params().get("Address")
+    if stated is None:
         return Outcome(Status.SKIP, f"{what}: the node's conf has no Address to compare with",
                         param, location=where)
     hosts = [a.strip().partition("/")[0] for a in stated.raw.split(",") if a.strip()]

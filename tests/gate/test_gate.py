@@ -504,8 +504,8 @@ def test_gate_compose_without_conf_skips_conf_comparisons(
     assert code == 0, out
     found = compose_findings(out)
     assert found["compose-listener-mesh-bound", "relay RELAY_BIND"] == [
-        ("skip", (EDGE, 12), "relay RELAY_BIND: the node's conf has no Address to compare "
-         "with")]
+        ("skip", (EDGE, 12), "relay RELAY_BIND: the node has no conf whose Address to "
+         "compare with")]
     assert sorted(found["compose-s4-equals-conf", "S4"]) == [
         ("skip", (EDGE, 7), "wg-easy S4: the node has no conf to compare with"),
         ("skip", (EDGE, 13), "relay AWG_S4: the node has no conf to compare with")]
