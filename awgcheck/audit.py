@@ -159,7 +159,7 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
-        else inventory.node(inventory.source_node or "").conf)
+        else inventory.node(inventory.source_node or "").conf or "")
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
 
 

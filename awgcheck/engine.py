@@ -3,6 +3,11 @@
 Nothing here reads files or talks to nodes. A check that raises is a bug
 in that rule or check, not in the run: it becomes an "error" finding for
 that rule on that node, and every other rule still runs.
+
+A template placeholder is neither a value nor a drift: a check skips it
+(:func:`awgcheck.checks.base.not_compared`), and the engine turns those
+skips into one ``template-placeholders`` finding per template that lists
+every placeholder, rather than one skip per rule and param.
 """
 
 from __future__ import annotations
@@ -12,8 +17,16 @@ from dataclasses import dataclass, field
 
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ArtifactKind, Finding, Status
+from awgcheck.documents.base import ParamDocument, TemplateDocument
+from awgcheck.model import (
+    TEMPLATE_PLACEHOLDERS,
+    ArtifactKind,
+    Finding,
+    Location,
+    Placeholder,
+    Severity,
+    Status,
+)
 from awgcheck.ruleset.load import Rule
 
 
@@ -40,7 +53,31 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
     for node in nodes:
         for rule in rules:
             findings.extend(_run_rule(rule, node, source, profile))
+        findings.extend(_placeholder_listings(node))
     return findings
+
+
+def _placeholder_listings(node: NodeDocuments) -> Iterator[Finding]:
+    """One skip per template document of ``node`` that names every
+    placeholder it holds: the report says once what was not compared."""
+    for doc in node.docs.values():
+        if not isinstance(doc, TemplateDocument) or not doc.template:
+            continue
+        found = doc.placeholders()
+        if found:
+            yield Finding(rule=TEMPLATE_PLACEHOLDERS, node=node.name, status=Status.SKIP,
+                          severity=Severity.INFO, message=placeholder_message(found),
+                          location=Location(doc.path, found[0].location.line))
+
+
+def placeholder_message(found: Sequence[Placeholder]) -> str:
+    """``not compared (template placeholders, known once rendered): S4
+    (line 11), ...``; literal values of the same template were checked."""
+    listed = ", ".join(
+        p.what if p.what.startswith("line ") or p.location.line is None
+        else f"{p.what} (line {p.location.line})" for p in found)
+    return (f"not compared: {len(found)} template placeholder(s), known only once "
+            f"rendered: {listed}; every literal value was checked")
 
 
 def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
@@ -67,6 +104,8 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
             f"{type(exc).__name__}: {exc}"))
         return
     for outcome in outcomes:
+        if outcome.placeholder:
+            continue  # listed once per template (_placeholder_listings)
         yield _finding(rule, node.name, profile, outcome)
 
 

@@ -8,7 +8,11 @@ defaults:                 # any node field; every node inherits them
 nodes:
   server:   {local: nodes/server}
   partner1: {host: 203.0.113.7, user: audit, sudo: true}
+  edge-only: {host: 203.0.113.9, conf: none, compose: [/opt/edge/compose.yaml]}
 ```
+
+``conf: none`` is a node without AmneziaWG that still runs a compose stack:
+it is checked for compose only.
 
 Relative paths (``local``, ``identity``, ``known_hosts``, a source conf
 path) resolve against the inventory file's folder. Errors name the file and
@@ -28,6 +32,8 @@ from awgcheck.errors import CollectError, ErrorClass, InventoryError
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
+NO_CONF = "none"
+"""``conf: none``: the node runs no AmneziaWG (only a compose stack)."""
 
 # field -> (accepted types, is a local path to resolve)
 _NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -63,7 +69,7 @@ class Node:
     jump: tuple[str, ...] = ()
     sudo: bool = False
     known_hosts: Path | None = None
-    conf: str = DEFAULT_CONF
+    conf: str | None = DEFAULT_CONF  # None: ``conf: none``, no AmneziaWG on the node
     interface: str = DEFAULT_INTERFACE
     compose: tuple[str, ...] = ()
     compose_env_files: tuple[str, ...] = ()
@@ -132,9 +138,14 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
                              "'host' (an SSH node)")
     if fields.get("local") is not None and fields.get("host") is not None:
         raise InventoryError(f"{where}: 'local' and 'host' exclude each other")
-    for key in ("conf",):
-        if not str(fields.get(key, "/")).startswith("/"):
-            raise InventoryError(f"{where}: key '{key}' must be an absolute path on the node")
+    conf = fields.get("conf", DEFAULT_CONF)
+    if conf != NO_CONF and not conf.startswith("/"):
+        raise InventoryError(f"{where}: key 'conf' must be an absolute path on the node, "
+                             f"or '{NO_CONF}' for a node without AmneziaWG")
+    if conf == NO_CONF and not words("compose"):
+        # Nothing else is read from such a node: it would pass unchecked.
+        raise InventoryError(f"{where}: 'conf: {NO_CONF}' needs 'compose' (a node without "
+                             "a conf is only checked for its compose stack)")
     for compose_file in words("compose"):
         # The project directory is the first file's folder on the node; a
         # relative path would mean nothing there.
@@ -148,7 +159,7 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         name=name, local=path("local"), host=fields.get("host"), port=port,
         user=fields.get("user"), identity=path("identity"), jump=words("jump"),
         sudo=bool(fields.get("sudo", False)), known_hosts=path("known_hosts"),
-        conf=fields.get("conf", DEFAULT_CONF),
+        conf=None if conf == NO_CONF else conf,
         interface=fields.get("interface", DEFAULT_INTERFACE),
         compose=words("compose"), compose_env_files=words("compose_env_files"),
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
@@ -238,6 +249,9 @@ def parse(data: object, path: Path) -> Inventory:
         raise InventoryError(f"{where}: key 'source' must name a node or a conf file path")
     names = {n.name for n in nodes}
     if source in names:
+        if next(n for n in nodes if n.name == source).conf is None:
+            raise InventoryError(f"{where}: key 'source': node '{source}' has 'conf: "
+                                 f"{NO_CONF}'; the source of truth needs a conf")
         return Inventory(path, tuple(nodes), source_node=source)
     if "/" in source or source.endswith((".conf", ".json", ".yaml", ".yml")):
         source_path = base / source

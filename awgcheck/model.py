@@ -144,6 +144,25 @@ class ParamValue:
 
 
 @dataclass(frozen=True)
+class Placeholder:
+    """One place in a template whose value is only known once rendered.
+
+    ``what`` names it as a finding would: the param (``S4``), a compose
+    value (``relay RELAY_BIND``), or ``line N`` for a whole line such as
+    ``{% for peer in peers %}``.
+    """
+
+    what: str
+    location: Location
+
+
+TEMPLATE_PLACEHOLDERS = "template-placeholders"
+"""Rule id of the one finding per template that lists what was not
+compared because it is a placeholder (the engine writes it; no rule file
+declares it, as no rule judges it)."""
+
+
+@dataclass(frozen=True)
 class Finding:
     """The result of one rule on one node, as the JSON report contract has it."""
 

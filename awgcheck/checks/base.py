@@ -38,6 +38,9 @@ class Outcome:
     actual: str | None = None
     location: Location | None = None
     severity: Severity | None = None  # overrides the rule's (spelling -> warning)
+    # A skip because the value is a template placeholder: the engine folds
+    # these into one listing per template instead of one skip per rule.
+    placeholder: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ def not_compared(what: str, param: str | None, location: Location | None) -> Out
     """The outcome for a template placeholder (``what`` is the param or
     "line N"): its value is only known once the template is rendered."""
     return Outcome(Status.SKIP, f"not compared: {what} is a template placeholder", param,
-                   location=location)
+                   location=location, placeholder=True)
 
 
 def placeholder_skip(ctx: Context, name: str) -> Outcome | None:

@@ -13,7 +13,6 @@ from awgcheck.checks.base import (
     conf_entries,
     entry_location,
     entry_name,
-    not_compared,
 )
 from awgcheck.checks.options import one_of
 from awgcheck.model import ArtifactKind, Level, Location, Status
@@ -133,10 +132,12 @@ def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterat
 
 def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     """Would ``awg-quick up`` accept the file? One failing outcome per
-    fatal diagnostic; in a template, a diagnostic about a line holding a
-    placeholder is a skip (the tool reads that line only once rendered).
-    Diagnostics whose code ``exclude`` lists are skips too: another rule
-    owns them (the shipped catalog leaves ``empty-value`` to its rule).
+    fatal diagnostic. A template is judged in its rendered shape: what the
+    tool would say about a line holding a placeholder (``PrivateKey =
+    $(cat "$KEY_PATH")`` is no key as written) is only known once the line
+    is rendered, so such a line loads, and is listed with the template's
+    placeholders. Diagnostics whose code ``exclude`` lists are skips: another
+    rule owns them (the shipped catalog leaves ``empty-value`` to its rule).
 
     The other line checks (placement, duplicates, spelling, banned keys)
     judge the key, which a template writes literally, so they apply to
@@ -144,19 +145,18 @@ def check_loads(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     doc = ctx.doc
     assert isinstance(doc, awgconf.AwgConf)
     excluded = set(options.get("exclude", ()))
-    fatal = [d for d in doc.diagnostics if d.level is Level.FATAL]
+    fatal = [d for d in doc.diagnostics
+             if d.level is Level.FATAL and not doc.placeholder_at(d.location.line)]
     for diagnostic in fatal:
-        line = diagnostic.location.line
-        if doc.placeholder_at(line):
-            yield not_compared(f"line {line}", None, diagnostic.location)
-            continue
         if diagnostic.code in excluded:
+            # The file does not load, but another rule reports why.
             yield Outcome(Status.SKIP, f"{diagnostic.message} (left to the rule that "
                           f"reports {diagnostic.code})", location=diagnostic.location)
-            continue
-        yield Outcome(Status.FAIL, diagnostic.message, location=diagnostic.location)
+        else:
+            yield Outcome(Status.FAIL, diagnostic.message, location=diagnostic.location)
     if not fatal:
-        yield Outcome(Status.PASS, "awg-quick would load this file")
+        rendered = " once its placeholders are rendered" if doc.placeholders() else ""
+        yield Outcome(Status.PASS, f"awg-quick would load this file{rendered}")
 
 
 _FACTS = ("bom", "crlf", "cr_only", "nul", "invalid_utf8", "no_final_newline", "empty")

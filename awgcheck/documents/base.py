@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing
 from awgcheck.inventory import Node
-from awgcheck.model import Finding, ParamValue
+from awgcheck.model import Finding, ParamValue, Placeholder
 
 
 class ParamDocument(Protocol):
@@ -21,6 +21,21 @@ class ParamDocument(Protocol):
     def path(self) -> str: ...
 
     def params(self) -> dict[str, ParamValue]: ...
+
+
+@runtime_checkable
+class TemplateDocument(Protocol):
+    """A document that may be a template (a conf or compose project the
+    gate reads from ``templates:`` / ``compose_templates:``): it lists the
+    values only known once rendered, which checks skip."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def template(self) -> bool: ...
+
+    def placeholders(self) -> tuple[Placeholder, ...]: ...
 
 
 class ReadOptions(Protocol):

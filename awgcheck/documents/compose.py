@@ -26,8 +26,9 @@ from awgcheck.collect.compose import INTERNAL, node_reader, node_view
 from awgcheck.documents.base import DocumentKind, Reading, ReadOptions
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
-from awgcheck.model import Diagnostic, Level, Location, ParamValue
-from awgcheck.parse.compose.project import ComposeProject, load_project
+from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
+from awgcheck.parse.compose.project import ComposeProject, Service, load_project
+from awgcheck.parse.placeholders import holds_tag
 
 FILE = "file"
 NODE = "node"
@@ -100,6 +101,9 @@ class ComposeDocument:
     are diagnostics about reading the project that the reader itself could
     not know (a file that exists but cannot be read, ``docker compose
     config`` failing on the node). ``mode`` is ``file`` or ``node``.
+    ``template`` says the files are a template (a gate
+    ``compose_templates:`` consumer): a value holding an engine tag
+    (``{{AWG_HOST_IP}}``) is a placeholder, which checks skip.
     """
 
     path: str
@@ -107,6 +111,21 @@ class ComposeDocument:
     mode: str = FILE
     problems: tuple[Diagnostic, ...] = ()
     describe: Callable[[str], str] = field(default=str, compare=False, repr=False)
+    template: bool = False
+
+    def placeholder(self, raw: str | None) -> bool:
+        """Is a value written as ``raw`` a template placeholder here?"""
+        return self.template and holds_tag(raw)
+
+    def placeholders(self) -> tuple[Placeholder, ...]:
+        """Every value of the project's services that holds an engine tag,
+        named as compose findings name it (``relay RELAY_BIND``)."""
+        if not self.template:
+            return ()
+        found = {what: Placeholder(what, self.locate(where))
+                 for service in self.project.services.values()
+                 for what, raw, where in _written(service) if holds_tag(raw)}
+        return tuple(found.values())  # a port range is one value as written
 
     def params(self) -> dict[str, ParamValue]:
         """A compose project states no interface params of its own; only the
@@ -127,6 +146,19 @@ class ComposeDocument:
         return Location(self.describe(location.path), location.line)
 
 
+def _written(service: Service) -> list[tuple[str, str, Location]]:
+    """(name as findings use it, text as written, where) of every value of
+    ``service`` a compose rule can judge."""
+    found = [(f"{service.name} {name}", var.raw, var.location)
+             for name, var in service.environment.items()]
+    found += [(f"{service.name} port {port.published or '(any)'}:{port.target}/"
+               f"{port.protocol}", port.raw, port.location) for port in service.ports]
+    for kind, value in (("command", service.command), ("healthcheck", service.healthcheck)):
+        if value is not None:
+            found.append((f"{service.name} {kind}", value.raw, value.location))
+    return found
+
+
 def wanted(node: Node, options: ReadOptions) -> bool:
     """Only nodes that list compose files have a compose project."""
     return bool(node.compose)
@@ -143,10 +175,11 @@ KIND = DocumentKind(wanted, read)
 
 def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
                  extra_env: Mapping[str, str] | None = None,
-                 timeout: float = 30.0) -> ComposeDocument:
+                 timeout: float = 30.0, template: bool = False) -> ComposeDocument:
     """The node's compose project (inventory ``compose:``, its project
     directory the first file's folder, ``compose_env_files`` and
-    ``compose_profiles``), read in ``mode``."""
+    ``compose_profiles``), read in ``mode``; ``template`` marks it as a
+    template (see :class:`ComposeDocument`)."""
     files = list(node.compose)
     problems: list[Diagnostic] = []
     reader = node_reader(collector, node.sudo, problems)
@@ -169,4 +202,4 @@ def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
                                    Level.ERROR))
         project = ComposeProject(project_dir, tuple(files), (), {}, (), ())
     return ComposeDocument(collector.describe(files[0]), project, mode, tuple(problems),
-                           collector.describe)
+                           collector.describe, template)

@@ -15,8 +15,9 @@ from awgcheck.model import Finding, Severity, Status
 
 
 def wanted(node: Node, options: ReadOptions) -> bool:
-    """Only when the run asks for it: it runs commands on the node."""
-    return options.runtime
+    """Only when the run asks for it (it runs commands on the node), and
+    only on a node with AmneziaWG (``conf: none`` has no interface)."""
+    return options.runtime and node.conf is not None
 
 
 def read(collector: Collector, node: Node, options: ReadOptions) -> Reading:

@@ -6,6 +6,12 @@ reader and options as ``check``'s file mode; interpolation sees only that
 ``.env`` and the config's ``compose_env``, never the CI runner's shell.
 Findings name files by their repository path, so annotations land on the
 compose file's line.
+
+A compose template (``compose_templates:``) is read the same way, with two
+differences: a line that is only a ``{% ... %}`` or ``{# ... #}`` tag is
+read as an empty line (it is not YAML; every branch between such tags is
+read as written), and values holding ``{{ ... }}`` are placeholders that
+the compose checks skip. ``${VAR}`` stays Compose's own interpolation.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from awgcheck.documents.compose import FILE, ComposeDocument, read_compose
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.parse.compose.project import DEFAULT_FILES, OVERRIDE_FILES
+from awgcheck.parse.placeholders import blank_block_lines
 
 
 class RepoFiles(LocalTreeCollector):
@@ -40,6 +47,19 @@ class RepoFiles(LocalTreeCollector):
             raise CollectError(f"{self.describe(path)}: leads out of the repository's work "
                                "tree; not read", error_class=ErrorClass.BAD_PATH)
         return super().read_file(path, sudo=sudo, limit=limit)
+
+
+class TemplateFiles(RepoFiles):
+    """The work tree, where the compose template's own files (``templates``,
+    node paths) are read with their block-tag lines blanked."""
+
+    def __init__(self, root: Path, templates: Sequence[str]) -> None:
+        super().__init__(root)
+        self.templates = frozenset(templates)
+
+    def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
+        data = super().read_file(path, sudo=sudo, limit=limit)
+        return blank_block_lines(data) if path in self.templates else data
 
 
 def project_files(repo: Path, path: str) -> tuple[str, ...] | None:
@@ -66,9 +86,11 @@ def _first(repo: Path, folder: str, names: Sequence[str]) -> str | None:
 
 
 def read(repo: Path, files: Sequence[str], *, env: Mapping[str, str],
-         profiles: Sequence[str]) -> ComposeDocument:
-    """The project of ``files`` as a compose document. Never raises for a
-    problem in the files: those are the document's diagnostics."""
+         profiles: Sequence[str], template: bool = False) -> ComposeDocument:
+    """The project of ``files`` as a compose document (a template's when
+    ``template``). Never raises for a problem in the files: those are the
+    document's diagnostics."""
     node = Node(name=files[0], local=repo, compose=tuple(f"/{f}" for f in files),
                 compose_profiles=tuple(profiles))
-    return read_compose(RepoFiles(repo), node, mode=FILE, extra_env=dict(env))
+    collector = TemplateFiles(repo, node.compose) if template else RepoFiles(repo)
+    return read_compose(collector, node, mode=FILE, extra_env=dict(env), template=template)

@@ -37,7 +37,9 @@ from awgcheck.ruleset import load as ruleset
 from awgcheck.ruleset.load import PROFILES
 
 DEFAULT_NAME = "awgcheck.yaml"
-CONSUMER_KINDS = ("confs", "templates", "params", "compose")
+CONSUMER_KINDS = ("confs", "templates", "params", "compose", "compose_templates")
+COMPOSE_KINDS = ("compose", "compose_templates")
+"""Consumer kinds read as compose projects (globs or ``{file, conf}`` pairs)."""
 _TOP_KEYS = ("source", "consumers", "compose_env", "compose_profiles", "exclude", "rules",
              "profile", "fail_on")
 _PAIR_KEYS = ("file", "conf")
@@ -100,20 +102,28 @@ def _globs(where: str, consumers: Mapping[str, object]) -> dict[str, tuple[str, 
     found: dict[str, tuple[str, ...]] = {}
     for kind, globs in consumers.items():
         key = f"{where}: consumers: key '{kind}'"
-        if kind == "compose" and isinstance(globs, list):
+        if kind in COMPOSE_KINDS and isinstance(globs, list):
             globs = [g.get("file") if isinstance(g, dict) else g for g in globs]
         found[kind] = tuple(_relative(key, g) for g in _strings(key, globs))
     return found
 
 
-def _compose_confs(where: str, entries: object, repo: Path) -> dict[str, str]:
-    """``{file: GLOB, conf: PATH}`` entries of ``consumers: compose``; the
-    conf must be a file of the repository (a typo would silently skip)."""
+def _compose_confs(where: str, consumers: Mapping[str, object],
+                   repo: Path) -> dict[str, str]:
+    """``{file: GLOB, conf: PATH}`` entries of ``consumers: compose`` and
+    ``compose_templates``; the conf must be a file of the repository (a typo
+    would silently skip)."""
+    pairs: dict[str, str] = {}
+    for kind in COMPOSE_KINDS:
+        pairs.update(_pairs(f"{where}: consumers: {kind}", consumers.get(kind), repo))
+    return pairs
+
+
+def _pairs(key: str, entries: object, repo: Path) -> dict[str, str]:
     pairs: dict[str, str] = {}
     for entry in entries if isinstance(entries, list) else ():
         if not isinstance(entry, dict):
             continue
-        key = f"{where}: consumers: compose"
         for name in entry:
             if name not in _PAIR_KEYS:
                 raise GateConfigError(f"{key}: unknown key '{name}' "
@@ -178,7 +188,7 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
         raise GateConfigError(f"{where}: key 'source': {source} leads out of the repository")
     severities = tuple(s.value for s in Severity)
     consumers = _consumers(where, data.get("consumers"))
-    compose_confs = _compose_confs(where, consumers.get("compose"), repo)
+    compose_confs = _compose_confs(where, consumers, repo)
     return GateConfig(
         path=path,
         source=source,

@@ -20,7 +20,7 @@ from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
 from awgcheck.gate import git as gate_git
-from awgcheck.gate.config import CONSUMER_KINDS, GateConfig
+from awgcheck.gate.config import COMPOSE_KINDS, CONSUMER_KINDS, GateConfig
 from awgcheck.model import (
     ArtifactKind,
     BaseCommit,
@@ -69,7 +69,7 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
                 if path in seen or path in excluded:
                     continue
                 seen.add(path)
-                if kind != "compose":
+                if kind not in COMPOSE_KINDS:
                     found.append(Consumer(kind, path))
                 elif (files := gate_compose.project_files(repo, path)) is not None:
                     found.append(Consumer(kind, path, files,
@@ -136,7 +136,8 @@ def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
                                         f"read ({paired.error})")
         conf = paired.doc
     doc = gate_compose.read(repo, consumer.files, env=config.compose_env,
-                            profiles=config.compose_profiles)
+                            profiles=config.compose_profiles,
+                            template=consumer.kind == "compose_templates")
     return Read(consumer, ArtifactKind.COMPOSE, doc, conf=conf)
 
 
@@ -200,7 +201,7 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None,
         fleet_report: Mapping[str, Any] | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
     consumers, notes = find_consumers(repo, config)
-    reads = [read_compose(repo, c, config) if c.kind == "compose" else read(repo, c)
+    reads = [read_compose(repo, c, config) if c.kind in COMPOSE_KINDS else read(repo, c)
              for c in consumers]
     source = reads[0]
     findings = _evaluate(reads, rules, source, profile)

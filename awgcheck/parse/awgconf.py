@@ -28,7 +28,8 @@ from typing import AnyStr
 
 from awgcheck import params
 from awgcheck.errors import ParseError
-from awgcheck.model import Diagnostic, Level, Location, ParamValue
+from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
+from awgcheck.parse.placeholders import CONF as PLACEHOLDER
 
 # config.c char_is_space(): the C isspace() set in the C locale. A UTF-8 BOM
 # or a non-breaking space is not in it.
@@ -37,12 +38,8 @@ _C_SPACE = " \t\n\v\f\r"
 # delimiter) from both ends of each line before awg-quick looks at it.
 _IFS = " \t"
 _SPECIAL_PREFIXES = ("i1", "i2", "i3", "i4", "i5")
-# What template engines fill in later: Jinja/Ansible ``{{ var }}``,
-# ``{% ... %}`` and ``{# ... #}``, shell/envsubst ``${VAR}`` and ``$VAR``,
-# and ``$(cmd)``.
-PLACEHOLDER = re.compile(
-    r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\$\{[^}]*\}|\$\([^)]*\)|\$[A-Za-z_][A-Za-z0-9_]*"
-)
+# PLACEHOLDER: what template engines fill in later (Jinja/Ansible ``{{ var }}``,
+# ``{% ... %}``, ``{# ... #}``; shell/envsubst ``${VAR}``, ``$VAR``, ``$(cmd)``).
 
 
 class LineKind(enum.Enum):
@@ -144,6 +141,16 @@ class AwgConf:
         """Does ``line`` of this template hold a placeholder? What the tool
         would say about such a line is only known once it is rendered."""
         return any(ln.placeholder for ln in self.lines if ln.number == line)
+
+    def placeholders(self) -> tuple[Placeholder, ...]:
+        """Every placeholder of this template, in file order: a key line as
+        its key (``S4``, ``PrivateKey``), any other line as ``line N``."""
+        if not self.template:
+            return ()
+        keys = {e.line: e.name or "".join(e.key.split()) for e in self.entries}
+        return tuple(Placeholder(keys.get(ln.number, f"line {ln.number}"),
+                                 Location(self.path, ln.number))
+                     for ln in self.lines if ln.placeholder)
 
     @property
     def loads(self) -> bool:
@@ -451,7 +458,8 @@ class _Reader:
         secret = name is not None and params.is_secret(name)
         text = self.original
         # Before any digest replaces the value: afterwards it is unrecognisable.
-        placeholder = self.placeholder(raw_value)
+        # A templated key (``{{ name }} = 18``) is only known once rendered too.
+        placeholder = self.placeholder(raw_value) or self.placeholder(key)
         if secret and raw_value:
             digest = params.redact(raw_value)
             raw = _after_equals(raw, raw_value.encode("utf-8", "surrogateescape"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from awgcheck.model import Finding, GateSummary, Report, Status
+from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 
 
 def cell(text: object) -> str:
@@ -110,6 +110,11 @@ def render(report: Report) -> str:
         out += ["### Could not check", ""]
         out += [f"- **{cell(n.name)}** ({cell(n.error_class)}): {cell(n.error)}"
                 for n in unchecked]
+        out.append("")
+    templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
+    if templates:
+        out += ["### Not compared: template placeholders", ""]
+        out += [f"- {cell(f.node)}: {cell(f.message)}" for f in templates]
         out.append("")
     errors = [f for f in report.findings if f.status is Status.ERROR]
     if errors:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from tabulate import tabulate
 
 from awgcheck.errors import ErrorClass
-from awgcheck.model import Finding, GateSummary, Report, Status
+from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 
 
 def _value(text: str | None) -> str:
@@ -46,6 +46,11 @@ def render(report: Report) -> str:
                             headers=["severity", "rule", "param", "finding", "where"],
                             tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
         out.extend(_explanations(failing, report))
+    templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
+    if templates:
+        # Once per template, whether or not it failed: what was left alone.
+        out.append("\nNot compared (template placeholders):")
+        out.extend(f"   {f.node}: {f.message}" for f in templates)
     out.append("")
     out.append(_summary(report))
     gate = list(_gate(report.gate)) if report.gate is not None else []

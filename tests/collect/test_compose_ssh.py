@@ -188,3 +188,22 @@ def test_compose_ssh_node_mode_docker_failure_is_a_compose_finding(
     assert "node-config-failed" in error["message"]
     assert error["location"]["path"].endswith(planted["compose"])
     assert HPK not in out and code == 1
+
+
+def test_compose_ssh_node_without_conf_is_checked_for_compose_only(
+        ssh_fleet: SshdFleet, planted: dict[str, Any], tmp_path: Path) -> None:
+    # `conf: none`: the node's awg0.conf (S4 = 17) is not read at all.
+    partner = _fields(ssh_fleet, planted["partner"], conf="none",
+                      compose=[planted["compose"]], compose_profiles=["metrics"])
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(yaml.safe_dump({"source": "server", "nodes": {
+        "server": _fields(ssh_fleet, planted["server"]), "tbilisi": partner}}))
+    result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json",
+                                       "--ssh-config", "none"])
+    report = json.loads(result.stdout)
+    tbilisi = next(n for n in report["nodes"] if n["name"] == "tbilisi")
+    assert (tbilisi["status"], tbilisi["error"]) == ("fail", None)
+    mine = [f for f in report["findings"] if f["node"] == "tbilisi"]
+    assert all(f["rule"].startswith("compose-") for f in mine), mine
+    assert [f["param"] for f in mine if f["status"] == "fail"] == ["relay RELAY_BIND"]
+    assert result.exit_code == 1

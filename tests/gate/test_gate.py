@@ -245,15 +245,23 @@ def test_gate_placeholders_in_templates_are_left_alone(
     report = json.loads(out)
     template = [f for f in report["findings"] if f["node"] == "templates/partner.conf.j2"]
     assert not [f for f in template if f["status"] == "fail"]
-    skipped = {(f["param"], f["message"]) for f in template if f["status"] == "skip"}
-    assert ("S4", "not compared: S4 is a template placeholder") in skipped
-    assert ("S3", "not compared: S3 is a template placeholder") in skipped
-    # `PrivateKey = {{ private_key }}`: awg setconf would reject the line as
-    # written, but it is only read once rendered.
-    assert (None, "not compared: line 3 is a template placeholder") in skipped
-    # Checks of values skip the placeholder too, not only equals-source.
-    rules = {f["rule"] for f in template if f["status"] == "skip" and f["param"] == "S4"}
-    assert {"must-match-drift", "s4-message-size", "number-format"} <= rules
+    # One listing for the file, not one skip per rule and param: `PrivateKey
+    # = {{ private_key }}` (which awg setconf would reject as written) and the
+    # `{% for %}` lines are only read once rendered.
+    [listing] = [f for f in template if f["rule"] == "template-placeholders"]
+    assert (listing["status"], listing["severity"]) == ("skip", "info")
+    assert listing["message"] == (
+        "not compared: 8 template placeholder(s), known only once rendered: PrivateKey "
+        "(line 3), Address (line 4), S3 (line 10), S4 (line 11), line 16, PublicKey "
+        "(line 18), AllowedIPs (line 19), line 20; every literal value was checked")
+    assert listing["location"] == {"path": "templates/partner.conf.j2", "line": 3}
+    assert not [f for f in template if "is a template placeholder" in f["message"]]
+    # The literal values beside them are still compared.
+    passed = {(f["rule"], f["param"]) for f in template if f["status"] == "pass"}
+    assert {("must-match-drift", "S1"), ("must-match-drift", "H4")} <= passed
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base)
+    assert ("Not compared (template placeholders):\n   templates/partner.conf.j2: not "
+            "compared: 8 template placeholder(s)") in out
 
 
 # --- the change everywhere ----------------------------------------------------------
@@ -496,8 +504,8 @@ def test_gate_compose_without_conf_skips_conf_comparisons(
     assert code == 0, out
     found = compose_findings(out)
     assert found["compose-listener-mesh-bound", "relay RELAY_BIND"] == [
-        ("skip", (EDGE, 12), "relay RELAY_BIND: the node's conf has no Address to compare "
-         "with")]
+        ("skip", (EDGE, 12), "relay RELAY_BIND: the node has no conf whose Address to "
+         "compare with")]
     assert sorted(found["compose-s4-equals-conf", "S4"]) == [
         ("skip", (EDGE, 7), "wg-easy S4: the node has no conf to compare with"),
         ("skip", (EDGE, 13), "relay AWG_S4: the node has no conf to compare with")]

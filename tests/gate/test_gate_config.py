@@ -53,7 +53,8 @@ def test_gate_config_full_schema(repo: Path) -> None:
      "awg0.conf' must be relative to the repository root"),
     ("source: ../outside.conf\n", "must be relative to the repository root and stay inside"),
     ("source: server/awg0.conf\nconsumers: {conf: [a]}\n",
-     "consumers: unknown key 'conf' (allowed: confs, templates, params, compose)"),
+     "consumers: unknown key 'conf' (allowed: confs, templates, params, compose, "
+     "compose_templates)"),
     ("source: server/awg0.conf\nconsumers: {confs: {a: 1}}\n",
      "consumers: key 'confs' must be a list of non-empty strings"),
     ("source: server/awg0.conf\nconsumers: [a]\n", "key 'consumers' must be a mapping"),
