@@ -26,6 +26,8 @@ CHECKS: dict[str, CheckType] = {
                                {"compare": (str, False), "against": (str, False)},
                                _PARAM_KINDS, param_checks.prepare_compare),
     "present": CheckType(param_checks.check_present, {}, _PARAM_KINDS),
+    "not-all-default": CheckType(param_checks.check_not_all_default,
+                                 {"message": (str, False)}, _PARAM_KINDS),
     "range": CheckType(param_checks.check_range,
                        {"min": (int, False), "max": (int, False), **_ABSENT},
                        _PARAM_KINDS, _absent),

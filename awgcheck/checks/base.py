@@ -135,16 +135,25 @@ def placeholder_skip(ctx: Context, name: str) -> Outcome | None:
 def value_of(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
     """(the param as stated or None, the effective value to judge or None).
 
+    A value that means what absence means is judged as absence by ``mode``
+    (``skip``: no value; ``default``: the default), never by its text.
+
     A template placeholder has no value to judge yet: its effective value
     is None here, so a caller that did not ask :func:`placeholder_skip`
     first still never compares it."""
     found = ctx.doc.params().get(name)
-    if found is not None:
-        return found, None if found.placeholder else found.effective
     spec = params.spec(name)
+    if found is not None and found.placeholder:
+        return found, None
+    if found is not None and (mode == "fail" or spec is None
+                              or not spec.reads_as_absent(found.effective)):
+        return found, found.effective
+    # Absent, or stated as what absence means (`H1 = 1`, the all-zero
+    # HeaderProtectionKey): judged alike, so writing a default out never
+    # changes a verdict. Only `absent: fail` asks for a line, and judges it.
     if mode == "default" and spec is not None and spec.default is not None:
-        return None, spec.default
-    return None, None
+        return found, spec.default
+    return found, None
 
 
 def where_of(ctx: Context, value: ParamValue | None) -> Location:

@@ -229,7 +229,10 @@ def _compare_param(item: Item, what: str, value: str, spec: params.ParamSpec,
                         actual, where)
     # A secret-looking value is shown only as a digest: a spelling hint
     # about it would say something about the secret.
-    if secret or found.relation is Relation.SAME:
+    # A default written out against an absent line, or a canonical value
+    # against an unusual spelling on the other side: nothing to respell here.
+    if secret or found.relation is Relation.SAME or (
+            not by_raw and (found.relation is Relation.ABSENT or not found.spelling_here)):
         return Outcome(Status.PASS, f"{label} = {shown_here} matches {other}", spec.name,
                         expected, actual, where)
     if by_raw:
