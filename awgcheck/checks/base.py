@@ -20,7 +20,7 @@ from awgcheck.checks.options import one_of
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
-from awgcheck.parse import awgconf
+from awgcheck.parse import awgconf, paramsdoc
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,14 @@ class Context:
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
     # What a compose rule selects (services, env, flags...); None otherwise.
     compose: ComposeSelection | None = None
+    # Why the source of truth could not be read (``source`` is None): an
+    # error reply's own text, a parse error.
+    source_error: str | None = None
+
+    def no_source(self) -> str:
+        """Why nothing could be compared with the source, in one phrase."""
+        why = f": {self.source_error}" if self.source_error else ""
+        return f"no source of truth could be read to compare with{why}"
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -61,6 +69,27 @@ class Context:
 
 
 CheckFn = Callable[[Context, Mapping[str, Any]], Iterator[Outcome]]
+
+
+def refusal(doc: ParamDocument) -> str | None:
+    """Why ``doc`` states no params to judge (a params document that is an
+    error reply, or not one at all), or None."""
+    return doc.refusal if isinstance(doc, paramsdoc.ParamsDoc) else None
+
+
+def on_stated_params(fn: CheckFn) -> CheckFn:
+    """``fn`` over a document's params, except on a document that states
+    none: there it says once why nothing was compared, instead of one
+    "absent here" drift per param (``document-valid`` reports the error)."""
+
+    def check(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+        why = refusal(ctx.doc)
+        if why is not None:
+            yield Outcome(Status.SKIP, f"not compared: {ctx.doc.path} states no params ({why})")
+            return
+        yield from fn(ctx, options)
+
+    return check
 # (where, options, the artifact kinds the rule reads) -> prepared options
 Validator = Callable[[str, Mapping[str, Any], tuple[ArtifactKind, ...]], Mapping[str, Any]]
 OptionSchema = Mapping[str, tuple[type | tuple[type, ...], bool]]

@@ -198,8 +198,10 @@ def _against_param(ctx: Context, item: Item, what: str, value: str, where: Locat
     else:
         other, other_name = ctx.source, ctx.source_name
     if other is None:
+        why = f": {ctx.source_error}" if ctx.source_error and other_name == ctx.source_name \
+            else ""
         return Outcome(Status.ERROR, f"{what}: {other_name} could not be read to compare "
-                        "with", label, location=where)
+                        f"with{why}", label, location=where)
     spec = params.spec(name)
     assert spec is not None
     return _compare_param(item, what, value, spec, other.params().get(name), other_name,

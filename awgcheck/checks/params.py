@@ -61,7 +61,7 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
             return
         ctx = replace(ctx, source=conf, source_name="the file")
     if ctx.source is None:
-        yield Outcome(Status.ERROR, "no source of truth could be read to compare with")
+        yield Outcome(Status.ERROR, ctx.no_source())
         return
     by_raw = options.get("compare", "effective") == "raw"
     mine, theirs = ctx.doc.params(), ctx.source.params()
