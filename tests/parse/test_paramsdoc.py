@@ -283,3 +283,19 @@ def test_paramsdoc_as_inventory_source(tmp_path: Path) -> None:
     failing = {(f["node"], f["param"]) for f in report["findings"]
                if f["status"] == "fail" and f["rule"] == "must-match-drift"}
     assert failing == {("partner-tbilisi", "S4")}
+
+
+def test_paramsdoc_error_reply_as_inventory_source_names_the_error(tmp_path: Path) -> None:
+    shutil.copytree(DEMO / "nodes", tmp_path / "nodes")
+    shutil.copy(ASSETS / "error-reply.json", tmp_path / "params.json")
+    inventory = tmp_path / "fleet.yaml"
+    nodes = {name: {"local": f"nodes/{name}"} for name in ("partner-berlin",)}
+    inventory.write_text(yaml.safe_dump({"source": "params.json", "nodes": nodes}))
+    result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json"])
+    assert result.exit_code == 4, result.output
+    drift = [f for f in yaml.safe_load(result.stdout)["findings"]
+             if f["rule"] in ("must-match-drift", "side-local-drift")]
+    # one "could not compare" per drift rule (not one per param), naming the reply
+    assert len(drift) == 2
+    assert all(f["status"] == "error" and "'partner not registered'" in f["message"]
+               for f in drift)
