@@ -168,8 +168,10 @@ def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
         try:
             return engine.Source(str(inventory.source_path),
                                  read_source_file(inventory.source_path))
-        except (CollectError, ParseError):
-            return engine.Source(str(inventory.source_path), None)
+        except (CollectError, ParseError) as exc:
+            # Said in every "could not compare" finding: an error reply's
+            # own text is the one thing that tells the operator why.
+            return engine.Source(str(inventory.source_path), None, str(exc))
     for read in reads:
         if read.node.name == inventory.source_node and read.documents is not None:
             return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))

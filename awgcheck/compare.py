@@ -12,7 +12,9 @@ own context ("on the source", "there", "running"):
   side says;
 - the same effective value in other bytes (``018`` vs ``18``) is SPELLING,
   and an explicit default against an absent line is ABSENT: neither
-  changes the wire;
+  changes the wire. A stated value that means what absence means (the
+  default written out, the all-zero HeaderProtectionKey) is compared as
+  that absence (:meth:`awgcheck.params.ParamSpec.reads_as_absent`);
 - secrets are compared by digest only, so they are SAME or DRIFT, never
   SPELLING (a spelling hint about a key would say something about the key);
 - a running interface that stores another value than its file by design
@@ -85,6 +87,17 @@ def absent_text(name: str) -> str:
     return "absent (unset)"
 
 
+def shown(name: str, value: ParamValue | None) -> str:
+    """How one side's statement is shown: its text (a digest for secrets),
+    with a word when an all-zero key stands for "unset"."""
+    if value is None:
+        return absent_text(name)
+    spec = params.spec(name)
+    if spec is not None and spec.zero_is_unset and spec.reads_as_absent(value.effective):
+        return f"{value.raw} (the all-zero key: unset)"
+    return value.raw
+
+
 @dataclass(frozen=True)
 class Comparison:
     """The answer of :func:`compare` for one param.
@@ -122,11 +135,20 @@ class Comparison:
 
     @property
     def shown_here(self) -> str:
-        return self.here.raw if self.here is not None else absent_text(self.name)
+        return shown(self.name, self.here)
 
     @property
     def shown_there(self) -> str:
-        return self.there.raw if self.there is not None else absent_text(self.name)
+        return shown(self.name, self.there)
+
+    @property
+    def spelling_here(self) -> bool:
+        """The same value, and this side is the one written unusually: its
+        text is not the tool's own rendering. A side that writes the
+        canonical form (``18``, ``off``; a params document's JSON number or
+        bool) has nothing to respell, whatever the other side wrote."""
+        return self.relation is Relation.SPELLING and self.here is not None \
+            and self.here.raw != self.here.effective
 
     @property
     def must_match(self) -> bool:
@@ -152,8 +174,8 @@ def compare(name: str, here: ParamValue | None, there: ParamValue | None, *,
     spec = params.spec(name)
     default = spec.default if spec is not None else None
     role = spec.role if spec is not None else None
-    mine = here.effective if here is not None else default
-    theirs = there.effective if there is not None else default
+    mine = _applied(spec, here)
+    theirs = _applied(spec, there)
 
     def result(relation: Relation, quirk: str | None = None) -> Comparison:
         return Comparison(name, relation, here, there, mine, theirs, default, role, quirk)
@@ -171,6 +193,20 @@ def compare(name: str, here: ParamValue | None, there: ParamValue | None, *,
         # same key, whatever bytes around it made the raw digests differ.
         return result(Relation.SAME)
     return result(Relation.SPELLING)
+
+
+def _applied(spec: params.ParamSpec | None, value: ParamValue | None) -> str | None:
+    """What the tool applies for one side: the default when absent, and the
+    default too for a value that means absence (so the all-zero
+    HeaderProtectionKey applies "unset", like no line at all)."""
+    default = spec.default if spec is not None else None
+    if value is None or _unset(spec, value):
+        return default
+    return value.effective
+
+
+def _unset(spec: params.ParamSpec | None, value: ParamValue) -> bool:
+    return spec is not None and spec.zero_is_unset and spec.reads_as_absent(value.effective)
 
 
 def _quirk(name: str, mine: str | None, theirs: str | None,

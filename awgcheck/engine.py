@@ -45,6 +45,7 @@ class Source:
 
     name: str
     doc: ParamDocument | None
+    error: str | None = None  # why ``doc`` is None: said in every "could not compare"
 
 
 def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Source,
@@ -95,7 +96,7 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
             profile: str) -> Iterator[Finding]:
     names = () if rule.select.all_params else rule.select.params
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name,
-                      node.docs, rule.select.compose)
+                      node.docs, rule.select.compose, source.error)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
     except Exception as exc:  # one broken check must not sink the run

@@ -79,6 +79,9 @@ class ParamSpec:
     handler: Handler = Handler.SETCONF
     since: str = "1.0"
     multi: Multi = Multi.SINGLE
+    # The all-zero key turns the feature off (amneziawg-go's IsZero checks),
+    # so it means what absence means.
+    zero_is_unset: bool = False
 
     @property
     def obfuscation(self) -> bool:
@@ -88,6 +91,18 @@ class ParamSpec:
     def accumulates(self) -> bool:
         """Do repeated lines add up rather than replace each other?"""
         return self.multi is not Multi.SINGLE
+
+    def reads_as_absent(self, effective: str | None) -> bool:
+        """Whether a stated value means exactly what an absent line means:
+        the default written out (``H1 = 1``, ``S3 = 0``, ``RandomTrailers =
+        off``) or, for HeaderProtectionKey, the all-zero key that
+        amneziawg-go treats as "no header protection". Every check that
+        judges an absent param by its default judges these the same way."""
+        if effective is None:
+            return False
+        if self.default is not None and effective == self.default:
+            return True
+        return self.zero_is_unset and effective == ZERO_KEY_DIGEST
 
 
 def _spec(name: str, kind: Kind, role: Role, **kw: object) -> ParamSpec:
@@ -118,7 +133,12 @@ INTERFACE_SETCONF_KEYS: tuple[ParamSpec, ...] = (
     _spec("I3", Kind.TAGS, _SL, since="1.5"),
     _spec("I4", Kind.TAGS, _SL, since="1.5"),
     _spec("I5", Kind.TAGS, _SL, since="1.5"),
-    _spec("HeaderProtectionKey", Kind.KEY, _MM, secret=True, since="3.0"),
+    # amneziawg-go (device/uapi.go mergeWithDevice, noise-protocol.go
+    # HeaderProtectionCipher) skips header protection and the S >= 12 rule
+    # when the key IsZero; tools' ipc-uapi.h does not even report it. The
+    # zero key is the central contract's "remove" signal.
+    _spec("HeaderProtectionKey", Kind.KEY, _MM, secret=True, since="3.0",
+          zero_is_unset=True),
     _spec("ContentPaddingAddition", Kind.U16_RANGE, _SL, default="0", since="3.0"),
     _spec("RekeyAfterTime", Kind.U16_RANGE, _SL, default="0", since="3.0"),
     _spec("RekeyTimeout", Kind.U16_RANGE, _SL, default="0", since="3.0"),
@@ -222,6 +242,10 @@ def redact(value: str | bytes) -> str:
     data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
     return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
 
+
+# The base64 of 32 zero bytes, and the digest every reading of it carries.
+ZERO_KEY = base64.b64encode(bytes(32)).decode("ascii")
+ZERO_KEY_DIGEST = redact(ZERO_KEY)
 
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?")
 
@@ -342,6 +366,9 @@ def read_key(value: str) -> Reading:
         return error
     if len(decoded) != 32:
         return error
+    if not any(decoded):
+        # Every spelling Python decodes to 32 zero bytes is the zero key.
+        return Reading(ZERO_KEY_DIGEST)
     return Reading(redact(value))
 
 

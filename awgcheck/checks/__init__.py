@@ -19,24 +19,29 @@ _CONF = frozenset({ArtifactKind.CONF})
 _PARAMS_DOC = frozenset({ArtifactKind.PARAMS})
 _ABSENT: OptionSchema = {"absent": (str, False)}
 _absent = base.absent_mode
+# Checks that judge a document's params say once that an error reply
+# states none, instead of judging every param as absent.
+_params = base.on_stated_params
 
 CHECKS: dict[str, CheckType] = {
     # params: any document that states interface params
-    "equals-source": CheckType(param_checks.check_equals_source,
+    "equals-source": CheckType(_params(param_checks.check_equals_source),
                                {"compare": (str, False), "against": (str, False)},
                                _PARAM_KINDS, param_checks.prepare_compare),
-    "present": CheckType(param_checks.check_present, {}, _PARAM_KINDS),
-    "range": CheckType(param_checks.check_range,
+    "present": CheckType(_params(param_checks.check_present), {}, _PARAM_KINDS),
+    "not-all-default": CheckType(_params(param_checks.check_not_all_default),
+                                 {"message": (str, False)}, _PARAM_KINDS),
+    "range": CheckType(_params(param_checks.check_range),
                        {"min": (int, False), "max": (int, False), **_ABSENT},
                        _PARAM_KINDS, _absent),
-    "regex": CheckType(param_checks.check_regex,
+    "regex": CheckType(_params(param_checks.check_regex),
                        {"pattern": (str, True), "target": (str, False), "mode": (str, False),
                         "message": (str, False)},
                        _PARAM_KINDS, param_checks.prepare_pattern),
-    "unique": CheckType(param_checks.check_unique, dict(_ABSENT), _PARAM_KINDS, _absent),
-    "non-overlapping": CheckType(param_checks.check_non_overlapping, dict(_ABSENT),
+    "unique": CheckType(_params(param_checks.check_unique), dict(_ABSENT), _PARAM_KINDS, _absent),
+    "non-overlapping": CheckType(_params(param_checks.check_non_overlapping), dict(_ABSENT),
                                  _PARAM_KINDS, _absent),
-    "relation": CheckType(param_checks.check_relation, {"expr": (str, True), **_ABSENT},
+    "relation": CheckType(_params(param_checks.check_relation), {"expr": (str, True), **_ABSENT},
                           _PARAM_KINDS, param_checks.prepare_relation),
     "i-tags": CheckType(itags.check_itags, {"generations": (list, False)}, _PARAM_KINDS,
                         itags.prepare_itags),

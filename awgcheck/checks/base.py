@@ -20,7 +20,7 @@ from awgcheck.checks.options import one_of
 from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
-from awgcheck.parse import awgconf
+from awgcheck.parse import awgconf, paramsdoc
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,14 @@ class Context:
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
     # What a compose rule selects (services, env, flags...); None otherwise.
     compose: ComposeSelection | None = None
+    # Why the source of truth could not be read (``source`` is None): an
+    # error reply's own text, a parse error.
+    source_error: str | None = None
+
+    def no_source(self) -> str:
+        """Why nothing could be compared with the source, in one phrase."""
+        why = f": {self.source_error}" if self.source_error else ""
+        return f"no source of truth could be read to compare with{why}"
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -64,6 +72,27 @@ class Context:
 
 
 CheckFn = Callable[[Context, Mapping[str, Any]], Iterator[Outcome]]
+
+
+def refusal(doc: ParamDocument) -> str | None:
+    """Why ``doc`` states no params to judge (a params document that is an
+    error reply, or not one at all), or None."""
+    return doc.refusal if isinstance(doc, paramsdoc.ParamsDoc) else None
+
+
+def on_stated_params(fn: CheckFn) -> CheckFn:
+    """``fn`` over a document's params, except on a document that states
+    none: there it says once why nothing was compared, instead of one
+    "absent here" drift per param (``document-valid`` reports the error)."""
+
+    def check(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+        why = refusal(ctx.doc)
+        if why is not None:
+            yield Outcome(Status.SKIP, f"not compared: {ctx.doc.path} states no params ({why})")
+            return
+        yield from fn(ctx, options)
+
+    return check
 # (where, options, the artifact kinds the rule reads) -> prepared options
 Validator = Callable[[str, Mapping[str, Any], tuple[ArtifactKind, ...]], Mapping[str, Any]]
 OptionSchema = Mapping[str, tuple[type | tuple[type, ...], bool]]
@@ -138,16 +167,25 @@ def placeholder_skip(ctx: Context, name: str) -> Outcome | None:
 def value_of(ctx: Context, name: str, mode: str) -> tuple[ParamValue | None, str | None]:
     """(the param as stated or None, the effective value to judge or None).
 
+    A value that means what absence means is judged as absence by ``mode``
+    (``skip``: no value; ``default``: the default), never by its text.
+
     A template placeholder has no value to judge yet: its effective value
     is None here, so a caller that did not ask :func:`placeholder_skip`
     first still never compares it."""
     found = ctx.doc.params().get(name)
-    if found is not None:
-        return found, None if found.placeholder else found.effective
     spec = params.spec(name)
+    if found is not None and found.placeholder:
+        return found, None
+    if found is not None and (mode == "fail" or spec is None
+                              or not spec.reads_as_absent(found.effective)):
+        return found, found.effective
+    # Absent, or stated as what absence means (`H1 = 1`, the all-zero
+    # HeaderProtectionKey): judged alike, so writing a default out never
+    # changes a verdict. Only `absent: fail` asks for a line, and judges it.
     if mode == "default" and spec is not None and spec.default is not None:
-        return None, spec.default
-    return None, None
+        return found, spec.default
+    return found, None
 
 
 def where_of(ctx: Context, value: ParamValue | None) -> Location:

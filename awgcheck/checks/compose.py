@@ -214,8 +214,10 @@ def _against_param(ctx: Context, item: Item, what: str, value: str, where: Locat
     else:
         other, other_name = ctx.source, ctx.source_name
     if other is None:
+        why = f": {ctx.source_error}" if ctx.source_error and other_name == ctx.source_name \
+            else ""
         return Outcome(Status.ERROR, f"{what}: {other_name} could not be read to compare "
-                        "with", label, location=where)
+                        f"with{why}", label, location=where)
     spec = params.spec(name)
     assert spec is not None
     return _compare_param(item, what, value, spec, other.params().get(name), other_name,
@@ -245,7 +247,10 @@ def _compare_param(item: Item, what: str, value: str, spec: params.ParamSpec,
                         actual, where)
     # A secret-looking value is shown only as a digest: a spelling hint
     # about it would say something about the secret.
-    if secret or found.relation is Relation.SAME:
+    # A default written out against an absent line, or a canonical value
+    # against an unusual spelling on the other side: nothing to respell here.
+    if secret or found.relation is Relation.SAME or (
+            not by_raw and (found.relation is Relation.ABSENT or not found.spelling_here)):
         return Outcome(Status.PASS, f"{label} = {shown_here} matches {other}", spec.name,
                         expected, actual, where)
     if by_raw:

@@ -64,10 +64,17 @@ def _check(registry: Mapping[str, CheckType], ctx: Context,
         # Whether the condition holds is only known once rendered.
         yield not_compared(when["param"], when["param"], stated.location)
         return
+    spec = params.spec(when["param"])
+    assert spec is not None  # checked when the rule was loaded
+    # A value that means what absence means (`RandomTrailers = off`, the
+    # all-zero HeaderProtectionKey) meets the condition exactly as absence
+    # does: writing a default out never changes whether the rule applies.
+    set_ = stated is not None and not spec.reads_as_absent(stated.effective)
     if "equals" in when:
-        applies = stated is not None and stated.effective == str(when["equals"])
+        applied = stated.effective if set_ and stated is not None else spec.default
+        applies = applied is not None and applied == str(when["equals"])
     else:
-        applies = (stated is not None) == (when.get("is", "present") == "present")
+        applies = set_ == (when.get("is", "present") == "present")
     if not applies:
         yield Outcome(Status.SKIP, f"does not apply: condition on {when['param']} not met")
         return
@@ -77,8 +84,16 @@ def _check(registry: Mapping[str, CheckType], ctx: Context,
     inner_ctx = replace(ctx, names=options["then_params"])
     for outcome in registry[inner.type].fn(inner_ctx, inner.options):
         if outcome.status is Status.FAIL:
-            yield Outcome(outcome.status, f"{when['param']} is set, so: {outcome.message}",
+            yield Outcome(outcome.status, f"{when['param']} {_condition(when)}, so: "
+                          f"{outcome.message}",
                           outcome.param, outcome.expected, outcome.actual, outcome.location,
                           outcome.severity)
         else:
             yield outcome
+
+
+def _condition(when: Mapping[str, Any]) -> str:
+    """The condition that held, in words ("is set", "is not set", "is on")."""
+    if "equals" in when:
+        return f"is {when['equals']}"
+    return "is set" if when.get("is", "present") == "present" else "is not set"

@@ -61,7 +61,7 @@ def check_equals_source(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
             return
         ctx = replace(ctx, source=conf, source_name="the file")
     if ctx.source is None:
-        yield Outcome(Status.ERROR, "no source of truth could be read to compare with")
+        yield Outcome(Status.ERROR, ctx.no_source())
         return
     by_raw = options.get("compare", "effective") == "raw"
     mine, theirs = ctx.doc.params(), ctx.source.params()
@@ -104,6 +104,15 @@ def _compare(ctx: Context, found: Comparison, by_raw: bool) -> Outcome:
     if found.relation is Relation.SAME:
         return Outcome(Status.PASS, f"{name} = {shown_here} matches {ctx.source_name}",
                        name, expected, actual, location)
+    if not by_raw and found.relation is Relation.ABSENT:
+        # `H1 = 1` against no H1 line: writing the default changes nothing
+        # on the wire, so it is judged like two absent lines.
+        return Outcome(Status.PASS, f"{name} is the default on both sides: {shown_here} "
+                       f"here, {shown_there} on {ctx.source_name}", name, expected, actual,
+                       location)
+    if not by_raw and not found.spelling_here:
+        return Outcome(Status.PASS, f"{name} = {shown_here} matches {ctx.source_name} "
+                       f"(written {shown_there} there)", name, expected, actual, location)
     if by_raw:
         return Outcome(Status.FAIL, f"{name} bytes differ from {ctx.source_name}: "
                        f"{shown_here} here, {shown_there} there", name, expected, actual,
@@ -158,6 +167,34 @@ def check_present(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]
             yield Outcome(Status.PASS, f"{name} is set", name, actual=found.raw,
                           location=found.location)
 
+
+
+# --- not-all-default -------------------------------------------------------
+
+def check_not_all_default(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
+    """One finding for the selected params together: fails when every one
+    of them is at its default, absent or written out (``H1..H4 = 1..4`` and
+    no H lines are the same thing, and get the same single word)."""
+    if skipped := _placeholders(ctx):
+        yield from skipped
+        return
+    stated = ctx.doc.params()
+    names = ctx.selected()
+    off = []
+    for name in names:
+        found, spec = stated.get(name), params.spec(name)
+        if found is not None and found.effective is None:
+            return  # unreadable: the `loads` rule's business, nothing to judge
+        if found is None or (spec is not None and spec.reads_as_absent(found.effective)):
+            off.append(found)
+        else:
+            yield Outcome(Status.PASS, f"{name} = {found.raw} is not its default", name,
+                          actual=found.raw, location=where_of(ctx, found))
+            return
+    written = next((value for value in off if value is not None), None)
+    message = options.get("message") or f"{', '.join(names)} are all at their defaults"
+    yield Outcome(Status.FAIL, message, names[0] if len(names) == 1 else None,
+                  location=where_of(ctx, written))
 
 
 # --- range / regex -------------------------------------------------------
@@ -354,7 +391,8 @@ def check_relation(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
                 yield Outcome(Status.FAIL, f"{token} is not set; {options['expr']} cannot "
                               "hold", token, location=Location(ctx.doc.path))
             else:
-                yield Outcome(Status.SKIP, f"{token} is not set; {options['expr']} not "
+                unset = "is the default" if stated is not None else "is not set"
+                yield Outcome(Status.SKIP, f"{token} {unset}; {options['expr']} not "
                               "checked", token)
             return
         stated_any = stated_any or stated

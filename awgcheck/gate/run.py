@@ -145,7 +145,7 @@ def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
               profile: str) -> list[Finding]:
     """Every rule on every file; on a compose node only the compose rules,
     its paired conf (checked as its own node, if listed) only compared with."""
-    truth = engine.Source(source.consumer.path, source.doc)
+    truth = engine.Source(source.consumer.path, source.doc, source.error)
     files = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
                                   is_source=r.consumer.kind == "source")
              for r in reads if r.doc is not None and r.kind is not None

@@ -3,7 +3,16 @@
 Two shapes are read::
 
     {"epoch": 7, "params": {"S4": 18, "H1": "123-456", "RandomTrailers": true}}
-    {"awg": {"s4": 18, "h1": "123-456", "random_trailers": true}}
+    {"awg": {"allocated_ip": "10.77.0.5/32", "motherly_pubkey": "...",
+             "s4": 18, "h1": "123-456", "random_trailers": true}}
+
+The registration reply also carries the partner's identity
+(:data:`REGISTRATION_FIELDS`): read for what can break a rendered conf,
+never compared (they differ per node by design).
+
+``null`` means absent for any param, and so does ``""`` for the string-only
+kinds (I1-I5, HeaderProtectionKey): control planes send both for "unset",
+and a template renders no line for them.
 
 Each value is rendered in the conf spelling a template would write
 (numbers as decimal text, bools as ``on``/``off``, ranges ``lo-hi``) and
@@ -42,6 +51,23 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 
 
+# What a registration reply carries besides the params, in its ``awg``
+# block: who the partner is in the mesh and how it reaches the server.
+# Templates render them into Address, [Peer] PublicKey, Endpoint... lines.
+REGISTRATION_FIELDS: dict[str, str] = {
+    "allocated_ip": "the partner's mesh address (Address)",
+    "motherly_pubkey": "the server's public key ([Peer] PublicKey)",
+    "endpoint": "the server's host:port ([Peer] Endpoint)",
+    "allowed_ips": "the mesh networks ([Peer] AllowedIPs)",
+    "preshared_key": "the tunnel's preshared key ([Peer] PresharedKey)",
+    "persistent_keepalive": "seconds between keepalives ([Peer] PersistentKeepalive)",
+    "dns": "resolvers (DNS)",
+    "mtu": "the interface MTU (MTU)",
+    "partner_id": "the control plane's name for the partner",
+    "epoch": "the params epoch the reply was cut from",
+}
+
+
 class Form(enum.StrEnum):
     EPOCH = "epoch"  # {"epoch": N, "params": {...}}, conf spelling keys
     REGISTRATION = "registration"  # {"awg": {...}}, snake_case keys
@@ -71,6 +97,20 @@ class ParamsDoc:
 
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.level is Level.ERROR)
+
+    @property
+    def refusal(self) -> str | None:
+        """Why nothing in this document can be compared, or None: the
+        control plane's own error text when it is an error reply (alone or
+        beside params), else the first problem of a document that states no
+        params at all (not JSON, not a mapping)."""
+        for diagnostic in self.diagnostics:
+            if diagnostic.code == "error-reply":
+                return diagnostic.message
+        if not self.usable:
+            first = next(iter(self.diagnostics), None)
+            return first.message if first is not None else "the document states no params"
+        return None
 
 
 def looks_like_params(data: bytes) -> bool:
@@ -214,6 +254,9 @@ class _Reader:
         seen: dict[str, str] = {}
         for key, (k_node, v_node) in self.mapping(node, f"'{name}'").items():
             spec = _spec_for(key)
+            if spec is None and name == "awg" and key in REGISTRATION_FIELDS:
+                self.identity(key, k_node, v_node)
+                continue
             if spec is None:
                 self.problem(k_node, key, "unknown-key",
                              f"'{params.scrub(key)}' is not an obfuscation param; a template "
@@ -226,9 +269,24 @@ class _Reader:
             seen[spec.name] = key
             self.param(spec, key, k_node, v_node)
 
+    def identity(self, key: str, key_node: yaml.Node, node: yaml.Node) -> None:
+        """A registration identity field: a template writes it into a conf
+        line, so it must be one plain value without line-forging bytes."""
+        if not isinstance(node, yaml.ScalarNode) or node.tag in (_BOOL_TAG, _NULL_TAG):
+            self.problem(key_node, key, "wrong-type",
+                         f"{key}: expected {REGISTRATION_FIELDS[key]} as text or a number, "
+                         f"got {_shown(node)}")
+        elif _INJECTION.search(str(node.value)):
+            self.problem(key_node, key, "injection",
+                         f"{key} carries a newline, carriage return or bracket: rendered "
+                         "into a conf it can forge lines or sections")
+
     def param(self, spec: params.ParamSpec, key: str, key_node: yaml.Node,
               node: yaml.Node) -> None:
         location = Location(self.path, key_node.start_mark.line + 1)
+        if _means_unset(spec, node):
+            self.values.pop(spec.name, None)  # the last statement wins, as for values
+            return
         rendered = _render(spec, node)
         if rendered is None:
             shown = "a value" if spec.secret else _shown(node)
@@ -274,6 +332,19 @@ def _spec_for(key: str) -> params.ParamSpec | None:
     if spec is None or not spec.obfuscation or spec.section != "Interface":
         return None
     return spec
+
+
+def _means_unset(spec: params.ParamSpec, node: yaml.Node) -> bool:
+    """``null`` for any param, ``""`` for a string-only one (I1-I5, the
+    key): the control plane's "not set", rendered as no line at all. An
+    empty number or bool stays an error: ``"S4": ""`` is a string where a
+    number belongs."""
+    if not isinstance(node, yaml.ScalarNode):
+        return False
+    if node.tag == _NULL_TAG:
+        return True
+    return node.tag == _STR_TAG and node.value.strip(_C_SPACE) == "" \
+        and spec.kind in (params.Kind.TAGS, params.Kind.KEY)
 
 
 def _render(spec: params.ParamSpec, node: yaml.Node) -> str | None:
@@ -352,9 +423,6 @@ def parse_source(data: bytes, path: str) -> ParamsDoc:
     params at all (not JSON, an error reply) or carries an error beside them
     cannot be compared with, so it raises :class:`ParseError` naming why."""
     doc = parse(data, path)
-    refused = [d for d in doc.diagnostics if d.code == "error-reply"]
-    if not doc.usable or refused:
-        first = (refused or list(doc.diagnostics))[0].message if doc.diagnostics \
-            else "no params"
-        raise ParseError(f"{path}: not a usable params document: {first}")
+    if doc.refusal is not None:
+        raise ParseError(f"{path}: not a usable params document: {doc.refusal}")
     return doc

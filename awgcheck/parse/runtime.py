@@ -505,7 +505,7 @@ def _reading(name: str, text: str, source: str, number: int,
 
 def _default_dropped(value: ParamValue) -> ParamValue | None:
     spec = params.spec(value.key)
-    if spec is not None and spec.default is not None and value.effective == spec.default:
+    if spec is not None and spec.reads_as_absent(value.effective):
         return None
     return value
 

@@ -711,3 +711,79 @@ def test_pre_commit_hook_definition() -> None:
     [hook] = hooks
     assert (hook["id"], hook["entry"], hook["language"], hook["pass_filenames"]) == (
         "awgcheck-gate", "awgcheck gate", "python", False)
+
+
+# --- explicit defaults, the all-zero key, error replies ------------------------------
+
+ZERO_HPK = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+
+def _failures(out: str) -> set[tuple[str, str, str | None, str]]:
+    return {(f["node"], f["rule"], f["param"], f["severity"])
+            for f in json.loads(out)["findings"] if f["status"] == "fail"}
+
+
+def test_gate_zero_hpk_and_explicit_defaults_match_a_source_without_them(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the control plane removes header protection with the zero key and
+    # writes unset and default params out; the server states none of them
+    files = edit(repo, "control-plane/params.json", '"H4": 2114195744',
+                 f'"H4": 2114195744,\n    "HeaderProtectionKey": "{ZERO_HPK}",\n'
+                 '    "RandomTrailers": false,\n    "I2": "",\n    "I3": null')
+    files.update(edit(repo, "partners/berlin.conf", "H4 = 2114195744",
+                      f"H4 = 2114195744\nHeaderProtectionKey = {ZERO_HPK}\n"
+                      "RandomTrailers = off\nDisableCookies = 0"))
+    commit(repo, files, "remove header protection")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, _failures(out)
+    assert _failures(out) == set()
+    assert ZERO_HPK not in out
+
+
+def test_gate_zero_hpk_against_a_source_with_a_key_is_a_blackhole(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "2gtwTVAuutW+pbxXRX0K6mlCFQItiKz8qeS7LVj8PD0="
+    files = edit(repo, "server/awg0.conf", "H4 = 2114195744",
+                 f"H4 = 2114195744\nHeaderProtectionKey = {key}")
+    files.update(edit(repo, "control-plane/params.json", '"H4": 2114195744',
+                      f'"H4": 2114195744,\n    "HeaderProtectionKey": "{ZERO_HPK}"'))
+    commit(repo, files, "server adds header protection, the control plane removes it")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    [drift] = [f for f in json.loads(out)["findings"] if f["status"] == "fail"
+               and f["node"] == "control-plane/params.json"
+               and f["param"] == "HeaderProtectionKey"]
+    assert drift["severity"] == "critical" and "the all-zero key: unset" in drift["message"]
+    assert ZERO_HPK not in out and key not in out
+
+
+def test_gate_error_reply_source_says_why_nothing_was_compared(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(CONFIG, source="control-plane/params.json",
+                  consumers={"confs": ["partners/*.conf"]})
+    commit(repo, {"awgcheck.yaml": yaml.safe_dump(config),
+                  "control-plane/params.json": '{"error": "partner not registered"}\n'},
+           "the control plane answered with an error")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 4
+    report = json.loads(out)
+    [source] = [n for n in report["nodes"] if n["name"] == "control-plane/params.json"]
+    assert "'partner not registered'" in source["error"]
+    berlin = [f for f in report["findings"] if f["node"] == "partners/berlin.conf"
+              and f["rule"] in ("must-match-drift", "side-local-drift")]
+    # one finding per drift rule, not one per param, each naming the reply
+    assert sorted(f["rule"] for f in berlin) == ["must-match-drift", "side-local-drift"]
+    assert all(f["status"] == "error" and f["param"] is None
+               and "'partner not registered'" in f["message"] for f in berlin)
+
+
+def test_gate_error_reply_consumer_is_reported_once(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit(repo, {"control-plane/params.json": '{"error": "upstream timeout"}\n'}, "oops")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 1
+    mine = [f for f in json.loads(out)["findings"] if f["status"] == "fail"
+            and f["node"] == "control-plane/params.json"]
+    assert [(f["rule"], f["severity"]) for f in mine] == [("params-document-valid", "error")]
+    assert "'upstream timeout'" in mine[0]["message"]
+    assert "none of them was compared" in mine[0]["message"]

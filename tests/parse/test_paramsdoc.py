@@ -103,10 +103,8 @@ MALFORMED = [
     ("wrong-type", "epoch", 2),
     ("numeric-string", "S1", 4),
     ("wrong-type", "S2", 5),
-    ("wrong-type", "S3", 6),
     ("unreadable", "H1", 8),
     ("injection", "I1", 9),
-    ("empty-value", "I2", 10),
     ("unreadable", "RandomTrailers", 11),
     ("wrong-type", "Jc", 12),
     ("duplicate-key", "S4", 13),
@@ -122,6 +120,96 @@ def test_paramsdoc_malformed_names_key_and_line(code: str, key: str, line: int) 
     assert (code, key, line) in found
     message = next(p.message for p in doc.diagnostics if (p.code, p.subject) == (code, key))
     assert message.startswith(f"line {line}: ")
+
+
+def test_paramsdoc_null_and_empty_string_mean_absent() -> None:
+    # malformed.json's "S3": null and "I2": "" are the control plane's "unset"
+    doc = _load("malformed.json")
+    assert {"S3", "I2"}.isdisjoint(doc.params())
+    assert {"S3", "I2"}.isdisjoint({p.subject for p in doc.diagnostics})
+    reply = _load("registration-reply.json")
+    assert {"I2", "I3"}.isdisjoint(reply.params())
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    (b'{"epoch": 1, "params": {"S4": ""}}', "empty-value"),
+    (b'{"epoch": 1, "params": {"RandomTrailers": ""}}', "empty-value"),
+    (b'{"epoch": 1, "params": {"I2": " "}}', None),
+    (b'{"epoch": 1, "params": {"HeaderProtectionKey": ""}}', None),
+    (b'{"epoch": 1, "params": {"S4": 18, "S4": null}}', "duplicate-key"),
+], ids=["empty-number-is-an-error", "empty-bool-is-an-error", "blank-tag-is-unset",
+        "empty-key-is-unset", "null-after-a-value-unsets-it"])
+def test_paramsdoc_empty_values(text: bytes, code: str | None) -> None:
+    doc = paramsdoc.parse(text, "p.json")
+    assert [p.code for p in doc.diagnostics] == ([code] if code else [])
+    if code in (None, "duplicate-key"):
+        assert doc.params() == {}
+
+
+def test_paramsdoc_registration_reply_identity_fields_are_the_documented_form() -> None:
+    doc = _load("registration-reply.json")
+    assert doc.form is paramsdoc.Form.REGISTRATION
+    assert doc.diagnostics == ()
+    # identity differs per node by design: read, never compared as params
+    assert {"allocated_ip", "motherly_pubkey", "endpoint"}.isdisjoint(doc.params())
+    assert doc.params()["S3"].effective == "36"
+    assert doc.params()["HeaderProtectionKey"].raw.startswith("sha256:")
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("allocated_ip", '"10.77.0.2/32\n[Peer]"', "injection"),
+    ("motherly_pubkey", '["a", "b"]', "wrong-type"),
+    ("endpoint", "null", "wrong-type"),
+])
+def test_paramsdoc_registration_identity_field_problems(field: str, value: str,
+                                                        code: str) -> None:
+    text = f'{{"awg": {{"s4": 18, "{field}": {value}}}}}'.encode()
+    [problem] = paramsdoc.parse(text, "reply.json").diagnostics
+    assert (problem.code, problem.subject, problem.level.value) == (code, field, "error")
+
+
+def test_paramsdoc_identity_fields_are_unknown_in_the_epoch_form() -> None:
+    doc = paramsdoc.parse(b'{"epoch": 1, "params": {"S4": 18, "allocated_ip": "x"}}', "p")
+    assert [p.code for p in doc.diagnostics] == ["unknown-key"]
+
+
+def test_paramsdoc_zero_hpk_reads_as_unset() -> None:
+    doc = _load("epoch-zero-hpk.json")
+    assert doc.diagnostics == ()
+    hpk = doc.params()["HeaderProtectionKey"]
+    assert hpk.effective == params.ZERO_KEY_DIGEST and params.ZERO_KEY not in hpk.raw
+    spec = params.spec("HeaderProtectionKey")
+    assert spec is not None and spec.reads_as_absent(hpk.effective)
+
+
+def test_paramsdoc_registration_reply_matches_the_demo_server_conf() -> None:
+    server = awgconf.parse(SERVER_CONF.read_bytes(), "server.conf")
+    assert _run(_load("registration-reply.json"), engine.Source("server", server)) == []
+
+
+def test_paramsdoc_typed_defaults_are_not_spelling_against_a_conf() -> None:
+    # "S3": 0 and "RandomTrailers": false against a source that leaves them
+    # out, or spells them otherwise: a JSON number/bool is canonical there
+    source = awgconf.parse(b"[Interface]\nS1 = 52\nS4 = 018\nDisableCookies = 0\n", "s")
+    doc = paramsdoc.parse(b'{"epoch": 1, "params": {"S1": 52, "S3": 0, "S4": 18, '
+                          b'"RandomTrailers": false, "DisableCookies": false}}', "p.json")
+    # only the info word that neither side obfuscates headers
+    assert _run(doc, engine.Source("server", source)) == [("h-defaults", None)]
+
+
+def test_paramsdoc_error_reply_is_not_compared_param_by_param() -> None:
+    server = awgconf.parse(SERVER_CONF.read_bytes(), "server.conf")
+    doc = _load("error-reply.json")
+    node = engine.NodeDocuments("control-plane", {ArtifactKind.PARAMS: doc})
+    findings = engine.evaluate(ruleset.load_shipped().rules, [node],
+                               engine.Source("server", server))
+    [failure] = [f for f in findings if f.status is Status.FAIL]
+    assert failure.rule == "params-document-valid"
+    assert "'partner not registered'" in failure.message
+    assert "none of them was compared" in failure.message
+    drift = [f for f in findings if f.rule == "must-match-drift"]
+    assert [f.status for f in drift] == [Status.SKIP]
+    assert "partner not registered" in drift[0].message
 
 
 def test_paramsdoc_malformed_values_are_not_comparable() -> None:
@@ -195,3 +283,19 @@ def test_paramsdoc_as_inventory_source(tmp_path: Path) -> None:
     failing = {(f["node"], f["param"]) for f in report["findings"]
                if f["status"] == "fail" and f["rule"] == "must-match-drift"}
     assert failing == {("partner-tbilisi", "S4")}
+
+
+def test_paramsdoc_error_reply_as_inventory_source_names_the_error(tmp_path: Path) -> None:
+    shutil.copytree(DEMO / "nodes", tmp_path / "nodes")
+    shutil.copy(ASSETS / "error-reply.json", tmp_path / "params.json")
+    inventory = tmp_path / "fleet.yaml"
+    nodes = {name: {"local": f"nodes/{name}"} for name in ("partner-berlin",)}
+    inventory.write_text(yaml.safe_dump({"source": "params.json", "nodes": nodes}))
+    result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json"])
+    assert result.exit_code == 4, result.output
+    drift = [f for f in yaml.safe_load(result.stdout)["findings"]
+             if f["rule"] in ("must-match-drift", "side-local-drift")]
+    # one "could not compare" per drift rule (not one per param), naming the reply
+    assert len(drift) == 2
+    assert all(f["status"] == "error" and "'partner not registered'" in f["message"]
+               for f in drift)
