@@ -13,14 +13,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine, workers
-from awgcheck.collect import TRANSPORTS
 from awgcheck.collect.base import Collector, ConnectOptions
 from awgcheck.collect.runtime import Missing
-from awgcheck.documents import DOCUMENTS, params
-from awgcheck.documents.base import DocumentKind, ParamDocument
+from awgcheck.collect.transports import TRANSPORTS
+from awgcheck.documents import params
+from awgcheck.documents.base import DocumentKind
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import (
+    ArtifactKind,
+    Finding,
+    NodeResult,
+    ParamDocument,
+    Report,
+    Severity,
+    Status,
+)
 from awgcheck.ruleset.load import RuleSet
 
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ArtifactKind, Finding, Status
+from awgcheck.model import ArtifactKind, Finding, ParamDocument, Status
 from awgcheck.ruleset.load import Rule
 
 

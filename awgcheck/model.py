@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from awgcheck import exitcodes, params
 from awgcheck.errors import ErrorClass
@@ -126,6 +127,17 @@ class ParamValue:
     location: Location | None = None
     error: str | None = None
     placeholder: bool = False
+
+
+class ParamDocument(Protocol):
+    """Anything that states interface params: a conf, a runtime view, a
+    params document. Here, not in :mod:`awgcheck.documents`, so the pure
+    layers (compare, checks, engine) name it without the transports."""
+
+    @property
+    def path(self) -> str: ...
+
+    def params(self) -> dict[str, ParamValue]: ...
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from awgcheck import audit as fleet
 from awgcheck import inventory
 from awgcheck.cli.main import main
-from awgcheck.collect import TRANSPORTS
 from awgcheck.collect.base import Collector, ConnectOptions
+from awgcheck.collect.transports import TRANSPORTS
 from awgcheck.errors import ErrorClass
 from awgcheck.model import Status
 from awgcheck.ruleset import load as ruleset

@@ -11,8 +11,8 @@ from pathlib import Path
 from awgcheck import audit as fleet
 from awgcheck import inventory
 from awgcheck.collect.base import Collector
-from awgcheck.documents import DOCUMENTS
 from awgcheck.documents.base import DocumentKind, Reading, ReadOptions
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import paramsdoc

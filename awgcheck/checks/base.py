@@ -17,9 +17,8 @@ from typing import Any
 from awgcheck import params
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.checks.options import one_of
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
+from awgcheck.model import ArtifactKind, Location, ParamDocument, ParamValue, Severity, Status
 from awgcheck.parse import awgconf
 
 

@@ -16,9 +16,8 @@ from awgcheck import audit as fleet
 from awgcheck import diff as diffing
 from awgcheck import exitcodes, inventory
 from awgcheck.cli.options import emit, format_option, read_conf, ssh_options, user_errors
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
-from awgcheck.model import ArtifactKind
+from awgcheck.model import ArtifactKind, ParamDocument
 
 RUNTIME_SUFFIX = ":runtime"
 

@@ -10,17 +10,7 @@ from typing import Protocol
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing
 from awgcheck.inventory import Node
-from awgcheck.model import Finding, ParamValue
-
-
-class ParamDocument(Protocol):
-    """Anything that states interface params: a conf, a runtime view, a
-    params document."""
-
-    @property
-    def path(self) -> str: ...
-
-    def params(self) -> dict[str, ParamValue]: ...
+from awgcheck.model import Finding, ParamDocument
 
 
 class ReadOptions(Protocol):

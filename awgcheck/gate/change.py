@@ -17,7 +17,6 @@ from typing import Any
 
 from awgcheck import params, symptoms
 from awgcheck.compare import Comparison, absent_text, compare, written_value
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
 from awgcheck.model import (
     BaseCommit,
@@ -25,6 +24,7 @@ from awgcheck.model import (
     GateSummary,
     Location,
     ParamChange,
+    ParamDocument,
     ParamValue,
 )
 from awgcheck.ruleset.load import Rule

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from awgcheck import engine
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
@@ -27,6 +26,7 @@ from awgcheck.model import (
     Finding,
     GateSummary,
     NodeResult,
+    ParamDocument,
     Report,
     Severity,
     Status,

@@ -20,10 +20,9 @@ from awgcheck import audit as fleet
 from awgcheck import exitcodes, inventory
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
-from awgcheck.documents.base import ParamDocument
 from awgcheck.documents.conf import read_conf
 from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
-from awgcheck.model import ArtifactKind
+from awgcheck.model import ArtifactKind, ParamDocument
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
 from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather

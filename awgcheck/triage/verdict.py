@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from awgcheck import params
 from awgcheck.compare import Comparison, Quirks, Relation, compare
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ParamValue
+from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import RuntimeState
 from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Expect, MismatchClass

@@ -20,7 +20,8 @@ from awgcheck import engine, inventory
 from awgcheck.checks import compose_select
 from awgcheck.collect.compose import parse_config
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.documents.compose import NODE, ComposeDocument, read_compose
+from awgcheck.documents.compose import NODE, ComposeDocument
+from awgcheck.documents.compose_read import read_compose
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
