@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from awgcheck import audit, engine, inventory
+from awgcheck import audit, engine, inventory, nodes
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import CheckType, Context, Outcome
 from awgcheck.collect.base import CommandResult
@@ -115,7 +115,7 @@ def test_audit_unexpected_read_failure_is_internal_error_for_that_node_only() ->
     fleet = inventory.Inventory(Path("fleet.yaml"), nodes, source_node="server")
     rules = ruleset.RuleSet(ruleset.load_text(RULES.split("  - id: broken")[0], "r.yaml"))
 
-    def factory(node: inventory.Node, options: audit.RunOptions) -> _Collector:
+    def factory(node: inventory.Node, options: nodes.RunOptions) -> _Collector:
         return _Collector(KeyError("surprise") if node.name == "broken" else None)
 
     report = audit.audit(fleet, rules, factory=factory)

@@ -14,7 +14,7 @@ from awgcheck.model import Finding, ParamDocument
 
 
 class ReadOptions(Protocol):
-    """The run's choices a document kind may read by (``audit.RunOptions``
+    """The run's choices a document kind may read by (``nodes.RunOptions``
     has them all)."""
 
     @property
