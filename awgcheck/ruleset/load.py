@@ -9,7 +9,7 @@ naming the file, the rule and the key. A broken rule is never skipped.
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,4 +331,32 @@ def load_shipped() -> RuleSet:
     for entry in sorted(catalog.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             rules.extend(load_text(entry.read_text(encoding="utf-8"), f"rules/{entry.name}"))
+    return RuleSet(rules)
+
+
+BUILTIN = "builtin"
+"""The name that stands for the shipped catalog in a list of rule paths."""
+
+
+def load_named(entries: Sequence[str], *, base: Path | None = None,
+               missing: Callable[[str], Exception]) -> RuleSet:
+    """The rules a user named (``--rules``, a gate config's ``rules:``):
+    files and folders, relative to ``base`` when given, with ``builtin``
+    for the shipped catalog; the catalog alone when none is named.
+
+    A path that does not exist raises ``missing(entry)``, checked before
+    loading: the loader would report it as an unreadable rule file, which
+    hides the plain cause; each caller names the entry its own way.
+    """
+    if not entries:
+        return load_shipped()
+    rules: list[Rule] = []
+    for entry in entries:
+        if entry == BUILTIN:
+            rules.extend(load_shipped().rules)
+            continue
+        path = base / entry if base is not None else Path(entry)
+        if not path.exists():
+            raise missing(entry)
+        rules.extend(load_paths([path]).rules)
     return RuleSet(rules)
