@@ -100,9 +100,4 @@ def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity)
     if read.error is not None:
         return NodeResult(read.node.name, Status.ERROR, str(read.error),
                           read.error.error_class)
-    failing = any(f.failed and f.severity.at_least(fail_on) for f in findings)
-    broken = any(f.status is Status.ERROR for f in findings)
-    if broken and not failing:
-        return NodeResult(read.node.name, Status.ERROR,
-                          "some rules could not be evaluated", ErrorClass.RULE_ERROR)
-    return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)
+    return NodeResult.judged(read.node.name, findings, fail_on)

@@ -8,6 +8,7 @@ types, never a mutable object it might still change.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -169,6 +170,19 @@ class NodeResult:
     status: Status
     error: str | None = None
     error_class: ErrorClass | None = None
+
+    @classmethod
+    def judged(cls, name: str, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+        """A node that was read, by its own findings: failed by one at or
+        above ``fail_on``; else, when a rule could not be evaluated on it,
+        not a pass but an error of class ``rule_error`` (the node was
+        reached; reports list those rules, not the node, as unreadable)."""
+        if any(f.failed and f.severity.at_least(fail_on) for f in findings):
+            return cls(name, Status.FAIL)
+        if any(f.status is Status.ERROR for f in findings):
+            return cls(name, Status.ERROR, "some rules could not be evaluated",
+                       ErrorClass.RULE_ERROR)
+        return cls(name, Status.PASS)
 
 
 @dataclass(frozen=True)

@@ -114,13 +114,7 @@ def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> 
     name = read.consumer.path
     if read.error is not None:
         return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
-    mine = [f for f in findings if f.node == name]
-    failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
-    if not failing and any(f.status is Status.ERROR for f in mine):
-        # As in `check`: a file whose rules could not run is not a pass.
-        return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
-                          ErrorClass.RULE_ERROR)
-    return NodeResult(name, Status.FAIL if failing else Status.PASS)
+    return NodeResult.judged(name, [f for f in findings if f.node == name], fail_on)
 
 
 def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
