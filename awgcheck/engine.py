@@ -48,7 +48,8 @@ def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
         doc = node.docs.get(artifact)
         if doc is None:
             continue
-        if rule.check.type == "equals-source" and node.is_source and doc is source.doc:
+        if CHECKS[rule.check.type].compares_with_source and node.is_source \
+                and doc is source.doc:
             continue  # the source trivially equals itself
         yield from _run_on(rule, node, doc, source, profile)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from awgcheck import params, symptoms
+from awgcheck.checks import CHECKS
 from awgcheck.compare import Comparison, absent_text, compare, written_value
 from awgcheck.errors import UsageError
 from awgcheck.model import (
@@ -170,7 +171,7 @@ def predict_impact(report: Mapping[str, Any], changes: Iterable[Change],
     flips = [c for c in changes if c.must_match]
     if not flips:
         return None
-    drift_rules = {r.id for r in rules if r.check.type == "equals-source"}
+    drift_rules = {r.id for r in rules if CHECKS[r.check.type].compares_with_source}
     values = _node_values(report, drift_rules)
     source = (report.get("source") or {}).get("node")
     drifting, unknown = [], []

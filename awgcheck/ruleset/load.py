@@ -119,10 +119,7 @@ class Rule:
         """A rule that compares a node's params with another statement of
         them (the source, the node's conf): its failures are drift, with a
         symptom."""
-        if self.check.type == "equals-source":
-            return True
-        return self.check.type == "compose-equals" and \
-            self.check.options.get("against") in ("source", "conf")
+        return CHECKS[self.check.type].drifts(self.check.options)
 
 
 def _check_fields(where: str, data: Mapping[str, Any],
@@ -245,7 +242,7 @@ def _rule(where: str, data: object) -> Rule:
             if not isinstance(text, str):
                 raise RuleError(f"{where}: symptom: '{key}' must be a string")
             symptoms[key if key == "default" else params.canonical(str(key))] = text
-    if check.type == "equals-source" and "default" not in symptoms:
+    if CHECKS[check.type].compares_with_source and "default" not in symptoms:
         # The symptom table covers every obfuscation param; any other param
         # (or "*") needs the rule's own text.
         uncovered = [name for name in select.params
