@@ -222,8 +222,9 @@ class ParamChange:
     before: str | None  # raw text at the base, None when absent
     after: str | None  # raw text now, None when absent
     symptom: str | None  # what a node experiences until it applies the change
-    text: str  # one sentence: the change, and what it does during rollout
+    text: str = ""  # one sentence: the change, and what it does during rollout
     location: Location | None = None
+    after_effective: str | None = None  # how awg reads ``after``
 
     @property
     def must_match(self) -> bool:

@@ -14,7 +14,7 @@ import click
 
 from awgcheck.cli import output
 from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
-from awgcheck.gate import change, config, git, run
+from awgcheck.gate import config, fleet, git, run
 from awgcheck.model import Severity
 from awgcheck.report import FORMATS
 from awgcheck.report.rulemeta import with_rules
@@ -57,7 +57,7 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     repo = git.repo_root(Path.cwd())
     settings = config.load(config_path or repo / config.DEFAULT_NAME, repo)
     rules = config.load_rules(repo, settings)
-    fleet_report = (change.read_fleet_report(fleet_report_path)
+    fleet_report = (fleet.read(fleet_report_path)
                     if fleet_report_path else None)
     base = git.resolve_base(repo, base_ref)
     report = run.run(repo, settings, rules, base,

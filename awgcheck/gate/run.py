@@ -9,21 +9,22 @@ change to the source of truth does to the fleet during rollout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from awgcheck import engine
 from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.gate import change, compose, git
 from awgcheck.gate.config import CONSUMER_KINDS, GateConfig
+from awgcheck.gate.fleet import FleetReport
 from awgcheck.model import (
     ArtifactKind,
     BaseCommit,
     Finding,
     GateSummary,
     NodeResult,
+    ParamChange,
     ParamDocument,
     Report,
     Severity,
@@ -167,9 +168,9 @@ def _base_document(repo: Path, base: BaseCommit, source: Consumer) -> ParamDocum
 
 
 def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: RuleSet,
-                    fleet_report: Mapping[str, Any] | None,
+                    fleet_report: FleetReport | None,
                     notes: list[str]) -> GateSummary:
-    changes: list[change.Change] = []
+    changes: list[ParamChange] = []
     if source.doc is None:
         notes.append("the source of truth could not be read: no change summary")
     elif base is None:
@@ -189,7 +190,7 @@ def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: Ru
 
 def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None, *,
         fail_on: Severity, profile: str,
-        fleet_report: Mapping[str, Any] | None = None) -> Report:
+        fleet_report: FleetReport | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
     consumers, notes = find_consumers(repo, config)
     reads = [read_compose(repo, c, config) if c.kind == "compose" else read(repo, c)

@@ -9,8 +9,8 @@ import pytest
 
 from awgcheck import params
 from awgcheck.errors import UsageError
-from awgcheck.gate import change, config
-from awgcheck.model import Severity
+from awgcheck.gate import change, config, fleet
+from awgcheck.model import Severity, Status
 from awgcheck.parse import awgconf
 from awgcheck.ruleset import load as ruleset
 
@@ -171,7 +171,7 @@ def test_gate_impact_from_values_defaults_and_fallback() -> None:
     report = _report([("server", "pass"), ("a", "pass"), ("b", "fail"), ("c", "pass"),
                       ("d", "pass"), ("e", "error")],
                      {"a": "18", "b": "+19", "c": None})
-    impact = change.predict_impact(report, changes, RULES)
+    impact = change.predict_impact(fleet.load(report, "r.json"), changes, RULES)
     assert impact is not None
     # a: 18; b: +19 reads as 19 (already there); c: absent means 0; d: no value
     # in the report, taken to equal the old source; e: unchecked.
@@ -185,10 +185,22 @@ def test_gate_impact_from_values_defaults_and_fallback() -> None:
 def test_gate_impact_none_without_must_match_change() -> None:
     changes = change.diff_params(_conf("[Interface]\nJc = 4\n"),
                                  _conf("[Interface]\nJc = 5\n"))
-    assert change.predict_impact(_report([("a", "pass")], {}), changes, RULES) is None
+    assert change.predict_impact(fleet.load(_report([("a", "pass")], {}), "r.json"), changes,
+                                 RULES) is None
 
 
 @pytest.mark.parametrize("data", [[], {"schema": "other"}, {"schema": "awgcheck.report/v1"}])
 def test_gate_impact_rejects_other_documents(data: object) -> None:
     with pytest.raises(UsageError, match="not an awgcheck JSON report"):
-        change.load_fleet_report(data, "r.json")
+        fleet.load(data, "r.json")
+
+
+def test_gate_fleet_report_is_read_once_into_typed_nodes() -> None:
+    report = fleet.load(_report([("server", "pass"), ("a", "fail"), ("e", "error")],
+                                {"a": "18"}), "r.json")
+    assert report.source == "server"
+    assert [(n.name, n.status) for n in report.nodes] == [
+        ("server", Status.PASS), ("a", Status.FAIL), ("e", Status.ERROR)]
+    [a] = [n for n in report.nodes if n.name == "a"]
+    assert a.values_of(["must-match-drift"]) == {"S4": "18"}
+    assert a.values_of([]) == {}
