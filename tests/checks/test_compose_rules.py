@@ -17,13 +17,13 @@ from memory_node import project_from_files
 
 from awgcheck import audit, engine, inventory, nodes
 from awgcheck.checks import compose_select
-from awgcheck.collect.compose import parse_config
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.documents.compose import NODE, ComposeDocument
 from awgcheck.documents.compose_read import read_compose
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
+from awgcheck.parse.compose.config_json import parse_config
 from awgcheck.ruleset import load as ruleset
 
 DEMO = paths.DEMO
