@@ -1,10 +1,7 @@
 """A node's compose project as a rule document, and what counts as secret
-in it (:mod:`awgcheck.documents.compose_read` reads it from a node).
-
-Read when the node lists compose files (inventory ``compose:``). Never
-fatal: a compose file that is missing, unreadable or refused becomes a
-diagnostic, which rules report as that node's compose findings; only a
-lost connection makes the node unreadable.
+in it (:mod:`awgcheck.documents.compose_read` reads it from a node, and
+says when it is read). Apart from the reading so that the checks that
+judge it load no transport.
 
 The compose reader (:mod:`awgcheck.parse.compose`) works on node paths
 (``/opt/partner-edge/compose.yaml``); reports must name the file the way
