@@ -29,6 +29,9 @@ from awgcheck.model import ArtifactKind, Finding, ParamDocument
 
 @dataclass(frozen=True)
 class RunOptions:
+    """The run's choices for reading nodes (the shared SSH options, and
+    what ``check`` reads besides the conf)."""
+
     concurrency: int = 32
     timeout: float = 30.0
     ssh_config: str | None = None  # None: ~/.ssh/config when it exists
@@ -82,6 +85,8 @@ def with_collector(node: Node, options: RunOptions, factory: CollectorFactory,
 
 @dataclass(frozen=True)
 class NodeRead:
+    """One node as read: its documents, or the error that cost it."""
+
     node: Node
     documents: engine.NodeDocuments | None
     error: CollectError | None = None
