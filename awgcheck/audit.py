@@ -1,4 +1,5 @@
 """The audit pipeline: read every node (concurrently), evaluate, report.
+One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
@@ -7,97 +8,23 @@ never counted as passed.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from awgcheck import engine, workers
-from awgcheck.collect import TRANSPORTS
-from awgcheck.collect.base import Collector, ConnectOptions
-from awgcheck.collect.runtime import Missing
-from awgcheck.documents import DOCUMENTS, params
-from awgcheck.documents.base import DocumentKind, ParamDocument
+from awgcheck.documents.base import DocumentKind
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.nodes import (
+    CollectorFactory,
+    NodeRead,
+    RunOptions,
+    open_collector,
+    read_node,
+    read_source_file,
+)
 from awgcheck.ruleset.load import RuleSet
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    concurrency: int = 32
-    timeout: float = 30.0
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
-    accept_new_host_keys: bool = False
-    runtime: bool = False  # also read the running interface (check --runtime)
-    compose_mode: str = "file"  # file: read compose files; node: docker compose config
-    compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
-
-    @property
-    def connect(self) -> ConnectOptions:
-        """What the node's transport is opened with."""
-        return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
-                              accept_new_host_keys=self.accept_new_host_keys)
-
-
-CollectorFactory = Callable[[Node, RunOptions], Collector]
-
-
-def open_collector(node: Node, options: RunOptions) -> Collector:
-    """Open ``node`` with the transport its inventory entry names."""
-    return TRANSPORTS[node.transport](node, options.connect)
-
-
-@dataclass(frozen=True)
-class NodeRead:
-    node: Node
-    documents: engine.NodeDocuments | None
-    error: CollectError | None = None
-    missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
-    findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
-
-
-def read_node(node: Node, options: RunOptions,
-              factory: CollectorFactory = open_collector,
-              documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> NodeRead:
-    """Read and parse the ``documents`` the node wants, in order; every
-    failure is captured (a kind that raises makes the node unreadable)."""
-    try:
-        collector = factory(node, options)
-    except CollectError as exc:
-        return NodeRead(node, None, exc)
-    except Exception as exc:  # a transport bug costs this node, not the run
-        return NodeRead(node, None, internal_error(node.name, "opening the node", exc))
-    try:
-        return _read_documents(collector, node, options, documents)
-    except CollectError as exc:
-        return NodeRead(node, None, exc)
-    except ParseError as exc:
-        return NodeRead(node, None, CollectError(str(exc), error_class=ErrorClass.PARSE_ERROR))
-    except Exception as exc:
-        return NodeRead(node, None, internal_error(node.name, "reading", exc))
-    finally:
-        with contextlib.suppress(Exception):  # closing a broken transport may fail too
-            collector.close()
-
-
-def _read_documents(collector: Collector, node: Node, options: RunOptions,
-                    documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
-    docs: dict[ArtifactKind, ParamDocument] = {}
-    missing: list[Missing] = []
-    findings: list[Finding] = []
-    for kind, document in documents.items():
-        if not document.wanted(node, options):
-            continue
-        reading = document.read(collector, node, options)
-        missing.extend(reading.missing)
-        findings.extend(reading.findings)
-        if reading.document is not None:
-            docs[kind] = reading.document
-    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
-                    findings=tuple(findings))
-
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
 # this grace covers a collector that does not, so the run still ends.
@@ -124,15 +51,6 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
         nodes, lambda node: read_node(node, options, factory, documents),
         concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
         on_overrun=overrun, on_error=failed, on_result=progress)
-
-
-def read_source_file(path: Path) -> ParamDocument:
-    """The source of truth from a file: a conf, or a params document (told
-    apart by content, so the file name does not matter)."""
-    try:
-        return params.read_source(path)
-    except CollectError as exc:
-        raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
@@ -184,9 +102,4 @@ def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity)
     if read.error is not None:
         return NodeResult(read.node.name, Status.ERROR, str(read.error),
                           read.error.error_class)
-    failing = any(f.failed and f.severity.at_least(fail_on) for f in findings)
-    broken = any(f.status is Status.ERROR for f in findings)
-    if broken and not failing:
-        return NodeResult(read.node.name, Status.ERROR,
-                          "some rules could not be evaluated", ErrorClass.RULE_ERROR)
-    return NodeResult(read.node.name, Status.FAIL if failing else Status.PASS)
+    return NodeResult.judged(read.node.name, findings, fail_on)

@@ -31,8 +31,7 @@ import enum
 from dataclasses import dataclass
 
 from awgcheck import params
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ParamValue
+from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.parse.runtime import RuntimeState, explain_header_quirk, explain_quirk
 
 # The characters awg's config.c deletes from a line (isspace() in the C

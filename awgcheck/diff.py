@@ -15,8 +15,7 @@ from tabulate import tabulate
 from awgcheck import compare as comparing
 from awgcheck import params
 from awgcheck.compare import Relation
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ParamValue
+from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.report.registry import Formats
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"

@@ -17,15 +17,16 @@ from dataclasses import dataclass, field
 
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
-from awgcheck.documents.base import ParamDocument, TemplateDocument
 from awgcheck.model import (
     TEMPLATE_PLACEHOLDERS,
     ArtifactKind,
     Finding,
     Location,
+    ParamDocument,
     Placeholder,
     Severity,
     Status,
+    TemplateDocument,
 )
 from awgcheck.ruleset.load import Rule
 
@@ -87,7 +88,8 @@ def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
         doc = node.docs.get(artifact)
         if doc is None:
             continue
-        if rule.check.type == "equals-source" and node.is_source and doc is source.doc:
+        if CHECKS[rule.check.type].compares_with_source and node.is_source \
+                and doc is source.doc:
             continue  # the source trivially equals itself
         yield from _run_on(rule, node, doc, source, profile)
 

@@ -80,7 +80,7 @@ class Node:
     @property
     def transport(self) -> str:
         """Where the node lives, as the key of its transport in
-        ``awgcheck.collect.TRANSPORTS``: "local" (a node tree) or "ssh"."""
+        ``awgcheck.collect.transports.TRANSPORTS``: "local" (a node tree) or "ssh"."""
         return "local" if self.local is not None else "ssh"
 
 

@@ -8,7 +8,9 @@ types, never a mutable object it might still change.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 from awgcheck import exitcodes, params
 from awgcheck.errors import ErrorClass
@@ -162,6 +164,17 @@ compared because it is a placeholder (the engine writes it; no rule file
 declares it, as no rule judges it)."""
 
 
+class ParamDocument(Protocol):
+    """Anything that states interface params: a conf, a runtime view, a
+    params document. Here, not in :mod:`awgcheck.documents`, so the pure
+    layers (compare, checks, engine) name it without the transports."""
+
+    @property
+    def path(self) -> str: ...
+
+    def params(self) -> dict[str, ParamValue]: ...
+
+
 @dataclass(frozen=True)
 class Finding:
     """The result of one rule on one node, as the JSON report contract has it."""
@@ -191,6 +204,19 @@ class NodeResult:
     status: Status
     error: str | None = None
     error_class: ErrorClass | None = None
+
+    @classmethod
+    def judged(cls, name: str, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
+        """A node that was read, by its own findings: failed by one at or
+        above ``fail_on``; else, when a rule could not be evaluated on it,
+        not a pass but an error of class ``rule_error`` (the node was
+        reached; reports list those rules, not the node, as unreadable)."""
+        if any(f.failed and f.severity.at_least(fail_on) for f in findings):
+            return cls(name, Status.FAIL)
+        if any(f.status is Status.ERROR for f in findings):
+            return cls(name, Status.ERROR, "some rules could not be evaluated",
+                       ErrorClass.RULE_ERROR)
+        return cls(name, Status.PASS)
 
 
 @dataclass(frozen=True)
@@ -230,8 +256,9 @@ class ParamChange:
     before: str | None  # raw text at the base, None when absent
     after: str | None  # raw text now, None when absent
     symptom: str | None  # what a node experiences until it applies the change
-    text: str  # one sentence: the change, and what it does during rollout
+    text: str = ""  # one sentence: the change, and what it does during rollout
     location: Location | None = None
+    after_effective: str | None = None  # how awg reads ``after``
 
     @property
     def must_match(self) -> bool:
@@ -290,3 +317,18 @@ class Report:
         return exitcodes.for_outcome(
             failed=bool(self.failing()), unchecked=bool(self.unchecked())
         )
+
+
+@runtime_checkable
+class TemplateDocument(Protocol):
+    """A document that may be a template (a conf or compose project the
+    gate reads from ``templates:`` / ``compose_templates:``): it lists the
+    values only known once rendered, which checks skip."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def template(self) -> bool: ...
+
+    def placeholders(self) -> tuple[Placeholder, ...]: ...

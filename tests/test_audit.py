@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awgcheck import audit as fleet
-from awgcheck import inventory
+from awgcheck import audit, inventory, nodes
 from awgcheck.cli.main import main
-from awgcheck.collect import TRANSPORTS
 from awgcheck.collect.base import Collector, ConnectOptions
+from awgcheck.collect.transports import TRANSPORTS
 from awgcheck.errors import ErrorClass
 from awgcheck.model import Status
 from awgcheck.ruleset import load as ruleset
@@ -22,7 +21,7 @@ from awgcheck.ruleset import load as ruleset
 DEMO = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
 
 
-def _broken_transport(node: inventory.Node, options: ConnectOptions | fleet.RunOptions
+def _broken_transport(node: inventory.Node, options: ConnectOptions | nodes.RunOptions
                       ) -> Collector:
     raise RuntimeError(f"transport bug on {node.name}")
 
@@ -33,8 +32,8 @@ def test_audit_collector_that_raises_is_an_internal_error_without_waiting() -> N
     fleet_file = inventory.load(DEMO / "fleet.yaml")
     only = ("partner-berlin", "partner-tbilisi", "partner-almaty")
     started = time.monotonic()
-    report = fleet.audit(fleet_file, ruleset.load_shipped(), only=only,
-                         options=fleet.RunOptions(timeout=3), factory=_broken_transport)
+    report = audit.audit(fleet_file, ruleset.load_shipped(), only=only,
+                         options=nodes.RunOptions(timeout=3), factory=_broken_transport)
     assert time.monotonic() - started < 1.5
     assert len(report.nodes) == 4  # the source is always read
     for node in report.nodes:
@@ -46,7 +45,7 @@ def test_audit_collector_that_raises_is_an_internal_error_without_waiting() -> N
 
 def test_read_node_collector_that_raises_is_captured() -> None:
     node = inventory.Node(name="edge", host="edge.example")
-    read = fleet.read_node(node, fleet.RunOptions(), factory=_broken_transport)
+    read = nodes.read_node(node, nodes.RunOptions(), factory=_broken_transport)
     assert read.documents is None and read.error is not None
     assert read.error.error_class is ErrorClass.INTERNAL_ERROR
 
@@ -55,7 +54,7 @@ def test_transports_registry_opens_every_kind_of_inventory_node() -> None:
     fleet_file = inventory.load(DEMO / "fleet.yaml")
     ssh_node = inventory.node_from_url("ssh://audit@edge.example:2222")
     assert {n.transport for n in (*fleet_file.nodes, ssh_node)} == set(TRANSPORTS)
-    collector = fleet.open_collector(fleet_file.node("server"), fleet.RunOptions())
+    collector = nodes.open_collector(fleet_file.node("server"), nodes.RunOptions())
     assert b"[Interface]" in collector.read_file("/etc/amnezia/amneziawg/awg0.conf")
 
 

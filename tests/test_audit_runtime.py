@@ -9,8 +9,7 @@ import paths
 import pytest
 from memory_node import FakeCollector
 
-from awgcheck import audit as fleet
-from awgcheck import diff, engine, inventory
+from awgcheck import diff, engine, inventory, nodes
 from awgcheck.collect.base import CommandResult
 from awgcheck.collect.runtime import command_failure, read_runtime
 from awgcheck.errors import CollectError
@@ -102,10 +101,10 @@ def test_command_failure_never_quotes_a_key() -> None:
 def test_read_node_adds_the_runtime_document_when_asked() -> None:
     conf = b"[Interface]\nS4 = 18\n"
     collector = FakeCollector({CONF_PATH: conf}, {SHOWCONF: [b"[Interface]\nS4 = 17\n"]})
-    plain = fleet.read_node(NODE, fleet.RunOptions(), factory=lambda n, o: collector)
+    plain = nodes.read_node(NODE, nodes.RunOptions(), factory=lambda n, o: collector)
     assert plain.documents is not None
     assert ArtifactKind.RUNTIME not in plain.documents.docs and not collector.ran
-    read = fleet.read_node(NODE, fleet.RunOptions(runtime=True),
+    read = nodes.read_node(NODE, nodes.RunOptions(runtime=True),
                            factory=lambda n, o: collector)
     assert read.documents is not None and read.error is None
     assert read.documents.docs[ArtifactKind.RUNTIME].params()["S4"].effective == "17"

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from awgcheck import audit as fleet
-from awgcheck import inventory
+from awgcheck import audit, inventory, nodes
 from awgcheck.collect.base import Collector
-from awgcheck.documents import DOCUMENTS
 from awgcheck.documents.base import DocumentKind, Reading, ReadOptions
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import ErrorClass, ParseError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import paramsdoc
@@ -62,7 +61,7 @@ PARAMS_ON_NODE = DocumentKind(_always, _read_params)
 def test_documents_registered_kind_is_read_and_judged_by_rules(tmp_path: Path) -> None:
     fleet_file = _fleet(tmp_path, "error-reply.json")
     registry = {**DOCUMENTS, ArtifactKind.PARAMS: PARAMS_ON_NODE}
-    report = fleet.audit(fleet_file, PARAMS_RULE, documents=registry)
+    report = audit.audit(fleet_file, PARAMS_RULE, documents=registry)
     failed = [f for f in report.findings if f.failed]
     assert [(f.rule, f.node) for f in failed] == [("params-document-valid", "edge")]
     assert failed[0].location is not None
@@ -71,7 +70,7 @@ def test_documents_registered_kind_is_read_and_judged_by_rules(tmp_path: Path) -
 
 
 def test_documents_unregistered_kind_is_not_read(tmp_path: Path) -> None:
-    report = fleet.audit(_fleet(tmp_path, "error-reply.json"), PARAMS_RULE)
+    report = audit.audit(_fleet(tmp_path, "error-reply.json"), PARAMS_RULE)
     assert report.findings == ()
     assert report.nodes[0].status is Status.PASS
 
@@ -81,7 +80,7 @@ def test_documents_kind_not_wanted_is_not_read(tmp_path: Path) -> None:
         raise AssertionError("read although not wanted")
 
     registry = {**DOCUMENTS, ArtifactKind.PARAMS: DocumentKind(lambda n, o: False, refuse)}
-    read = fleet.read_node(_fleet(tmp_path, "epoch.json").node("edge"), fleet.RunOptions(),
+    read = nodes.read_node(_fleet(tmp_path, "epoch.json").node("edge"), nodes.RunOptions(),
                            documents=registry)
     assert read.error is None and read.documents is not None
     assert set(read.documents.docs) == {ArtifactKind.CONF}
@@ -92,7 +91,7 @@ def test_documents_kind_that_raises_makes_the_node_unreadable(tmp_path: Path) ->
         raise ParseError(f"{collector.describe(PARAMS_PATH)}: not a params document")
 
     registry = {**DOCUMENTS, ArtifactKind.PARAMS: DocumentKind(_always, broken)}
-    read = fleet.read_node(_fleet(tmp_path, "epoch.json").node("edge"), fleet.RunOptions(),
+    read = nodes.read_node(_fleet(tmp_path, "epoch.json").node("edge"), nodes.RunOptions(),
                            documents=registry)
     assert read.documents is None and read.error is not None
     assert read.error.error_class is ErrorClass.PARSE_ERROR

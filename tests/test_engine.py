@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from awgcheck import audit, engine, inventory
+from awgcheck import audit, engine, inventory, nodes
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import CheckType, Context, Outcome
 from awgcheck.collect.base import CommandResult
-from awgcheck.errors import RuleError
+from awgcheck.errors import ErrorClass, RuleError
 from awgcheck.model import ArtifactKind, Status
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import parse_showconf
+from awgcheck.report import junit, table
 from awgcheck.ruleset import load as ruleset
 
 CONF = b"[Interface]\nS4 = 18\nJc = 4\n"
@@ -112,12 +113,12 @@ class _Collector:
 
 
 def test_audit_unexpected_read_failure_is_internal_error_for_that_node_only() -> None:
-    nodes = tuple(inventory.Node(name=n, host=f"{n}.example")
-                  for n in ("server", "broken", "partner"))
-    fleet = inventory.Inventory(Path("fleet.yaml"), nodes, source_node="server")
+    fleet_nodes = tuple(inventory.Node(name=n, host=f"{n}.example")
+                        for n in ("server", "broken", "partner"))
+    fleet = inventory.Inventory(Path("fleet.yaml"), fleet_nodes, source_node="server")
     rules = ruleset.RuleSet(ruleset.load_text(RULES.split("  - id: broken")[0], "r.yaml"))
 
-    def factory(node: inventory.Node, options: audit.RunOptions) -> _Collector:
+    def factory(node: inventory.Node, options: nodes.RunOptions) -> _Collector:
         return _Collector(KeyError("surprise") if node.name == "broken" else None)
 
     report = audit.audit(fleet, rules, factory=factory)
@@ -166,3 +167,30 @@ def test_engine_implies_conf_only_inner_check_on_a_runtime_rule_is_a_rule_error(
         "then: {type: canonical-spelling, params: [S4]}")
     with pytest.raises(RuleError, match="works on conf, not on 'runtime'"):
         ruleset.load_text(text, "implies.yaml")
+
+
+@pytest.mark.usefixtures("with_broken_check")
+def test_audit_rule_that_raises_makes_the_node_a_rule_error() -> None:
+    """A node reached and read, where a rule raised and nothing failed, is
+    not a pass: status error, class rule_error, exit code 4. Reports list
+    the rule that could not be evaluated, not the node as unreachable."""
+    fleet = inventory.Inventory(Path("fleet.yaml"), (inventory.Node(name="a", host="a.example"),),
+                                source_node=None, source_path=Path("server.conf"))
+    rules = ruleset.RuleSet(ruleset.load_text(RULES, "r.yaml"))
+    report = audit.audit(fleet, rules, factory=lambda node, options: _Collector())
+    [node] = report.nodes
+    assert (node.status, node.error_class) == (Status.ERROR, ErrorClass.RULE_ERROR)
+    assert node.error == "some rules could not be evaluated"
+    assert not report.failing()
+    assert report.exit_code() == 4
+
+    text = table.render(report)
+    assert "COULD NOT CHECK" not in text
+    assert "== a: ERROR ==" in text
+    assert "rule broken could not be evaluated: ZeroDivisionError" in text
+
+    xml = junit.render(report)
+    assert 'name="reachable"' not in xml
+    assert '<testcase classname="a" name="broken">' in xml
+    assert '<error message="rule broken could not be evaluated: ZeroDivisionError' in xml
+    assert 'tests="3" failures="0" errors="1"' in xml

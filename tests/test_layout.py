@@ -9,6 +9,8 @@ hide one.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,20 @@ def test_layout_no_hidden_imports(name: str) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             inner = [n for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)]
             assert not inner, f"{name}: import inside {node.name}() at line {inner[0].lineno}"
+
+
+PURE = ("awgcheck.engine", "awgcheck.compare", "awgcheck.checks", "awgcheck.ruleset")
+"""The layers that judge documents already read: (rules, documents) ->
+findings. They must run without any transport."""
+
+
+@pytest.mark.parametrize("name", PURE)
+def test_layout_pure_layers_load_no_transport(name: str) -> None:
+    """Importing a pure layer, in a fresh interpreter, loads neither
+    :mod:`awgcheck.collect` nor paramiko (which also sets its log level)."""
+    probe = (f"import sys, {name}\n"
+             "print(sorted(m for m in sys.modules if m == 'paramiko'\n"
+             "             or m.startswith(('paramiko.', 'awgcheck.collect'))))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]", f"{name} loads {out}"

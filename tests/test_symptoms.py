@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from awgcheck import params, symptoms
 from awgcheck.cli.main import main
-from awgcheck.gate import change as gate_change
+from awgcheck.gate import change
 from awgcheck.parse import awgconf
 from awgcheck.ruleset import load as ruleset
 
@@ -131,8 +131,8 @@ def test_symptoms_triage_json_headline_carries_the_table_text(tmp_path: Path) ->
 def test_symptoms_gate_summary_carries_the_table_text() -> None:
     before = awgconf.parse(b"[Interface]\nS4 = 18\nJc = 4\n", "server.conf")
     after = awgconf.parse(b"[Interface]\nS4 = 19\nJc = 5\n", "server.conf")
-    changes = gate_change.diff_params(before, after)
-    summary = gate_change.summary(changes, "server.conf", None, None, [])
+    changes = change.diff_params(before, after)
+    summary = change.summary(changes, "server.conf", None, None, [])
     by_param = {c.param: c for c in summary.changes}
     assert by_param["S4"].symptom == S4 and S4 in by_param["S4"].text
     assert by_param["Jc"].symptom == symptoms.SIDE_LOCAL.symptom

@@ -8,6 +8,9 @@ write its function in the family module it belongs to (``params``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from awgcheck.checks import base, compose, conf, document, implies, itags
 from awgcheck.checks import params as param_checks
 from awgcheck.checks.base import CheckType, OptionSchema
@@ -23,11 +26,19 @@ _absent = base.absent_mode
 # states none, instead of judging every param as absent.
 _params = base.on_stated_params
 
+
+def _against_a_statement(options: Mapping[str, Any]) -> bool:
+    """compose-equals is drift when it compares with the source or the
+    node's conf, not with a literal value."""
+    return options.get("against") in ("source", "conf")
+
+
 CHECKS: dict[str, CheckType] = {
     # params: any document that states interface params
     "equals-source": CheckType(_params(param_checks.check_equals_source),
                                {"compare": (str, False), "against": (str, False)},
-                               _PARAM_KINDS, param_checks.prepare_compare),
+                               _PARAM_KINDS, param_checks.prepare_compare,
+                               compares_with_source=True, drifts=base.always),
     "present": CheckType(_params(param_checks.check_present), {}, _PARAM_KINDS),
     "not-all-default": CheckType(_params(param_checks.check_not_all_default),
                                  {"message": (str, False)}, _PARAM_KINDS),
@@ -59,7 +70,7 @@ CHECKS: dict[str, CheckType] = {
     "document-valid": CheckType(document.check_document_valid, {}, _PARAMS_DOC),
     # compose projects
     "compose-equals": CheckType(compose.check_equals, compose.EQUALS_OPTIONS, _COMPOSE,
-                                compose.prepare_equals),
+                                compose.prepare_equals, drifts=_against_a_statement),
     "compose-present": CheckType(compose.check_present, {}, _COMPOSE),
     "compose-absent": CheckType(compose.check_absent, {}, _COMPOSE),
     "compose-origin": CheckType(compose.check_origin, compose.ORIGIN_OPTIONS, _COMPOSE,

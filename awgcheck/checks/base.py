@@ -17,9 +17,8 @@ from typing import Any
 from awgcheck import params
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.checks.options import one_of
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Location, ParamValue, Severity, Status
+from awgcheck.model import ArtifactKind, Location, ParamDocument, ParamValue, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
 
 
@@ -98,12 +97,34 @@ Validator = Callable[[str, Mapping[str, Any], tuple[ArtifactKind, ...]], Mapping
 OptionSchema = Mapping[str, tuple[type | tuple[type, ...], bool]]
 
 
+def never(options: Mapping[str, Any]) -> bool:
+    """For :attr:`CheckType.drifts`: no failure of this type is drift."""
+    return False
+
+
+def always(options: Mapping[str, Any]) -> bool:
+    """For :attr:`CheckType.drifts`: every failure of this type is drift."""
+    return True
+
+
 @dataclass(frozen=True)
 class CheckType:
+    """One check type: its function, its options, the document kinds it
+    reads, and what the engine and the rule loader need to know of it.
+
+    ``compares_with_source``: it compares a document with the source of
+    truth's, so the engine skips it on the source's own document (which
+    trivially equals itself). ``drifts(options)``: a failure of a rule
+    with these options is drift, a mismatch with another statement of the
+    params, and gets the symptom table's text.
+    """
+
     fn: CheckFn
     options: OptionSchema
     artifacts: frozenset[ArtifactKind]
     prepare: Validator | None = None
+    compares_with_source: bool = False
+    drifts: Callable[[Mapping[str, Any]], bool] = never
 
     def validate(self, where: str, data: Mapping[str, Any],
                  artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit as fleet
-from awgcheck import inventory
+from awgcheck import audit, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
@@ -39,7 +38,7 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total, self.done, self.failed = total, 0, 0
 
-    def __call__(self, read: fleet.NodeRead) -> None:
+    def __call__(self, read: nodes.NodeRead) -> None:
         self.done += 1
         self.failed += read.error is not None
         click.echo(f"\r[{self.done}/{self.total}] nodes read, {self.failed} could not be "
@@ -72,7 +71,7 @@ class Progress:
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
           output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
-          run_options: fleet.RunOptions) -> None:
+          run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
@@ -86,7 +85,7 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
         fleet_file.node(name)
     rules = load_rules(rule_paths)
     progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
-    report = fleet.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
+    report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
                          only=only, options=replace(run_options, runtime=runtime),
                          progress=progress)
     if progress is not None:

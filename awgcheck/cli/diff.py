@@ -12,38 +12,29 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit as fleet
 from awgcheck import diff as diffing
-from awgcheck import exitcodes, inventory
+from awgcheck import exitcodes, inventory, nodes
 from awgcheck.cli.options import emit, format_option, read_conf, ssh_options, user_errors
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import UsageError
-from awgcheck.model import ArtifactKind
+from awgcheck.model import ArtifactKind, ParamDocument
 
 RUNTIME_SUFFIX = ":runtime"
 
 
-def _node(spec: str, inventory_path: Path | None) -> inventory.Node:
-    """A node named on the command line: ``ssh://user@host:port`` or a name
-    from the inventory."""
-    if spec.startswith("ssh://"):
-        return inventory.node_from_url(spec)
-    if inventory_path is None:
-        raise UsageError(f"{spec}: no such file (to name a node, pass --inventory, or give "
-                         "ssh://user@host:port)")
-    return inventory.load(inventory_path).node(spec)
-
-
 def _document(spec: str, inventory_path: Path | None,
-              options: fleet.RunOptions) -> tuple[str, ParamDocument]:
+              options: nodes.RunOptions) -> tuple[str, ParamDocument]:
     """A diff side: a conf file path, a node name, or an ssh:// URL; with
     ``:runtime`` appended, that node's running interface."""
     path = Path(spec)
     if path.is_file():
         return spec, read_conf(path)
     wants_runtime = spec.endswith(RUNTIME_SUFFIX)
-    node = _node(spec.removesuffix(RUNTIME_SUFFIX), inventory_path)
-    read = fleet.read_node(node, replace(options, runtime=wants_runtime))
+    name = spec.removesuffix(RUNTIME_SUFFIX)
+    # The inventory is only opened for a name it must hold, as before.
+    fleet_file = (inventory.load(inventory_path)
+                  if inventory_path is not None and not name.startswith("ssh://") else None)
+    node = nodes.named_node(name, fleet_file, or_file=True)
+    read = nodes.read_node(node, replace(options, runtime=wants_runtime))
     if read.error is not None or read.documents is None:
         raise UsageError(f"{spec}: {read.error}")
     kind = ArtifactKind.RUNTIME if wants_runtime else ArtifactKind.CONF
@@ -63,7 +54,7 @@ def _document(spec: str, inventory_path: Path | None,
 @ssh_options
 @user_errors
 def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
-         only_differences: bool, run_options: fleet.RunOptions) -> None:
+         only_differences: bool, run_options: nodes.RunOptions) -> None:
     """Compare every param of LEFT and RIGHT (conf files, node names from
     --inventory, or ssh://user@host:port; NODE:runtime for the node's running
     interface).

@@ -14,10 +14,7 @@ import click
 
 from awgcheck.cli import output
 from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
-from awgcheck.gate import change as gate_change
-from awgcheck.gate import config as gate_config
-from awgcheck.gate import git as gate_git
-from awgcheck.gate import run as gating
+from awgcheck.gate import config, fleet, git, run
 from awgcheck.model import Severity
 from awgcheck.report import FORMATS
 from awgcheck.report.rulemeta import with_rules
@@ -57,14 +54,14 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     """
     if output_path is not None:
         output.check_writable(output_path)
-    repo = gate_git.repo_root(Path.cwd())
-    config = gate_config.load(config_path or repo / gate_config.DEFAULT_NAME, repo)
-    rules = gate_config.load_rules(repo, config)
-    fleet_report = (gate_change.read_fleet_report(fleet_report_path)
+    repo = git.repo_root(Path.cwd())
+    settings = config.load(config_path or repo / config.DEFAULT_NAME, repo)
+    rules = config.load_rules(repo, settings)
+    fleet_report = (fleet.read(fleet_report_path)
                     if fleet_report_path else None)
-    base = gate_git.resolve_base(repo, base_ref)
-    report = gating.run(repo, config, rules, base,
-                        fail_on=Severity(fail_on) if fail_on else config.fail_on,
-                        profile=profile or config.profile, fleet_report=fleet_report)
+    base = git.resolve_base(repo, base_ref)
+    report = run.run(repo, settings, rules, base,
+                        fail_on=Severity(fail_on) if fail_on else settings.fail_on,
+                        profile=profile or settings.profile, fleet_report=fleet_report)
     emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
     sys.exit(report.exit_code())

@@ -18,8 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from awgcheck import audit as fleet
-from awgcheck import exitcodes
+from awgcheck import exitcodes, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
 from awgcheck.documents.compose import MODES
@@ -90,19 +89,8 @@ def rules_option(func: F) -> F:
 def load_rules(paths: Sequence[str]) -> ruleset.RuleSet:
     """The rules named by ``--rules`` (``builtin`` is the shipped catalog);
     the catalog alone when none is named."""
-    if not paths:
-        return ruleset.load_shipped()
-    rules: list[ruleset.Rule] = []
-    for path in paths:
-        if path == "builtin":
-            rules.extend(ruleset.load_shipped().rules)
-            continue
-        # Checked before loading: the loader would report a missing path as
-        # an unreadable rule file, which hides the plain cause.
-        if not Path(path).exists():
-            raise UsageError(f"--rules {path}: no such file or folder")
-        rules.extend(ruleset.load_paths([Path(path)]).rules)
-    return ruleset.RuleSet(rules)
+    return ruleset.load_named(paths, missing=lambda path: UsageError(
+        f"--rules {path}: no such file or folder"))
 
 
 def read_conf(path: Path, *, any_bytes: bool = False) -> awgconf.AwgConf:
@@ -137,7 +125,7 @@ def ssh_options(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, concurrency: int, timeout: float, ssh_config: str | None,
                 accept_new_host_keys: bool, **kwargs: Any) -> Any:
-        options = fleet.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys)
+        options = nodes.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys)
         return func(*args, run_options=options, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -176,7 +164,7 @@ def compose_options(func: F) -> F:
                        "Docker needed); node: run `docker compose config` on each SSH node.")
     @functools.wraps(func)
     def wrapper(*args: Any, compose_env: tuple[tuple[str, str], ...], compose_mode: str,
-                run_options: fleet.RunOptions, **kwargs: Any) -> Any:
+                run_options: nodes.RunOptions, **kwargs: Any) -> Any:
         options = replace(run_options, compose_mode=compose_mode, compose_env=compose_env)
         return func(*args, run_options=options, **kwargs)
 

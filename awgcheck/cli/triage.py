@@ -14,23 +14,12 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit as fleet
-from awgcheck import inventory
+from awgcheck import inventory, nodes
 from awgcheck.cli.options import emit, format_option, ssh_options, user_errors
-from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
 from awgcheck.triage.render import FORMATS
 from awgcheck.triage.run import TriageOptions, resolve_source
 from awgcheck.triage.run import triage as run_triage
-
-
-def _node(spec: str, fleet_file: inventory.Inventory | None) -> inventory.Node:
-    if spec.startswith("ssh://"):
-        return inventory.node_from_url(spec)
-    if fleet_file is None:
-        raise UsageError(f"{spec}: to name a node, pass --inventory, or give "
-                         "ssh://user@host:port")
-    return fleet_file.node(spec)
 
 
 @click.command()
@@ -50,7 +39,7 @@ def _node(spec: str, fleet_file: inventory.Inventory | None) -> inventory.Node:
 @ssh_options
 @user_errors
 def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt: str,
-           probe: bool, window: float, run_options: fleet.RunOptions) -> None:
+           probe: bool, window: float, run_options: nodes.RunOptions) -> None:
     """Why does NODE's tunnel fail? File, runtime and source side by side,
     the evidence, the likely cause and the exact fix.
 
@@ -62,7 +51,7 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
       4  the node could not be read
     """
     fleet_file = inventory.load(inventory_path) if inventory_path is not None else None
-    node = _node(node_spec, fleet_file)
+    node = nodes.named_node(node_spec, fleet_file)
     source = resolve_source(against, fleet_file, run_options)
     report = run_triage(node, source, TriageOptions(probe, window, run_options))
     emit(FORMATS.render(fmt, report), None)

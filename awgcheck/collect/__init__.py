@@ -1,19 +1,5 @@
-"""Transports that fetch a node's artifacts: one module per transport, and
-the registry that picks one for a node.
-
-An inventory node says where it lives (``local:`` a node tree, ``host:`` an
-SSH node; :attr:`awgcheck.inventory.Node.transport` names which), and
-:data:`TRANSPORTS` maps that to the function that opens its collector. A new
-transport is its own module plus one entry here.
+"""Transports that fetch a node's artifacts: one module per transport
+(:mod:`~awgcheck.collect.local`, :mod:`~awgcheck.collect.ssh`), and
+:data:`awgcheck.collect.transports.TRANSPORTS`, the registry that picks one
+for a node. Empty on purpose: importing one transport loads no other.
 """
-
-from __future__ import annotations
-
-from awgcheck.collect.base import Opener
-from awgcheck.collect.local import open_local
-from awgcheck.collect.ssh.connect import open_ssh_node
-
-TRANSPORTS: dict[str, Opener] = {
-    "local": open_local,
-    "ssh": open_ssh_node,
-}

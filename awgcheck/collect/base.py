@@ -63,7 +63,7 @@ class ConnectOptions:
 
 
 Opener = Callable[[Node, ConnectOptions], Collector]
-"""Opens one node's collector; ``awgcheck.collect.TRANSPORTS`` holds one per
+"""Opens one node's collector; ``awgcheck.collect.transports.TRANSPORTS`` holds one per
 transport. Raises CollectError when the node cannot be opened."""
 
 

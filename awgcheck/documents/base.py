@@ -5,41 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing
 from awgcheck.inventory import Node
-from awgcheck.model import Finding, ParamValue, Placeholder
-
-
-class ParamDocument(Protocol):
-    """Anything that states interface params: a conf, a runtime view, a
-    params document."""
-
-    @property
-    def path(self) -> str: ...
-
-    def params(self) -> dict[str, ParamValue]: ...
-
-
-@runtime_checkable
-class TemplateDocument(Protocol):
-    """A document that may be a template (a conf or compose project the
-    gate reads from ``templates:`` / ``compose_templates:``): it lists the
-    values only known once rendered, which checks skip."""
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def template(self) -> bool: ...
-
-    def placeholders(self) -> tuple[Placeholder, ...]: ...
+from awgcheck.model import Finding, ParamDocument
 
 
 class ReadOptions(Protocol):
-    """The run's choices a document kind may read by (``audit.RunOptions``
+    """The run's choices a document kind may read by (``nodes.RunOptions``
     has them all)."""
 
     @property

@@ -1,10 +1,7 @@
-"""A node's compose project as a rule document: how it is read, and what
-counts as secret in it.
-
-Read when the node lists compose files (inventory ``compose:``). Never
-fatal: a compose file that is missing, unreadable or refused becomes a
-diagnostic, which rules report as that node's compose findings; only a
-lost connection makes the node unreadable.
+"""A node's compose project as a rule document, and what counts as secret
+in it (:mod:`awgcheck.documents.compose_read` reads it from a node, and
+says when it is read). Apart from the reading so that the checks that
+judge it load no transport.
 
 The compose reader (:mod:`awgcheck.parse.compose`) works on node paths
 (``/opt/partner-edge/compose.yaml``); reports must name the file the way
@@ -15,19 +12,13 @@ checks locate findings without knowing the transport.
 
 from __future__ import annotations
 
-import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from awgcheck import params
-from awgcheck.collect.base import Collector
-from awgcheck.collect.compose import INTERNAL, node_reader, node_view
-from awgcheck.documents.base import DocumentKind, Reading, ReadOptions
-from awgcheck.errors import CollectError
-from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
-from awgcheck.parse.compose.project import ComposeProject, Service, load_project
+from awgcheck.parse.compose.project import ComposeProject, Service
 from awgcheck.parse.placeholders import holds_tag
 
 FILE = "file"
@@ -157,49 +148,3 @@ def _written(service: Service) -> list[tuple[str, str, Location]]:
         if value is not None:
             found.append((f"{service.name} {kind}", value.raw, value.location))
     return found
-
-
-def wanted(node: Node, options: ReadOptions) -> bool:
-    """Only nodes that list compose files have a compose project."""
-    return bool(node.compose)
-
-
-def read(collector: Collector, node: Node, options: ReadOptions) -> Reading:
-    """The node's compose project, read in ``--compose-mode``."""
-    return Reading(read_compose(collector, node, mode=options.compose_mode,
-                                extra_env=dict(options.compose_env), timeout=options.timeout))
-
-
-KIND = DocumentKind(wanted, read)
-
-
-def read_compose(collector: Collector, node: Node, *, mode: str = FILE,
-                 extra_env: Mapping[str, str] | None = None,
-                 timeout: float = 30.0, template: bool = False) -> ComposeDocument:
-    """The node's compose project (inventory ``compose:``, its project
-    directory the first file's folder, ``compose_env_files`` and
-    ``compose_profiles``), read in ``mode``; ``template`` marks it as a
-    template (see :class:`ComposeDocument`)."""
-    files = list(node.compose)
-    problems: list[Diagnostic] = []
-    reader = node_reader(collector, node.sudo, problems)
-    project_dir = posixpath.dirname(files[0])
-    try:
-        project = load_project(
-            reader, files, project_dir=project_dir,
-            env_files=list(node.compose_env_files) or None,
-            extra_env=dict(extra_env or {}), profiles=node.compose_profiles)
-        if mode == NODE:
-            project, extra = node_view(collector, node, project, dict(extra_env or {}),
-                                       timeout)
-            problems.extend(extra)
-    except CollectError:
-        raise
-    except Exception as exc:  # a reader bug must not sink the node
-        problems.append(Diagnostic(Location(files[0]), INTERNAL,
-                                   f"awgcheck could not read the project: "
-                                   f"{type(exc).__name__}: {params.scrub(str(exc))}",
-                                   Level.ERROR))
-        project = ComposeProject(project_dir, tuple(files), (), {}, (), ())
-    return ComposeDocument(collector.describe(files[0]), project, mode, tuple(problems),
-                           collector.describe, template)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from awgcheck.collect.local import read_local_file
-from awgcheck.documents.base import ParamDocument
+from awgcheck.model import ParamDocument
 from awgcheck.parse import awgconf, paramsdoc
 
 

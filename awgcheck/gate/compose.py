@@ -22,7 +22,8 @@ from pathlib import Path, PurePosixPath
 
 from awgcheck.collect.base import MAX_FILE_BYTES
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.documents.compose import FILE, ComposeDocument, read_compose
+from awgcheck.documents.compose import FILE, ComposeDocument
+from awgcheck.documents.compose_read import read_compose
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.parse.compose.project import DEFAULT_FILES, OVERRIDE_FILES

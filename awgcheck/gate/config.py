@@ -227,16 +227,5 @@ def load(path: Path, repo: Path) -> GateConfig:
 
 def load_rules(repo: Path, config: GateConfig) -> ruleset.RuleSet:
     """The config's rules (``builtin`` names the catalog), else the catalog."""
-    if not config.rules:
-        return ruleset.load_shipped()
-    rules: list[ruleset.Rule] = []
-    for entry in config.rules:
-        if entry == "builtin":
-            rules.extend(ruleset.load_shipped().rules)
-            continue
-        path = repo / entry
-        if not path.exists():
-            raise GateConfigError(f"{config.path}: key 'rules': {entry} is not "
-                                  f"a file or folder in {repo}")
-        rules.extend(ruleset.load_paths([path]).rules)
-    return ruleset.RuleSet(rules)
+    return ruleset.load_named(config.rules, base=repo, missing=lambda entry: GateConfigError(
+        f"{config.path}: key 'rules': {entry} is not a file or folder in {repo}"))

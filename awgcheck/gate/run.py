@@ -9,24 +9,23 @@ change to the source of truth does to the fleet during rollout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from awgcheck import engine
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import ErrorClass, ParseError
-from awgcheck.gate import change as gate_change
-from awgcheck.gate import compose as gate_compose
-from awgcheck.gate import git as gate_git
+from awgcheck.gate import change, compose, git
 from awgcheck.gate.config import COMPOSE_KINDS, CONSUMER_KINDS, GateConfig
+from awgcheck.gate.fleet import FleetReport
 from awgcheck.model import (
     ArtifactKind,
     BaseCommit,
     Finding,
     GateSummary,
     NodeResult,
+    ParamChange,
+    ParamDocument,
     Report,
     Severity,
     Status,
@@ -37,7 +36,7 @@ from awgcheck.ruleset.load import RuleSet
 
 @dataclass(frozen=True)
 class Consumer:
-    kind: str  # "source" or one of gate_config.CONSUMER_KINDS
+    kind: str  # "source" or one of config.CONSUMER_KINDS
     path: str  # repo-relative, posix
     files: tuple[str, ...] = ()  # compose: the project's -f files, path first
     conf: str | None = None  # compose: the conf of the node that runs it
@@ -71,7 +70,7 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
                 seen.add(path)
                 if kind not in COMPOSE_KINDS:
                     found.append(Consumer(kind, path))
-                elif (files := gate_compose.project_files(repo, path)) is not None:
+                elif (files := compose.project_files(repo, path)) is not None:
                     found.append(Consumer(kind, path, files,
                                           config.compose_confs.get(pattern)))
     return found, notes
@@ -116,13 +115,7 @@ def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> 
     name = read.consumer.path
     if read.error is not None:
         return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
-    mine = [f for f in findings if f.node == name]
-    failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
-    if not failing and any(f.status is Status.ERROR for f in mine):
-        # As in `check`: a file whose rules could not run is not a pass.
-        return NodeResult(name, Status.ERROR, "some rules could not be evaluated",
-                          ErrorClass.RULE_ERROR)
-    return NodeResult(name, Status.FAIL if failing else Status.PASS)
+    return NodeResult.judged(name, [f for f in findings if f.node == name], fail_on)
 
 
 def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
@@ -135,9 +128,9 @@ def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
             return Read(consumer, error=f"{consumer.path}: its paired conf could not be "
                                         f"read ({paired.error})")
         conf = paired.doc
-    doc = gate_compose.read(repo, consumer.files, env=config.compose_env,
-                            profiles=config.compose_profiles,
-                            template=consumer.kind == "compose_templates")
+    doc = compose.read(repo, consumer.files, env=config.compose_env,
+                       profiles=config.compose_profiles,
+                       template=consumer.kind == "compose_templates")
     return Read(consumer, ArtifactKind.COMPOSE, doc, conf=conf)
 
 
@@ -150,11 +143,11 @@ def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
                                   is_source=r.consumer.kind == "source")
              for r in reads if r.doc is not None and r.kind is not None
              and r.kind is not ArtifactKind.COMPOSE]
-    compose = [engine.NodeDocuments(r.consumer.path, _compose_docs(r))
+    compose_nodes = [engine.NodeDocuments(r.consumer.path, _compose_docs(r))
                for r in reads if r.doc is not None and r.kind is ArtifactKind.COMPOSE]
     compose_rules = [r for r in rules.rules if ArtifactKind.COMPOSE in r.select.artifacts]
     return (engine.evaluate(rules.rules, files, truth, profile)
-            + engine.evaluate(compose_rules, compose, truth, profile))
+            + engine.evaluate(compose_rules, compose_nodes, truth, profile))
 
 
 def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
@@ -166,7 +159,7 @@ def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
 
 
 def _base_document(repo: Path, base: BaseCommit, source: Consumer) -> ParamDocument | None:
-    data = gate_git.show(repo, base, source.path)
+    data = git.show(repo, base, source.path)
     if data is None:
         return None
     try:
@@ -176,9 +169,9 @@ def _base_document(repo: Path, base: BaseCommit, source: Consumer) -> ParamDocum
 
 
 def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: RuleSet,
-                    fleet_report: Mapping[str, Any] | None,
+                    fleet_report: FleetReport | None,
                     notes: list[str]) -> GateSummary:
-    changes: list[gate_change.Change] = []
+    changes: list[ParamChange] = []
     if source.doc is None:
         notes.append("the source of truth could not be read: no change summary")
     elif base is None:
@@ -188,17 +181,17 @@ def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: Ru
         if before is None:
             notes.append(f"{source.consumer.path} is new or unreadable at {base.ref}: "
                          "every param it sets counts as changed")
-        changes = gate_change.diff_params(before, source.doc)
-    impact = (gate_change.predict_impact(fleet_report, changes, rules.rules)
+        changes = change.diff_params(before, source.doc)
+    impact = (change.predict_impact(fleet_report, changes, rules.rules)
               if fleet_report is not None else None)
     if fleet_report is not None and impact is None:
         notes.append("no must-match param changed: the fleet report predicts no drift")
-    return gate_change.summary(changes, source.consumer.path, base, impact, notes)
+    return change.summary(changes, source.consumer.path, base, impact, notes)
 
 
 def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None, *,
         fail_on: Severity, profile: str,
-        fleet_report: Mapping[str, Any] | None = None) -> Report:
+        fleet_report: FleetReport | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
     consumers, notes = find_consumers(repo, config)
     reads = [read_compose(repo, c, config) if c.kind in COMPOSE_KINDS else read(repo, c)

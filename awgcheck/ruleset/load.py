@@ -9,7 +9,7 @@ naming the file, the rule and the key. A broken rule is never skipped.
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,10 +119,7 @@ class Rule:
         """A rule that compares a node's params with another statement of
         them (the source, the node's conf): its failures are drift, with a
         symptom."""
-        if self.check.type == "equals-source":
-            return True
-        return self.check.type == "compose-equals" and \
-            self.check.options.get("against") in ("source", "conf")
+        return CHECKS[self.check.type].drifts(self.check.options)
 
 
 def _check_fields(where: str, data: Mapping[str, Any],
@@ -245,7 +242,7 @@ def _rule(where: str, data: object) -> Rule:
             if not isinstance(text, str):
                 raise RuleError(f"{where}: symptom: '{key}' must be a string")
             symptoms[key if key == "default" else params.canonical(str(key))] = text
-    if check.type == "equals-source" and "default" not in symptoms:
+    if CHECKS[check.type].compares_with_source and "default" not in symptoms:
         # The symptom table covers every obfuscation param; any other param
         # (or "*") needs the rule's own text.
         uncovered = [name for name in select.params
@@ -331,4 +328,32 @@ def load_shipped() -> RuleSet:
     for entry in sorted(catalog.iterdir(), key=lambda e: e.name):
         if entry.name.endswith((".yaml", ".yml")):
             rules.extend(load_text(entry.read_text(encoding="utf-8"), f"rules/{entry.name}"))
+    return RuleSet(rules)
+
+
+BUILTIN = "builtin"
+"""The name that stands for the shipped catalog in a list of rule paths."""
+
+
+def load_named(entries: Sequence[str], *, base: Path | None = None,
+               missing: Callable[[str], Exception]) -> RuleSet:
+    """The rules a user named (``--rules``, a gate config's ``rules:``):
+    files and folders, relative to ``base`` when given, with ``builtin``
+    for the shipped catalog; the catalog alone when none is named.
+
+    A path that does not exist raises ``missing(entry)``, checked before
+    loading: the loader would report it as an unreadable rule file, which
+    hides the plain cause; each caller names the entry its own way.
+    """
+    if not entries:
+        return load_shipped()
+    rules: list[Rule] = []
+    for entry in entries:
+        if entry == BUILTIN:
+            rules.extend(load_shipped().rules)
+            continue
+        path = base / entry if base is not None else Path(entry)
+        if not path.exists():
+            raise missing(entry)
+        rules.extend(load_paths([path]).rules)
     return RuleSet(rules)

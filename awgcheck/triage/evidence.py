@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from awgcheck import params
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, command_failure, read_dump
-from awgcheck.documents.base import ParamDocument
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
+from awgcheck.model import ParamDocument
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import PeerState, RuntimeState
 

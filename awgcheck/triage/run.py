@@ -10,20 +10,17 @@ live in :mod:`awgcheck.triage_render`; the command in
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from awgcheck import audit as fleet
-from awgcheck import exitcodes, inventory
+from awgcheck import exitcodes, inventory, nodes
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
-from awgcheck.documents.base import ParamDocument
 from awgcheck.documents.conf import read_conf
-from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
-from awgcheck.model import ArtifactKind
+from awgcheck.errors import CollectError, ErrorClass, ParseError
+from awgcheck.model import ArtifactKind, ParamDocument
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
 from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
@@ -36,7 +33,7 @@ class TriageOptions:
 
     probe: bool = False
     window: float = DEFAULT_WINDOW
-    run: fleet.RunOptions = field(default_factory=fleet.RunOptions)
+    run: nodes.RunOptions = field(default_factory=nodes.RunOptions)
 
 
 @dataclass(frozen=True)
@@ -79,18 +76,14 @@ class TriageReport:
 
 
 def resolve_source(against: str | None, fleet_file: inventory.Inventory | None,
-                   options: fleet.RunOptions) -> SourceRead:
+                   options: nodes.RunOptions) -> SourceRead:
     """``--against`` (a conf file, an inventory node, an ssh:// URL), else the
     inventory's source; a source that cannot be read is missing evidence."""
     if against is not None:
         if Path(against).is_file():
             return _source_file(Path(against))
-        if against.startswith("ssh://"):
-            return _source_node(inventory.node_from_url(against), options)
-        if fleet_file is None:
-            raise UsageError(f"--against {against}: no such file (to name a node, pass "
-                             "--inventory, or give ssh://user@host:port)")
-        return _source_node(fleet_file.node(against), options)
+        return _source_node(nodes.named_node(against, fleet_file, label=f"--against {against}",
+                                             or_file=True), options)
     if fleet_file is None:
         return SourceRead(None, None, Missing(
             "source", "no source of truth was named",
@@ -102,14 +95,14 @@ def resolve_source(against: str | None, fleet_file: inventory.Inventory | None,
 
 def _source_file(path: Path) -> SourceRead:
     try:
-        return SourceRead(str(path), fleet.read_source_file(path))
+        return SourceRead(str(path), nodes.read_source_file(path))
     except (CollectError, ParseError) as exc:
         return SourceRead(str(path), None, Missing("source", f"the source could not be "
                                                    f"read: {exc}", "fix the path"))
 
 
-def _source_node(node: inventory.Node, options: fleet.RunOptions) -> SourceRead:
-    read = fleet.read_node(node, options)
+def _source_node(node: inventory.Node, options: nodes.RunOptions) -> SourceRead:
+    read = nodes.read_node(node, options)
     if read.documents is None:
         return SourceRead(node.name, None, Missing(
             "source", f"the source node could not be read: {read.error}",
@@ -130,7 +123,7 @@ class _NodeRead:
 
 
 def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
-           factory: fleet.CollectorFactory = fleet.open_collector,
+           factory: nodes.CollectorFactory = nodes.open_collector,
            now: Callable[[], float] = time.time,
            sleep: Callable[[float], None] = time.sleep) -> TriageReport:
     """Read ``node`` once and say what differs, why it matters, and the fix."""
@@ -160,7 +153,7 @@ def _edit_path(node: inventory.Node, conf: awgconf.AwgConf | None) -> str | None
 
 
 def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
-          factory: fleet.CollectorFactory, now: Callable[[], float],
+          factory: nodes.CollectorFactory, now: Callable[[], float],
           sleep: Callable[[float], None]) -> _NodeRead:
     nothing = RuntimeRead(None)
     run = options.run
@@ -168,25 +161,10 @@ def _read(node: inventory.Node, source: SourceRead, options: TriageOptions,
         # The node's deadline covers the whole connection: leave room for
         # the probe window and the ping on top of the reads.
         run = replace(run, timeout=run.timeout + options.window + PING_TIMEOUT)
-    try:
-        collector = factory(node, run)
-    except CollectError as exc:
-        return _NodeRead(None, nothing, Evidence(), exc)
-    except Exception as exc:  # a node error (exit 4), never a traceback
-        return _NodeRead(None, nothing, Evidence(),
-                         internal_error(node.name, "opening the node", exc))
-    try:
-        return _read_open(collector, node, source, options, now, sleep)
-    except CollectError as exc:
-        return _NodeRead(None, nothing, Evidence(), exc)
-    except ParseError as exc:
-        return _NodeRead(None, nothing, Evidence(), CollectError(str(exc),
-                                                                 error_class=ErrorClass.PARSE_ERROR))
-    except Exception as exc:
-        return _NodeRead(None, nothing, Evidence(), internal_error(node.name, "reading", exc))
-    finally:
-        with contextlib.suppress(Exception):  # closing a broken transport may fail too
-            collector.close()
+    return nodes.with_collector(
+        node, run, factory,
+        lambda collector: _read_open(collector, node, source, options, now, sleep),
+        lambda error: _NodeRead(None, nothing, Evidence(), error))
 
 
 def _read_open(collector: Collector, node: inventory.Node, source: SourceRead,

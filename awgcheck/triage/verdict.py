@@ -15,13 +15,11 @@ from dataclasses import dataclass
 
 from awgcheck import params
 from awgcheck.compare import Comparison, Quirks, Relation, compare
-from awgcheck.documents.base import ParamDocument
-from awgcheck.model import ParamValue
+from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import RuntimeState
-from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Expect, MismatchClass
+from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
 from awgcheck.triage.evidence import (
-    STALE_AFTER,
     Evidence,
     data_flows,
     describe,
@@ -47,13 +45,30 @@ class Row:
     file: ParamValue | None
     runtime: ParamValue | None
     source: ParamValue | None
-    file_effective: str | None  # absent -> the default
     runtime_effective: str | None  # None when the runtime is unknown
-    source_effective: str | None
     runtime_known: bool
     source_known: bool
+    # The file against the source (against nothing when no source was
+    # read): what each applies, and whether they differ.
+    file_vs_source: Comparison
     verdict: str
     note: str = ""
+
+    @property
+    def file_effective(self) -> str | None:
+        """What the file applies (absent -> the default)."""
+        return self.file_vs_source.here_effective
+
+    @property
+    def source_effective(self) -> str | None:
+        """What the source applies; None when no source was read."""
+        return self.file_vs_source.there_effective if self.source_known else None
+
+    @property
+    def file_differs(self) -> bool:
+        """The file applies something else than the source (or one of them
+        states a value awg cannot read)."""
+        return self.source_known and self.file_vs_source.differs
 
     @property
     def wire(self) -> str | None:
@@ -118,15 +133,14 @@ def _row(name: str, conf: AwgConf | None, file: ParamValue | None,
                    quirks=Quirks(state, source) if state is not None else None)
     vs_file = compare(name, running, file, quirks=Quirks(state, conf)) \
         if state is not None and conf is not None else None
+    vs_source = compare(name, file, source_value)
     verdict, note = _row_verdict(file, state is None, wire if source is not None else None,
                                  vs_file)
-    if verdict == SAME and compare(name, file, source_value).relation is Relation.SPELLING:
+    if verdict == SAME and vs_source.relation is Relation.SPELLING:
         verdict, note = SPELLING, "same effective value, written differently"
-    file_eff = file.effective if file is not None else spec.default
     run_eff = wire.here_effective if state is not None else None
-    return Row(name, spec.role.value, file, running, source_value, file_eff, run_eff,
-               wire.there_effective if source is not None else None,
-               state is not None, source is not None, verdict, note)
+    return Row(name, spec.role.value, file, running, source_value, run_eff,
+               state is not None, source is not None, vs_source, verdict, note)
 
 
 def _row_verdict(file: ParamValue | None, no_runtime: bool, wire: Comparison | None,
@@ -285,7 +299,7 @@ def _overlap_verdict(sides: Sides, rows: list[Row], overlaps: list[str],
 def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
                evidence: Evidence) -> Verdict:
     row = file_rows[0]
-    cls = next((c for c in CLASSES if row.param in c.params), SIDE_LOCAL)
+    cls = class_of(row.param) or SIDE_LOCAL
     headline = (f"The file and the running interface differ: {row.param} = "
                 f"{_shown(row.file_effective, row.file)} in the file, "
                 f"{_shown(row.runtime_effective, row.runtime)} running"
@@ -439,8 +453,7 @@ def _fix(sides: Sides, rows: list[Row]) -> Fix:
 
 
 def _step(sides: Sides, row: Row) -> FixStep | None:
-    readable = row.file is None or row.file.effective is not None
-    if not row.source_known or (row.file_effective == row.source_effective and readable):
+    if not row.file_differs:
         return None
     path = sides.edit_path
     spec = params.spec(row.param)
@@ -480,7 +493,3 @@ def _interface_end(conf: AwgConf | None) -> int | None:
         return None
     lines = [e.line for e in section.entries]
     return max(lines) if lines else section.line
-
-
-__all__ = ["CLASSES", "STALE_AFTER", "Fix", "FixStep", "Row", "Sides", "Verdict",
-           "build_rows", "decide"]

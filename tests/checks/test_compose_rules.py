@@ -15,15 +15,15 @@ import pytest
 import yaml
 from memory_node import project_from_files
 
-from awgcheck import audit as fleet
-from awgcheck import engine, inventory
+from awgcheck import audit, engine, inventory, nodes
 from awgcheck.checks import compose_select
-from awgcheck.collect.compose import parse_config
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.documents.compose import NODE, ComposeDocument, is_secret_name, read_compose
+from awgcheck.documents.compose import NODE, ComposeDocument, is_secret_name
+from awgcheck.documents.compose_read import read_compose
 from awgcheck.errors import InventoryError, RuleError
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
 from awgcheck.parse import awgconf
+from awgcheck.parse.compose.config_json import parse_config
 from awgcheck.ruleset import load as ruleset
 
 DEMO = paths.DEMO
@@ -256,7 +256,7 @@ def demo_node(tmp_path: Path, name: str = "partner-berlin", **fields: Any) -> in
 
 def test_compose_read_node_adds_a_compose_document(tmp_path: Path) -> None:
     node = demo_node(tmp_path, compose_profiles=("metrics",))
-    read = fleet.read_node(node, fleet.RunOptions())
+    read = nodes.read_node(node, nodes.RunOptions())
     assert read.error is None and read.documents is not None
     doc = read.documents.docs[ArtifactKind.COMPOSE]
     assert isinstance(doc, ComposeDocument)
@@ -290,7 +290,7 @@ def test_compose_broken_project_only_gives_compose_findings(tmp_path: Path, dama
         (stack / "awg.env").write_text("# padding\n" * 120_000)
     inv = inventory.Inventory(tmp_path / "fleet.yaml", (node,), source_path=None,
                               source_node=node.name)
-    report = fleet.audit(inv, ruleset.load_shipped())
+    report = audit.audit(inv, ruleset.load_shipped())
     (result,) = report.nodes
     assert result.status is Status.FAIL  # checked, and failing: not "could not check"
     bad = [f for f in report.failing()]

@@ -11,6 +11,7 @@ benchmark. The RTT is large compared with the CPU spent per step, so
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,35 @@ def test_without_the_private_auth_methods_the_public_path_authenticates(
     with open_ssh(target) as collector:
         # paramiko's public path: it waits for SERVICE_ACCEPT again.
         assert _round_trips(started) == 4
+        assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+
+
+def test_private_auth_method_with_a_changed_signature_falls_back_to_the_public_path(
+        fleet: SshdFleet, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A paramiko release where _request_auth takes the service name, and
+    # paramiko's own caller passes it: the method is there (can_pipeline
+    # says yes), but calling the pipelined override raises TypeError.
+    original = AuthHandler._request_auth
+
+    def request_auth(self: AuthHandler, service: str) -> None:
+        assert service == "ssh-userauth"
+        original(self)
+
+    def auth_publickey(self: AuthHandler, username: str, key: object,
+                       event: threading.Event) -> None:
+        with self.transport.lock:
+            self.auth_event = event
+            self.auth_method = "publickey"
+            self.username = username
+            self.private_key = key
+            self._request_auth("ssh-userauth")
+
+    monkeypatch.setattr(AuthHandler, "_request_auth", request_auth)
+    monkeypatch.setattr(AuthHandler, "auth_publickey", auth_publickey)
+    assert can_pipeline()
+    node = fleet.nodes[0]
+    with open_ssh(fleet.target(node)) as collector:
+        assert collector.transport.is_authenticated()
         assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
 
 

@@ -9,9 +9,8 @@ import pytest
 
 from awgcheck import params
 from awgcheck.errors import UsageError
-from awgcheck.gate import change as gate_change
-from awgcheck.gate import config as gate_config
-from awgcheck.model import Severity
+from awgcheck.gate import change, config, fleet
+from awgcheck.model import Severity, Status
 from awgcheck.parse import awgconf
 from awgcheck.ruleset import load as ruleset
 
@@ -26,10 +25,10 @@ def repo(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _load(repo: Path, text: str) -> gate_config.GateConfig:
+def _load(repo: Path, text: str) -> config.GateConfig:
     path = repo / "awgcheck.yaml"
     path.write_text(text)
-    return gate_config.load(path, repo)
+    return config.load(path, repo)
 
 
 def test_gate_config_full_schema(repo: Path) -> None:
@@ -91,7 +90,7 @@ def test_gate_config_full_schema(repo: Path) -> None:
         "compose-env-bool-value", "compose-profiles-not-list", "compose-pair-unknown-key",
         "compose-pair-no-file", "compose-pair-conf-missing", "compose-pair-file-absolute"])
 def test_gate_config_errors_name_file_and_key(repo: Path, text: str, message: str) -> None:
-    with pytest.raises(gate_config.GateConfigError) as caught:
+    with pytest.raises(config.GateConfigError) as caught:
         _load(repo, text)
     assert str(caught.value).startswith(str(repo / "awgcheck.yaml"))
     assert message in str(caught.value)
@@ -111,8 +110,8 @@ def test_gate_config_compose_keys(repo: Path) -> None:
 
 
 def test_gate_config_missing_file(repo: Path) -> None:
-    with pytest.raises(gate_config.GateConfigError, match="gate config not found"):
-        gate_config.load(repo / "nope.yaml", repo)
+    with pytest.raises(config.GateConfigError, match="gate config not found"):
+        config.load(repo / "nope.yaml", repo)
 
 
 # --- the change diff ------------------------------------------------------------------
@@ -125,19 +124,19 @@ def _conf(text: str) -> awgconf.AwgConf:
 def test_gate_change_absent_equals_default_is_no_change() -> None:
     before = _conf("[Interface]\nS4 = 18\n")
     after = _conf("[Interface]\nS4 = 18\nS3 = 0\nH1 = 1\n")
-    assert gate_change.diff_params(before, after) == []
+    assert change.diff_params(before, after) == []
 
 
 def test_gate_change_spelling_only_is_no_change() -> None:
     before = _conf("[Interface]\nS4 = 18\n")
     after = _conf("[Interface]\nS4 = 018\n")
-    assert gate_change.diff_params(before, after) == []
+    assert change.diff_params(before, after) == []
 
 
 def test_gate_change_reports_class_symptom_and_location() -> None:
     before = _conf("[Interface]\nS4 = 18\nJc = 4\n")
     after = _conf("[Interface]\nJc = 5\n# moved\nS4 = 19\nRandomTrailers = on\n")
-    changes = gate_change.diff_params(before, after)
+    changes = change.diff_params(before, after)
     assert [(c.param, c.role, c.before, c.after) for c in changes] == [
         ("Jc", params.Role.SIDE_LOCAL, "4", "5"),
         ("S4", params.Role.MUST_MATCH, "18", "19"),
@@ -145,13 +144,13 @@ def test_gate_change_reports_class_symptom_and_location() -> None:
     ]
     assert changes[1].location is not None and changes[1].location.line == 4
     assert changes[2].symptom == "the tunnel is dead in at least one direction"
-    assert "absent (means off) to on" in gate_change.describe(changes[2], "server.conf")
-    [warning] = gate_change.warnings(changes)
+    assert "absent (means off) to on" in change.describe(changes[2], "server.conf")
+    [warning] = change.warnings(changes)
     assert "flips 2 must-match params at once (S4, RandomTrailers)" in warning
 
 
 def test_gate_change_new_source_counts_every_param() -> None:
-    changes = gate_change.diff_params(None, _conf("[Interface]\nS4 = 18\nS1 = 0\n"))
+    changes = change.diff_params(None, _conf("[Interface]\nS4 = 18\nS1 = 0\n"))
     assert [c.param for c in changes] == ["S4"]  # S1 = 0 is the default anyway
 
 
@@ -168,29 +167,41 @@ def _report(nodes: list[tuple[str, str]], values: dict[str, str | None]) -> dict
 
 
 def test_gate_impact_from_values_defaults_and_fallback() -> None:
-    change = gate_change.diff_params(_conf("[Interface]\nS4 = 18\n"),
-                                     _conf("[Interface]\nS4 = 19\n"))
+    changes = change.diff_params(_conf("[Interface]\nS4 = 18\n"),
+                                 _conf("[Interface]\nS4 = 19\n"))
     report = _report([("server", "pass"), ("a", "pass"), ("b", "fail"), ("c", "pass"),
                       ("d", "pass"), ("e", "error")],
                      {"a": "18", "b": "+19", "c": None})
-    impact = gate_change.predict_impact(report, change, RULES)
+    impact = change.predict_impact(fleet.load(report, "r.json"), changes, RULES)
     assert impact is not None
     # a: 18; b: +19 reads as 19 (already there); c: absent means 0; d: no value
     # in the report, taken to equal the old source; e: unchecked.
     assert impact.nodes == ("a", "c", "d")
     assert impact.unknown == ("e",)
     assert impact.message == ("this change puts 3 node(s) into must-match drift until "
-                                 "they are updated: a, c, d; 1 node(s) could not be checked "
-                                 "in that report: e")
+                              "they are updated: a, c, d; 1 node(s) could not be checked "
+                              "in that report: e")
 
 
 def test_gate_impact_none_without_must_match_change() -> None:
-    change = gate_change.diff_params(_conf("[Interface]\nJc = 4\n"),
-                                     _conf("[Interface]\nJc = 5\n"))
-    assert gate_change.predict_impact(_report([("a", "pass")], {}), change, RULES) is None
+    changes = change.diff_params(_conf("[Interface]\nJc = 4\n"),
+                                 _conf("[Interface]\nJc = 5\n"))
+    assert change.predict_impact(fleet.load(_report([("a", "pass")], {}), "r.json"), changes,
+                                 RULES) is None
 
 
 @pytest.mark.parametrize("data", [[], {"schema": "other"}, {"schema": "awgcheck.report/v1"}])
 def test_gate_impact_rejects_other_documents(data: object) -> None:
     with pytest.raises(UsageError, match="not an awgcheck JSON report"):
-        gate_change.load_fleet_report(data, "r.json")
+        fleet.load(data, "r.json")
+
+
+def test_gate_fleet_report_is_read_once_into_typed_nodes() -> None:
+    report = fleet.load(_report([("server", "pass"), ("a", "fail"), ("e", "error")],
+                                {"a": "18"}), "r.json")
+    assert report.source == "server"
+    assert [(n.name, n.status) for n in report.nodes] == [
+        ("server", Status.PASS), ("a", Status.FAIL), ("e", Status.ERROR)]
+    [a] = [n for n in report.nodes if n.name == "a"]
+    assert a.values_of(["must-match-drift"]) == {"S4": "18"}
+    assert a.values_of([]) == {}

@@ -83,8 +83,9 @@ class _PipelinedAuth(AuthHandler):
     The request is still built and signed by paramiko's own code (key types,
     certificates, rsa-sha2 choice), only earlier. That code lives in two
     long-standing private methods, ``_request_auth`` and
-    ``_parse_service_accept``; a paramiko without them gets its public path
-    instead (:func:`can_pipeline`), and tests/collect/test_ssh_rtt.py fails
+    ``_parse_service_accept``; a paramiko without them, or whose methods no
+    longer fit, gets its public path instead (:func:`can_pipeline`,
+    :func:`_auth_publickey`), and tests/collect/test_ssh_rtt.py fails
     if an upgrade brings the wait back or breaks the request.
     """
 
@@ -127,7 +128,9 @@ def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey
     this one keeps watching the transport the watchdog closes); and an RSA
     key before the server's server-sig-algs (EXT_INFO, sent right after
     NEWKEYS) are parsed, since they pick its signature algorithm. Every key
-    does when this paramiko lacks the private methods (:func:`can_pipeline`).
+    does when this paramiko lacks the private methods (:func:`can_pipeline`),
+    and a key whose pipelined request fails because they changed shape
+    (TypeError, AttributeError) is offered again on the plain path.
     """
     if not can_pipeline():
         log.debug("paramiko %s lacks AuthHandler.%s; using its public auth path",
@@ -140,11 +143,19 @@ def _auth_publickey(transport: paramiko.Transport, user: str, key: paramiko.PKey
         return
     if not transport.is_active() or not transport.initial_kex_done:
         raise paramiko.SSHException("No existing session")
-    event = threading.Event()
-    handler = _PipelinedAuth(transport)
-    transport.auth_handler = handler
-    handler.auth_publickey(user, key, event)
-    handler.wait_for_response(event)
+    try:
+        event = threading.Event()
+        handler = _PipelinedAuth(transport)
+        transport.auth_handler = handler
+        handler.auth_publickey(user, key, event)
+        handler.wait_for_response(event)
+    except (TypeError, AttributeError) as exc:
+        # The private methods are there but no longer fit the override (a
+        # changed signature or what they expect of the handler): paramiko's
+        # public path installs a fresh handler and needs neither.
+        log.debug("paramiko %s: the pipelined auth request failed (%s); using its "
+                  "public auth path", paramiko.__version__, type(exc).__name__)
+        transport.auth_publickey(user, key)
 
 
 def authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,

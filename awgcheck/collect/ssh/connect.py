@@ -310,5 +310,5 @@ def open_ssh(target: SshTarget) -> SshCollector:
 
 def open_ssh_node(node: Node, options: ConnectOptions) -> SshCollector:
     """:func:`open_ssh` for an inventory node (``host:``): the transport
-    ``awgcheck.collect.TRANSPORTS`` names "ssh"."""
+    ``awgcheck.collect.transports.TRANSPORTS`` names "ssh"."""
     return open_ssh(target_of(node, options))

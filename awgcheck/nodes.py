@@ -1,0 +1,144 @@
+"""Reading one node: open its transport, read the documents it wants,
+close, and turn every failure into a node error. Shared by the three uses
+(the ``check`` audit, ``triage`` and ``diff``), so a node that cannot be
+read is told the same way everywhere.
+
+Also how a node is named on the command line (an inventory name or an
+``ssh://`` URL) and how a source-of-truth file is read.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from awgcheck import engine
+from awgcheck.collect.base import Collector, ConnectOptions
+from awgcheck.collect.runtime import Missing
+from awgcheck.collect.transports import TRANSPORTS
+from awgcheck.documents import params
+from awgcheck.documents.base import DocumentKind
+from awgcheck.documents.registry import DOCUMENTS
+from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
+from awgcheck.inventory import Inventory, Node, node_from_url
+from awgcheck.model import ArtifactKind, Finding, ParamDocument
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The run's choices for reading nodes (the shared SSH options, and
+    what ``check`` reads besides the conf)."""
+
+    concurrency: int = 32
+    timeout: float = 30.0
+    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    accept_new_host_keys: bool = False
+    runtime: bool = False  # also read the running interface (check --runtime)
+    compose_mode: str = "file"  # file: read compose files; node: docker compose config
+    compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
+
+    @property
+    def connect(self) -> ConnectOptions:
+        """What the node's transport is opened with."""
+        return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
+                              accept_new_host_keys=self.accept_new_host_keys)
+
+
+CollectorFactory = Callable[[Node, RunOptions], Collector]
+
+
+def open_collector(node: Node, options: RunOptions) -> Collector:
+    """Open ``node`` with the transport its inventory entry names."""
+    return TRANSPORTS[node.transport](node, options.connect)
+
+
+T = TypeVar("T")
+
+
+def with_collector(node: Node, options: RunOptions, factory: CollectorFactory,
+                   body: Callable[[Collector], T], failed: Callable[[CollectError], T]) -> T:
+    """``body`` run on ``node``'s open collector, which is closed after;
+    any failure, opening or reading, is ``failed`` with it as a
+    :class:`CollectError` (a transport or reader bug costs this node, never
+    the run, and is never a traceback)."""
+    try:
+        collector = factory(node, options)
+    except CollectError as exc:
+        return failed(exc)
+    except Exception as exc:
+        return failed(internal_error(node.name, "opening the node", exc))
+    try:
+        return body(collector)
+    except CollectError as exc:
+        return failed(exc)
+    except ParseError as exc:
+        return failed(CollectError(str(exc), error_class=ErrorClass.PARSE_ERROR))
+    except Exception as exc:
+        return failed(internal_error(node.name, "reading", exc))
+    finally:
+        with contextlib.suppress(Exception):  # closing a broken transport may fail too
+            collector.close()
+
+
+@dataclass(frozen=True)
+class NodeRead:
+    """One node as read: its documents, or the error that cost it."""
+
+    node: Node
+    documents: engine.NodeDocuments | None
+    error: CollectError | None = None
+    missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
+    findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
+
+
+def read_node(node: Node, options: RunOptions,
+              factory: CollectorFactory = open_collector,
+              documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> NodeRead:
+    """Read and parse the ``documents`` the node wants, in order; every
+    failure is captured (a kind that raises makes the node unreadable)."""
+    return with_collector(node, options, factory,
+                          lambda collector: _read_documents(collector, node, options, documents),
+                          lambda error: NodeRead(node, None, error))
+
+
+def _read_documents(collector: Collector, node: Node, options: RunOptions,
+                    documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
+    docs: dict[ArtifactKind, ParamDocument] = {}
+    missing: list[Missing] = []
+    findings: list[Finding] = []
+    for kind, document in documents.items():
+        if not document.wanted(node, options):
+            continue
+        reading = document.read(collector, node, options)
+        missing.extend(reading.missing)
+        findings.extend(reading.findings)
+        if reading.document is not None:
+            docs[kind] = reading.document
+    return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
+                    findings=tuple(findings))
+
+
+def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = None,
+               or_file: bool = False) -> Node:
+    """A node named on the command line: ``ssh://user@host:port``, or a name
+    from ``fleet_file``. ``label`` is what the error names (the spec
+    itself by default); ``or_file`` says the argument could also have
+    been a file, so the error says there is none."""
+    if spec.startswith("ssh://"):
+        return node_from_url(spec)
+    if fleet_file is None:
+        hint = "to name a node, pass --inventory, or give ssh://user@host:port"
+        raise UsageError(f"{label or spec}: " + (f"no such file ({hint})" if or_file else hint))
+    return fleet_file.node(spec)
+
+
+def read_source_file(path: Path) -> ParamDocument:
+    """The source of truth from a file: a conf, or a params document (told
+    apart by content, so the file name does not matter)."""
+    try:
+        return params.read_source(path)
+    except CollectError as exc:
+        raise CollectError(f"source of truth: {exc}", error_class=exc.error_class) from None
