@@ -30,7 +30,7 @@ from awgcheck.model import (
     Severity,
     Status,
 )
-from awgcheck.parse import awgconf, paramsdoc
+from awgcheck.parse import awgconf, heredoc, paramsdoc
 from awgcheck.ruleset.load import RuleSet
 
 
@@ -49,6 +49,14 @@ class Read:
     doc: ParamDocument | None = None
     error: str | None = None
     conf: ParamDocument | None = None  # compose: the paired conf, compared with
+    part: str | None = None  # one of several conf heredocs of a script: which
+
+    @property
+    def name(self) -> str:
+        """The node's name: the file's path (and which heredoc, for a script
+        that writes several confs)."""
+        path = self.consumer.path
+        return path if self.part is None else f"{path} ({self.part})"
 
 
 def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
@@ -108,11 +116,39 @@ def read(repo: Path, consumer: Consumer) -> Read:
     return Read(consumer, kind, doc)
 
 
+def read_template(repo: Path, consumer: Consumer) -> list[Read]:
+    """A conf template; a shell script (docs/ci-gate.md, "Templates in
+    install scripts") is one node per conf heredoc, or one that could not
+    be checked when it writes no conf."""
+    try:
+        data = (repo / consumer.path).read_bytes()
+    except OSError:
+        return [read(repo, consumer)]
+    if not heredoc.looks_like_script(data):
+        return [read(repo, consumer)]
+    try:
+        found = heredoc.parse_templates(data, consumer.path)
+    except ParseError as exc:
+        return [Read(consumer, error=str(exc))]
+    return [Read(consumer, ArtifactKind.CONF, conf,
+                 part=None if len(found) == 1 else f"heredoc at line {doc.line}")
+            for doc, conf in found]
+
+
+def read_consumer(repo: Path, consumer: Consumer, config: GateConfig) -> list[Read]:
+    """What one consumer file (or compose project) gives: its node(s)."""
+    if consumer.kind in COMPOSE_KINDS:
+        return [read_compose(repo, consumer, config)]
+    if consumer.kind == "templates":
+        return read_template(repo, consumer)
+    return [read(repo, consumer)]
+
+
 # --- the run --------------------------------------------------------------------
 
 
 def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
-    name = read.consumer.path
+    name = read.name
     if read.error is not None:
         return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
     return NodeResult.judged(name, [f for f in findings if f.node == name], fail_on)
@@ -139,11 +175,11 @@ def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
     """Every rule on every file; on a compose node only the compose rules,
     its paired conf (checked as its own node, if listed) only compared with."""
     truth = engine.Source(source.consumer.path, source.doc, source.error)
-    files = [engine.NodeDocuments(r.consumer.path, {r.kind: r.doc},
+    files = [engine.NodeDocuments(r.name, {r.kind: r.doc},
                                   is_source=r.consumer.kind == "source")
              for r in reads if r.doc is not None and r.kind is not None
              and r.kind is not ArtifactKind.COMPOSE]
-    compose_nodes = [engine.NodeDocuments(r.consumer.path, _compose_docs(r))
+    compose_nodes = [engine.NodeDocuments(r.name, _compose_docs(r))
                for r in reads if r.doc is not None and r.kind is ArtifactKind.COMPOSE]
     compose_rules = [r for r in rules.rules if ArtifactKind.COMPOSE in r.select.artifacts]
     return (engine.evaluate(rules.rules, files, truth, profile)
@@ -194,8 +230,7 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None,
         fleet_report: FleetReport | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
     consumers, notes = find_consumers(repo, config)
-    reads = [read_compose(repo, c, config) if c.kind in COMPOSE_KINDS else read(repo, c)
-             for c in consumers]
+    reads = [r for c in consumers for r in read_consumer(repo, c, config)]
     source = reads[0]
     findings = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)

@@ -289,9 +289,11 @@ def _looks_like_conf(lines: list[str]) -> bool:
 class _Reader:
     """Walks the lines once, keeping awg-quick's and setconf's state apart."""
 
-    def __init__(self, path: str, template: bool) -> None:
+    def __init__(self, path: str, template: bool,
+                 placeholders: re.Pattern[str] = PLACEHOLDER) -> None:
         self.path = path
         self.template = template
+        self.placeholders = placeholders
         self.quick_interface = False  # awg-quick's interface_section flag
         self.setconf_section: str | None = None  # "Interface" / "Peer"
         self.section_index: int | None = None
@@ -312,7 +314,7 @@ class _Reader:
         self.diag(number, "setconf-reject", f"awg setconf would reject line {number}: {why}")
 
     def placeholder(self, text: str) -> bool:
-        return self.template and PLACEHOLDER.search(text) is not None
+        return self.template and self.placeholders.search(text) is not None
 
     def read(self, number: int, raw: bytes) -> None:
         if b"\0" in raw:
@@ -535,11 +537,13 @@ def looks_like_conf(data: bytes) -> bool:
     )
 
 
-def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = False) -> AwgConf:
+def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = False,
+          placeholders: re.Pattern[str] = PLACEHOLDER) -> AwgConf:
     """Parse one conf file. ``path`` is how locations should name the file;
-    ``template`` says the file is a template whose placeholders (see
-    :data:`PLACEHOLDER`) are filled in later, so lines and values holding
-    one are marked ``placeholder``.
+    ``template`` says the file is a template whose placeholders (by default
+    :data:`PLACEHOLDER`; a quoted heredoc has no shell expansions, see
+    :mod:`awgcheck.parse.heredoc`) are filled in later, so lines and values
+    holding one are marked ``placeholder``.
 
     Bytes that are not a conf at all raise :class:`ParseError` (a node
     whose conf path holds a binary cannot be checked), unless ``any_bytes``:
@@ -551,7 +555,7 @@ def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = F
     if foreign and not any_bytes:
         raise ParseError(f"{path}: not an AmneziaWG conf (no [Interface]/[Peer] header "
                          "or Key = value lines)")
-    reader = _Reader(path, template)
+    reader = _Reader(path, template, placeholders)
     if foreign:
         reader.diag(None, "not-a-conf", "this is not an AmneziaWG conf (no [Interface]/[Peer] "
                     "header or Key = value lines)", Level.WARNING)
