@@ -165,7 +165,7 @@ def _section(title: str, lines: list[str]) -> list[str]:
 
 def render_markdown(report: TriageReport) -> str:
     """For an incident channel: the verdict first, then the table and fix."""
-    out = [f"### {_title(report)}", ""]
+    out = [f"### {cell(_title(report))}", ""]
     out.extend(f"- **{label}**: {code(text)}" for label, text in _sources(report))
     if report.unreachable is not None:
         out += ["", f"**Could not read the node** ({cell(report.unreachable_class)}): "
