@@ -19,7 +19,7 @@ from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, 
 _SPECIAL = re.compile(r"[\\`\[\]<|]|&(?=[#A-Za-z])")
 # @mentions and #123 references are linked after rendering, from the text
 # itself, so an escape would not stop them: a zero-width joiner does.
-_REFERENCE = re.compile(r"(?<!\w)([@#])(?=\w)")
+_REFERENCE = re.compile(r"(?<![\w&])([@#])(?=\w)")
 _JOINER = "\u200d"
 
 
