@@ -2,7 +2,9 @@
 
 ``S4 | 18 (31 38) | 17 (31 37) | DRIFT``: the hex makes invisible
 differences (a trailing blank, a non-breaking space, a Cyrillic letter)
-visible at a glance.
+visible at a glance. Text is escaped as everywhere
+(:func:`awgcheck.text.printable`): :data:`FORMATS` escapes the view, and
+each :class:`ParamValue` is escaped here, after taking its bytes for the hex.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from awgcheck import params
 from awgcheck.compare import Relation
 from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.report.registry import Formats
+from awgcheck.text import printable
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
 # A side states a value awg setconf (or awg-quick) refuses: that file does not
@@ -107,7 +110,8 @@ def _cell(value: ParamValue | None, with_hex: bool) -> str:
     if value is None:
         return "(absent)"
     hexed = _hex(value) if with_hex else ""
-    shown = f"{value.raw} ({hexed})" if hexed else value.raw
+    raw = printable(value.raw)
+    shown = f"{raw} ({hexed})" if hexed else raw
     if value.effective is None and value.error is not None:
         # Never an empty cell: say that the tool refuses what is written.
         return f"{shown or '(empty)'} [rejected]"
@@ -136,8 +140,9 @@ def render_table(rows: list[DiffRow], left_name: str, right_name: str,
 
 def as_dict(rows: list[DiffRow]) -> list[dict[str, object]]:
     return [
-        {"param": r.param, "left": r.left.raw if r.left else None,
-         "right": r.right.raw if r.right else None, "verdict": r.verdict, "note": r.note}
+        {"param": r.param, "left": printable(r.left.raw) if r.left else None,
+         "right": printable(r.right.raw) if r.right else None, "verdict": r.verdict,
+         "note": r.note}
         for r in rows
     ]
 
@@ -168,4 +173,5 @@ def _render_json(view: DiffView) -> str:
                        "params": as_dict(list(view.rows))}, indent=2) + "\n"
 
 
-FORMATS: Formats[DiffView] = Formats({"table": _render_table, "json": _render_json})
+FORMATS: Formats[DiffView] = Formats({"table": _render_table, "json": _render_json},
+                                     keep=(ParamValue,))

@@ -27,6 +27,7 @@ from awgcheck.model import Severity
 from awgcheck.parse import awgconf
 from awgcheck.report.registry import Formats
 from awgcheck.ruleset import load as ruleset
+from awgcheck.text import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,7 +47,7 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except AwgcheckError as exc:
-            click.echo(f"awgcheck: error: {exc}", err=True)
+            click.echo(f"awgcheck: error: {printable(str(exc))}", err=True)
             sys.exit(exitcodes.USAGE)
 
     return wrapper  # type: ignore[return-value]

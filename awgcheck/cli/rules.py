@@ -9,6 +9,7 @@ from tabulate import tabulate
 
 from awgcheck.cli.options import load_rules, rules_option, user_errors
 from awgcheck.errors import UsageError
+from awgcheck.text import printable
 
 
 @click.group()
@@ -22,7 +23,10 @@ def rules() -> None:
 def rules_list(rule_paths: Sequence[str]) -> None:
     """One line per rule: id, severity, title."""
     loaded = load_rules(rule_paths)
-    rows = [[r.id, r.severity.value, r.select.artifact_names, r.title] for r in loaded.rules]
+    # Rule files are input too: their text is escaped like any other.
+    rows = [[printable(str(cell)) for cell in
+             (r.id, r.severity.value, r.select.artifact_names, r.title)]
+            for r in loaded.rules]
     click.echo(tabulate(rows, headers=["id", "severity", "reads", "title"], tablefmt="simple"))
 
 
@@ -53,4 +57,4 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     ]
     for param, text in rule.applicable_symptoms().items():
         lines.append(f"symptom ({param}): {text}")
-    click.echo("\n".join(lines))
+    click.echo("\n".join(printable(part) for line in lines for part in line.split("\n")))

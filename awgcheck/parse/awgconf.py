@@ -490,11 +490,10 @@ def _after_equals(text: AnyStr, value: AnyStr, digest: AnyStr) -> AnyStr:
 
 
 def _show(text: str) -> str:
-    """Printable form of a line for messages: escapes invisible characters."""
-    text = params.scrub(text)
-    if all(ch.isprintable() for ch in text):
-        return text
-    return text.encode("unicode_escape", "backslashreplace").decode("ascii")
+    """A line as a message quotes it: secrets scrubbed. Invisible characters
+    and stray bytes are kept as read and escaped where the message is
+    printed (:func:`awgcheck.text.printable`), so they are escaped once."""
+    return params.scrub(text)
 
 
 def _file_diagnostics(facts: FileFacts, reader: _Reader) -> Iterator[Diagnostic]:

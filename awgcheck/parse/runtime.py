@@ -548,7 +548,9 @@ def _show(text: str) -> str:
     so only short values are echoed: they cannot carry a useful part of a
     44-character key.
     """
-    return repr(text) if len(text) <= _ECHO_LIMIT else f"({len(text)} characters)"
+    # Quoted, not repr()'d: the message is escaped where it is printed
+    # (awgcheck.text.printable), and escaping it here too would show it twice.
+    return f"'{text}'" if len(text) <= _ECHO_LIMIT else f"({len(text)} characters)"
 
 
 def _num(value: str | int | None) -> int | None:

@@ -8,26 +8,47 @@ a value can never break the table.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 
+# What a Markdown renderer (GitHub's) would act on in plain text: HTML tags
+# and autolinks (<), links and images ([ ]), code spans (`), table cells (|),
+# entities (&name; &#64;), and the backslash that escapes them all.
+_SPECIAL = re.compile(r"[\\`\[\]<|]|&(?=[#A-Za-z])")
+# @mentions and #123 references are linked after rendering, from the text
+# itself, so an escape would not stop them: a zero-width joiner does.
+_REFERENCE = re.compile(r"(?<![\w&])([@#])(?=\w)")
+_JOINER = "\u200d"
+
 
 def cell(text: object) -> str:
-    """One table cell: pipes escaped, line breaks as <br>, empty as a dash."""
+    """Plain text for a table cell or a line: what Markdown would interpret
+    (tags, links, code spans, pipes, mentions, issue references) is shown
+    as written, line breaks as <br>, empty as a dash. The text is already
+    printable (:func:`awgcheck.text.printable`, applied to the report)."""
     if text is None or text == "":
         return "-"
-    return (str(text).replace("\\", "\\\\").replace("|", "\\|")
-            .replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>"))
+    escaped = _SPECIAL.sub(lambda m: "\\" + m.group(0), str(text))
+    escaped = _REFERENCE.sub(lambda m: m.group(1) + _JOINER, escaped)
+    return escaped.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
 def code(text: object) -> str:
-    """Inline code for a value; a backtick inside gets a longer fence."""
+    """Inline code for a value, for a table cell: the fence is longer than
+    any run of backticks inside, so the value cannot close its own span;
+    pipes are escaped (GFM splits cells before it reads code spans)."""
     if text is None:
         return "-"
     value = str(text)
-    fence = "``" if "`" in value else "`"
-    return cell(f"{fence}{value}{fence}" if value else "-")
+    if not value:
+        return "-"
+    fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
+    # A space on both sides is stripped again by the renderer; without it a
+    # value that starts or ends with a backtick would merge with the fence.
+    pad = " " if value[0] in "` " or value[-1] in "` " else ""
+    return fence + pad + value.replace("|", "\\|") + pad + fence
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -54,14 +75,14 @@ def _gate(summary: GateSummary) -> Iterator[str]:
     since = ""
     if base is not None:
         # A base named by its hash needs no second, shorter hash beside it.
-        since = (f" since `{base.commit[:12]}`" if base.commit.startswith(base.ref)
-                 else f" since `{base.ref}` ({base.commit[:12]})")
+        since = (f" since {code(base.commit[:12])}" if base.commit.startswith(base.ref)
+                 else f" since {code(base.ref)} ({cell(base.commit[:12])})")
     yield f"### Parameter change{since}"
     yield ""
     if not summary.changes:
-        yield f"No param of the source of truth (`{summary.source}`) changed."
+        yield f"No param of the source of truth ({code(summary.source)}) changed."
     else:
-        yield f"Source of truth: `{summary.source}`"
+        yield f"Source of truth: {code(summary.source)}"
         yield ""
         rows = [[cell(c.param), cell(c.role.value), code(c.before), code(c.after),
                  cell(c.symptom)] for c in summary.changes]
@@ -91,11 +112,12 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
             for f in sorted(findings, key=lambda f: (-f.severity.rank, f.node, f.rule))]
     yield from table(["node", "rule", "severity", "param", "expected", "actual",
                       "location", "message"], rows)
-    symptoms = dict.fromkeys(f"**{f.param}**: {f.symptom}" for f in findings if f.symptom)
+    symptoms = dict.fromkeys(f"**{cell(f.param)}**: {cell(f.symptom)}"
+                             for f in findings if f.symptom)
     if symptoms:
         yield ""
         yield "Symptoms:"
-        yield from (f"- {cell(s)}" for s in symptoms)
+        yield from (f"- {s}" for s in symptoms)
     yield ""
 
 

@@ -6,6 +6,11 @@ triage report, a diff, an inspected file). Renderers only build text; the
 CLI owns I/O and builds its ``--format`` option from the registry
 (:func:`awgcheck.cli.options.format_option`), so adding a format is one
 entry here and one module.
+
+:meth:`Formats.render` is the boundary where untrusted text leaves: it hands
+every renderer the value with its strings made printable
+(:func:`awgcheck.text.printable_fields`), so no format can print a control
+character or a byte that is not UTF-8, whatever the nodes hold.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from awgcheck.text import printable_fields
 
 T = TypeVar("T")
 
@@ -23,6 +30,8 @@ class Formats(Generic[T]):
 
     renderers: Mapping[str, Callable[[T], str]]
     default: str = "table"
+    keep: tuple[type, ...] = ()
+    """Types the renderers escape themselves (they need the raw bytes, for hex)."""
 
     def __post_init__(self) -> None:
         if self.default not in self.renderers:
@@ -34,5 +43,5 @@ class Formats(Generic[T]):
         return tuple(self.renderers)
 
     def render(self, name: str, value: T) -> str:
-        """``value`` in format ``name`` (one of :attr:`names`)."""
-        return self.renderers[name](value)
+        """``value`` in format ``name`` (one of :attr:`names`), its text escaped."""
+        return self.renderers[name](printable_fields(value, self.keep))

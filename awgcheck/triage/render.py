@@ -3,7 +3,10 @@
 Each renderer takes a :class:`~awgcheck.triage.run.TriageReport` and returns
 a ``str`` (registered in :data:`FORMATS`); the CLI prints it. Secrets
 appear only as ``sha256:`` digests (the parsers never hand anything else
-on), and their hex is never shown.
+on), and their hex is never shown. Text is escaped as everywhere
+(:func:`awgcheck.text.printable`): :data:`FORMATS` escapes the report, and
+the renderers escape each :class:`ParamValue` themselves, after taking its
+bytes for the hex.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from tabulate import tabulate
 from awgcheck.collect.runtime import Missing
 from awgcheck.diff import hex_of
 from awgcheck.model import ParamValue
+from awgcheck.report.markdown import cell, code
 from awgcheck.report.registry import Formats
+from awgcheck.text import printable
 from awgcheck.triage.evidence import Evidence
 from awgcheck.triage.run import TriageReport
 from awgcheck.triage.verdict import SAME, Fix, Row, Verdict
@@ -36,7 +41,7 @@ def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: b
         return "?"
     if value is None:
         return f"{effective} (absent)" if effective is not None else "(absent)"
-    shown = value.raw
+    shown = printable(value.raw)
     if not hexed:
         return shown if len(shown) <= _SHORT else shown[:_SHORT - 1] + "\u2026"
     if (digits := hex_of(value)) and len(value.raw) <= _SHORT:
@@ -158,25 +163,23 @@ def _section(title: str, lines: list[str]) -> list[str]:
 # markdown (incident channel)
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def render_markdown(report: TriageReport) -> str:
     """For an incident channel: the verdict first, then the table and fix."""
-    out = [f"### {_title(report)}", ""]
-    out.extend(f"- **{label}**: `{text}`" for label, text in _sources(report))
+    out = [f"### {cell(_title(report))}", ""]
+    out.extend(f"- **{label}**: {code(text)}" for label, text in _sources(report))
     if report.unreachable is not None:
-        out += ["", f"**Could not read the node** ({report.unreachable_class}): "
-                f"{report.unreachable}"]
+        out += ["", f"**Could not read the node** ({cell(report.unreachable_class)}): "
+                f"{cell(report.unreachable)}"]
         out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
         return "\n".join(out) + "\n"
     assert report.verdict is not None
-    out += ["", f"**Verdict:** {report.verdict.headline} {report.verdict.evidence}"]
-    out.extend(f"> {line}" for line in (*report.verdict.details, *report.verdict.next_steps))
+    out += ["", f"**Verdict:** {cell(report.verdict.headline)} "
+                f"{cell(report.verdict.evidence)}"]
+    out.extend(f"> {cell(line)}"
+               for line in (*report.verdict.details, *report.verdict.next_steps))
     out += ["", "| param | file | runtime | source | verdict |",
             "|---|---|---|---|---|"]
-    out.extend("| " + " | ".join(_md(c) for c in _row_cells(r)) + " |" for r in report.rows)
+    out.extend("| " + " | ".join(cell(c) for c in _row_cells(r)) + " |" for r in report.rows)
     out.extend(_md_list("Evidence", _evidence_lines(report.evidence)))
     out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
     if report.verdict.fix is not None:
@@ -189,7 +192,7 @@ def render_markdown(report: TriageReport) -> str:
 def _md_list(title: str, lines: list[str]) -> list[str]:
     if not lines:
         return []
-    return ["", f"**{title}**", "", *(f"- {line}" for line in lines)]
+    return ["", f"**{title}**", "", *(f"- {cell(line)}" for line in lines)]
 
 
 # --------------------------------------------------------------------------
@@ -200,7 +203,7 @@ def _value(value: ParamValue | None, effective: str | None, known: bool) -> dict
     if not known:
         return None
     location = value.location if value is not None else None
-    return {"raw": value.raw if value is not None else None, "effective": effective,
+    return {"raw": printable(value.raw) if value is not None else None, "effective": effective,
             "hex": hex_of(value) or None,
             "line": location.line if location is not None else None}
 
@@ -258,4 +261,4 @@ def render_json(report: TriageReport) -> str:
 
 # Listed alphabetically: the order --format shows them in.
 FORMATS: Formats[TriageReport] = Formats({"json": render_json, "markdown": render_markdown,
-                                          "table": render_table})
+                                          "table": render_table}, keep=(ParamValue,))

@@ -76,3 +76,16 @@ def test_markdown_gate_summary_section() -> None:
     assert "> **Warning:** S4 and H4 flip together" in text
     assert "> **Fleet impact:** this change puts 2 nodes" in text
     assert "_Note: compose skipped_" in text
+
+
+def test_markdown_cell_shows_what_github_would_interpret_as_text() -> None:
+    text = markdown.cell("<img src=x> [a](http://e) `x` &#64; @org/team #12 a|b \\ mail@x.org")
+    assert text == ("\\<img src=x> \\[a\\](http://e) \\`x\\` \\&#64; @\u200dorg/team "
+                    "#\u200d12 a\\|b \\\\ mail@x.org")
+
+
+def test_markdown_code_fence_is_longer_than_any_backtick_run() -> None:
+    assert markdown.code("a``b") == "```a``b```"
+    assert markdown.code("`x`") == "`` `x` ``"
+    assert markdown.code("x|y") == "`x\\|y`"
+    assert markdown.code("") == "-"
