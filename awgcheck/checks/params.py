@@ -344,9 +344,10 @@ def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[
 
 
 _RELATION = re.compile(
-    r"^\s*(?P<left>[A-Za-z]\w*|\d+)\s*(?:(?P<lop>[+-])\s*(?P<loff>\d+))?\s*"
+    r"^\s*(?P<left>[A-Za-z]\w*|\d{1,20})\s*(?:(?P<lop>[+-])\s*(?P<loff>\d{1,20}))?\s*"
     r"(?P<op><=|>=|==|!=|<|>)\s*"
-    r"(?P<right>[A-Za-z]\w*|\d+)\s*(?:(?P<rop>[+-])\s*(?P<roff>\d+))?\s*$"
+    r"(?P<right>[A-Za-z]\w*|\d{1,20})\s*(?:(?P<rop>[+-])\s*(?P<roff>\d{1,20}))?\s*$",
+    re.ASCII,  # "²" is a digit to \d otherwise; 20 digits hold any uint64
 )
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -366,7 +367,7 @@ def prepare_relation(where: str, options: Mapping[str, Any],
         token = match[side]
         sign = -1 if match[side[0] + "op"] == "-" else 1
         offset = sign * int(match[side[0] + "off"] or 0)
-        if not token.isdigit() and params.spec(token) is None:
+        if not token.isascii() or (not token.isdigit() and params.spec(token) is None):
             raise RuleError(f"{where}: key 'expr' names unknown param '{token}'")
         terms.append((token if token.isdigit() else params.canonical(token), offset))
     return {**absent_mode(where, options), "terms": terms, "op": match["op"]}
