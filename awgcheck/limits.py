@@ -54,6 +54,9 @@ REGEX_MAX_SUBJECT = 16_384
 """Characters a rule's ``pattern`` is matched against; a longer value is an
 error finding, not a match (an I1 packet of a full MTU is ~3,000)."""
 
+EVALUATION_DEADLINE = 30.0
+"""Seconds one node's rules may take when no ``--timeout`` says otherwise."""
+
 MAX_OUTCOMES_PER_RULE = 50
 """Findings one rule reports on one node; the rest become one "and N more"
 finding (a file of 170,000 duplicate lines stays a readable report)."""
