@@ -69,7 +69,7 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
-    findings = engine.evaluate(rules.rules, node_docs, source, profile)
+    findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from tabulate import tabulate
-
 from awgcheck import compare as comparing
 from awgcheck import params
 from awgcheck.compare import Relation
 from awgcheck.model import ParamDocument, ParamValue
+from awgcheck.report.grid import grid
 from awgcheck.report.registry import Formats
 from awgcheck.text import printable
 
@@ -131,7 +130,7 @@ def render_table(rows: list[DiffRow], left_name: str, right_name: str,
                       r.verdict + (f": {r.note}" if r.note else "")])
     drift = sum(1 for r in rows if r.verdict.startswith("DRIFT"))
     rejected = sum(1 for r in rows if r.verdict == REJECTED)
-    text = tabulate(table, headers=["param", left_name, right_name, "verdict"],
+    text = grid(table, ["param", left_name, right_name, "verdict"],
                     tablefmt="simple", maxcolwidths=[None, 45, 45, 40])
     tail = f", {rejected} rejected (that file does not load)" if rejected else ""
     return f"{text}\n\n{drift} param(s) drift, " \

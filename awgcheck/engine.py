@@ -12,9 +12,14 @@ every placeholder, rather than one skip per rule and param.
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from types import FrameType
 
+from awgcheck import limits
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
 from awgcheck.model import (
@@ -50,13 +55,69 @@ class Source:
 
 
 def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Source,
-             profile: str = "strict") -> list[Finding]:
+             profile: str = "strict",
+             deadline: float = limits.EVALUATION_DEADLINE) -> list[Finding]:
+    """Every rule on every node; one node's rules get ``deadline`` seconds
+    (see :func:`_time_limit`), after which that node gets an error finding
+    and the next node is evaluated."""
     findings: list[Finding] = []
     for node in nodes:
-        for rule in rules:
-            findings.extend(_run_rule(rule, node, source, profile))
+        findings.extend(_evaluate_node(rules, node, source, profile, deadline))
         findings.extend(_placeholder_listings(node))
     return findings
+
+
+class _Overrun(BaseException):
+    """Raised by the timer into the evaluating code; a BaseException so a
+    check's own ``except Exception`` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`_Overrun` into this thread after ``seconds``.
+
+    A wall-clock timer signal, because it is the one thing that stops a
+    catastrophic ``re`` match (the regex engine checks for signals; Python
+    has no other way to cancel it, and a worker process per node would cost
+    more than the whole evaluation). Signals reach only the main thread:
+    elsewhere this does nothing, and the bounds checked when a rule is
+    loaded (no nested unbounded quantifiers) and when it is matched (the
+    subject length) are what holds.
+    """
+    usable = (threading.current_thread() is threading.main_thread()
+              and hasattr(signal, "setitimer"))
+    if not usable:
+        yield
+        return
+
+    def fire(signum: int, frame: FrameType | None) -> None:
+        raise _Overrun
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _evaluate_node(rules: Sequence[Rule], node: NodeDocuments, source: Source,
+                   profile: str, deadline: float) -> list[Finding]:
+    done: list[Finding] = []
+    current: Rule | None = None
+    try:
+        with _time_limit(deadline):
+            for current in rules:
+                done.extend(_run_rule(current, node, source, profile))
+    except _Overrun:
+        assert current is not None
+        left = len(rules) - rules.index(current) - 1
+        done.append(_finding(current, node.name, profile, Outcome(
+            Status.ERROR, f"rule {current.id} did not finish within the {deadline:g} s"
+            f" deadline (a pattern too costly for this value?); {left} later rule(s)"
+            " were not evaluated on this node")))
+    return done
 
 
 def _placeholder_listings(node: NodeDocuments) -> Iterator[Finding]:
@@ -106,10 +167,24 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
             Status.ERROR, f"rule {rule.id} could not be evaluated: "
             f"{type(exc).__name__}: {exc}"))
         return
-    for outcome in outcomes:
-        if outcome.placeholder:
-            continue  # listed once per template (_placeholder_listings)
+    shown = [o for o in outcomes if not o.placeholder]  # placeholders: _placeholder_listings
+    for outcome in _capped(shown):
         yield _finding(rule, node.name, profile, outcome)
+
+
+def _capped(outcomes: list[Outcome]) -> list[Outcome]:
+    """At most :data:`limits.MAX_OUTCOMES_PER_RULE` outcomes, the rest said
+    in one: a file of 170,000 duplicate lines is one screen, not 44 MB."""
+    keep = limits.MAX_OUTCOMES_PER_RULE
+    if len(outcomes) <= keep:
+        return outcomes
+    rest = outcomes[keep:]
+    worst = next((o for o in rest if o.status is Status.FAIL),
+                 next((o for o in rest if o.status is Status.ERROR), rest[0]))
+    summary = replace(worst, message=f"and {len(rest):,} more like these (awgcheck lists"
+                      f" {keep} per rule and node); first: {worst.message}",
+                      param=None, expected=None, actual=None)
+    return [*outcomes[:keep], summary]
 
 
 def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:

@@ -18,6 +18,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from awgcheck import limits
+
 U16_MAX = 0xFFFF
 U32_MAX = 0xFFFFFFFF
 ULONG_MAX = 0xFFFFFFFFFFFFFFFF
@@ -286,7 +288,9 @@ def strtoul10(text: str) -> tuple[int, str]:
         i += 1
     if i == start:
         return 0, text
-    value = int(text[start:i])
+    digits = text[start:i].lstrip("0")
+    # Past 20 digits strtoul has long saturated; int() of thousands raises.
+    value = int(digits or "0") if len(digits) <= 20 else ULONG_MAX + 1
     if value > ULONG_MAX:
         value = ULONG_MAX
     elif negative:
@@ -476,6 +480,8 @@ def interpret(param: ParamSpec, value: str) -> Reading:
 def parse_range(effective: str) -> tuple[int, int] | None:
     """Split an effective range value ("5" or "5-9") into (lo, hi)."""
     lo, sep, hi = effective.partition("-")
-    if not lo.isdigit() or (sep and not hi.isdigit()):
+    low = limits.int_or_none(lo) if limits.is_ascii_digits(lo) else None
+    high = limits.int_or_none(hi) if sep and limits.is_ascii_digits(hi) else low
+    if low is None or high is None:
         return None
-    return (int(lo), int(hi) if sep else int(lo))
+    return (low, high)

@@ -1,23 +1,111 @@
-"""Loading user-written YAML (inventories, rule files, gate configs) safely.
+"""Loading user-written YAML (inventories, rule files, gate configs, compose
+files, params documents) safely and within bounds.
 
-Always ``yaml.safe_load``: these files come from users and repositories
-and must never construct arbitrary objects. A syntax error becomes the
-caller's own error type, naming the file and line.
+Always the SafeLoader: these files come from users, repositories and nodes
+and must never construct arbitrary objects. :class:`BoundedLoader` adds the
+limits of :mod:`awgcheck.limits`: nesting depth, nodes after alias
+expansion (a 500-byte "billion laughs" file expands to a billion nodes),
+an alias inside the node it names (a cycle every later walk would follow
+for ever) and integers too long for ``int()``. Each breach is a
+``yaml.YAMLError`` with a mark, so every caller reports it as it reports a
+syntax error: naming the file and line.
 """
 
 from __future__ import annotations
 
-import yaml
+from typing import Any
 
+import yaml
+from yaml.composer import ComposerError
+from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent
+
+from awgcheck import limits
 from awgcheck.errors import AwgcheckError
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """The SafeLoader with awgcheck's limits on depth, expansion and integers."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._nodes = 0
+        self._open: set[str] = set()  # anchors whose node is still being composed
+        self._sizes: dict[int, int] = {}  # id(anchored node) -> nodes it expands to
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if self.check_event(AliasEvent):
+            if event.anchor in self._open:
+                raise ComposerError(None, None, f"alias *{event.anchor} refers to the node"
+                                    " that contains it (an endless cycle)", event.start_mark)
+            node = super().compose_node(parent, index)
+            self._spend(self._sizes.get(id(node), 1), event.start_mark)
+            return node
+        if self._depth >= limits.YAML_MAX_DEPTH:
+            raise ComposerError(None, None, f"nested deeper than {limits.YAML_MAX_DEPTH}"
+                                " levels", event.start_mark)
+        anchor = event.anchor
+        if anchor is not None:
+            self._open.add(anchor)
+        before = self._nodes
+        self._spend(1, event.start_mark)
+        self._depth += 1
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+            self._open.discard(anchor or "")
+        if anchor is not None:
+            self._sizes[id(node)] = self._nodes - before
+        return node
+
+    def _spend(self, count: int, mark: yaml.Mark) -> None:
+        self._nodes += count
+        if self._nodes > limits.YAML_MAX_NODES:
+            raise ComposerError(None, None, f"expands to more than {limits.YAML_MAX_NODES:,}"
+                                " nodes (aliases count each time they are used)", mark)
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        digits = node.value.lstrip("+-").replace("_", "").lstrip("0")
+        if len(digits) > limits.MAX_INT_DIGITS:
+            raise ConstructorError(None, None, f"integer longer than {limits.MAX_INT_DIGITS}"
+                                   " digits", node.start_mark)
+        value: int = super().construct_yaml_int(node)
+        return value
+
+
+BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+
+
+def compose(text: str) -> yaml.Node | None:
+    """``yaml.compose`` with :class:`BoundedLoader`."""
+    return yaml.compose(text, Loader=BoundedLoader)
+
+
+def compose_all(text: str) -> list[yaml.Node]:
+    """``yaml.compose_all`` with :class:`BoundedLoader`; the limits hold per document."""
+    return list(yaml.compose_all(text, Loader=BoundedLoader))
+
+
+def safe_load(text: str) -> object:
+    """``yaml.safe_load`` with :class:`BoundedLoader`."""
+    return yaml.load(text, Loader=BoundedLoader)  # a SafeLoader subclass: safe
+
+
+def problem_line(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """(1-based line or None, what is wrong) of a YAML error."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    return (mark.line + 1 if mark is not None else None), problem
 
 
 def load(text: str, origin: str, error: type[AwgcheckError]) -> object:
     """Parse ``text``; on a syntax error raise ``error("<origin>: line N: ...")``."""
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" line {mark.line + 1}:" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or exc
-        raise error(f"{origin}:{line} not valid YAML: {problem}") from None
+        line, problem = problem_line(exc)
+        where = f" line {line}:" if line is not None else ""
+        raise error(f"{origin}:{where} not valid YAML: {problem}") from None

@@ -29,6 +29,7 @@ import string
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from awgcheck import limits
 from awgcheck.checks.base import (
     Context,
     Outcome,
@@ -49,7 +50,7 @@ _V2_MAX_RANDOM = 1000
 
 
 def _atoi(text: str) -> int | None:
-    return int(text) if _ATOI.fullmatch(text) else None
+    return limits.int_or_none(text) if _ATOI.fullmatch(text) else None
 
 
 def _length(tag: str, arg: str, limit: int | None) -> str | None:

@@ -11,9 +11,11 @@ import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from re import _constants as _sre_constants  # type: ignore[attr-defined]
+from re import _parser as _sre  # type: ignore[attr-defined]
 from typing import Any
 
-from awgcheck import params
+from awgcheck import limits, params
 from awgcheck.checks.base import (
     Context,
     Outcome,
@@ -241,9 +243,37 @@ def prepare_pattern(where: str, options: Mapping[str, Any],
     except re.error as exc:
         raise RuleError(f"{where}: key 'pattern' is not a valid regular expression: {exc}") \
             from None
+    if _nested_unbounded(_sre.parse(options["pattern"])):
+        raise RuleError(f"{where}: key 'pattern' repeats a group that itself repeats without"
+                        " bound (like '(a+)+'): matching it can take exponential time;"
+                        " write it with one quantifier")
     target = one_of(where, options, "target", ("raw", "effective", "line"), "raw")
     mode = one_of(where, options, "mode", ("must-match", "must-not-match"), "must-match")
     return {**options, "compiled": compiled, "target": target, "mode": mode}
+
+
+_REPEATS = (_sre_constants.MAX_REPEAT, _sre_constants.MIN_REPEAT)
+
+
+def _nested_unbounded(items: Any, inside: bool = False) -> bool:
+    """True if an unbounded repeat sits inside another one (star height 2):
+    the shape of every catastrophic-backtracking pattern worth the name."""
+    for op, arg in items:
+        if op in _REPEATS:
+            unbounded = arg[1] == _sre_constants.MAXREPEAT
+            if (unbounded and inside) or _nested_unbounded(arg[2], inside or unbounded):
+                return True
+            continue
+        children: Any = ()
+        if op is _sre_constants.SUBPATTERN:
+            children = (arg[-1],)
+        elif op is _sre_constants.BRANCH:
+            children = arg[1]
+        elif op in (_sre_constants.ASSERT, _sre_constants.ASSERT_NOT):
+            children = (arg[1],)
+        if any(_nested_unbounded(child, inside) for child in children):
+            return True
+    return False
 
 
 def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -254,6 +284,12 @@ def check_regex(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
     for name, text, shown, location, placeholder in _regex_subjects(ctx, options["target"]):
         if placeholder:
             yield not_compared(name, name, location)
+            continue
+        if len(text) > limits.REGEX_MAX_SUBJECT:
+            clean = False
+            yield Outcome(Status.ERROR, f"{name}: value of {len(text):,} characters not"
+                          f" matched (awgcheck matches at most {limits.REGEX_MAX_SUBJECT:,})",
+                          name, location=location)
             continue
         if (pattern.search(text) is not None) != must:
             clean = False
@@ -344,9 +380,10 @@ def check_non_overlapping(ctx: Context, options: Mapping[str, Any]) -> Iterator[
 
 
 _RELATION = re.compile(
-    r"^\s*(?P<left>[A-Za-z]\w*|\d+)\s*(?:(?P<lop>[+-])\s*(?P<loff>\d+))?\s*"
+    r"^\s*(?P<left>[A-Za-z]\w*|\d{1,20})\s*(?:(?P<lop>[+-])\s*(?P<loff>\d{1,20}))?\s*"
     r"(?P<op><=|>=|==|!=|<|>)\s*"
-    r"(?P<right>[A-Za-z]\w*|\d+)\s*(?:(?P<rop>[+-])\s*(?P<roff>\d+))?\s*$"
+    r"(?P<right>[A-Za-z]\w*|\d{1,20})\s*(?:(?P<rop>[+-])\s*(?P<roff>\d{1,20}))?\s*$",
+    re.ASCII,  # "²" is a digit to \d otherwise; 20 digits hold any uint64
 )
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -366,7 +403,7 @@ def prepare_relation(where: str, options: Mapping[str, Any],
         token = match[side]
         sign = -1 if match[side[0] + "op"] == "-" else 1
         offset = sign * int(match[side[0] + "off"] or 0)
-        if not token.isdigit() and params.spec(token) is None:
+        if not token.isascii() or (not token.isdigit() and params.spec(token) is None):
             raise RuleError(f"{where}: key 'expr' names unknown param '{token}'")
         terms.append((token if token.isdigit() else params.canonical(token), offset))
     return {**absent_mode(where, options), "terms": terms, "op": match["op"]}

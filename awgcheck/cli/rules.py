@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import click
-from tabulate import tabulate
 
 from awgcheck.cli.options import load_rules, rules_option, user_errors
 from awgcheck.errors import UsageError
+from awgcheck.report.grid import grid
 from awgcheck.text import printable
 
 
@@ -27,7 +27,7 @@ def rules_list(rule_paths: Sequence[str]) -> None:
     rows = [[printable(str(cell)) for cell in
              (r.id, r.severity.value, r.select.artifact_names, r.title)]
             for r in loaded.rules]
-    click.echo(tabulate(rows, headers=["id", "severity", "reads", "title"], tablefmt="simple"))
+    click.echo(grid(rows, ["id", "severity", "reads", "title"], tablefmt="simple"))
 
 
 @rules.command("show")

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from awgcheck import yamlfile
 from awgcheck.errors import UsageError
 from awgcheck.model import Severity
 from awgcheck.ruleset import load as ruleset
@@ -216,7 +217,7 @@ def load(path: Path, repo: Path) -> GateConfig:
     except (OSError, UnicodeDecodeError) as exc:
         raise GateConfigError(f"{path}: cannot read gate config: {exc}") from None
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yamlfile.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""

@@ -13,13 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tabulate import tabulate
-
 from awgcheck import params
 from awgcheck.collect.compose import local_reader
 from awgcheck.documents.compose import conceal, conceal_json, is_secret_name, is_secret_value
 from awgcheck.errors import UsageError
 from awgcheck.parse.compose.project import ComposeProject, Service, load_project
+from awgcheck.report.grid import grid
 from awgcheck.report.registry import Formats
 
 
@@ -70,7 +69,7 @@ def _service_block(service: Service) -> list[str]:
     rows = [[name, _shown(name, var.raw), _shown(name, var.value), var.origin,
              _where(var.location)] for name, var in service.environment.items()]
     if rows:
-        out.append(tabulate(rows, headers=["variable", "raw", "value", "origin", "where"],
+        out.append(grid(rows, ["variable", "raw", "value", "origin", "where"],
                             tablefmt="simple", maxcolwidths=[None, 40, 40, None, None]))
     if service.command is not None:
         out.append(f"command:     {_text(service.command.words)}  "

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tabulate import tabulate
-
 from awgcheck.parse.awgconf import AwgConf
+from awgcheck.report.grid import grid
 from awgcheck.report.registry import Formats
 
 
@@ -50,7 +49,7 @@ def render_conf_table(conf: AwgConf) -> str:
                          e.effective if e.effective is not None else f"REJECTED: {e.error}",
                          e.handler.value if e.handler else "-"])
     out = [f"{conf.path}: {'loads' if conf.loads else 'DOES NOT LOAD'} with awg-quick up"]
-    out.append(tabulate(rows, headers=["line", "section", "key", "raw", "effective", "read by"],
+    out.append(grid(rows, ["line", "section", "key", "raw", "effective", "read by"],
                         tablefmt="simple", maxcolwidths=[None, None, None, 40, 40, None]))
     if conf.diagnostics:
         out.append("")

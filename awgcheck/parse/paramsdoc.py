@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from awgcheck import params
+from awgcheck import limits, params, yamlfile
 from awgcheck.errors import ParseError
 from awgcheck.model import Diagnostic, Level, Location, ParamValue
 
@@ -212,8 +212,9 @@ class _Reader:
 
     def epoch(self, key_node: yaml.Node, node: yaml.Node) -> int | None:
         if (isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG
-                and _DECIMAL.fullmatch(node.value)):
-            return int(node.value)
+                and _DECIMAL.fullmatch(node.value)
+                and (number := limits.int_or_none(node.value)) is not None):
+            return number
         self.problem(key_node, "epoch", "wrong-type",
                      f"key 'epoch' must be a whole number, got {_shown(node)}")
         return None
@@ -314,14 +315,14 @@ def _compose(text: str) -> yaml.Node | None:
     JSON strings are plain whitespace (inside them they must be escaped), so
     swapping them for spaces keeps every line where it was."""
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return yamlfile.compose(text)
     except yaml.YAMLError:
         try:
             json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # JSON nested past the stack: not JSON to us
             pass
         else:
-            return yaml.compose(text.replace("\t", " "), Loader=yaml.SafeLoader)
+            return yamlfile.compose(text.replace("\t", " "))
         raise
 
 

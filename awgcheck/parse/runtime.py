@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from awgcheck import params
+from awgcheck import limits, params
 from awgcheck.errors import ParseError
 from awgcheck.model import Location, ParamValue
 
@@ -524,9 +524,10 @@ def _checked_key(text: str, source: str, number: int, what: str) -> str:
 
 
 def _counter(text: str, source: str, number: int, what: str) -> int:
-    if not text.isascii() or not text.isdigit():
+    value = limits.int_or_none(text) if limits.is_ascii_digits(text) else None
+    if value is None:
         raise ParseError(f"{source}:{number}: {what} {_show(text)} is not a number")
-    return int(text)
+    return value
 
 
 def _keepalive(text: str, source: str, number: int) -> str | None:
@@ -560,4 +561,4 @@ def _num(value: str | int | None) -> int | None:
         return 0
     if isinstance(value, int):
         return value
-    return int(value) if value.isascii() and value.isdigit() else None
+    return limits.int_or_none(value) if limits.is_ascii_digits(value) else None

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from tabulate import tabulate
-
 from awgcheck.errors import ErrorClass
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
+from awgcheck.report.grid import grid
 
 
 def _value(text: str | None) -> str:
@@ -42,9 +41,8 @@ def render(report: Report) -> str:
         if not failing:
             continue
         out.append(f"\n== {node.name}: {node.status.value.upper()} ==")
-        out.append(tabulate(_node_rows(failing),
-                            headers=["severity", "rule", "param", "finding", "where"],
-                            tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
+        out.append(grid(_node_rows(failing), ["severity", "rule", "param", "finding", "where"],
+                        tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
         out.extend(_explanations(failing, report))
     templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
     if templates:

@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tabulate import tabulate
-
 from awgcheck.collect.runtime import Missing
 from awgcheck.diff import hex_of
 from awgcheck.model import ParamValue
+from awgcheck.report.grid import grid
 from awgcheck.report.markdown import cell, code
 from awgcheck.report.registry import Formats
 from awgcheck.text import printable
@@ -141,7 +140,7 @@ def render_table(report: TriageReport) -> str:
         return "\n".join(out) + "\n"
     out.append("")
     table = [_row_cells(r) for r in report.rows]
-    out.append(tabulate(table, headers=["param", "file", "runtime", "source", "verdict"],
+    out.append(grid(table, ["param", "file", "runtime", "source", "verdict"],
                         tablefmt="simple", maxcolwidths=[None, 34, 34, 34, 40])
                if table else "(no obfuscation params on any side)")
     out.extend(_section("Evidence", _evidence_lines(report.evidence) or ["none gathered"]))

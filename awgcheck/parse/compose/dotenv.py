@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 
 from awgcheck.model import Diagnostic, Level, Location
-from awgcheck.parse.compose.interpolate import Interpolated, Lookup, interpolate
+from awgcheck.parse.compose.interpolate import Budget, Interpolated, Lookup, interpolate
 
 SYNTAX = "dotenv-syntax"
 REQUIRED = "interpolation-required"
@@ -151,6 +151,7 @@ class _Parser:
         self.seen: dict[str, str] = {}
         self.entries: list[DotenvEntry] = []
         self.diagnostics: list[Diagnostic] = []
+        self.budget = Budget()  # one file's interpolated values, together
 
     def run(self) -> Dotenv:
         try:
@@ -262,7 +263,7 @@ class _Parser:
         return found if found is not None else self.fallback(name)
 
     def _expand(self, text: str, line: int) -> str | None:
-        result = interpolate(text, self._lookup)
+        result = interpolate(text, self._lookup, self.budget)
         self._report(result, line)
         return result.value
 

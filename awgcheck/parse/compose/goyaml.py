@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from awgcheck import limits
+
 
 class Kind(enum.StrEnum):
     """The type go-yaml v3 gives a scalar decoded into an ``interface{}``."""
@@ -95,7 +97,7 @@ def resolve_plain(text: str) -> Typed:
     first = text[0]
     if first == ".":
         return _float(text) if _DOT_FLOAT.fullmatch(text) else Typed(Kind.STR, text)
-    if first in "+-" or first.isdigit():
+    if first in "+-0123456789":
         return _number(text)
     return Typed(Kind.STR, text)
 
@@ -106,10 +108,10 @@ def _number(text: str) -> Typed:
         # rejects wherever it expects a string: keep the text, flag the kind.
         return Typed(Kind.TIMESTAMP, text)
     plain = text.replace("_", "")
-    if _GO_INT.fullmatch(plain):
-        value = _go_int(plain)
-        if _INT64_MIN <= value <= _INT64_MAX or (0 <= value <= _UINT64_MAX and plain[0] != "+"):
-            return Typed(Kind.INT, str(value))
+    value = _go_int(plain) if _GO_INT.fullmatch(plain) else None
+    if value is not None and (_INT64_MIN <= value <= _INT64_MAX
+                              or (0 <= value <= _UINT64_MAX and plain[0] != "+")):
+        return Typed(Kind.INT, str(value))
     if _YAML_FLOAT.fullmatch(plain):
         return _float(plain)
     prefixed = _prefixed_int(plain)
@@ -135,7 +137,9 @@ def _go_parse_int(text: str, base: int, *, unsigned_ok: bool) -> int | None:
     body = text[1:] if text[:1] in "+-" else text
     if not body or any(c not in digits for c in body):
         return None
-    value = int(text, base)
+    value = limits.int_or_none(text, base)
+    if value is None:
+        return None
     if _INT64_MIN <= value <= _INT64_MAX:
         return value
     if unsigned_ok and text[:1] not in "+-" and value <= _UINT64_MAX:
@@ -155,17 +159,21 @@ def _is_timestamp(text: str) -> bool:
     return True
 
 
-def _go_int(plain: str) -> int:
+def _go_int(plain: str) -> int | None:
+    """The value, or None past :data:`limits.MAX_INT_DIGITS` (far outside
+    int64: go-yaml keeps such a scalar as text, and so do we)."""
     sign = -1 if plain.startswith("-") else 1
     digits = plain.lstrip("+-")
     lowered = digits[:2].lower()
     if lowered in ("0x", "0b", "0o"):
         base = {"0x": 16, "0b": 2, "0o": 8}[lowered]
-        return sign * int(digits[2:], base)
-    if len(digits) > 1 and digits.startswith("0"):
+        value = limits.int_or_none(digits[2:], base)
+    elif len(digits) > 1 and digits.startswith("0"):
         # The YAML 1.1 octal go-yaml v3 still honours: 0123 is 83.
-        return sign * int(digits, 8)
-    return sign * int(digits)
+        value = limits.int_or_none(digits, 8)
+    else:
+        value = limits.int_or_none(digits)
+    return None if value is None else sign * value
 
 
 def _float(text: str) -> Typed:

@@ -27,6 +27,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from awgcheck import limits
+
 Lookup = Callable[[str], str | None]
 """Maps a variable name to its value, or None when the variable is unset."""
 
@@ -39,6 +41,7 @@ _EXPRESSION = re.compile(r"\$\{[_a-zA-Z][_a-zA-Z0-9]*(?::?[-+?].*)?\}")
 
 REQUIRED = "required"
 INVALID = "invalid"
+TOO_LARGE = "too-large"
 # Compose quotes the whole template; we do not, because the text may be a
 # secret that happens to contain "${" (a generated password, say).
 _INVALID_MESSAGE = "malformed ${...} expression (Compose refuses it as an invalid template)"
@@ -81,9 +84,23 @@ class _Failure(Exception):
         self.error = error
 
 
-def interpolate(template: str, lookup: Lookup) -> Interpolated:
-    """Interpolate ``template`` the way Compose v2 does against ``lookup``."""
-    state = _State(lookup)
+class Budget:
+    """Characters the interpolated values of one file may still produce
+    (:data:`limits.INTERPOLATION_MAX_TOTAL`): lines that each double the
+    previous value stay within memory however many there are."""
+
+    def __init__(self, total: int = limits.INTERPOLATION_MAX_TOTAL) -> None:
+        self.left = total
+
+
+def interpolate(template: str, lookup: Lookup, budget: Budget | None = None) -> Interpolated:
+    """Interpolate ``template`` the way Compose v2 does against ``lookup``.
+
+    A value past :data:`limits.INTERPOLATION_MAX_VALUE` characters, past
+    what ``budget`` has left, or nested deeper than
+    :data:`limits.INTERPOLATION_MAX_DEPTH` is an error of kind ``too-large``.
+    """
+    state = _State(lookup, budget or Budget())
     try:
         value = state.substitute(template)
     except _Failure as failure:
@@ -94,8 +111,11 @@ def interpolate(template: str, lookup: Lookup) -> Interpolated:
 class _State:
     """One interpolation run: remembers which variables were used or unset."""
 
-    def __init__(self, lookup: Lookup) -> None:
+    def __init__(self, lookup: Lookup, budget: Budget) -> None:
         self.lookup = lookup
+        self.budget = budget
+        self.depth = 0
+        self._resume = 0  # where _dollar's caller goes on scanning
         self.unset: list[str] = []
         self.used: list[str] = []
 
@@ -105,18 +125,44 @@ class _State:
         return self.lookup(name)
 
     def substitute(self, text: str) -> str:
+        if self.depth >= limits.INTERPOLATION_MAX_DEPTH:
+            raise _Failure(InterpolationError(
+                TOO_LARGE, f"${{...}} defaults nested deeper than "
+                f"{limits.INTERPOLATION_MAX_DEPTH} levels"))
+        self.depth += 1
         out: list[str] = []
+        size = 0
         i = 0
         while True:
             j = text.find("$", i)
+            piece_end = len(text) if j < 0 else j
+            out.append(text[i:piece_end])
+            size += piece_end - i
+            if j >= 0:
+                size += self._dollar(text, j, out)
+                i = self._resume
+            self._check_size(size)
             if j < 0:
-                out.append(text[i:])
+                self.depth -= 1
+                if self.depth == 0:
+                    self.budget.left -= size
                 return "".join(out)
-            out.append(text[i:j])
-            i = self._dollar(text, j, out)
+
+    def _check_size(self, size: int) -> None:
+        if size > limits.INTERPOLATION_MAX_VALUE or size > self.budget.left:
+            limit = min(limits.INTERPOLATION_MAX_VALUE, max(self.budget.left, 0))
+            raise _Failure(InterpolationError(
+                TOO_LARGE, f"the interpolated value exceeds {limit:,} characters"
+                f" (awgcheck's limit: {limits.INTERPOLATION_MAX_VALUE:,} per value,"
+                f" {limits.INTERPOLATION_MAX_TOTAL:,} per file)"))
 
     def _dollar(self, text: str, j: int, out: list[str]) -> int:
-        """Handle the ``$`` at ``j``; return where scanning resumes."""
+        """Handle the ``$`` at ``j``; return how many characters it added
+        to ``out`` and leave where scanning resumes in ``_resume``."""
+        self._resume = self._expand(text, j, out)
+        return len(out[-1])
+
+    def _expand(self, text: str, j: int, out: list[str]) -> int:
         nxt = text[j + 1 : j + 2]
         if nxt == "$":
             out.append("$")

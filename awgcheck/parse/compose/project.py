@@ -151,6 +151,7 @@ class _Loader:
         self.extra_env = extra_env
         self.diagnostics: list[Diagnostic] = []
         self.trees: dict[str, YMap | None] = {}
+        self.including: list[str] = []  # files whose includes are being read (cycles)
 
     def read(self, path: str) -> bytes | None:
         """Each file is read once: over SSH every read is a round trip."""
@@ -275,10 +276,20 @@ class _Loader:
         """Services of ``paths`` merged in order, overrides last."""
         merged: dict[str, YMap] = {}
         for path in paths:
+            if path in self.including:
+                chain = " -> ".join([*self.including[self.including.index(path):], path])
+                self.report(Diagnostic(Location(path), INCLUDE,
+                                       f"include cycle ({chain}); Compose refuses it",
+                                       Level.ERROR))
+                continue
             tree = self._tree(path, scope)
             if tree is None:
                 continue
-            included = self._included(tree, path, scope)
+            self.including.append(path)
+            try:
+                included = self._included(tree, path, scope)
+            finally:
+                self.including.pop()
             own = self._file_services(tree, path, scope)
             for name, svc in included.items():
                 if name in merged or name in own:

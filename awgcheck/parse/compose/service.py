@@ -12,6 +12,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from awgcheck import limits
 from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.dotenv import parse_dotenv, parse_raw_env
 from awgcheck.parse.compose.goyaml import Kind, yaml11_reading
@@ -398,8 +399,12 @@ def _split_port_spec(spec: str) -> tuple[str, str, str]:
 
 def _port_range(text: str) -> list[str]:
     low, dash, high = text.partition("-")
-    if dash and low.isdigit() and high.isdigit() and int(low) <= int(high):
-        return [str(n) for n in range(int(low), int(high) + 1)]
+    first = limits.int_or_none(low) if dash and limits.is_ascii_digits(low) else None
+    last = limits.int_or_none(high) if first is not None and limits.is_ascii_digits(high) else None
+    # Past the port space a range is not Compose's (it refuses it); expanding
+    # it would cost memory without bound.
+    if first is not None and last is not None and 0 <= last - first < limits.PORT_RANGE_MAX:
+        return [str(n) for n in range(first, last + 1)]
     return [text]
 
 

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field, replace
 
 import yaml
 
+from awgcheck import yamlfile
 from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose.goyaml import Kind, resolve_plain
-from awgcheck.parse.compose.interpolate import Lookup, interpolate
+from awgcheck.parse.compose.interpolate import Budget, Lookup, interpolate
 
 YAML_SYNTAX = "yaml-syntax"
 DUPLICATE_KEY = "yaml-duplicate-key"
@@ -92,7 +93,7 @@ def build_tree(
     document merges onto the ones before, like an override file.
     """
     try:
-        roots = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        roots = yamlfile.compose_all(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -122,6 +123,7 @@ class _Builder:
         self.path = path
         self.lookup = lookup
         self.report = report
+        self.budget = Budget()  # the file's interpolated values, together
 
     def loc(self, node: yaml.Node) -> Location:
         return Location(self.path, node.start_mark.line + 1)
@@ -184,7 +186,7 @@ class _Builder:
         return self._interpolated(raw, node.value, location, plain=plain)
 
     def _interpolated(self, raw: str, text: str, location: Location, *, plain: bool) -> YScalar:
-        result = interpolate(text, self.lookup)
+        result = interpolate(text, self.lookup, self.budget)
         for name in dict.fromkeys(result.unset):
             self.report(
                 Diagnostic(
