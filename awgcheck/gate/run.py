@@ -16,7 +16,7 @@ from typing import Any
 
 from awgcheck import engine
 from awgcheck.documents.base import ParamDocument
-from awgcheck.errors import ErrorClass, ParseError
+from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.gate import change as gate_change
 from awgcheck.gate import compose as gate_compose
 from awgcheck.gate import git as gate_git
@@ -50,6 +50,7 @@ class Read:
     doc: ParamDocument | None = None
     error: str | None = None
     conf: ParamDocument | None = None  # compose: the paired conf, compared with
+    error_class: ErrorClass = ErrorClass.PARSE_ERROR
 
 
 def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
@@ -100,10 +101,12 @@ def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, Param
 
 def read(repo: Path, consumer: Consumer) -> Read:
     try:
-        data = (repo / consumer.path).read_bytes()
+        # Read as compose files are: inside the work tree, capped, regular
+        # files only (discovery checked the path, but not against a swap).
+        data = gate_compose.RepoFiles(repo).read_file(consumer.path)
         kind, doc = parse_document(data, consumer)
-    except OSError as exc:
-        return Read(consumer, error=f"{consumer.path}: cannot read: {exc.strerror}")
+    except CollectError as exc:
+        return Read(consumer, error=str(exc), error_class=exc.error_class)
     except ParseError as exc:
         return Read(consumer, error=str(exc))
     return Read(consumer, kind, doc)
@@ -115,7 +118,7 @@ def read(repo: Path, consumer: Consumer) -> Read:
 def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
     name = read.consumer.path
     if read.error is not None:
-        return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
+        return NodeResult(name, Status.ERROR, read.error, read.error_class)
     mine = [f for f in findings if f.node == name]
     failing = any(f.failed and f.severity.at_least(fail_on) for f in mine)
     if not failing and any(f.status is Status.ERROR for f in mine):
@@ -133,7 +136,8 @@ def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
         paired = read(repo, Consumer("confs", consumer.conf))
         if paired.error is not None:
             return Read(consumer, error=f"{consumer.path}: its paired conf could not be "
-                                        f"read ({paired.error})")
+                                        f"read ({paired.error})",
+                        error_class=paired.error_class)
         conf = paired.doc
     doc = gate_compose.read(repo, consumer.files, env=config.compose_env,
                             profiles=config.compose_profiles,
