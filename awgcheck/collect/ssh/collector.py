@@ -146,14 +146,15 @@ class SshCollector:
                   # problem, not a password one: the sudoers rule is
                   # missing rather than incomplete.
                   ErrorClass.PERMISSION_DENIED)
+        if result.exit_status == 127:
+            # Before "no such file": timeout(1) says so of a missing sudo.
+            fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
         if "no such file" in lowered:
             raise file_missing(where)
         if "permission denied" in lowered:
             raise permission_denied(where)
         if "is a directory" in lowered:
             fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
-        if result.exit_status == 127:
-            fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
         fail(where, f"sudo cat exited {result.exit_status}: {err[:300]}", ErrorClass.SUDO_FAILED)
 
     # -- commands -----------------------------------------------------------
