@@ -8,9 +8,10 @@ A report goes where ``--output`` names, by what that path is:
   SIGTERM) never leaves an empty or truncated report;
 * a symlink is written through: its target is replaced atomically, in the
   target's folder, and the link stays a link;
-* a character device (``/dev/null``, ``/dev/stdout``) or a FIFO is opened
-  and written, never replaced (a rename would put a regular file where
-  ``/dev/null`` was); a FIFO waits for its reader, as ``>`` in a shell does;
+* a character device (``/dev/null``) or a FIFO, also behind a symlink
+  (``/dev/stdout``), is opened by the name given and written, never
+  replaced (a rename would put a regular file where ``/dev/null`` was); a
+  FIFO waits for its reader, as ``>`` in a shell does;
 * a folder, block device or socket is a usage error before any node is read.
 """
 
@@ -36,6 +37,7 @@ def _streamed(mode: int) -> bool:
 
 
 def _mode(path: Path) -> int | None:
+    """What ``path`` is once every symlink is followed; None if nothing."""
     try:
         return path.stat().st_mode
     except (FileNotFoundError, NotADirectoryError):
@@ -44,13 +46,14 @@ def _mode(path: Path) -> int | None:
 
 def check_writable(path: Path) -> None:
     """Fail early, before any node is read, if the report cannot be written."""
+    mode = _mode(path)
+    if mode is not None and _streamed(mode):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"--output {path}: is not writable")
+        return
     target = _target(path)
     named = f"--output {path}" if target == path else f"--output {path} (-> {target})"
     mode = _mode(target)
-    if mode is not None and _streamed(mode):
-        if not os.access(target, os.W_OK):
-            raise UsageError(f"{named}: is not writable")
-        return
     if mode is not None and stat.S_ISDIR(mode):
         raise UsageError(f"{named}: is a folder")
     if mode is not None and not stat.S_ISREG(mode):
@@ -67,13 +70,14 @@ def check_writable(path: Path) -> None:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` as the module says: atomically for files
     (through a symlink to its target), in place for devices and FIFOs."""
-    target = _target(path)
-    mode = _mode(target)
+    mode = _mode(path)
     try:
         if mode is not None and _streamed(mode):
-            _write_through(target, text)
+            # Opened by the name given: the kernel follows /dev/stdout to
+            # the pipe it stands for, which no resolved path names.
+            _write_through(path, text)
         else:
-            _replace(target, text)
+            _replace(_target(path), text)
     except OSError as exc:  # a full disk, a FIFO whose reader went away
         raise UsageError(f"--output {path}: cannot write the report: "
                          f"{exc.strerror or exc}") from None

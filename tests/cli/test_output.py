@@ -8,6 +8,8 @@ import json
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -120,3 +122,14 @@ def test_output_write_error_is_a_message_not_a_traceback(tmp_path: Path) -> None
     code, _, err = run("check", "-i", FLEET, "-o", str(full))
     assert code == 2
     assert f"--output {full}: cannot write the report: No space left on device" in err
+
+
+def test_output_to_dev_stdout_reaches_the_pipe() -> None:
+    # /dev/stdout -> /proc/self/fd/1 -> "pipe:[N]": no resolved path names
+    # the pipe; the report must go to it, and /dev/stdout stay a link.
+    proc = subprocess.run([sys.executable, "-m", "awgcheck", "check", "-i", FLEET,
+                           "--format", "json", "-o", "/dev/stdout"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["summary"]["exit_code"] == 1
+    assert os.path.islink("/dev/stdout")
