@@ -77,9 +77,16 @@ def hostile_fleet(tmp_path: Path) -> Path:
     # symlink, one by a path that climbs (re-rooted: it stays in the tree).
     stack = _copy_node(tmp_path, "partner-berlin", "stack")
     _relink(stack / STACK / "awg.env", _secret_file(tmp_path, "awg.env"))
+    # A compose file of this machine, named by its absolute path (extends)
+    # and linked in (include): a node's absolute path is in its tree.
+    evil = tmp_path / "home" / "evil.yaml"
+    evil.write_text(f"services:\n  relay:\n    image: x\n    environment:\n"
+                    f"      STOLEN: {MARKER}\n  extra:\n    image: {MARKER}\n")
+    (stack / STACK / "inc.yaml").symlink_to(evil)
     compose = stack / STACK / "compose.yaml"
-    compose.write_text(compose.read_text().replace(
-        "      - awg.env\n", "      - awg.env\n      - ../../../../../../../etc/passwd\n"))
+    compose.write_text("include:\n  - inc.yaml\n" + compose.read_text().replace(
+        "      - awg.env\n", "      - awg.env\n      - ../../../../../../../etc/passwd\n")
+        + f"  stolen:\n    extends:\n      file: {evil}\n      service: relay\n")
     nodes["stack"] = {"local": "nodes/stack", "compose": [f"/{STACK}/compose.yaml"],
                       "compose_profiles": ["metrics"]}
 
@@ -127,10 +134,10 @@ def test_local_tree_links_out_are_outside_tree_errors(fleet_file: Path) -> None:
     assert "proc" not in errors["environ"]  # where the link points is not said
     # The stack's conf is read and checked; only its env file is refused.
     assert nodes["stack"][1] is None
-    [refused] = [f for f in report["findings"] if f["node"] == "stack"
-                 and f["rule"] == "compose-file-errors" and f["status"] == "fail"
-                 and "leads out of the node tree" in f["message"]]
-    assert refused["location"]["path"].endswith("awg.env")
+    refused = {f["location"]["path"].rsplit("/", 1)[-1] for f in report["findings"]
+               if f["node"] == "stack" and f["rule"] == "compose-file-errors"
+               and f["status"] == "fail" and "leads out of the node tree" in f["message"]}
+    assert refused == {"awg.env", "inc.yaml"}
 
 
 def test_local_tree_symlink_inside_the_tree_is_followed(tmp_path: Path) -> None:
