@@ -25,6 +25,7 @@ class ErrorClass(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     NOT_A_FILE = "not_a_file"
     BAD_PATH = "bad_path"
+    OUTSIDE_TREE = "outside_tree"
     FILE_TOO_LARGE = "file_too_large"
     OUTPUT_TOO_LARGE = "output_too_large"
     NOT_SUPPORTED = "not_supported"

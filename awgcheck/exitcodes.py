@@ -12,6 +12,16 @@ UNCHECKED = 4
 """No failures, but at least one node could not be checked."""
 FAILED_AND_UNCHECKED = 5
 """Failures, and at least one node could not be checked."""
+INTERRUPTED = 130
+"""Stopped by SIGINT (Ctrl+C) before the report was written: 128 + 2, as a
+shell reports a process the signal killed."""
+TERMINATED = 143
+"""Stopped by SIGTERM (a CI runner cancelling the job): 128 + 15."""
+
+
+def for_signal(signum: int) -> int:
+    """The exit code of a run stopped by ``signum``: 128 + its number."""
+    return 128 + signum
 
 
 def for_outcome(*, failed: bool, unchecked: bool) -> int:

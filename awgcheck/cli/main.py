@@ -10,10 +10,11 @@ one-line message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 import click
 
-from awgcheck import __version__
+from awgcheck import __version__, exitcodes
 from awgcheck.cli.check import check
 from awgcheck.cli.diff import diff
 from awgcheck.cli.gate import gate
@@ -22,8 +23,30 @@ from awgcheck.cli.rules import rules
 from awgcheck.cli.triage import triage
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"],
-                               "max_content_width": 100})
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: unwinds like Ctrl+C (every ``finally`` and the
+    atomic report writer's clean-up run), and says which signal it was."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class _Commands(click.Group):
+    """The group, ending a run stopped by a signal with that signal's own
+    exit code rather than click's "Aborted!" and 1 ("failures found")."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            click.echo(f"awgcheck: interrupted by {signal.Signals(signum).name}", err=True)
+            ctx.exit(exitcodes.for_signal(signum))
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"],
+                                              "max_content_width": 100})
 @click.version_option(__version__, prog_name="awgcheck")
 def main() -> None:
     """Drift detection and conformance checks for AmneziaWG meshes.
@@ -34,19 +57,22 @@ def main() -> None:
 
     \b
     Exit codes:
-      0  everything checked and passed
-      1  at least one failure at or above --fail-on
-      2  usage, inventory or rule error (nothing checked)
-      4  no failures, but at least one node could not be checked
-      5  failures, and at least one node could not be checked
+        0  everything checked and passed
+        1  at least one failure at or above --fail-on
+        2  usage, inventory or rule error (nothing checked)
+        4  no failures, but at least one node could not be checked
+        5  failures, and at least one node could not be checked
+      130  interrupted by SIGINT (Ctrl+C)
+      143  terminated by SIGTERM
     """
     # SIGTERM (a CI runner cancelling the job) unwinds like Ctrl+C, so the
     # atomic report writer removes its temporary file.
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
 
 
-def _terminate(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _interrupt(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
 
 
 for command in (check, diff, inspect, rules, gate, triage):

@@ -64,7 +64,8 @@ def output_option(func: F) -> F:
     """``--output``/``-o``: write the report to a file instead of stdout."""
     return click.option(
         "--output", "-o", "output_path", type=click.Path(path_type=Path),
-        help="Write the report here (atomically) instead of stdout.")(func)
+        help="Write the report here instead of stdout: a file is replaced atomically "
+             "(through a symlink, its target), a device or FIFO is written to.")(func)
 
 
 def emit(text: str, target: Path | None) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from awgcheck import params
 from awgcheck.collect.base import Collector
+from awgcheck.collect.local import read_local_file
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location
@@ -114,13 +115,17 @@ def node_view(collector: Collector, node: Node, local: ComposeProject,
 
 
 def local_reader() -> Callable[[str], bytes | None]:
-    """A reader for files on this machine (``inspect compose``); a file
-    that exists but cannot be read raises OSError."""
+    """A reader for files on this machine (``inspect compose``), capped and
+    refusing FIFOs and devices as every local read does: an absent file (or
+    a folder, FIFO or device) is None, one that exists but cannot be read
+    raises CollectError."""
 
     def read(path: str) -> bytes | None:
         try:
-            return Path(path).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            return None
+            return read_local_file(Path(path))
+        except CollectError as exc:
+            if exc.error_class in (ErrorClass.FILE_MISSING, ErrorClass.NOT_A_FILE):
+                return None
+            raise
 
     return read

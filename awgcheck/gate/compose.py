@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from awgcheck.collect.base import MAX_FILE_BYTES
-from awgcheck.collect.local import LocalTreeCollector
+from awgcheck.collect.local import LocalTreeCollector, outside_tree, read_beneath
 from awgcheck.documents.compose import FILE, ComposeDocument
 from awgcheck.documents.compose_read import read_compose
-from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.parse.compose.project import DEFAULT_FILES, OVERRIDE_FILES
 from awgcheck.parse.placeholders import blank_block_lines
@@ -33,7 +33,10 @@ from awgcheck.parse.placeholders import blank_block_lines
 class RepoFiles(LocalTreeCollector):
     """The work tree as a node tree whose root is the repository: ``/x`` is
     ``x`` in the repository, and reports name it so. Nothing outside the
-    repository is read, not even through a symlink a change adds."""
+    repository is read, not even through a symlink a change adds, and
+    nothing under ``.git``."""
+
+    tree = "the repository's work tree"
 
     def describe(self, path: str) -> str:
         try:
@@ -42,12 +45,10 @@ class RepoFiles(LocalTreeCollector):
             return path  # a '..' path: named as written; reading it is refused
 
     def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
-        target = self._resolve(path)
-        inside = target.resolve().is_relative_to(self.root.resolve())
-        if not inside or ".git" in target.relative_to(self.root).parts:
-            raise CollectError(f"{self.describe(path)}: leads out of the repository's work "
-                               "tree; not read", error_class=ErrorClass.BAD_PATH)
-        return super().read_file(path, sudo=sudo, limit=limit)
+        parts = self._parts(path)
+        if ".git" in parts:
+            raise outside_tree(self.describe(path), self.tree)
+        return read_beneath(self.root, parts, self.describe(path), limit=limit, tree=self.tree)
 
 
 class TemplateFiles(RepoFiles):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from awgcheck import engine
-from awgcheck.errors import ErrorClass, ParseError
+from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.gate import change, compose, git
 from awgcheck.gate.config import COMPOSE_KINDS, CONSUMER_KINDS, GateConfig
 from awgcheck.gate.fleet import FleetReport
@@ -50,6 +50,7 @@ class Read:
     error: str | None = None
     conf: ParamDocument | None = None  # compose: the paired conf, compared with
     part: str | None = None  # one of several conf heredocs of a script: which
+    error_class: ErrorClass = ErrorClass.PARSE_ERROR
 
     @property
     def name(self) -> str:
@@ -107,10 +108,12 @@ def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, Param
 
 def read(repo: Path, consumer: Consumer) -> Read:
     try:
-        data = (repo / consumer.path).read_bytes()
+        # Read as compose files are: inside the work tree, capped, regular
+        # files only (discovery checked the path, but not against a swap).
+        data = compose.RepoFiles(repo).read_file(consumer.path)
         kind, doc = parse_document(data, consumer)
-    except OSError as exc:
-        return Read(consumer, error=f"{consumer.path}: cannot read: {exc.strerror}")
+    except CollectError as exc:
+        return Read(consumer, error=str(exc), error_class=exc.error_class)
     except ParseError as exc:
         return Read(consumer, error=str(exc))
     return Read(consumer, kind, doc)
@@ -150,7 +153,7 @@ def read_consumer(repo: Path, consumer: Consumer, config: GateConfig) -> list[Re
 def _node_result(read: Read, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
     name = read.name
     if read.error is not None:
-        return NodeResult(name, Status.ERROR, read.error, ErrorClass.PARSE_ERROR)
+        return NodeResult(name, Status.ERROR, read.error, read.error_class)
     return NodeResult.judged(name, [f for f in findings if f.node == name], fail_on)
 
 
@@ -162,7 +165,8 @@ def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
         paired = read(repo, Consumer("confs", consumer.conf))
         if paired.error is not None:
             return Read(consumer, error=f"{consumer.path}: its paired conf could not be "
-                                        f"read ({paired.error})")
+                                        f"read ({paired.error})",
+                        error_class=paired.error_class)
         conf = paired.doc
     doc = compose.read(repo, consumer.files, env=config.compose_env,
                        profiles=config.compose_profiles,

@@ -16,7 +16,7 @@ from typing import Any
 from awgcheck import params
 from awgcheck.collect.compose import local_reader
 from awgcheck.documents.compose import conceal, conceal_json, is_secret_name, is_secret_value
-from awgcheck.errors import UsageError
+from awgcheck.errors import CollectError, UsageError
 from awgcheck.parse.compose.project import ComposeProject, Service, load_project
 from awgcheck.report.grid import grid
 from awgcheck.report.registry import Formats
@@ -37,8 +37,8 @@ def load(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str
             local_reader(), files, project_dir=project_dir,
             env_files=[str(Path(f).resolve()) for f in env_files] or None,
             extra_env=dict(env), profiles=profiles)
-    except OSError as exc:
-        raise UsageError(f"{exc.filename}: {exc.strerror}") from None
+    except CollectError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def as_dict(project: ComposeProject) -> object:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,6 +15,7 @@ import paths
 import pytest
 import yaml
 from click.testing import CliRunner
+from sshd_fleet import Tarpit
 
 from awgcheck.cli import output
 from awgcheck.cli.main import main
@@ -236,47 +238,74 @@ def test_output_interrupted_write_keeps_old_report(tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 
-def fleet_with_stuck_node(tmp_path: Path) -> Path:
-    """A fleet with a node whose conf is a FIFO: reading it blocks forever."""
+def fleet_with_stuck_node(tmp_path: Path, tarpit: Tarpit) -> Path:
+    """A fleet with a node that accepts TCP and never answers: its read
+    blocks until the banner timeout (10 s) or the node's deadline."""
     inventory = make_fleet(tmp_path, {"p1": partner_text()})
-    fifo = tmp_path / "nodes" / "stuck" / CONF
-    fifo.parent.mkdir(parents=True)
-    os.mkfifo(fifo)
     data = yaml.safe_load(inventory.read_text())
-    data["nodes"]["stuck"] = {"local": "nodes/stuck"}
+    data["nodes"]["stuck"] = {"host": tarpit.host, "port": tarpit.port, "user": "audit"}
     inventory.write_text(yaml.safe_dump(data))
     return inventory
 
 
-def test_cli_sigterm_mid_run_leaves_no_report(tmp_path: Path) -> None:
-    """A node whose conf is a FIFO blocks forever; SIGTERM must end the run
-    without a report file and without a traceback."""
-    inventory = fleet_with_stuck_node(tmp_path)
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["SIGTERM", "SIGINT"])
+def test_cli_signal_mid_run_exits_with_its_code_and_leaves_no_report(
+        tmp_path: Path, signum: int, code: int) -> None:
+    """A stuck node holds the run; a signal must end it with the signal's
+    own exit code (not 1, "failures found"), without a report file and
+    without a traceback."""
     target = tmp_path / "report.json"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "awgcheck", "check", "-i", str(inventory), "-o", str(target),
-         "--timeout", "60"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        proc.wait(timeout=3)
-        pytest.fail("the run should still be blocked on the FIFO")
-    except subprocess.TimeoutExpired:
-        pass
-    proc.terminate()
-    _, err = proc.communicate(timeout=20)
-    assert proc.returncode != 0
+    with Tarpit() as tarpit:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "awgcheck", "check", "-i",
+             str(fleet_with_stuck_node(tmp_path, tarpit)), "-o", str(target),
+             "--timeout", "60", "--ssh-config", "none"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            proc.wait(timeout=3)
+            pytest.fail("the run should still be blocked on the stuck node")
+        except subprocess.TimeoutExpired:
+            pass
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == code, err
+    assert f"awgcheck: interrupted by {signal.Signals(signum).name}".encode() in err
     assert not target.exists()
     assert b"Traceback" not in err
     assert list(tmp_path.glob(".report.json.*")) == []
 
 
 def test_cli_stuck_node_hits_the_deadline(tmp_path: Path) -> None:
-    inventory = fleet_with_stuck_node(tmp_path)
-    proc = subprocess.run(
-        [sys.executable, "-m", "awgcheck", "check", "-i", str(inventory), "--timeout", "1",
-         "--format", "json"], capture_output=True, timeout=60)
+    with Tarpit() as tarpit:
+        proc = subprocess.run(
+            [sys.executable, "-m", "awgcheck", "check", "-i",
+             str(fleet_with_stuck_node(tmp_path, tarpit)), "--timeout", "1",
+             "--ssh-config", "none", "--format", "json"], capture_output=True, timeout=60)
     assert proc.returncode == 4
     stuck = next(n for n in json.loads(proc.stdout)["nodes"] if n["name"] == "stuck")
-    assert stuck["error_class"] == "deadline_exceeded"
+    # The banner wait is cut to what is left of the deadline: whichever
+    # fires first names it.
+    assert stuck["error_class"] in ("deadline_exceeded", "banner_timeout")
+
+
+def test_cli_fifo_conf_is_not_a_file_at_once(tmp_path: Path) -> None:
+    """A node tree whose conf is a FIFO (it once blocked the run until the
+    deadline): refused before it is opened."""
+    inventory = make_fleet(tmp_path, {"p1": partner_text()})
+    fifo = tmp_path / "nodes" / "fifo" / CONF
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    data = yaml.safe_load(inventory.read_text())
+    data["nodes"]["fifo"] = {"local": "nodes/fifo"}
+    inventory.write_text(yaml.safe_dump(data))
+    proc = subprocess.run(
+        [sys.executable, "-m", "awgcheck", "check", "-i", str(inventory), "--timeout", "60",
+         "--format", "json"], capture_output=True, timeout=30)
+    assert proc.returncode == 4
+    node = next(n for n in json.loads(proc.stdout)["nodes"] if n["name"] == "fifo")
+    assert node["error_class"] == "not_a_file"
+    assert node["error"].endswith("is a FIFO, not a regular file; not read")
 
 
 def test_cli_diff_shows_bytes_in_hex() -> None:

@@ -2,7 +2,8 @@
 
 Files are read over SFTP (no login shell, no quoting); ``sudo=True`` runs
 ``sudo -n cat -- <path>`` instead, which needs a NOPASSWD sudoers rule.
-Commands run without a pty, stdout and stderr drained together. Every
+Commands run without a pty, stdout and stderr drained together, under the
+node's ``timeout`` so that none outlives awgcheck's wait for it. Every
 failure is a :class:`~awgcheck.errors.CollectError` that names the node and
 the file or command; past the node's deadline it is ``deadline_exceeded``.
 """
@@ -10,6 +11,7 @@ the file or command; past the node's deadline it is ``deadline_exceeded``.
 from __future__ import annotations
 
 import errno
+import math
 import select
 import shlex
 import threading
@@ -33,6 +35,26 @@ from awgcheck.errors import CollectError, ErrorClass
 
 STDERR_CAP = 64 * 1024
 _CHUNK = 32768
+
+
+_BOUNDED = ('if timeout -k {kill} 1 true 2>/dev/null; then exec timeout -k {kill} {seconds} "$@"; '
+            'fi; exec "$@"')
+KILL_AFTER = 5
+"""Seconds between the remote ``timeout``'s SIGTERM and its SIGKILL."""
+
+
+def bounded(argv: Sequence[str], seconds: float) -> str:
+    """``argv`` as a remote shell command that ends by itself once awgcheck
+    stops waiting for it.
+
+    Closing the channel does not end a command without a pty: sshd sends
+    no SIGHUP, so a ``sudo cat`` blocked on a FIFO would stay on the node
+    for good. The command runs under the node's ``timeout`` (SIGTERM, which
+    sudo relays to what it runs, then SIGKILL) with the seconds awgcheck
+    waits, rounded up; a node without a usable ``timeout`` runs it as is.
+    """
+    script = _BOUNDED.format(kill=KILL_AFTER, seconds=max(1, math.ceil(seconds)))
+    return shlex.join(["sh", "-c", script, "sh", *argv])
 
 
 class SshCollector:
@@ -124,14 +146,15 @@ class SshCollector:
                   # problem, not a password one: the sudoers rule is
                   # missing rather than incomplete.
                   ErrorClass.PERMISSION_DENIED)
+        if result.exit_status == 127:
+            # Before "no such file": timeout(1) says so of a missing sudo.
+            fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
         if "no such file" in lowered:
             raise file_missing(where)
         if "permission denied" in lowered:
             raise permission_denied(where)
         if "is a directory" in lowered:
             fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
-        if result.exit_status == 127:
-            fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
         fail(where, f"sudo cat exited {result.exit_status}: {err[:300]}", ErrorClass.SUDO_FAILED)
 
     # -- commands -----------------------------------------------------------
@@ -160,13 +183,14 @@ class SshCollector:
               too_large: Callable[[], CollectError]) -> CommandResult:
         if self._dog.fired:
             deadline_exceeded(where, self._dog)
-        ends_at = time.monotonic() + min(timeout, self._dog.remaining())
+        allowed = min(timeout, self._dog.remaining())
+        ends_at = time.monotonic() + allowed
         try:
             channel = self.transport.open_session(timeout=max(0.1, self._dog.remaining()))
         except (paramiko.SSHException, EOFError, OSError) as exc:
             self._lost(where, exc)
         try:
-            channel.exec_command(shlex.join(argv))
+            channel.exec_command(bounded(argv, allowed))
             channel.shutdown_write()  # no stdin: commands must not wait for it
             stdout, stderr = self._drain(channel, where, limit, ends_at, timeout, too_large)
             if not channel.status_event.wait(max(0.0, ends_at - time.monotonic())):

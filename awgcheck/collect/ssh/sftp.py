@@ -54,8 +54,8 @@ class SftpError(OSError):
 
 
 class SftpTooLarge(Exception):
-    """The file is longer than the caller's limit (known from fstat or
-    from reading past the limit)."""
+    """The file is longer than the caller's limit (known from a regular
+    file's fstat size, or from reading past the limit)."""
 
 
 class SftpReader:
@@ -218,11 +218,13 @@ class SftpReader:
                 if size is not None and len(data) >= size:
                     break  # the stat size is reached: no round trip to see EOF
                 # Ask for the rest: up to WINDOW reads, enough to cover the
-                # stat size and one more chunk to see EOF.
+                # stat size and one more chunk to see EOF; with no size to
+                # believe and a full chunk read, a whole window.
                 for request_id, _, _ in pending:
                     self._drop(request_id)
                 pending = []
-                end = min(limit + 1, max(size or 0, len(data)) + CHUNK)
+                ahead = CHUNK * WINDOW if size is None and len(data) >= CHUNK else CHUNK
+                end = min(limit + 1, max(size or 0, len(data)) + ahead)
                 for start in range(len(data), end, CHUNK):
                     if len(pending) >= WINDOW:
                         break
@@ -258,7 +260,7 @@ class SftpReader:
             kind, body = self._reply(fstat_id)
             if kind == _ATTRS:
                 size, is_dir = _parse_attrs(body)
-                if not is_dir and not self._read_answered(first_id, size):
+                if not is_dir and not self._read_answered(first_id):
                     first_id = self._send(_READ, _string(handle) + struct.pack(">QI", 0, CHUNK))
                 return first_id, size, is_dir
             self._drop(first_id)
@@ -266,11 +268,11 @@ class SftpReader:
         size, is_dir = _parse_attrs(self._expect(fstat_id, _ATTRS, path))
         return first_id, size, is_dir
 
-    def _read_answered(self, first_id: int, size: int | None) -> bool:
-        """Whether the guessed first READ can be believed: it returned data,
-        or EOF for a file whose size is 0. Otherwise it is dropped."""
+    def _read_answered(self, first_id: int) -> bool:
+        """Whether the guessed first READ can be believed: it returned data.
+        Otherwise it is dropped (an EOF might have come before the OPEN)."""
         kind, body = self._reply(first_id)
-        if kind == _DATA or (kind == _STATUS and _status(body)[0] == _FX_EOF and size == 0):
+        if kind == _DATA:
             self._stash[first_id] = (kind, body)  # the read loop takes it from here
             return True
         return False
@@ -315,7 +317,12 @@ def _status(body: bytes) -> tuple[int, str]:
 
 
 def _parse_attrs(body: bytes) -> tuple[int | None, bool]:
-    """(size, is_directory) from an ATTRS reply."""
+    """(size, is_directory) from an ATTRS reply.
+
+    The size is None unless it can be believed: only a regular file's
+    non-zero size says where its end is. ``/dev/zero`` reports 0 and never
+    ends; files under ``/proc`` report 0 (or a page) whatever they hold;
+    so those are read to EOF or the caller's limit instead."""
     (flags,) = struct.unpack(">I", body[:4])
     offset = 4
     size = None
@@ -324,8 +331,9 @@ def _parse_attrs(body: bytes) -> tuple[int | None, bool]:
         offset += 8
     if flags & _ATTR_UIDGID:
         offset += 8
-    is_dir = False
+    is_dir = regular = False
     if flags & _ATTR_PERMISSIONS:
         (mode,) = struct.unpack(">I", body[offset : offset + 4])
         is_dir = stat.S_ISDIR(mode)
-    return size, is_dir
+        regular = stat.S_ISREG(mode)
+    return (size if regular and size else None), is_dir

@@ -1,0 +1,90 @@
+"""Hostile files on a real sshd node: sizes that lie, files that never end,
+and a read that blocks must not leave anything running on the node."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from sshd_fleet import SshdFleet, SudoUser
+
+from awgcheck.collect.base import MAX_FILE_BYTES
+from awgcheck.collect.ssh.connect import open_ssh
+from awgcheck.errors import CollectError, ErrorClass
+
+
+def test_sftp_device_that_never_ends_is_too_large(fleet: SshdFleet) -> None:
+    # fstat says 0 bytes; trusting it read one chunk and gave parse_error.
+    with open_ssh(fleet.target(fleet.nodes[0])) as collector, \
+            pytest.raises(CollectError) as caught:
+        collector.read_file("/dev/zero")
+    assert caught.value.error_class is ErrorClass.FILE_TOO_LARGE
+    assert str(caught.value).endswith(f"larger than {MAX_FILE_BYTES} bytes; refusing to read it")
+
+
+def test_sftp_proc_file_is_read_whole(fleet: SshdFleet) -> None:
+    # /proc files report size 0 and come in page-sized reads: trusting the
+    # size cut them at the first chunk.
+    env = {"PATH": os.environ["PATH"], "AWGCHECK_BIG": "x" * 100_000}
+    holder = subprocess.Popen(["sleep", "60"], env=env)
+    try:
+        path = f"/proc/{holder.pid}/environ"
+        expected = Path(path).read_bytes()
+        assert len(expected) > 100_000
+        with open_ssh(fleet.target(fleet.nodes[0])) as collector:
+            got = collector.read_file(path)
+            assert got == expected
+            # A regular file after it: the reader is still in step.
+            conf = fleet.nodes[0].conf_path
+            same = collector.read_file(conf) == Path(conf).read_bytes()
+            assert same
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def _running(marker: str) -> list[str]:
+    found = subprocess.run(["pgrep", "-af", marker], capture_output=True, text=True)
+    return [line for line in found.stdout.splitlines() if "pgrep" not in line]
+
+
+def _gone(marker: str, within: float) -> bool:
+    ends = time.monotonic() + within
+    while time.monotonic() < ends:
+        if not _running(marker):
+            return True
+        time.sleep(0.2)
+    return not _running(marker)
+
+
+def test_sudo_cat_blocked_on_a_fifo_ends_after_the_deadline(fleet: SshdFleet) -> None:
+    """A ``sudo cat`` blocked on a FIFO (no writer: open() never returns)
+    must not stay on the node once the node's deadline has passed: sshd
+    sends no SIGHUP to a command without a pty when its channel closes.
+
+    As an account with a NOPASSWD rule for that cat only, the way nodes are
+    audited (root's login shell here runs a profile of its own)."""
+    node = fleet.nodes[1]
+    marker = f"awgcheck-fifo-{secrets.token_hex(6)}"
+    fifo = node.root / "etc" / marker
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    deadline = 3.0
+    try:
+        with SudoUser([str(fifo)]) as sudo_user:
+            target = fleet.target(node, user=sudo_user.name, sudo=True, deadline=deadline)
+            started = time.monotonic()
+            with open_ssh(target) as collector, pytest.raises(CollectError) as caught:
+                collector.read_file(str(fifo))
+            assert caught.value.error_class is ErrorClass.DEADLINE_EXCEEDED
+            assert time.monotonic() - started < deadline + 10
+            # It did start, and is blocked on the node's FIFO right now.
+            assert any(f"cat -- {fifo}" in line for line in _running(marker))
+            # The remote timeout is the deadline, rounded up; then SIGTERM.
+            assert _gone(marker, within=deadline + 10), _running(marker)
+    finally:
+        fifo.unlink()
