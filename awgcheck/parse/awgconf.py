@@ -483,6 +483,8 @@ class _Reader:
             # <(echo KEY)``): scrub every value shown but a PublicKey.
             raw = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
             text, key, raw_value = params.scrub(text), params.scrub(key), params.scrub(raw_value)
+            if effective is not None:
+                effective = params.scrub(effective)  # a digest compares as the key would
         self.lines.append(Line(number, raw, LineKind.KEY, self.section_index, placeholder))
         self.entries.append(Entry(
             line=number, key=key, raw=raw_value, name=name, section=self.section_index,
