@@ -14,11 +14,11 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import hashlib
-import re
 from dataclasses import dataclass
 
 from awgcheck import limits
+from awgcheck.secrecy import redact as redact
+from awgcheck.secrecy import scrub as scrub
 
 U16_MAX = 0xFFFF
 U32_MAX = 0xFFFFFFFF
@@ -235,31 +235,9 @@ def is_secret(name: str) -> bool:
     return name.lower() in SECRET_KEYS
 
 
-def redact(value: str | bytes) -> str:
-    """Digest shown in place of a secret: ``sha256:<first 12 hex>``.
-
-    Two secrets are compared through this digest; 48 bits make an accidental
-    match between two different keys negligible.
-    """
-    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
-
-
 # The base64 of 32 zero bytes, and the digest every reading of it carries.
 ZERO_KEY = base64.b64encode(bytes(32)).decode("ascii")
 ZERO_KEY_DIGEST = redact(ZERO_KEY)
-
-_KEY_SHAPED = re.compile(r"[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=?")
-
-
-def scrub(text: str) -> str:
-    """Replace anything shaped like a base64 WireGuard key with its digest.
-
-    Used on text awgcheck cannot attribute to a key name (an unknown line, a
-    command's stderr), where a secret might still hide.
-    """
-    return _KEY_SHAPED.sub(lambda m: redact(m.group(0)), text)
-
 
 @dataclass(frozen=True)
 class Reading:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
+import subprocess
+import traceback
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,186 @@ def test_secrets_never_in_triage(fleet: Path, fmt: str) -> None:
     assert result.exit_code == 1, result.stdout
     assert "HeaderProtectionKey differs (sha256:" in result.stdout
     _assert_clean(result.stdout + result.stderr)
+
+
+# -- planted secrets: every place a value could slip out ------------------------
+#
+# Each planted secret is a distinct string of 8+ characters; a leak is the
+# whole value or any 8-character piece of it, in any output format of any
+# command, in a log record or in an exception message.
+
+GLUED = _key("private-key-without-equals")       # PrivateKey <key>, no "="
+GLUED_BARE = _key("no-equals-no-pad")[:43]       # ... and without its "=" pad
+POSTUP = _key("postup-private-key")              # inside a PostUp command
+TOKEN = "tok-9f8e7d6c5b4a-planted"               # ${MISSING:?${API_TOKEN}}
+REDIS = "0755123401"                             # typed value, secret name
+AUTH = "auth-plain-Qw3rTy-planted"               # AUTH=...
+DB_PASS = "dbpass-Zx8cVb-planted"                # DB_PASS=...
+FLAG_PASS = "flagpass-Mn5bV-planted"             # --password=... in a command
+URL_PASS = "urlpass-Lk4jH-planted"               # postgres://user:PASS@db
+
+PLANTED = {
+    "glued": GLUED, "glued-bare": GLUED_BARE, "postup": POSTUP, "token": TOKEN,
+    "redis": REDIS, "auth": AUTH, "db-pass": DB_PASS, "flag": FLAG_PASS, "url": URL_PASS,
+}
+
+COMPOSE_STACK = f"""\
+name: edge
+services:
+  app:
+    image: example/app:1
+    network_mode: host
+    command: ["serve", "--password={FLAG_PASS}", "--db", "postgres://app:{URL_PASS}@db/app"]
+    environment:
+      REDIS_PASSWORD: {REDIS}
+      AUTH: {AUTH}
+      DB_PASS: {DB_PASS}
+      DATABASE_URL: postgres://app:{URL_PASS}@db/app
+      UPSTREAM_TOKEN: ${{MISSING:?${{API_TOKEN}}}}
+"""
+
+
+def _leaks(text: str) -> list[str]:
+    """Names of the planted secrets found in ``text`` (never their values)."""
+    found = []
+    for label, secret in PLANTED.items():
+        if any(secret[i:i + 8] in text for i in range(len(secret) - 7)):
+            found.append(label)
+    return found
+
+
+@pytest.fixture
+def planted(fleet: Path) -> Path:
+    """The fleet, with the partner carrying every planted secret."""
+    partner = fleet.parent / "partner" / CONF
+    partner.write_text(
+        partner.read_text().replace(
+            "[Peer]",
+            f"PrivateKey {GLUED}\nPrivateKey {GLUED_BARE}\n"
+            f"PostUp = wg set %i private-key <(echo {POSTUP})\n[Peer]", 1))
+    stack = fleet.parent / "partner" / "opt" / "edge"
+    stack.mkdir(parents=True)
+    (stack / "compose.yaml").write_text(COMPOSE_STACK)
+    (stack / ".env").write_text(f"API_TOKEN={TOKEN}\n")
+    data = yaml.safe_load(fleet.read_text())
+    data["nodes"]["partner"]["compose"] = ["/opt/edge/compose.yaml"]
+    fleet.write_text(yaml.safe_dump(data))
+    return fleet
+
+
+def _commands(fleet: Path) -> list[tuple[str, list[str]]]:
+    partner = fleet.parent / "partner" / CONF
+    server = fleet.parent / "server" / CONF
+    stack = fleet.parent / "partner" / "opt" / "edge" / "compose.yaml"
+    out: list[tuple[str, list[str]]] = []
+    for fmt in ("table", "json", "junit", "sarif", "github", "markdown"):
+        out.append((f"check-{fmt}", ["check", "-i", str(fleet), "--format", fmt,
+                                     "--fail-on", "info"]))
+    for fmt in ("table", "json"):
+        out.append((f"inspect-conf-{fmt}", ["inspect", "conf", str(partner), "--format", fmt]))
+        out.append((f"inspect-compose-{fmt}", ["inspect", "compose", str(stack),
+                                               "--format", fmt]))
+        out.append((f"diff-{fmt}", ["diff", str(server), str(partner), "--format", fmt]))
+    for fmt in ("table", "markdown", "json"):
+        out.append((f"triage-{fmt}", ["triage", "partner", "-i", str(fleet), "--format", fmt]))
+    return out
+
+
+def test_planted_secrets_appear_in_no_output_log_or_error(
+        planted: Path, caplog: pytest.LogCaptureFixture) -> None:
+    leaked: dict[str, list[str]] = {}
+    ran = 0
+    with caplog.at_level(logging.DEBUG):
+        for label, args in _commands(planted):
+            result = CliRunner().invoke(main, args)
+            text = result.stdout + result.stderr
+            if result.exception is not None and not isinstance(result.exception, SystemExit):
+                text += "".join(traceback.format_exception(result.exception))
+            if found := _leaks(text):
+                leaked[label] = found
+            ran += 1
+    logs = "\n".join(r.getMessage() for r in caplog.records)
+    if found := _leaks(logs):
+        leaked["logs"] = found
+    assert ran == 15
+    assert not leaked, f"planted secrets leaked (labels only): {leaked}"
+
+
+def test_planted_secrets_not_in_the_gate(planted: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    repo = tmp_path / "repo"
+    files = {
+        "server/awg0.conf": (planted.parent / "server" / CONF).read_text(),
+        "partners/partner.conf": (planted.parent / "partner" / CONF).read_text(),
+        "deploy/edge/compose.yaml": COMPOSE_STACK,
+        "deploy/edge/.env": f"API_TOKEN={TOKEN}\n",
+        "awgcheck.yaml": yaml.safe_dump({"source": "server/awg0.conf", "consumers": {
+            "confs": ["partners/*.conf"], "compose": ["deploy/**/compose.yaml"]}}),
+    }
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "x"]):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=repo, check=True, capture_output=True)
+    monkeypatch.chdir(repo)
+    leaked = {}
+    with caplog.at_level(logging.DEBUG):
+        for fmt in ("table", "json", "junit", "sarif", "github", "markdown"):
+            result = CliRunner().invoke(main, ["gate", "--base", "HEAD", "--format", fmt,
+                                               "--fail-on", "info"])
+            assert result.exit_code in (0, 1), result.output[-2000:]
+            if found := _leaks(result.stdout + result.stderr):
+                leaked[fmt] = found
+    if found := _leaks("\n".join(r.getMessage() for r in caplog.records)):
+        leaked["logs"] = found
+    assert not leaked, f"planted secrets leaked (labels only): {leaked}"
+
+
+@pytest.mark.parametrize(
+    ("template", "env"),
+    [("${MISSING:?${API_TOKEN}}", {"API_TOKEN": TOKEN}),
+     ("${MISSING:?set it, not ${DB_PASS}}", {"DB_PASS": DB_PASS}),
+     ("${MISSING:?${URL}}", {"URL": f"postgres://u:{URL_PASS}@h/db"}),
+     ("${MISSING:?${INNOCENT}}", {"INNOCENT": GLUED})],
+    ids=["token", "db-pass", "url-password", "key-shaped-value"])
+def test_required_variable_message_withholds_secret_values(
+        template: str, env: dict[str, str]) -> None:
+    from awgcheck.parse.compose.interpolate import interpolate
+
+    result = interpolate(template, env.get)
+    assert result.error is not None and result.error.kind == "required"
+    assert not _leaks(result.error.message)
+    assert "required variable MISSING is missing a value: " in result.error.message
+
+
+def test_required_variable_message_keeps_innocent_values() -> None:
+    from awgcheck.parse.compose.interpolate import interpolate
+
+    result = interpolate("${MISSING:?set it next to ${HOST}}", {"HOST": "db.example"}.get)
+    assert result.error is not None
+    assert result.error.message.endswith(": set it next to db.example")
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [("AUTH", True), ("DB_PASS", True), ("--password", True), ("requirepass", True),
+     ("API_TOKEN", True), ("HeaderProtectionKey", True), ("PUBLIC_KEY_PASSWORD", True),
+     ("SERVER_PUBLIC_KEY", False), ("PEER_PUBKEY", False), ("AUTHOR", False),
+     ("PASSTHROUGH", False), ("MESH_IP", False), ("S4", False)])
+def test_secret_name_heuristic(name: str, secret: bool) -> None:
+    from awgcheck.secrecy import is_secret_name
+
+    assert is_secret_name(name) is secret
+
+
+def test_conf_parse_errors_carry_no_planted_secret(planted: Path) -> None:
+    from awgcheck.parse import awgconf
+
+    partner = (planted.parent / "partner" / CONF).read_bytes()
+    conf = awgconf.parse(partner, "partner")
+    assert not _leaks(repr(conf))
+    # The I1 tag's long hex run is not a key: it stays readable.
+    tagged = awgconf.parse(b"[Interface]\nI1 = <b 0x" + b"ab" * 40 + b">\n", "t")
+    assert ("ab" * 40) in repr(tagged)

@@ -12,65 +12,21 @@ checks locate findings without knowing the transport.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from awgcheck import params
 from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
 from awgcheck.parse.compose.project import ComposeProject, Service
 from awgcheck.parse.placeholders import holds_tag
+from awgcheck.secrecy import conceal as conceal
+from awgcheck.secrecy import is_secret_name as is_secret_name
+from awgcheck.secrecy import is_secret_value as is_secret_value
 
 FILE = "file"
 NODE = "node"
 MODES = (FILE, NODE)
 """``--compose-mode``: read the files (default), or ask ``docker compose
 config`` on the node."""
-
-# Names whose values never leave the checker in clear. Wider than the
-# reader's own default: any *KEY* (API_KEY, HEADER_PROTECTION_KEY,
-# AWG_HEADERPROTECTIONKEY) counts.
-_SECRET_NAME = re.compile(
-    r"key|password|passwd|token|secret|private|preshared|credential", re.IGNORECASE
-)
-
-
-# "KEY" in a public key's name (SERVER_PUBLIC_KEY, PEER_PUBKEY) names what
-# anyone may read: a PEM "BEGIN PUBLIC KEY" block, a peer's public key. The
-# phrase is removed before the secret words are looked for, so
-# PUBLIC_KEY_PASSWORD still counts.
-_PUBLIC_KEY_NAME = re.compile(r"pub(?:lic)?_?key", re.IGNORECASE)
-
-
-def is_secret_name(name: str) -> bool:
-    """True for variable names that look like they hold a key or password;
-    a public key's name (``*_PUBLIC_KEY``, ``*PUBKEY``) does not. A value
-    shaped like a WireGuard key is still hidden by :func:`is_secret_value`,
-    whatever the name (a public and a private key look alike)."""
-    return bool(_SECRET_NAME.search(_PUBLIC_KEY_NAME.sub("", name)))
-
-
-# A base64 WireGuard key (32 bytes: 43 characters and "="), standing alone
-# or inside a word (``--peer=KEY``). The "=" and the boundaries keep an I1
-# tag's long hex string from being mistaken for one.
-_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="
-                         r"(?![A-Za-z0-9+/=])")
-
-
-def is_secret_value(value: str | None) -> bool:
-    """True for a value that is, or holds, a base64 WireGuard key."""
-    return value is not None and bool(_KEY_SHAPED.search(value))
-
-
-def conceal(text: str | None, secret: bool) -> str | None:
-    """``text`` as it may appear in a report: digested whole when secret,
-    else with any key inside it digested."""
-    if text is None:
-        return None
-    if secret:
-        return params.redact(text)
-    return _KEY_SHAPED.sub(lambda m: params.redact(m.group(0)), text)
-
 
 def conceal_json(value: object) -> object:
     """A JSON-ready structure with every key-shaped string digested (a key

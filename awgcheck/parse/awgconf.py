@@ -30,6 +30,7 @@ from awgcheck import params
 from awgcheck.errors import ParseError
 from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
 from awgcheck.parse.placeholders import CONF as PLACEHOLDER
+from awgcheck.secrecy import is_secret_name
 
 # config.c char_is_space(): the C isspace() set in the C locale. A UTF-8 BOM
 # or a non-breaking space is not in it.
@@ -388,10 +389,12 @@ class _Reader:
                       "applied on top of the first one", Level.WARNING)
 
     def _garbage(self, number: int, raw: bytes, line: str, cleaned: str) -> None:
-        scrubbed = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
+        scrubbed = _hidden(_decode(raw)).encode("utf-8", "surrogateescape")
         self.lines.append(Line(number, scrubbed, LineKind.GARBAGE, self.section_index,
                                self.placeholder(line)))
-        if cleaned.startswith("\ufeff") or line.startswith("\ufeff"):
+        if is_secret_name(cleaned):
+            self.reject(number, f"Line unrecognized: `{_WITHHELD}'")
+        elif cleaned.startswith("\ufeff") or line.startswith("\ufeff"):
             self.reject(number, f"Line unrecognized: `{_show(cleaned)}' (starts with a "
                         "UTF-8 byte order mark, which is not whitespace to the tool)")
         else:
@@ -438,6 +441,8 @@ class _Reader:
         shown = "Line unrecognized: `" + _show(cleaned) + "'"
         if spec is not None and spec.secret:
             shown = f"Line unrecognized: `{spec.name}=...'"
+        elif spec is None and is_secret_name(key):
+            return f"Line unrecognized: `{_WITHHELD}'"
         if self.setconf_section is None:
             return f"{shown} (before any [Interface] or [Peer] header)"
         if spec is None:
@@ -468,11 +473,20 @@ class _Reader:
                                 digest.encode())
             text = _after_equals(text, raw_value, digest)
             raw_value = digest
-        elif name is None:
+        elif name is None and is_secret_name(key):
+            # "PrivateKey <key>" (no "="), "Password: x": an unknown line that
+            # names a secret is digested whole, because where its value
+            # starts cannot be known.
+            raw = _hidden(_decode(raw)).encode()
+            text = key = raw_value = _hidden(text)
+        elif name is None or not _shows_key(name):
             # An unknown line may be a key pasted without its "PrivateKey ="
-            # prefix: scrub anything key-shaped before it is stored.
+            # prefix, and a PostUp may hold one (``wg set %i private-key
+            # <(echo KEY)``): scrub every value shown but a PublicKey.
             raw = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
             text, key, raw_value = params.scrub(text), params.scrub(key), params.scrub(raw_value)
+            if effective is not None:
+                effective = params.scrub(effective)  # a digest compares as the key would
         self.lines.append(Line(number, raw, LineKind.KEY, self.section_index, placeholder))
         self.entries.append(Entry(
             line=number, key=key, raw=raw_value, name=name, section=self.section_index,
@@ -487,6 +501,22 @@ def _after_equals(text: AnyStr, value: AnyStr, digest: AnyStr) -> AnyStr:
     cut = text.find("=" if isinstance(text, str) else b"=")
     cut = max(cut, 0)
     return text[:cut] + text[cut:].replace(value, digest)
+
+
+_WITHHELD = "(withheld: the line names a secret)"
+
+
+def _hidden(text: str) -> str:
+    """An unknown line for storage: digested whole if it names a secret."""
+    if is_secret_name(text.split("=", 1)[0]):
+        return params.redact(text.strip())
+    return params.scrub(text)
+
+
+def _shows_key(name: str) -> bool:
+    """A param whose value is a public key, shown as written."""
+    spec = params.spec(name)
+    return spec is not None and spec.kind is params.Kind.KEY and not spec.secret
 
 
 def _show(text: str) -> str:

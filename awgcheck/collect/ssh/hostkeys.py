@@ -9,6 +9,13 @@ a changed one. This module reads known_hosts itself:
 * ``@revoked`` keys are honoured (a server offering one is refused);
 * ``@cert-authority`` lines are skipped with a warning: paramiko cannot
   verify host certificates, so such hosts need a plain key line;
+* lines whose key paramiko cannot use (``ssh-dss``, ``sk-ssh-ed25519@openssh.com``,
+  ``sk-ecdsa-...``, unknown types, bad base64) are skipped, as OpenSSH skips
+  types it does not know, and reported once per file with file:line. They
+  still count for their hosts: a host whose recorded keys are all unusable
+  is not "new", so a key it offers is refused as unknown, even with
+  accept-new (stricter than OpenSSH, which records a new key next to a line
+  it cannot parse; see docs/ssh.md);
 * ``accept-new`` appends new keys under an ``fcntl`` lock so concurrent
   checkers (threads or processes) do not interleave or duplicate lines.
 """
@@ -18,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import dataclasses
 import fcntl
 import functools
 import hashlib
@@ -33,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from paramiko.pkey import UnknownKeyType
 
 from awgcheck.errors import CollectError, ErrorClass
 
@@ -67,12 +76,28 @@ class KnownKey:
 
 
 @dataclass(frozen=True)
+class UnusableKey:
+    """A known_hosts line for some hosts whose key cannot be used (a type
+    paramiko does not support, or a blob that does not decode)."""
+
+    patterns: tuple[str, ...]
+    key_type: str
+    lineno: int
+    reason: str
+
+    def matches(self, name: str) -> bool:
+        """Whether the line's host patterns accept ``name``."""
+        return _patterns_match(self.patterns, name)
+
+
+@dataclass(frozen=True)
 class KnownHosts:
     """The parsed contents of one known_hosts file."""
 
     path: str
     entries: tuple[KnownKey, ...]
     warnings: tuple[str, ...]
+    unusable: tuple[UnusableKey, ...] = ()
     # A fleet file has one plain line per node; scanning (and regex-matching)
     # all of them for each of a thousand nodes is quadratic, so plain names
     # are indexed and only wildcard or hashed lines are scanned.
@@ -97,6 +122,10 @@ class KnownHosts:
         found = list(self._exact.get(name.lower(), ()))
         found += [e for e in self._scanned if e.matches(name)]
         return sorted(found, key=lambda e: e.lineno)
+
+    def unusable_for(self, name: str) -> list[UnusableKey]:
+        """Lines for ``name`` whose key could not be read, in file order."""
+        return [u for u in self.unusable if u.matches(name)]
 
     def revoked(self, key: paramiko.PKey) -> KnownKey | None:
         """The ``@revoked`` entry for ``key``, if any (revocation is global)."""
@@ -144,31 +173,62 @@ def _hashed_match(pattern: str, name: str) -> bool:
     return hmac.compare_digest(got, want)
 
 
-def _parse_line(line: str, lineno: int, path: str) -> tuple[KnownKey | None, str | None]:
-    """One known_hosts line -> (entry, warning)."""
+def _printable(text: str, limit: int = 64) -> str:
+    """Hostile file text as it may appear in a message: short, no controls."""
+    shown = text[:limit].encode("unicode_escape", "backslashreplace").decode("ascii")
+    return shown + ("..." if len(text) > limit else "")
+
+
+Parsed = KnownKey | UnusableKey | None
+
+
+def _parse_line(line: str) -> tuple[Parsed, str | None]:
+    """One known_hosts line -> (entry, why it is skipped)."""
     fields = line.split()
     revoked = False
     if fields[0].startswith("@"):
         marker = fields[0]
         if marker == "@cert-authority":
-            return None, (f"{path}:{lineno}: @cert-authority line skipped: host certificates "
-                          "are not supported; add a plain key line for hosts that need it")
+            return None, ("@cert-authority: host certificates are not supported; add a "
+                          "plain key line for hosts that need it")
         if marker != "@revoked":
-            return None, f"{path}:{lineno}: unknown marker {marker} skipped"
+            return None, f"unknown marker {_printable(marker)}"
         revoked = True
         fields = fields[1:]
     if len(fields) < 3:
-        return None, f"{path}:{lineno}: malformed line skipped"
+        return None, "malformed (fewer than three fields)"
     names, key_type, blob = fields[0], fields[1], fields[2]
+    patterns = tuple(names.split(","))
+    reason = None
     try:
-        key = paramiko.PKey.from_type_string(key_type, base64.b64decode(blob))
-    except (binascii.Error, ValueError):
-        return None, f"{path}:{lineno}: undecodable {key_type} key skipped"
-    except paramiko.SSHException:
-        # e.g. ssh-dss or sk-* keys paramiko cannot represent: not an error,
-        # the host may offer another type.
-        return None, None
-    return KnownKey(tuple(names.split(",")), key, lineno, revoked), None
+        data = base64.b64decode(blob, validate=True)
+        key = paramiko.PKey.from_type_string(key_type, data)
+        if key.asbytes() != data:
+            # paramiko pads a truncated blob with zeros; OpenSSH rejects it.
+            reason = f"the {_printable(key_type)} key is truncated or has trailing data"
+    except UnknownKeyType:
+        reason = f"{_printable(key_type)} keys are not supported"
+    except Exception as exc:
+        # Whatever a hostile blob makes paramiko or cryptography raise
+        # (binascii.Error, ValueError, SSHException, UnsupportedAlgorithm,
+        # struct errors), the line is unusable, never a crash of the run.
+        reason = f"the {_printable(key_type)} key does not decode ({type(exc).__name__})"
+    if reason is None:
+        return KnownKey(patterns, key, 0, revoked), None
+    if revoked:
+        # A revoked key awgcheck cannot read cannot be offered to it either.
+        return None, f"@revoked key unusable: {reason}"
+    return UnusableKey(patterns, _printable(key_type), 0, reason), reason
+
+
+def _log_skipped(path: str, skipped: list[tuple[int, str]]) -> None:
+    """One log record per file for the lines it skips (a file may have many)."""
+    if len(skipped) == 1:
+        log.warning("%s:%d: line skipped: %s", path, *skipped[0])
+    elif skipped:
+        shown = "; ".join(f"line {n}: {why}" for n, why in skipped[:5])
+        more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        log.warning("%s: %d known_hosts lines skipped: %s%s", path, len(skipped), shown, more)
 
 
 _cache: dict[str, tuple[tuple[int, int, int], bytes, KnownHosts]] = {}
@@ -213,23 +273,29 @@ def load_known_hosts(path: str | None) -> KnownHosts:
         return cached[2]
     text = raw_bytes.decode("utf-8", errors="replace")
     entries: list[KnownKey] = []
-    warnings: list[str] = []
-    for lineno, raw in enumerate(text.splitlines(), 1):
+    unusable: list[UnusableKey] = []
+    skipped: list[tuple[int, str]] = []
+    # OpenSSH splits lines on "\n" only (str.splitlines would also split on
+    # \x0b, \x1c, U+2028 ... and shift every line number after them).
+    for lineno, raw in enumerate(text.split("\n"), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        entry, warning = _parse_line(line, lineno, file)
-        if entry is not None:
-            entries.append(entry)
-        if warning is not None:
-            warnings.append(warning)
-    result = KnownHosts(file, tuple(entries), tuple(warnings))
+        entry, reason = _parse_line(line)
+        if isinstance(entry, KnownKey):
+            entries.append(dataclasses.replace(entry, lineno=lineno))
+        elif isinstance(entry, UnusableKey):
+            unusable.append(dataclasses.replace(entry, lineno=lineno))
+        if reason is not None:
+            skipped.append((lineno, reason))
+    warnings = [f"{file}:{n}: line skipped: {why}" for n, why in skipped]
+    result = KnownHosts(file, tuple(entries), tuple(warnings), tuple(unusable))
     with _cache_lock:
         _cache[file] = (stamp, digest, result)
-        fresh = [w for w in warnings if w not in _warned]
-        _warned.update(fresh)
-    for warning in fresh:
-        log.warning("%s", warning)
+        fresh = [(n, why) for (n, why), w in zip(skipped, warnings, strict=True)
+                 if w not in _warned]
+        _warned.update(warnings)
+    _log_skipped(file, fresh)
     return result
 
 
@@ -287,6 +353,23 @@ def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
             f"expected, remove the old key with: ssh-keygen -R {shlex.quote(name)} "
             f"-f {shlex.quote(known.path)}",
             error_class=ErrorClass.HOST_KEY_CHANGED)
+    unusable = known.unusable_for(name)
+    if unusable:
+        # A line for this host that cannot be read still says the host is
+        # known: trusting (or recording, under accept-new) whatever key it
+        # offers now would let a man-in-the-middle pass as a host whose real
+        # key is the unreadable one.
+        lines = ", ".join(f"{u.lineno} ({u.key_type})" for u in unusable[:5])
+        on_record = ""
+        if entries:
+            on_record = (f" and only has {', '.join(sorted({e.key.get_name() for e in entries}))}"
+                         " keys")
+        raise CollectError(
+            f"{where}: host offers a {key.get_name()} key ({fingerprint(key)}) but "
+            f"{known.path} records {name} with keys awgcheck cannot read (line {lines})"
+            f"{on_record}; {_keyscan_hint(name, key, known.path)}, and remove or "
+            f"replace the unreadable line",
+            error_class=ErrorClass.HOST_KEY_UNKNOWN)
     if entries:
         # Keys of other types are on record: the server now offers a type we
         # have not seen. accept-new does not auto-trust it, because a
@@ -329,8 +412,7 @@ def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
         with _cache_lock:
             _cache.pop(path, None)
         current = load_known_hosts(path)
-        entries = current.keys_for(name)
-        if entries:
+        if current.keys_for(name) or current.unusable_for(name):
             _check(where, name, key, current, accept_new=False)
             return
         size = os.fstat(fd).st_size

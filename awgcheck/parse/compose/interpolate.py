@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from awgcheck import limits
+from awgcheck.secrecy import is_secret_name, is_secret_value, scrub
 
 Lookup = Callable[[str], str | None]
 """Maps a variable name to its value, or None when the variable is unset."""
@@ -209,9 +210,32 @@ class _State:
         if missing:
             message = f"required variable {name} is missing a value"
             if arg_value:
-                message += f": {arg_value}"
+                message += f": {self._shown(arg)}"
             raise _Failure(InterpolationError(REQUIRED, message, name))
         return _str(value)
+
+
+    def _shown(self, arg: str) -> str:
+        """The error text of ``${NAME:?text}`` as a message may carry it.
+
+        The one rule for what an interpolated message may show: the text as
+        written, with each variable's value substituted unless the
+        variable's name or value looks secret (``${API_TOKEN}`` is shown as
+        ``${API_TOKEN}``, never as its value), then scrubbed of anything
+        else secret-shaped.
+        """
+
+        def lookup(name: str) -> str | None:
+            value = self.lookup(name)
+            if value is not None and (is_secret_name(name) or is_secret_value(value)):
+                return "${" + name + "}"
+            return value
+
+        try:
+            shown = _State(lookup, Budget()).substitute(arg)
+        except _Failure:  # unreachable: the real substitution passed first
+            shown = "(withheld)"
+        return scrub(shown)
 
 
 def _str(value: str | None) -> str:

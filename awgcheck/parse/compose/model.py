@@ -9,11 +9,11 @@ and its ``file:line``; :meth:`ComposeProject.to_json` is the view behind
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from awgcheck.model import Diagnostic, Level, Location
+from awgcheck.secrecy import is_secret_name
 
 # Diagnostic codes (the dotenv and tree modules add their own; see
 # docs/compose.md for the full table).
@@ -34,7 +34,6 @@ EMPTY_HOST_IP = "port-host-ip-empty"
 ENVIRONMENT = "environment"
 ENV_FILE = "env_file"
 
-_SECRET_NAME = re.compile(r"private|preshared|secret|password|passwd|token|protectionkey", re.I)
 
 # --- public result types ---------------------------------------------------
 
@@ -146,7 +145,7 @@ class ComposeProject:
         Values of variables whose name ``redact`` accepts (by default names
         that look like keys, passwords or tokens) appear as digests.
         """
-        hide = redact or (lambda name: bool(_SECRET_NAME.search(name)))
+        hide = redact or is_secret_name
         return {
             "project_dir": self.project_dir,
             "files": list(self.files),

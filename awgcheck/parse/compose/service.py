@@ -47,6 +47,7 @@ from awgcheck.parse.compose.tree import (
     scalars,
     strings,
 )
+from awgcheck.secrecy import is_secret_name, is_secret_value, scrub
 
 
 class Sink(Protocol):
@@ -152,21 +153,43 @@ def _check_string_lists(loader: Sink, name: str, svc: YMap) -> None:
         "healthcheck.test": field_of(svc.get("healthcheck"), "test"),
     }
     for key, node in lists.items():
+        previous: str | None = None
         for item in items_of(node):
-            if isinstance(item, YScalar) and item.kind is not Kind.STR:
+            after_secret_flag = previous is not None and previous.startswith("-") and \
+                is_secret_name(previous)
+            previous = item.raw if isinstance(item, YScalar) else None
+            if isinstance(item, YScalar) and item.kind is not Kind.STR and after_secret_flag:
+                loader.report(Diagnostic(
+                    item.location, SCHEMA,
+                    f"{name}: {key}: the unquoted value after a secret flag is a YAML"
+                    f" {item.kind.value} (value withheld); Compose requires a string here",
+                    Level.ERROR))
+            elif isinstance(item, YScalar) and item.kind is not Kind.STR:
                 loader.report(
                     Diagnostic(
                         item.location,
                         SCHEMA,
-                        f"{name}: {key}: unquoted {item.raw or '(empty)'} is a YAML"
+                        f"{name}: {key}: unquoted {_quoted(item.raw)} is a YAML"
                         f" {item.kind.value}; Compose requires a string here",
                         Level.ERROR,
                     )
                 )
 
 
+def _quoted(raw: str | None) -> str:
+    """A command word as a message may quote it (scrubbed of secrets)."""
+    return scrub(raw) if raw else "(empty)"
+
+
 def _check_typed(loader: Sink, service: str, key: str, value: YScalar) -> None:
-    """Report unquoted values whose YAML type changes what the container gets."""
+    """Report unquoted values whose YAML type changes what the container gets.
+
+    A secret-named variable's value is never quoted: the message says what
+    happens to "its value" instead.
+    """
+    if is_secret_name(key) or is_secret_value(value.raw):
+        _check_typed_secret(loader, service, key, value)
+        return
     if value.kind is Kind.TIMESTAMP:
         loader.report(
             Diagnostic(
@@ -200,6 +223,26 @@ def _check_typed(loader: Sink, service: str, key: str, value: YScalar) -> None:
                 Level.WARNING,
             )
         )
+
+
+def _check_typed_secret(loader: Sink, service: str, key: str, value: YScalar) -> None:
+    if value.kind is Kind.TIMESTAMP:
+        loader.report(Diagnostic(
+            value.location, TIMESTAMP,
+            f"{service}: {key}: its unquoted value is a YAML timestamp, which Compose "
+            "refuses as an environment value; quote it", Level.ERROR))
+    elif value.kind in (Kind.INT, Kind.FLOAT, Kind.BOOL):
+        loader.report(Diagnostic(
+            value.location, TYPED_VALUE,
+            f"{service}: {key}: its unquoted value is a YAML {value.kind.value}, so Compose"
+            " may pass other text than written (value withheld: secret). Quote it",
+            Level.WARNING))
+    elif value.plain and yaml11_reading(value.raw) is not None:
+        loader.report(Diagnostic(
+            value.location, YAML11_VALUE,
+            f"{service}: {key}: its unquoted value is text to Compose but typed by YAML 1.1"
+            " readers (docker-compose v1, PyYAML) (value withheld: secret); quote it",
+            Level.WARNING))
 
 
 def _env_file_vars(

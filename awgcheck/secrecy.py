@@ -1,0 +1,125 @@
+"""What counts as a secret, and how text is cleaned of secrets: one place.
+
+Every reader and formatter that shows text it cannot vouch for passes it
+through :func:`scrub`; every value under a secret-looking name is replaced
+whole by :func:`redact`. The rules, from the narrowest to the widest:
+
+* a secret-named variable, key or flag (:func:`is_secret_name`) never has
+  its value shown, in a finding, a diagnostic or an error message;
+* a value shaped like a secret (:func:`is_secret_value`: a base64 key, a URL
+  with a password) is hidden whatever its name;
+* in any other text, :func:`scrub` digests every base64 run of key length
+  or longer (so a key glued to other text, ``PrivateKey6Bq...``, goes whole,
+  not all but its last characters), the password of a URL
+  (``postgres://user:<digest>@db``) and the value of a secret-named flag or
+  assignment (``--password=<digest>``, ``API_TOKEN=<digest>``).
+
+Long hex runs (an I1 tag's ``<b 0x...>`` bytes) are not base64 keys and
+stay as written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+
+def redact(value: str | bytes) -> str:
+    """Digest shown in place of a secret: ``sha256:<first 12 hex>``.
+
+    Two secrets are compared through this digest; 48 bits make an accidental
+    match between two different keys negligible.
+    """
+    data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
+    return "sha256:" + hashlib.sha256(data).hexdigest()[:12]
+
+
+# Substrings that make any name secret (API_KEY, AWG_HEADERPROTECTIONKEY,
+# DB_PASSWORD, GITHUB_TOKEN, DB_PASS, ...), and whole words that do (SMTP_PW,
+# AUTH, BASIC_AUTH, AUTH_HEADER, AuthKey; not AUTHOR or PASSTHROUGH).
+_SECRET_PART = re.compile(
+    r"key|passw|passphrase|token|secret|private|preshared|credential|cookie"
+    r"|pass(?![a-z])|auth(?![a-z])",  # requirepass, DB_PASS, masterauth; not AUTHOR
+    re.IGNORECASE)
+_SECRET_WORDS = frozenset({"pass", "pw", "pwd", "auth", "authorization", "authkey", "dsn",
+                           "apikey", "creds", "cred", "salt", "sig", "signature"})
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+# "KEY" in a public key's name (SERVER_PUBLIC_KEY, PEER_PUBKEY, PublicKey)
+# names what anyone may read. The phrase is removed before the secret words
+# are looked for, so PUBLIC_KEY_PASSWORD still counts.
+_PUBLIC_KEY_NAME = re.compile(r"pub(?:lic)?[_-]?key", re.IGNORECASE)
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a variable, key or flag name that looks like it holds a key,
+    password or token; a public key's name (``*_PUBLIC_KEY``, ``*PUBKEY``)
+    does not. A value shaped like a key is still hidden by
+    :func:`is_secret_value`, whatever its name (public and private keys look
+    alike)."""
+    rest = _PUBLIC_KEY_NAME.sub(" ", name)
+    if _SECRET_PART.search(rest):
+        return True
+    return any(word.lower() in _SECRET_WORDS for word in _WORD.findall(rest))
+
+
+# A base64 WireGuard key (32 bytes: 43 characters and "="), standing alone
+# or inside a word (``--peer=KEY``). The "=" and the boundaries keep an I1
+# tag's long hex string from being mistaken for one.
+_KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]="
+                         r"(?![A-Za-z0-9+/=])")
+# userinfo with a password: scheme://user:PASSWORD@host
+# The look-behinds make every pattern start only where a run starts: without
+# them a long run of name characters is rescanned from each of its
+# positions (quadratic: 2 s for 10 kB of "a-a-a-").
+_URL_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)"
+                           r"(?P<secret>[^\s/@]+)(?=@)")
+
+
+def is_secret_value(value: str | None) -> bool:
+    """True for a value that is, or holds, a base64 WireGuard key or a URL
+    with a password."""
+    return value is not None and bool(_KEY_SHAPED.search(value)
+                                      or _URL_PASSWORD.search(value))
+
+
+# Any run of base64 characters as long as a key or longer; hex runs excepted.
+_BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43,}={0,2}")
+_HEX_RUN = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
+# NAME=value, --name=value, --name value, -name value (a word after a flag).
+_ASSIGNED = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
+                       r"(?:=|:\s*|\s+(?=[^-\s])))(?P<secret>\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+)")
+
+
+def scrub(text: str) -> str:
+    """``text`` with anything that may be a secret digested (see the module
+    docstring): long base64 runs, URL passwords, values of secret-named
+    flags and assignments. Used on every non-secret text awgcheck shows and
+    cannot vouch for (an unknown conf line, a PostUp command, a compose
+    command, a tool's stderr)."""
+    if not text:
+        return text
+    text = _BASE64_RUN.sub(_digest_run, text)
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + redact(m.group("secret")), text)
+    return _ASSIGNED.sub(_digest_assigned, text)
+
+
+def _digest_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    return run if _HEX_RUN.fullmatch(run) else redact(run)
+
+
+def _digest_assigned(match: re.Match[str]) -> str:
+    name, secret = match.group("name"), match.group("secret")
+    if not is_secret_name(name.lstrip("-")) or secret.startswith("sha256:"):
+        return match.group(0)
+    if name.startswith("-") or "=" in match.group("head") or ":" in match.group("head"):
+        return match.group("head") + redact(secret)
+    return match.group(0)  # "NAME word": a sentence, not an assignment
+
+
+def conceal(text: str | None, secret: bool) -> str | None:
+    """``text`` as it may appear in a report: digested whole when secret,
+    else scrubbed."""
+    if text is None:
+        return None
+    return redact(text) if secret else scrub(text)
