@@ -130,11 +130,15 @@ def _parses(name: str, text: str) -> str | None:
     return None
 
 
-def judge(outputs: Outputs, files: Files) -> tuple[list[str], list[str]]:
+def judge(outputs: Outputs, files: Files, seed: Files | None = None,
+          ) -> tuple[list[str], list[str]]:
     """The failure classes of what an input made awgcheck print, and a
-    line of detail for each."""
+    line of detail for each. The secrets looked for are the seed's that
+    the input still holds under a secret name (a typo in the name keeps a
+    private key private; a public key renamed ``PublicKez`` is not one)."""
     failures, details = [], []
-    secrets = [s for s in planted(files) if s.fragment in files.get(s.file, b"")]
+    planted_values = {s.value for s in planted(seed if seed is not None else files)}
+    secrets = [s for s in planted(files) if s.value in planted_values]
     for name, text in outputs.items():
         try:
             text.encode("utf-8")
@@ -184,7 +188,7 @@ def run_one(target: Target, mutated: Mutated, index: int, scratch: Scratch,
         where = next((f"{f.filename.split('/awgcheck/')[-1]}:{f.lineno}"
                       for f in reversed(frames) if "/awgcheck/" in f.filename), "?")
         detail.append(f"{where}: {exc}"[:300])
-    found, why = judge(outputs, mutated.files)
+    found, why = judge(outputs, mutated.files, mutated.seed)
     text = "; ".join(detail + why)
     for secret in planted(mutated.files):  # a failure message must not show one either
         text = text.replace(secret.value, "<planted secret>")

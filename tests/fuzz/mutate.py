@@ -53,6 +53,7 @@ class Mutated:
     files: dict[str, bytes]
     target: str
     ops: tuple[str, ...]
+    seed: dict[str, bytes] | None = None  # the files before mutation (None: unchanged)
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -200,4 +201,4 @@ def mutate(rnd: random.Random, files: dict[str, bytes], target: str,
         name = rnd.choices(names, weights)[0]
         data = MUTATORS[name][0](rnd, data, pool)[:MAX_INPUT_BYTES]
         ops.append(name)
-    return Mutated({**files, target: data}, target, tuple(ops))
+    return Mutated({**files, target: data}, target, tuple(ops), files)

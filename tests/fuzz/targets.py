@@ -60,18 +60,19 @@ RULES = load_shipped()
 
 # --- planted secrets -----------------------------------------------------------
 
+# A value shorter than 16 characters is no key or password worth planting,
+# and would match words the input merely repeats ("PrivateKey = PrivateKey").
 _ASSIGNMENT = re.compile(
-    rb"""(?m)^[ \t-]*["']?([A-Za-z_][A-Za-z0-9_]*)["']?[ \t]*[:=][ \t]*["']?([^\s"',]{8,})""")
+    rb"""(?m)^[ \t-]*["']?([A-Za-z_][A-Za-z0-9_]*)["']?[ \t]*[:=][ \t]*["']?([^\s"',]{16,})""")
 _DUMP_PRIVATE = re.compile(rb"\A([A-Za-z0-9+/]{43}=)\t")
 _DUMP_PRESHARED = re.compile(rb"(?m)^[A-Za-z0-9+/]{43}=\t([A-Za-z0-9+/]{43}=)\t")
 
 
 @dataclass(frozen=True)
 class Secret:
-    """A secret a seed carries: ``fragment`` is how it is written (name and
-    value, or its place in a dump line). Only while the input still holds
-    the fragment is the value a secret there; a mutation that renames the
-    key makes it an ordinary value the input chose to show."""
+    """A secret in a file: ``fragment`` is how it is written (name and
+    value, or its place in a dump line). The harness looks for the values
+    a seed carries that the mutated input still holds under a secret name."""
 
     file: str
     fragment: bytes
