@@ -194,3 +194,14 @@ def test_gate_impact_none_without_must_match_change() -> None:
 def test_gate_impact_rejects_other_documents(data: object) -> None:
     with pytest.raises(UsageError, match="not an awgcheck JSON report"):
         gate_change.load_fleet_report(data, "r.json")
+
+
+@pytest.mark.parametrize("text", [
+    "source: " + "a" * 300 + "\n",
+    "source: server/awg0.conf\nrules: [" + "r" * 300 + "]\n",
+    "source: server/awg0.conf\nconsumers: {compose: [{file: c.yaml, conf: " + "c" * 300 + "}]}\n",
+], ids=["source", "rules", "compose-conf"])
+def test_gate_config_name_too_long_is_a_config_error(repo: Path, text: str) -> None:
+    # Found by the fuzz harness (tests/fuzz): is_file() raised ENAMETOOLONG.
+    with pytest.raises(gate_config.GateConfigError, match="is not a file"):
+        gate_config.load_rules(repo, _load(repo, text))
