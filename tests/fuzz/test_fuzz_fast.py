@@ -45,8 +45,9 @@ class Known:
 KNOWN = (
     Known("bombs", "a param value of thousands of digits: int() refuses to convert it",
           r"uncaught:ValueError", r"Exceeds the limit \(\d+ digits\)"),
-    Known("bombs", "a file of thousands of repeated lines yields thousands of findings; "
-          "checking and rendering them outlasts the deadline", r"hang"),
+    Known("bombs", "large inputs outlast the deadline: thousands of repeated lines yield "
+          "thousands of findings to check and render; paramiko shlex-splits a 500 KB "
+          "ssh_config line for seconds", r"hang"),
     Known("bombs", "deep YAML nesting: PyYAML recurses past Python's recursion limit",
           r"uncaught:RecursionError", "maximum recursion depth"),
     Known("secrets", "a corrupted line joins a key to the value before it, and the error "
