@@ -24,7 +24,7 @@ and ends the gate with exit code 2 before anything is checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,17 @@ def _strings(where: str, value: object) -> tuple[str, ...]:
     if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
         raise GateConfigError(f"{where} must be a list of non-empty strings, got {value!r}")
     return tuple(items)
+
+
+def _found(test: Callable[[], bool]) -> bool:
+    """A filesystem test (``path.is_file``) that answers False for a path
+    the OS cannot even look up: ``is_file`` raises rather than answers for
+    a name too long (ENAMETOOLONG), which a config must not turn into a
+    traceback."""
+    try:
+        return test()
+    except OSError:
+        return False
 
 
 def _relative(where: str, text: str) -> str:
@@ -137,7 +148,7 @@ def _pairs(key: str, entries: object, repo: Path) -> dict[str, str]:
         assert isinstance(file, str) and isinstance(conf, str)
         conf = _relative(f"{key}: key 'conf'", conf)
         target = repo / conf
-        if not target.is_file() or not target.resolve().is_relative_to(repo.resolve()):
+        if not _found(target.is_file) or not target.resolve().is_relative_to(repo.resolve()):
             raise GateConfigError(f"{key}: key 'conf': {conf} is not a file in {repo}")
         pairs[_relative(f"{key}: key 'file'", file)] = conf
     return pairs
@@ -183,7 +194,7 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
         raise GateConfigError(f"{where}: key 'source' must name the source of truth "
                               "(a conf or params document path relative to the repository)")
     source = _relative(f"{where}: key 'source'", source)
-    if not (repo / source).is_file():
+    if not _found((repo / source).is_file):
         raise GateConfigError(f"{where}: key 'source': {source} is not a file in {repo}")
     if not (repo / source).resolve().is_relative_to(repo.resolve()):
         raise GateConfigError(f"{where}: key 'source': {source} leads out of the repository")

@@ -498,8 +498,10 @@ def _reading(name: str, text: str, source: str, number: int,
         return ParamValue(name, digest, digest, where)
     reading = params.interpret(spec, text)
     if reading.effective is None:
+        # The tool's error quotes the value: only as much of it as _show would.
+        why = reading.error if len(text) <= _ECHO_LIMIT else "rejected"
         raise ParseError(f"{source}:{number}: {name} value {_show(text)} is not what the tool "
-                         f"prints: {reading.error}")
+                         f"prints: {params.scrub(why or 'rejected')}")
     return ParamValue(name, text, reading.effective, where)
 
 

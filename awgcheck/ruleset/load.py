@@ -353,7 +353,11 @@ def load_named(entries: Sequence[str], *, base: Path | None = None,
             rules.extend(load_shipped().rules)
             continue
         path = base / entry if base is not None else Path(entry)
-        if not path.exists():
+        try:
+            found = path.exists()
+        except OSError:  # a name the OS cannot even look up (ENAMETOOLONG)
+            found = False
+        if not found:
             raise missing(entry)
         rules.extend(load_paths([path]).rules)
     return RuleSet(rules)

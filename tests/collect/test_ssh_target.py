@@ -19,7 +19,7 @@ from awgcheck.collect.ssh.hostkeys import (
     load_known_hosts,
     verify_host_key,
 )
-from awgcheck.errors import CollectError
+from awgcheck.errors import CollectError, ErrorClass
 
 
 @pytest.mark.parametrize(
@@ -66,6 +66,16 @@ def test_ssh_config_supplies_unset_fields(tmp_path: Path) -> None:
         "192.0.2.10", "ops", 2201, 3.0)
     assert node.identity_files == (f"{tmp_path}/id_vpn",)
     assert node.known_hosts_name == "[192.0.2.10]:2201"
+
+
+@pytest.mark.parametrize("value", ["3ame 192.0.2.1", "nan", "inf", "-1"])
+def test_ssh_config_bad_connect_timeout_is_bad_target(tmp_path: Path, value: str) -> None:
+    # Found by the fuzz harness (tests/fuzz): float() raised a bare ValueError.
+    config = tmp_path / "config"
+    config.write_text(f"Host vpn1\n  ConnectTimeout {value}\n")
+    with pytest.raises(CollectError, match=r"ConnectTimeout .* is not a number") as caught:
+        resolve_route(SshTarget(host="vpn1"), load_ssh_config(str(config)))
+    assert caught.value.error_class is ErrorClass.BAD_TARGET
 
 
 def test_explicit_fields_win_over_ssh_config(tmp_path: Path) -> None:

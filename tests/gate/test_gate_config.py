@@ -205,3 +205,14 @@ def test_gate_fleet_report_is_read_once_into_typed_nodes() -> None:
     [a] = [n for n in report.nodes if n.name == "a"]
     assert a.values_of(["must-match-drift"]) == {"S4": "18"}
     assert a.values_of([]) == {}
+
+
+@pytest.mark.parametrize("text", [
+    "source: " + "a" * 300 + "\n",
+    "source: server/awg0.conf\nrules: [" + "r" * 300 + "]\n",
+    "source: server/awg0.conf\nconsumers: {compose: [{file: c.yaml, conf: " + "c" * 300 + "}]}\n",
+], ids=["source", "rules", "compose-conf"])
+def test_gate_config_name_too_long_is_a_config_error(repo: Path, text: str) -> None:
+    # Found by the fuzz harness (tests/fuzz): is_file() raised ENAMETOOLONG.
+    with pytest.raises(config.GateConfigError, match=r"is not a (file|folder)"):
+        config.load_rules(repo, _load(repo, text))

@@ -11,6 +11,7 @@ bastion may be named by a ``Host`` alias.
 from __future__ import annotations
 
 import getpass
+import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -155,6 +156,21 @@ def _none_or(value: object) -> str | None:
     return None if not text or text.lower() == "none" else text
 
 
+def _connect_timeout(host: str, raw: str | None) -> float:
+    """ssh_config ConnectTimeout in seconds: a number, not negative or
+    infinite (a NaN timeout would make every socket call fail oddly)."""
+    if not raw:
+        return DEFAULT_CONNECT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise CollectError(f"{host}: ssh_config ConnectTimeout {raw!r} is not a number "
+                           "of seconds", error_class=ErrorClass.BAD_TARGET)
+    return seconds
+
+
 def resolve_endpoint(
     config: paramiko.SSHConfig,
     host: str,
@@ -181,8 +197,7 @@ def resolve_endpoint(
     else:
         identities = tuple(os.path.expanduser(p) for p in found.get("identityfile", []))
     if connect_timeout is None:
-        raw_timeout = found.get("connecttimeout")
-        connect_timeout = float(raw_timeout) if raw_timeout else DEFAULT_CONNECT_TIMEOUT
+        connect_timeout = _connect_timeout(host, found.get("connecttimeout"))
     jump_text = _none_or(found.get("proxyjump"))
     return Endpoint(
         alias=host,
