@@ -127,7 +127,13 @@ def _node_fields(where: str, data: object) -> dict[str, Any]:
 def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> Node:
     def path(key: str) -> Path | None:
         value = fields.get(key)
-        return None if value is None else (base / Path(value).expanduser())
+        if value is None:
+            return None
+        try:
+            return base / Path(value).expanduser()
+        except RuntimeError:  # ~name of a user this machine does not have
+            raise InventoryError(f"{where}: key '{key}': {value!r} names the home folder "
+                                 "of a user this machine does not know") from None
 
     def words(key: str) -> tuple[str, ...]:
         value = fields.get(key, ())

@@ -105,8 +105,12 @@ def test_cli_not_a_conf_affects_only_that_node(tmp_path: Path) -> None:
         ("source: server\nnodes: [a, b]\n", "key 'nodes'"),
         ("source: server\nnodes: {server: {local: x, port: 'ssh'}}\n", "key 'port'"),
         ("source: [\n", "not valid YAML"),
+        # Found by the fuzz run: Path.expanduser raised RuntimeError.
+        ("source: server\nnodes: {server: {local: ~no-such-user-here/x}}\n",
+         "key 'local'"),
     ],
-    ids=["unknown-key", "bad-source", "no-transport", "nodes-list", "port-type", "yaml"],
+    ids=["unknown-key", "bad-source", "no-transport", "nodes-list", "port-type", "yaml",
+         "unknown-home"],
 )
 def test_cli_exit_2_inventory_errors_name_file_and_key(
         tmp_path: Path, inventory_text: str, message: str) -> None:
