@@ -91,6 +91,11 @@ PINNED = {
     "escaping-control": ("conf", _conf(b"S4 = 17\x1b[2J")),
     "escaping-surrogate": ("conf", _conf(b"S4 = 17\xff")),
     "escaping-junit": ("conf", _conf(b"S4 = 17\x08")),
+    # 5,000 duplicate keys: the compose reader's diagnostics were deduplicated
+    # by a list scan, quadratic (seed 7, compose inputs 359, 570, 677).
+    "bombs-duplicate-keys": ("compose", {"compose.yaml": (
+        b"services:\n  app:\n    image: busybox\n    environment:\n"
+        + b"      Q4: ${Q4-<unset>}\n" * 5000)}),
     # paramiko's "Unparsable line" message quotes the line raw.
     "escaping-error-message": ("ssh-config", _ssh(b"\x08Host *")),
 }

@@ -150,6 +150,7 @@ class _Loader:
         self._cache: dict[str, bytes | None] = {}
         self.extra_env = extra_env
         self.diagnostics: list[Diagnostic] = []
+        self._reported: set[Diagnostic] = set()  # a list scan made 5,000 diagnostics quadratic
         self.trees: dict[str, YMap | None] = {}
         self.including: list[str] = []  # files whose includes are being read (cycles)
 
@@ -161,7 +162,8 @@ class _Loader:
 
     def report(self, diagnostic: Diagnostic) -> None:
         """Record ``diagnostic`` once (aliases and extends revisit nodes)."""
-        if diagnostic not in self.diagnostics:
+        if diagnostic not in self._reported:
+            self._reported.add(diagnostic)
             self.diagnostics.append(diagnostic)
 
     def load(
