@@ -90,3 +90,8 @@ def is_ascii_digits(text: str) -> bool:
     """``text.isdigit()`` for ASCII only: ``²`` and ``٤`` are digits to
     Python but not to strtoul, Go or awg."""
     return _ASCII_DIGITS.fullmatch(text) is not None
+
+
+SSH_CONFIG_MAX_LINE = 4096
+"""Characters in one ssh_config line. paramiko shlex-splits every line, which
+takes seconds on a 500 KB line; real lines are far shorter."""

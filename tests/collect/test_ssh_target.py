@@ -68,6 +68,15 @@ def test_ssh_config_supplies_unset_fields(tmp_path: Path) -> None:
     assert node.known_hosts_name == "[192.0.2.10]:2201"
 
 
+def test_ssh_config_line_too_long_is_bad_target(tmp_path: Path) -> None:
+    # Found by the fuzz run: paramiko shlex-splits a 500 KB line for seconds.
+    config = tmp_path / "ssh_config"
+    config.write_text("Host vpn1\n  HostName " + "a" * 500_000 + "\n")
+    with pytest.raises(CollectError, match=r"ssh_config:2: ssh_config line is longer") as caught:
+        load_ssh_config(str(config))
+    assert caught.value.error_class is ErrorClass.BAD_TARGET
+
+
 @pytest.mark.parametrize("value", ["3ame 192.0.2.1", "nan", "inf", "-1"])
 def test_ssh_config_bad_connect_timeout_is_bad_target(tmp_path: Path, value: str) -> None:
     # Found by the fuzz harness (tests/fuzz): float() raised a bare ValueError.

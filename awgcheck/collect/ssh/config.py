@@ -19,6 +19,7 @@ from typing import Any
 
 import paramiko
 
+from awgcheck import limits
 from awgcheck.collect.base import ConnectOptions
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node, split_spec
@@ -139,7 +140,15 @@ def load_ssh_config(path: str | None) -> paramiko.SSHConfig:
     if not explicit and not file.exists():
         return paramiko.SSHConfig()
     try:
-        return paramiko.SSHConfig.from_path(str(file))
+        text = file.read_text(encoding="utf-8", errors="surrogateescape")
+        for number, line in enumerate(text.splitlines(), 1):
+            if len(line) > limits.SSH_CONFIG_MAX_LINE:
+                raise CollectError(f"{file}:{number}: ssh_config line is longer than "
+                                   f"{limits.SSH_CONFIG_MAX_LINE} characters",
+                                   error_class=ErrorClass.BAD_TARGET)
+        return paramiko.SSHConfig.from_text(text)
+    except CollectError:
+        raise
     except OSError as exc:
         raise CollectError(f"{file}: cannot read ssh_config: {exc.strerror}",
                            error_class=ErrorClass.BAD_TARGET) from None
