@@ -4,6 +4,10 @@ One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
 never counted as passed.
+
+Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
+audit reads what it names and reports its nodes only (the source node,
+when read only to compare the others with, is not reported).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from awgcheck.nodes import (
     read_source_file,
 )
 from awgcheck.ruleset.load import RuleSet
+from awgcheck.selection import Selection, select
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
 # this grace covers a collector that does not, so the run still ends.
@@ -54,16 +59,24 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
-          fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
+          fail_on: Severity = Severity.ERROR, selection: Selection | None = None,
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
           documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
+    """Check the ``selection`` (every node by default); ``progress`` hears
+    of each reported node as it is read."""
     options = options or RunOptions()
-    chosen = [n for n in inventory.nodes
-              if not only or n.name in only or n.name == inventory.source_node]
-    reads = read_nodes(chosen, options, factory, progress, documents)
+    chosen = selection or select(inventory)
+    reported = {n.name for n in chosen.nodes}
+
+    def tick(read: NodeRead) -> None:
+        if progress is not None and read.node.name in reported:
+            progress(read)
+
+    reads = read_nodes(chosen.read, options, factory, tick, documents)
     source = _source(inventory, reads)
+    reads = [r for r in reads if r.node.name in reported]
     node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
@@ -78,7 +91,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
-    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
+    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
+                  shard=chosen.shard)
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
@@ -93,6 +107,11 @@ def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
     for read in reads:
         if read.node.name == inventory.source_node and read.documents is not None:
             return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
+        if read.node.name == inventory.source_node and read.error is not None:
+            # Said in every "could not compare" finding: when the source
+            # is read only for the comparison, its node result is not
+            # reported, and this is the one place the reason shows.
+            return engine.Source(read.node.name, None, str(read.error))
     return engine.Source(inventory.source_node or "source", None)
 
 

@@ -287,12 +287,22 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """``check --shard INDEX/COUNT``: this run checks shard ``index``
+    (1-based) of ``count``; the shards of one fleet cover it once."""
+
+    index: int
+    count: int
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a run found: what the report formats render.
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings.
+    empty, they are described from the findings. ``shard`` says which
+    share of the fleet a ``check --shard`` run covered.
     """
 
     source_node: str | None
@@ -303,6 +313,7 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    shard: Shard | None = None
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold."""

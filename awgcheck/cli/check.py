@@ -13,20 +13,22 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit, inventory, nodes
+from awgcheck import audit, nodes, selection
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
     compose_options,
     emit,
     format_option,
+    load_fleet,
     load_rules,
     output_option,
     rules_option,
     ssh_options,
     user_errors,
 )
-from awgcheck.model import Severity
+from awgcheck.errors import UsageError
+from awgcheck.model import Severity, Shard
 from awgcheck.report import FORMATS
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
@@ -48,9 +50,19 @@ class Progress:
         click.echo("\r\033[K", nl=False, err=True)
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    try:
+        return None if value is None else selection.parse_shard(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).partition(": ")[2], ctx, param) from None
+
+
 @click.command()
-@click.option("--inventory", "-i", "inventory_path", required=True,
-              type=click.Path(path_type=Path), help="Fleet inventory (YAML).")
+@click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
+              help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
+@click.option("--source", metavar="NODE|PATH",
+              help="Source of truth: a node, or a conf or params document file [default: "
+                   "the inventory's 'source'].")
 @rules_option
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
               show_default=True,
@@ -60,8 +72,16 @@ class Progress:
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
-@click.option("--node", "only", multiple=True, metavar="NAME",
-              help="Check only this node (repeatable); the source is always read.")
+@click.option("--node", "patterns", multiple=True, metavar="PATTERN",
+              help="Check the nodes with this name or matching this glob ('edge-*'); "
+                   "repeatable. The source node is always read, but reported only when "
+                   "selected.")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="Check the nodes of this group (repeatable); with --node, a node "
+                   "matching either is checked.")
+@click.option("--shard", callback=_shard, metavar="K/N",
+              help="Check shard K of N: a stable share of the selected nodes, by a hash "
+                   "of their names, so N runs cover the fleet once.")
 @click.option("--runtime", is_flag=True,
               help="Also read each SSH node's running interface (awg showconf / awg show "
                    "dump, with sudo -n when the node says so) and compare it with the file "
@@ -69,9 +89,10 @@ class Progress:
 @ssh_options
 @compose_options
 @user_errors
-def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
-          run_options: nodes.RunOptions) -> None:
+def check(inventory_path: Path | None, source: str | None,
+          rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
+          fail_on: str, patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
+          runtime: bool, run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
@@ -80,13 +101,12 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     """
     if output_path is not None:
         output.check_writable(output_path)
-    fleet_file = inventory.load(inventory_path)
-    for name in only:
-        fleet_file.node(name)
+    fleet_file = load_fleet(inventory_path, source)
+    chosen = selection.select(fleet_file, patterns, groups, shard)
     rules = load_rules(rule_paths)
-    progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
+    progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
-                         only=only, options=replace(run_options, runtime=runtime),
+                         selection=chosen, options=replace(run_options, runtime=runtime),
                          progress=progress)
     if progress is not None:
         progress.finish()

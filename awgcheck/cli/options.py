@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from awgcheck import exitcodes, nodes
+from awgcheck import exitcodes, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
 from awgcheck.documents.compose import MODES
@@ -104,6 +104,14 @@ def read_conf(path: Path, *, any_bytes: bool = False) -> awgconf.AwgConf:
     except CollectError as exc:
         raise UsageError(str(exc)) from None
     return awgconf.parse(data, str(path), any_bytes=any_bytes)
+
+
+def load_fleet(inventory_path: Path | None, source: str | None = None) -> inventory.Inventory:
+    """The fleet from ``--inventory``; ``source`` is ``--source``, which
+    replaces the inventory's own source of truth."""
+    if inventory_path is None:
+        raise UsageError("name the fleet with --inventory FILE")
+    return inventory.load(inventory_path, source)
 
 
 # --- reading nodes -----------------------------------------------------------------

@@ -29,7 +29,8 @@ def _node_rows(findings: list[Finding]) -> list[list[str]]:
 def render(report: Report) -> str:
     out: list[str] = []
     source = report.source_node or report.source_path
-    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
+    shard = f" (shard {report.shard.index}/{report.shard.count})" if report.shard else ""
+    out.append(f"awgcheck: {len(report.nodes)} nodes{shard}, source of truth: {source}, "
                f"profile {report.profile}")
     for node in report.nodes:
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
