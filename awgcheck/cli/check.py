@@ -60,9 +60,15 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
+@click.option("--ansible-inventory", "ansible_path", type=click.Path(path_type=Path),
+              metavar="FILE",
+              help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
+                   "with ansible-inventory, from ansible-core), or the saved JSON of "
+                   "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
+                   "groups.")
 @click.option("--source", metavar="NODE|PATH",
               help="Source of truth: a node, or a conf or params document file [default: "
-                   "the inventory's 'source'].")
+                   "the inventory's 'source', or the Ansible var awgcheck_source].")
 @rules_option
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
               show_default=True,
@@ -89,11 +95,12 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @ssh_options
 @compose_options
 @user_errors
-def check(inventory_path: Path | None, source: str | None,
+def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
           rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
           fail_on: str, patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
           runtime: bool, run_options: nodes.RunOptions) -> None:
-    """Audit every node of the inventory against the source of truth.
+    """Audit every node of the inventory (or those --node, --group and
+    --shard select) against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
     "could not check" (exit code 4 or 5) and never hides the others. On a
@@ -101,7 +108,7 @@ def check(inventory_path: Path | None, source: str | None,
     """
     if output_path is not None:
         output.check_writable(output_path)
-    fleet_file = load_fleet(inventory_path, source)
+    fleet_file = load_fleet(inventory_path, ansible_path, source)
     chosen = selection.select(fleet_file, patterns, groups, shard)
     rules = load_rules(rule_paths)
     progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
