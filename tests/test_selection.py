@@ -3,6 +3,7 @@ and reports for them (awgcheck/selection.py and `check` on the demo fleet)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pty
@@ -209,6 +210,11 @@ def test_parse_shard_refuses(text: str, message: str) -> None:
 def test_shard_of_is_the_documented_hash() -> None:
     # docs/inventory.md: 1 + (first 8 bytes of SHA-256 of the name, big-endian) mod N.
     # Fixed values: a runner elsewhere, another Python, must split alike.
+    for name in ("server", "partner-berlin", "ü-node", ""):
+        digest = hashlib.sha256(name.encode()).digest()
+        for count in (1, 2, 3, 10, 97):
+            documented = 1 + int.from_bytes(digest[:8], "big") % count
+            assert selection.shard_of(name, count) == documented
     assert selection.shard_of("partner-berlin", 3) == 2
     assert selection.shard_of("partner-almaty", 3) == 1
     assert selection.shard_of("server", 3) == 3

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from awgcheck import yamlfile
 from awgcheck.cli.main import main
 from awgcheck.errors import InventoryError
-from tests.paths import DEMO
+from tests.paths import DEMO, ROOT
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -73,8 +73,11 @@ def test_cli_inventory_duplicate_node_is_a_usage_error(tmp_path: Path) -> None:
     last = len(text.splitlines()) + 1
     code, err = _cli("check", "-i", str(fleet))
     assert code == 2
-    assert (f"fleet.yaml: line {last}: not valid YAML: duplicate key 'partner-berlin' "
-            f"(first defined at line {first})") in err
+    shown = (f"fleet.yaml: line {last}: not valid YAML: duplicate key 'partner-berlin' "
+             f"(first defined at line {first})")
+    assert err == f"awgcheck: error: {fleet.parent}/{shown}\n"
+    # docs/inventory.md shows this run (from the fleet's folder).
+    assert f"awgcheck: error: {shown}\n" in (ROOT / "docs" / "inventory.md").read_text()
 
 
 def test_cli_rule_file_duplicate_key_is_a_usage_error(tmp_path: Path) -> None:
