@@ -28,7 +28,7 @@ from sshd_fleet import CONF_REL, SshdFleet, SudoUser
 from awgcheck import ansible_inventory, selection
 from awgcheck.cli.main import main
 from awgcheck.errors import InventoryError
-from awgcheck.inventory import Node
+from awgcheck.inventory import Node, Rejected
 from tests.paths import DEMO
 
 BIN = Path(sys.executable).parent  # ansible-core is installed beside this Python
@@ -167,9 +167,10 @@ def test_ansible_inventory_saved_listing_is_read_without_ansible(
     expected = ansible_inventory.load(inventory_file)
     monkeypatch.setattr(ansible_inventory, "ANSIBLE_INVENTORY", "no-such-program")
     from_json = ansible_inventory.load(saved)
-    assert (from_json.nodes, from_json.rejected) == (expected.nodes, tuple(
-        r.__class__(r.name, r.groups, r.reason.replace(str(inventory_file), str(saved)))
-        for r in expected.rejected))
+    assert from_json.nodes == expected.nodes
+    assert from_json.rejected == tuple(
+        Rejected(r.name, r.groups, r.reason.replace(str(inventory_file), str(saved)))
+        for r in expected.rejected)
     with pytest.raises(InventoryError, match=re.escape(
             f"{inventory_file}: not the JSON of `ansible-inventory --list`, and reading an INI "
             "or YAML inventory needs no-such-program (pip install ansible-core), which is not "
