@@ -229,6 +229,7 @@ class RuleMeta:
     description: str
     remediation: str
     tags: tuple[str, ...] = ()
+    drift: bool = False  # its failures are drift (a param differs from the source's)
 
 
 @dataclass(frozen=True)
