@@ -211,7 +211,7 @@ def test_planted_secrets_appear_in_no_output_log_or_error(
     logs = "\n".join(r.getMessage() for r in caplog.records)
     if found := _leaks(logs):
         leaked["logs"] = found
-    assert ran == 15
+    assert ran == 16
     assert not leaked, f"planted secrets leaked (labels only): {leaked}"
 
 

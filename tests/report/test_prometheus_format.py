@@ -3,6 +3,7 @@ client's own parser, as node_exporter's textfile collector would read it."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -236,3 +237,26 @@ def test_gate_does_not_offer_prometheus(tmp_path: Path,
     result = CliRunner().invoke(main, ["gate", "--format", "prometheus"])
     assert result.exit_code == 2
     assert "'prometheus' is not one of" in result.stderr
+
+
+def test_prometheus_docs_list_every_metric_with_its_labels() -> None:
+    """docs/reports.md's table is the metrics the format writes, labels included,
+    and its alert examples use only those."""
+    docs = (paths.ROOT / "docs" / "reports.md").read_text()
+    section = docs.split("## Prometheus", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in re.findall(r"^\| `(awgcheck_\w+)` \|([^|]*)\|", section, re.MULTILINE):
+        documented[row[0]] = set(re.findall(r"`(\w+)`", row[1].split("(")[0]))
+    failure = SourceFailure("src: error reply", ErrorClass.PARSE_ERROR, ("d",))
+    report = Report("src", "src.conf", (NodeResult("a", Status.FAIL),
+                                        NodeResult("b", Status.ERROR, "x", ErrorClass.BAD_TARGET)),
+                    (Finding("d", "a", Status.FAIL, Severity.CRITICAL, "m", param="S4"),),
+                    rules=(RuleMeta("d", "t", Severity.CRITICAL, "d", "r", drift=True),),
+                    source_failure=failure)
+    written = {}
+    for family in text_string_to_metric_families(
+            prometheus.exposition(report, prometheus.RunTime(1.0, 2.0))):
+        written[family.name] = {label for s in family.samples for label in s.labels}
+    assert documented == written
+    used = set(re.findall(r"awgcheck_\w+", section.split("Alerts (PromQL):", 1)[1]))
+    assert used <= set(written)
