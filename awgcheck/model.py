@@ -229,6 +229,7 @@ class RuleMeta:
     description: str
     remediation: str
     tags: tuple[str, ...] = ()
+    drift: bool = False  # its failures are drift (a param differs from the source's)
 
 
 @dataclass(frozen=True)
@@ -287,12 +288,25 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class SourceFailure:
+    """The source of truth could not be read: why (``error``, which starts
+    with the node or file concerned, and its stable ``error_class``), and
+    the rules that compare with it, which were therefore not evaluated on
+    any node. The report says it once, not once per node and rule."""
+
+    error: str
+    error_class: ErrorClass
+    not_evaluated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a run found: what the report formats render.
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings.
+    empty, they are described from the findings. ``source_failure`` is set
+    when the source of truth could not be read.
     """
 
     source_node: str | None
@@ -303,6 +317,7 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    source_failure: SourceFailure | None = None
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold."""
@@ -314,9 +329,17 @@ class Report:
         return tuple(n for n in self.nodes if n.status is Status.ERROR)
 
     def exit_code(self) -> int:
-        return exitcodes.for_outcome(
-            failed=bool(self.failing()), unchecked=bool(self.unchecked())
-        )
+        """An unread source of truth counts as "could not be checked": what
+        compares with it was not evaluated anywhere."""
+        unchecked = bool(self.unchecked()) or self.source_failure is not None
+        return exitcodes.for_outcome(failed=bool(self.failing()), unchecked=unchecked)
+
+    def is_failed_source(self, node: NodeResult) -> bool:
+        """``node`` is the source of truth and could not be read: its one
+        mention is :attr:`source_failure`, which formats show in its place."""
+        source = self.source_node if self.source_node is not None else self.source_path
+        return (self.source_failure is not None and node.name == source
+                and node.status is Status.ERROR)
 
 
 @runtime_checkable

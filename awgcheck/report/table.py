@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from awgcheck.errors import ErrorClass
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 from awgcheck.report.grid import grid
+from awgcheck.report.source import consequence, source_name
 
 
 def _value(text: str | None) -> str:
@@ -28,10 +29,12 @@ def _node_rows(findings: list[Finding]) -> list[list[str]]:
 
 def render(report: Report) -> str:
     out: list[str] = []
-    source = report.source_node or report.source_path
-    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
+    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source_name(report)}, "
                f"profile {report.profile}")
+    out.extend(_source_failure(report))
     for node in report.nodes:
+        if report.is_failed_source(node):
+            continue  # said above, once
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
@@ -55,6 +58,15 @@ def render(report: Report) -> str:
     if gate:
         out += ["", *gate]
     return "\n".join(out) + "\n"
+
+
+def _source_failure(report: Report) -> Iterator[str]:
+    failure = report.source_failure
+    if failure is None:
+        return
+    yield f"\n== source of truth {source_name(report)}: COULD NOT READ ({failure.error_class}) =="
+    yield f"   {failure.error}"
+    yield f"   {consequence(report)}"
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:
@@ -95,6 +107,9 @@ def _summary(report: Report) -> str:
         if f.failed:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-    verdict = "FAIL" if report.exit_code() else "PASS"
-    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked "
-            f"({detail}; --fail-on {report.fail_on.value}); exit code {report.exit_code()}")
+    # Nothing failed but something was not checked: not a pass, not a failure.
+    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
+    unread = ", source of truth not read" if report.source_failure is not None else ""
+    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked"
+            f"{unread} ({detail}; --fail-on {report.fail_on.value}); "
+            f"exit code {report.exit_code()}")
