@@ -106,6 +106,20 @@ def load(text: str, origin: str, error: type[AwgcheckError]) -> object:
     try:
         return safe_load(text)
     except yaml.YAMLError as exc:
-        line, problem = problem_line(exc)
-        where = f" line {line}:" if line is not None else ""
-        raise error(f"{origin}:{where} not valid YAML: {problem}") from None
+        raise _syntax_error(exc, origin, error) from None
+
+
+def load_node(text: str, origin: str, error: type[AwgcheckError]) -> yaml.Node | None:
+    """:func:`compose` (nodes that keep their lines, for errors that name
+    one), raising as :func:`load` does on a syntax error."""
+    try:
+        return compose(text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, origin, error) from None
+
+
+def _syntax_error(exc: yaml.YAMLError, origin: str,
+                  error: type[AwgcheckError]) -> AwgcheckError:
+    line, problem = problem_line(exc)
+    where = f" line {line}:" if line is not None else ""
+    return error(f"{origin}:{where} not valid YAML: {problem}")
