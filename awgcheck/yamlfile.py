@@ -76,7 +76,19 @@ class BoundedLoader(yaml.SafeLoader):
         return value
 
 
+
+def _timestamp_or_text(loader: BoundedLoader, node: yaml.ScalarNode) -> object:
+    """A date-shaped value that is no date (``2025-02-30``) stays text, as
+    Go's YAML (Compose's) keeps it; PyYAML raised a bare ValueError, a
+    traceback for any inventory or rule file holding one."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return str(node.value)
+
+
 BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 def compose(text: str) -> yaml.Node | None:
