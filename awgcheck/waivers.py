@@ -236,7 +236,7 @@ def apply(findings: Sequence[Finding], waivers: Sequence[Waiver], *, today: dt.d
                     per_node = lapsed.setdefault(i, {})
                     per_node[finding.node] = per_node.get(finding.node, 0) + 1
         out.append(finding)
-    for i, per_node in lapsed.items():
+    for i, per_node in sorted(lapsed.items()):  # in the order the waivers are written
         out.extend(_expired(waivers[i], node, count) for node, count in per_node.items())
     for i, waiver in enumerate(waivers):
         if i not in used and i not in lapsed:
