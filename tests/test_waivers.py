@@ -278,3 +278,14 @@ def test_waivers_first_waiver_in_force_wins_and_the_other_is_unused() -> None:
 def test_waivers_none_leave_findings_alone() -> None:
     found = [finding(), finding(status=Status.PASS)]
     assert apply(found) == found
+
+
+def test_waivers_example_in_the_docs_loads(tmp_path: Path) -> None:
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "inventory.md").read_text()
+    example = docs.split("## Waivers", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "waivers.yaml"
+    path.write_text(example)
+    first, second = waivers.load_file(path)
+    assert (first.nodes, first.rule, first.param, first.owner, first.expires) == (
+        ("partner-tbilisi",), "side-local-drift", "Jc", "alice", dt.date(2025, 6, 30))
+    assert second.nodes == ("group:caucasus", "partner-almaty") and second.param is None

@@ -31,22 +31,23 @@ def render(report: Report) -> str:
     by_node: dict[str, dict[str, list[Finding]]] = {}
     for finding in report.findings:
         by_node.setdefault(finding.node, {}).setdefault(finding.rule, []).append(finding)
-    names = {node.name for node in report.nodes}
-    others = [NodeResult(name, Status.FAIL) for name in by_node if name not in names]
-    for node in (*report.nodes, *others):
-        suite = ET.SubElement(suites, "testsuite", name=node.name)
+    results: dict[str, NodeResult | None] = {node.name: node for node in report.nodes}
+    results.update((name, None) for name in by_node if name not in results)
+    for name, node in results.items():
+        suite = ET.SubElement(suites, "testsuite", name=name)
         if report.run is not None:
             suite.set("timestamp", timestamp(report.run.started_at))
         cases = failures = errors = skipped = 0
-        if node.error is not None and node.error_class is not ErrorClass.RULE_ERROR:
-            case = ET.SubElement(suite, "testcase", classname=node.name, name="reachable")
+        if (node is not None and node.error is not None
+                and node.error_class is not ErrorClass.RULE_ERROR):
+            case = ET.SubElement(suite, "testcase", classname=name, name="reachable")
             error = ET.SubElement(case, "error", type=node.error_class or "error",
                                   message=node.error)
             error.text = node.error
             cases, errors = 1, 1
-        for rule, findings in by_node.get(node.name, {}).items():
+        for rule, findings in by_node.get(name, {}).items():
             cases += 1
-            case = ET.SubElement(suite, "testcase", classname=node.name, name=rule)
+            case = ET.SubElement(suite, "testcase", classname=name, name=rule)
             bad = [f for f in findings if f.failed and f.severity.at_least(report.fail_on)]
             broken = [f for f in findings if f.status is Status.ERROR]
             waived = [f for f in findings if f.status is Status.WAIVED]
