@@ -3,19 +3,21 @@ One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
-never counted as passed.
+never counted as passed. Waivers (:mod:`awgcheck.waivers`) apply to the
+findings before the nodes are judged, so a waived failure fails no node.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from awgcheck import engine, workers
+from awgcheck import engine, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
     NodeRead,
@@ -58,7 +60,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
-          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
+          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+    """Read the chosen nodes (the source always), evaluate ``rules`` and
+    apply the waivers ``waived_by`` as of ``today`` (UTC today by default)."""
     options = options or RunOptions()
     chosen = [n for n in inventory.nodes
               if not only or n.name in only or n.name == inventory.source_node]
@@ -71,6 +76,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     ]
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
+    findings = waivers.apply(
+        findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
+        fleet={n.name: n.groups for n in inventory.nodes},
+        checked={r.node.name for r in reads if r.documents is not None})
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)

@@ -1,11 +1,12 @@
 """``awgcheck check``: audit every node of an inventory (the nightly use).
 
-Reads as the data flow: inventory -> rules -> read and check the nodes ->
-report -> exit code.
+Reads as the data flow: inventory and waivers -> rules -> read and check
+the nodes -> report (with when and what ran) -> exit code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit, inventory, nodes
+from awgcheck import __version__, audit, inventory, nodes, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
@@ -26,7 +27,7 @@ from awgcheck.cli.options import (
     ssh_options,
     user_errors,
 )
-from awgcheck.model import Severity
+from awgcheck.model import RunMeta, Severity
 from awgcheck.report import FORMATS
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
@@ -63,6 +64,13 @@ class Progress:
               help="Lowest severity that fails the run (exit code 1).")
 @click.option("--node", "only", multiple=True, metavar="NAME",
               help="Check only this node (repeatable); the source is always read.")
+@click.option("--waivers", "waiver_paths", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="Waivers file (a mapping with one key 'waivers', as in the inventory); "
+                   "repeatable. Adds to the inventory's own waivers.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), hidden=True,
+              help="For tests: the date (YYYY-MM-DD) waiver expiry is judged against "
+                   "[default: today, UTC].")
 @click.option("--runtime", is_flag=True,
               help="Also read each SSH node's running interface (awg showconf / awg show "
                    "dump, with sudo -n when the node says so) and compare it with the file "
@@ -71,7 +79,8 @@ class Progress:
 @compose_options
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
+          output_path: Path | None, fail_on: str, only: Sequence[str],
+          waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
@@ -80,18 +89,26 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     source of truth that cannot be read, once, and the rules that compare
     with it are not evaluated. On a
     terminal, progress is shown on stderr; stdout carries only the report.
+    A failure a waiver in force covers is reported as waived and fails
+    nothing (see docs/inventory.md, "Waivers").
     """
+    started = dt.datetime.now(dt.UTC)
     if output_path is not None:
         output.check_writable(output_path)
     fleet_file = inventory.load(inventory_path)
     for name in only:
         fleet_file.node(name)
+    accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
     progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
                          only=only, options=replace(run_options, runtime=runtime),
-                         progress=progress)
+                         progress=progress, waived_by=accepted,
+                         today=today.date() if today else started.date())
     if progress is not None:
         progress.finish()
-    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
+                     run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
+                                 str(inventory_path), rules.digest))
+    emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())

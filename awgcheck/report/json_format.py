@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awgcheck.model import Finding, GateSummary, Location, NodeResult, Report, Status
+from awgcheck.model import (
+    Finding,
+    GateSummary,
+    Location,
+    NodeResult,
+    Report,
+    RunMeta,
+    Status,
+    Waiver,
+)
+from awgcheck.report.runinfo import utc_stamp
 
 SCHEMA = "awgcheck.report/v1"
 
@@ -36,7 +46,23 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "symptom": finding.symptom,
         "remediation": finding.remediation,
+        "waiver": _waiver(finding.waiver),
     }
+
+
+def _waiver(waiver: Waiver | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    return {"reason": waiver.reason, "owner": waiver.owner,
+            "expires": waiver.expires.isoformat(), "nodes": list(waiver.nodes),
+            "rule": waiver.rule, "param": waiver.param,
+            "location": _location(waiver.location)}
+
+
+def _run(run: RunMeta) -> dict[str, Any]:
+    return {"version": run.version, "started_at": utc_stamp(run.started_at),
+            "finished_at": utc_stamp(run.finished_at), "duration_s": run.duration_s,
+            "inventory": run.inventory, "rules_digest": run.rules_digest}
 
 
 def _gate(summary: GateSummary) -> dict[str, Any]:
@@ -85,6 +111,8 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
+    if report.run is not None:
+        document["run"] = _run(report.run)
     return document
 
 
