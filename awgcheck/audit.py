@@ -3,7 +3,8 @@ One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
-never counted as passed.
+never counted as passed. Waivers (:mod:`awgcheck.waivers`) apply to the
+findings before the nodes are judged, so a waived failure fails no node.
 
 Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
 audit reads what it names and reports its nodes only (the source node,
@@ -12,14 +13,15 @@ when read only to compare the others with, is not reported).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
-from awgcheck import engine, workers
+from awgcheck import engine, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
     NodeRead,
@@ -63,9 +65,12 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
-          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
-    """Check the ``selection`` (every node by default); ``progress`` hears
-    of each reported node as it is read."""
+          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+    """Read the ``selection`` (every node by default; the source too, to
+    compare with), evaluate ``rules`` and apply the waivers ``waived_by``
+    as of ``today`` (UTC today by default). ``progress`` hears of each
+    reported node as it is read."""
     options = options or RunOptions()
     chosen = selection or select(inventory)
     reported = {n.name for n in chosen.nodes}
@@ -84,6 +89,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     ]
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
+    findings = waivers.apply(
+        findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
+        fleet={n.name: n.groups for n in inventory.nodes},
+        checked={r.node.name for r in reads if r.documents is not None})
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
@@ -91,28 +100,32 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
+    # An empty shard read no source and compared nothing: nothing failed.
+    failure = engine.source_failure(rules.rules, node_docs, source) if reads else None
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
-                  shard=chosen.shard)
+                  shard=chosen.shard, source_failure=failure)
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
+    """The source of truth, or why it could not be read: an error reply's
+    own text is the one thing that tells the operator why."""
     if inventory.source_path is not None:
+        name = str(inventory.source_path)
         try:
-            return engine.Source(str(inventory.source_path),
-                                 read_source_file(inventory.source_path))
-        except (CollectError, ParseError) as exc:
-            # Said in every "could not compare" finding: an error reply's
-            # own text is the one thing that tells the operator why.
-            return engine.Source(str(inventory.source_path), None, str(exc))
+            return engine.Source(name, read_source_file(inventory.source_path))
+        except CollectError as exc:
+            return engine.Source(name, None, str(exc), exc.error_class)
+        except ParseError as exc:
+            return engine.Source(name, None, str(exc), ErrorClass.PARSE_ERROR)
+    name = inventory.source_node or "source"
     for read in reads:
-        if read.node.name == inventory.source_node and read.documents is not None:
-            return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
-        if read.node.name == inventory.source_node and read.error is not None:
-            # Said in every "could not compare" finding: when the source
-            # is read only for the comparison, its node result is not
-            # reported, and this is the one place the reason shows.
-            return engine.Source(read.node.name, None, str(read.error))
-    return engine.Source(inventory.source_node or "source", None)
+        if read.node.name != name:
+            continue
+        if read.error is not None:
+            return engine.Source(name, None, str(read.error), read.error.error_class)
+        if read.documents is not None:
+            return engine.Source(name, read.documents.docs.get(ArtifactKind.CONF))
+    return engine.Source(name, None, f"{name}: the source node was not read")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

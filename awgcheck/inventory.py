@@ -9,6 +9,8 @@ nodes:
   server:   {local: nodes/server, groups: [core]}
   partner1: {host: 203.0.113.7, user: audit, sudo: true, groups: [partners, eu]}
   edge-only: {host: 203.0.113.9, conf: none, compose: [/opt/edge/compose.yaml]}
+waivers:                  # accepted failures, see awgcheck.waivers
+  - {nodes: partner1, rule: side-local-drift, param: Jc, reason: ..., expires: 2025-06-30}
 ```
 
 ``conf: none`` is a node without AmneziaWG that still runs a compose stack:
@@ -17,7 +19,7 @@ it is checked for compose only.
 Relative paths (``local``, ``identity``, ``known_hosts``, a source conf
 path) resolve against the inventory file's folder. Errors name the file and
 the key. An Ansible inventory is read into the same :class:`Inventory` by
-:mod:`awgcheck.ansible`; which nodes a run checks is
+:mod:`awgcheck.ansible_inventory`; which nodes a run checks is
 :mod:`awgcheck.selection`'s.
 """
 
@@ -30,8 +32,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
+from awgcheck.model import Waiver
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
@@ -57,7 +61,7 @@ _NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "description": ((str,), False),
     "groups": ((str, list), False),
 }
-_TOP_FIELDS = ("source", "defaults", "nodes")
+_TOP_FIELDS = ("source", "defaults", "nodes", waiver_list.KEY)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ class Node:
     compose_profiles: tuple[str, ...] = ()
     ping: str | None = None
     description: str | None = None
-    groups: tuple[str, ...] = ()  # what ``check --group NAME`` selects
+    groups: tuple[str, ...] = ()  # what ``check --group`` and a waiver's ``group:NAME`` name
 
     @property
     def transport(self) -> str:
@@ -108,6 +112,7 @@ class Inventory:
     source_node: str | None = None
     source_path: Path | None = None
     rejected: tuple[Rejected, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -270,10 +275,18 @@ def load(path: Path, source: str | None = None) -> Inventory:
         raise InventoryError(f"{path}: inventory file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
-    return parse(yamlfile.load(text, str(path), InventoryError), path, source)
+    data = yamlfile.load(text, str(path), InventoryError)
+    fleet = parse(data, path, source)
+    if isinstance(data, dict) and data.get(waiver_list.KEY) is not None:
+        # Read again as YAML nodes: only they keep each waiver's line.
+        fleet = replace(fleet, waivers=waiver_list.in_inventory(text, str(path)))
+    return fleet
 
 
 def parse(data: object, path: Path, source_override: str | None = None) -> Inventory:
+    """The inventory in ``data``; its ``waivers`` are read by :func:`load`,
+    which has the text and so the line of each. ``source_override``
+    (``--source``) replaces its ``source`` key."""
     where = str(path)
     if not isinstance(data, dict):
         raise InventoryError(f"{where}: expected a mapping with 'source' and 'nodes'")
