@@ -10,13 +10,14 @@ for ever) and integers too long for ``int()``. Each breach is a
 ``yaml.YAMLError`` with a mark, so every caller reports it as it reports a
 syntax error: naming the file and line.
 
-Files read into Python objects (:func:`load`, :func:`safe_load`: the
-inventory, rule files, the gate's ``awgcheck.yaml``, waivers) also refuse a
-key repeated in one mapping, naming both lines: the YAML spec forbids it,
-and a dict silently keeps the last one (a second node of the same name
-would replace the first). The readers that work on the composed tree
-(:func:`compose`, :func:`compose_all`: compose files, params documents)
-judge repeated keys themselves, as the tool that reads each kind does.
+awgcheck's own settings files (:func:`load`, :func:`safe_load`,
+:func:`load_node`: the inventory, rule files, the gate's ``awgcheck.yaml``,
+waivers files) also refuse a key repeated in one mapping, naming both
+lines: the YAML spec forbids it, and a dict silently keeps the last one (a
+second node of the same name would replace the first). The readers of
+other tools' files (:func:`compose`, :func:`compose_all`: compose files,
+params documents) judge repeated keys themselves, as the tool that reads
+each kind does.
 """
 
 from __future__ import annotations
@@ -161,10 +162,11 @@ def load(text: str, origin: str, error: type[AwgcheckError]) -> object:
 
 
 def load_node(text: str, origin: str, error: type[AwgcheckError]) -> yaml.Node | None:
-    """:func:`compose` (nodes that keep their lines, for errors that name
-    one), raising as :func:`load` does on a syntax error."""
+    """A settings file as nodes (they keep their lines, for errors that
+    name one), with :class:`UniqueKeyLoader`; raising as :func:`load` does
+    on a syntax error."""
     try:
-        return compose(text)
+        return yaml.compose(text, Loader=UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise _syntax_error(exc, origin, error) from None
 

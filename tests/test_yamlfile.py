@@ -1,5 +1,6 @@
 """Safe YAML loading: a key repeated in one mapping is an error naming both
-lines, in every file awgcheck reads into objects, through the real CLI.
+lines, in every settings file awgcheck reads (inventory, rules, waivers,
+awgcheck.yaml), through the real CLI.
 
 Compose files and params documents are read from the composed tree and
 judge a repeated key as their own tools do: Compose refuses the file
@@ -101,3 +102,14 @@ def test_cli_gate_config_duplicate_key_is_a_usage_error(tmp_path: Path,
     assert code == 2
     assert ("awgcheck.yaml: line 4: not valid YAML: duplicate key 'source' "
             "(first defined at line 1)") in err
+
+
+def test_cli_waivers_file_duplicate_key_is_a_usage_error(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text("waivers:\n  - nodes: partner-almaty\n    rule: side-local-drift\n"
+                       "    reason: moved\n    expires: 2099-01-01\n"
+                       "    nodes: partner-berlin\n")
+    code, err = _cli("check", "-i", str(DEMO / "fleet.yaml"), "--waivers", str(waivers))
+    assert code == 2
+    assert ("waivers.yaml: line 6: not valid YAML: duplicate key 'nodes' "
+            "(first defined at line 2)") in err
