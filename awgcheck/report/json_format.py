@@ -111,6 +111,8 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
+    if report.shard is not None:
+        document["shard"] = {"index": report.shard.index, "count": report.shard.count}
     if report.run is not None:
         document["run"] = _run(report.run)
     return document
