@@ -222,7 +222,8 @@ def _peer(route: list[Endpoint], index: int, target: SshTarget) -> Peer:
     before = ",".join(h.spec for h in route[:index]) or None
     config = target.ssh_config if target.ssh_config not in (None, "none") else None
     role = "node" if index == len(route) - 1 else "bastion"
-    return Peer(role, hop.label, hop.hostname, hop.port, hop.user, before, config)
+    return Peer(role, hop.label, hop.alias, hop.hostname, hop.port, hop.user, before, config,
+                proxied=index == 0 and hop.proxy_command is not None)
 
 
 def _classify_handshake(exc: paramiko.SSHException, where: str, elapsed: float,

@@ -312,11 +312,13 @@ class Peer:
 
     role: str  # "node" or "bastion"
     label: str  # as the user named it: alias or alias:port
+    alias: str  # the name ssh resolves through ssh_config
     hostname: str
     port: int
     user: str
     jump: str | None = None  # the hops before it, as ``ssh -J`` takes them
     ssh_config: str | None = None  # for ``ssh -F``; None: ssh's own files
+    proxied: bool = False  # reached through a ProxyCommand
 
     @property
     def subject(self) -> str:
@@ -337,12 +339,14 @@ def _keyscan_hint(name: str, key: paramiko.PKey, path: str, peer: Peer | None) -
     elif name.startswith("[") and "]:" in name:
         host, port = name[1:].split("]:", 1)
     line = f"append this line to {shlex.quote(path)}: {key_line(name, key)}"
-    if peer is not None and peer.jump is not None:
+    if peer is not None and (peer.jump is not None or peer.proxied):
         config = f" -F {shlex.quote(peer.ssh_config)}" if peer.ssh_config else ""
-        command = (f"ssh{config} -J {shlex.quote(peer.jump)} -o StrictHostKeyChecking=ask "
+        jump = f" -J {shlex.quote(peer.jump)}" if peer.jump else ""
+        command = (f"ssh{config}{jump} -o StrictHostKeyChecking=ask "
                    f"-o UserKnownHostsFile={shlex.quote(path)} -p {port} "
-                   f"{shlex.quote(peer.user)}@{shlex.quote(host)} true")
-        return (f"{peer.label} is reached through {peer.jump}, so ssh-keyscan from here "
+                   f"{shlex.quote(peer.user)}@{shlex.quote(peer.alias)} true")
+        via = f"through {peer.jump}" if peer.jump else "through its ProxyCommand"
+        return (f"{peer.label} is reached {via}, so ssh-keyscan from here "
                 f"cannot reach it: verify the fingerprint out of band, then either run "
                 f"`{command}` and answer yes if it shows {fingerprint(key)}, or run "
                 f"awgcheck once with --accept-new-host-keys, or {line}")
