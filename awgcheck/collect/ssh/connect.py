@@ -323,7 +323,7 @@ def open_ssh(target: SshTarget) -> SshCollector:
     except BaseException:
         dog.cancel()
         raise
-    return SshCollector(target, where, transports, dog)
+    return SshCollector(target, where, transports, dog, route[-1].user)
 
 
 def open_ssh_node(node: Node, options: ConnectOptions) -> SshCollector:
