@@ -20,6 +20,7 @@ from typing import Any
 
 from awgcheck.collect.base import ConnectOptions
 from awgcheck.collect.ssh.ssh_config import (
+    NAME_GIVEN,
     ConfigError,
     JumpHop,
     Options,
@@ -255,9 +256,11 @@ def resolve_endpoint(
     known_hosts: str | None = None,
     jump: str | None = None,
     connect_timeout: float | None = None,
+    named_by: str = INVENTORY,
 ) -> Endpoint:
     """Apply ssh_config to one hop as ``ssh -G`` would; the explicit
-    arguments win over the files (they are ssh's command-line options)."""
+    arguments win over the files (they are ssh's command-line options).
+    ``named_by`` is where ``host`` came from, for :attr:`Endpoint.origins`."""
     options, hostname = config.lookup(host, _seed(user, port, identity, known_hosts, jump))
     local = config.local
     final_port = options.port.value if options.port else DEFAULT_PORT
@@ -265,7 +268,8 @@ def resolve_endpoint(
     alias = options.host_key_alias.value.lower() if options.host_key_alias else None
     expander = _Expander.of(local, host, hostname, final_port, final_user, alias)
     origins = {
-        "hostname": _origin_of(options.hostname, "host argument"),
+        "hostname": named_by if options.hostname is None or
+        options.hostname.origin == NAME_GIVEN else options.hostname.origin,
         "port": _origin_of(options.port), "user": _origin_of(options.user),
         "host_key_alias": _origin_of(options.host_key_alias),
         "proxy_jump": _origin_of(options.proxy_jump),
@@ -348,7 +352,8 @@ def _hops_to(config: SshConfig, endpoint: Endpoint, timeout: float | None,
                           f"loop via {last.host}")
     hop = resolve_endpoint(config, last.host, port=last.port, user=last.user,
                            jump=",".join(str(h) for h in outer) or None,
-                           connect_timeout=timeout)
+                           connect_timeout=timeout,
+                           named_by=endpoint.origins.get("proxy_jump", INVENTORY))
     return [*_hops_to(config, hop, timeout, depth + 1), hop]
 
 

@@ -464,6 +464,9 @@ class ConfigFile:
     check_owner: bool = False
 
 
+NAME_GIVEN = "the name given"
+"""Origin of the host name a final pass matches when no HostName set it."""
+
 USER_CONFIG = "~/.ssh/config"
 SYSTEM_CONFIG = "/etc/ssh/ssh_config"
 
@@ -510,7 +513,7 @@ class SshConfig:
         wants_final = first.wants_final or bool(
             options.canonicalize and options.canonicalize.value)
         if wants_final:
-            origin = options.hostname.origin if options.hostname else "host argument"
+            origin = options.hostname.origin if options.hostname else NAME_GIVEN
             options.hostname = Value(name, origin)
             self._read(_Pass(name, host, True, options, self.local))
         return options, name
