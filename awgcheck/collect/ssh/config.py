@@ -79,7 +79,7 @@ class SshTarget:
             object.__setattr__(self, "jump", (jump,))
         elif not isinstance(jump, tuple):
             object.__setattr__(self, "jump", tuple(jump))  # type: ignore[arg-type]
-        if not self.host or any(c.isspace() for c in self.host):
+        if not self.host or any(c.isspace() or c == "\0" for c in self.host):
             raise CollectError(f"{self.host!r}: not a valid SSH host",
                                error_class=ErrorClass.BAD_TARGET)
         if self.port is not None and not 0 < self.port < 65536:
@@ -208,7 +208,8 @@ class _Expander:
     @classmethod
     def of(cls, local: LocalUser, host_arg: str, hostname: str, port: int, user: str,
            alias: str | None) -> _Expander:
-        digest = hashlib.sha1((local.hostname + hostname + str(port) + user).encode(),
+        text = local.hostname + hostname + str(port) + user
+        digest = hashlib.sha1(text.encode("utf-8", "surrogateescape"),
                               usedforsecurity=False).hexdigest()
         return cls({"C": digest, "L": local.short_hostname, "i": str(local.uid),
                     "k": alias or host_arg, "l": local.hostname, "n": host_arg,

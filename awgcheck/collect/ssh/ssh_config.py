@@ -314,12 +314,12 @@ def is_address(host: str) -> bool:
 
 def parse_port(text: str, origin: str) -> int:
     """misc.c ``a2port``: 1..65535, or a service name from /etc/services."""
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         number = int(text)
     else:
         try:
             number = socket.getservbyname(text, "tcp")
-        except OSError:
+        except (OSError, UnicodeError, ValueError):  # unknown, or not a name at all
             number = 0
     if not 0 < number < 65536:
         raise ConfigError(f"{origin}: Port: bad port {text!r}")
@@ -411,7 +411,8 @@ def _lines_of(path: str) -> tuple[str, ...] | None:
         text = Path(path).read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ssh_config: {exc.strerror}") from None
-    lines = tuple(text.split("\n"))
+    # ssh reads each line as a C string: a NUL ends it.
+    lines = tuple(line.split("\0", 1)[0] for line in text.split("\n"))
     if lines and lines[-1] == "":
         lines = lines[:-1]
     for number, line in enumerate(lines, 1):

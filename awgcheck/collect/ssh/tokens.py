@@ -67,7 +67,7 @@ def expand_tilde(path: str, home: str) -> str:
         tail = tail.lstrip("/")
         try:
             base = pwd.getpwnam(user).pw_dir
-        except KeyError:
+        except (KeyError, ValueError, UnicodeError):
             raise ExpansionError(f"{path}: no such user {user!r}") from None
     return base if not tail and base.endswith("/") else base.rstrip("/") + "/" + tail
 
@@ -90,7 +90,7 @@ def expand(text: str, tokens: Mapping[str, str], *, environment: bool = False) -
             name = text[index + 2:end]
             if not name:
                 raise ExpansionError("an environment variable name is empty (${})")
-            value = os.environ.get(name)
+            value = os.environ.get(name) if "\0" not in name else None
             if value is None:
                 raise ExpansionError(f"environment variable ${{{name}}} is not set")
             out.append(value)
