@@ -30,6 +30,7 @@ from __future__ import annotations
 import glob
 import ipaddress
 import os
+import re
 import socket
 import stat
 import threading
@@ -240,6 +241,20 @@ class Line:
     rest: str
     origin: str
     name: str = ""  # the keyword as written, for messages
+    words: tuple[str, ...] | None = None  # argv_split(rest); None: bad quoting
+
+
+_PLAIN = re.compile(r"[^\"'\\#]*")
+_BLANKS = re.compile(r"[ \t]+")
+
+
+def _words(text: str) -> tuple[str, ...] | None:
+    """:func:`argv_split`, with a fast path for the common line that has
+    no quote, escape or comment (read once per file, used per lookup)."""
+    if _PLAIN.fullmatch(text):
+        return tuple(w for w in _BLANKS.split(text) if w)
+    words = argv_split(text)
+    return None if words is None else tuple(words)
 
 
 def split_line(raw: str, origin: str) -> Line | None:
@@ -253,7 +268,7 @@ def split_line(raw: str, origin: str) -> Line | None:
     rest = (rest or "").lstrip(WHITESPACE)
     if not rest:
         raise ConfigError(f"{origin}: no argument after keyword {keyword!r}")
-    return Line(keyword.lower(), rest, origin, keyword)
+    return Line(keyword.lower(), rest, origin, keyword, _words(rest))
 
 
 # --------------------------------------------------------------------------
@@ -264,6 +279,8 @@ def match_pattern(text: str, pattern: str) -> bool:
     """match.c ``match_pattern``: ``*`` and ``?`` wildcards, nothing else
     special, case-sensitive. Iterative (back to the last ``*`` on a
     mismatch), so a long name costs length times pattern, no recursion."""
+    if "*" not in pattern and "?" not in pattern:
+        return text == pattern
     t = p = 0
     star = -1
     resume = 0
@@ -387,12 +404,16 @@ def parse_jump(text: str, origin: str) -> tuple[JumpHop, ...]:
 # files
 
 
-_file_cache: dict[str, tuple[tuple[int, int, int], tuple[str, ...]]] = {}
+Entry = Line | ConfigError
+"""A file's keyword line, or why ssh would refuse it (raised when reached)."""
+
+_file_cache: dict[str, tuple[tuple[int, int, int], tuple[Entry, ...]]] = {}
 _file_lock = threading.Lock()
 
 
-def _lines_of(path: str) -> tuple[str, ...] | None:
-    """The lines of ``path`` (cached by inode, size and mtime); None when it
+def _entries_of(path: str) -> tuple[Entry, ...] | None:
+    """The keyword lines of ``path``, split once and cached by inode, size
+    and mtime (a fleet looks every node up in the same files); None when it
     does not exist. A directory reads as empty, as fopen()+getline() does."""
     try:
         st = os.stat(path)
@@ -411,17 +432,22 @@ def _lines_of(path: str) -> tuple[str, ...] | None:
         text = Path(path).read_bytes().decode("utf-8", errors="surrogateescape")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ssh_config: {exc.strerror}") from None
-    # ssh reads each line as a C string: a NUL ends it.
-    lines = tuple(line.split("\0", 1)[0] for line in text.split("\n"))
-    if lines and lines[-1] == "":
-        lines = lines[:-1]
-    for number, line in enumerate(lines, 1):
-        if len(line) > limits.SSH_CONFIG_MAX_LINE:
+    entries: list[Entry] = []
+    for number, raw in enumerate(text.split("\n"), 1):
+        if len(raw) > limits.SSH_CONFIG_MAX_LINE:
             raise ConfigError(f"{path}:{number}: ssh_config line is longer than "
                               f"{limits.SSH_CONFIG_MAX_LINE} characters")
+        try:
+            # ssh reads each line as a C string: a NUL ends it.
+            line = split_line(raw.split("\0", 1)[0], f"{path}:{number}")
+        except ConfigError as exc:
+            entries.append(exc)
+            continue
+        if line is not None:
+            entries.append(line)
     with _file_lock:
-        _file_cache[path] = (stamp, lines)
-    return lines
+        _file_cache[path] = (stamp, tuple(entries))
+    return tuple(entries)
 
 
 def _check_owner(path: str) -> None:
@@ -486,7 +512,7 @@ class SshConfig:
         for file in self.files:
             if os.path.isdir(file.path):
                 raise ConfigError(f"{file.path}: is a folder, not an ssh_config file")
-            if _lines_of(file.path) is None and not file.optional:
+            if _entries_of(file.path) is None and not file.optional:
                 raise ConfigError(f"{file.path}: no such ssh_config file")
 
     @classmethod
@@ -521,7 +547,7 @@ class SshConfig:
 
     def _read(self, state: _Pass) -> None:
         for file in self.files:
-            lines = _lines_of(file.path)
+            lines = _entries_of(file.path)
             if lines is None:
                 if file.optional:
                     continue
@@ -529,7 +555,7 @@ class SshConfig:
             if file.check_owner:
                 _check_owner(file.path)
             state.user_config = file.user_config
-            _read_lines(file.path, lines, state, active=[True], never=False, depth=0)
+            _read_lines(lines, state, active=[True], never=False, depth=0)
 
 
 def final_hostname(options: Options, host: str) -> str:
@@ -547,18 +573,18 @@ def _expand_hostname(hostname: Value[str], host: str) -> str:
         raise ConfigError(f"{hostname.origin}: HostName: {exc}") from None
 
 
-def _read_lines(path: str, lines: tuple[str, ...], state: _Pass, *, active: list[bool],
+def _read_lines(entries: tuple[Entry, ...], state: _Pass, *, active: list[bool],
                 never: bool, depth: int) -> None:
     """readconf.c ``read_config_file_depth``: every line of one file.
     ``active`` is a one-item list so Host/Match lines can switch it."""
-    for number, raw in enumerate(lines, 1):
-        line = split_line(raw, f"{path}:{number}")
-        if line is not None:
-            _apply(line, state, active, never, depth)
+    for entry in entries:
+        if isinstance(entry, ConfigError):
+            raise ConfigError(str(entry))
+        _apply(entry, state, active, never, depth)
 
 
-def _args(line: Line, *, single: bool = False) -> list[str]:
-    words = argv_split(line.rest)
+def _args(line: Line, *, single: bool = False) -> tuple[str, ...]:
+    words = line.words
     if words is None:
         raise ConfigError(f"{line.origin}: unterminated quote")
     if not words or words[0] == "":
@@ -645,7 +671,7 @@ def _flag(line: Line, options: Options, on: bool) -> None:
 
 
 def _known_hosts_list(line: Line) -> tuple[Value[str], ...]:
-    words = argv_split(line.rest)
+    words = line.words
     if words is None:
         raise ConfigError(f"{line.origin}: unterminated quote")
     if "" in words:
@@ -755,9 +781,9 @@ def _include(line: Line, state: _Pass, active: list[bool], never: bool, depth: i
                 raise ConfigError(f"{line.origin}: Include nests deeper than "
                                   f"{MAX_INCLUDE_DEPTH} files (an Include loop?)")
             _check_owner(path)
-            lines = _lines_of(path)
+            lines = _entries_of(path)
             if lines is not None:
-                _read_lines(path, lines, state, active=active,
+                _read_lines(lines, state, active=active,
                             never=never or not was_active, depth=depth + 1)
             # Blocks in an included file do not change the including one's.
             active[0] = was_active
