@@ -34,7 +34,7 @@ class RunOptions:
 
     concurrency: int = 32
     timeout: float = 30.0
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
     runtime: bool = False  # also read the running interface (check --runtime)
     compose_mode: str = "file"  # file: read compose files; node: docker compose config

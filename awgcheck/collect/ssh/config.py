@@ -50,13 +50,14 @@ DEFAULT = "default"
 class SshTarget:
     """One SSH node as the inventory describes it.
 
-    ``None`` in an address field means "ask ssh_config, then the default":
-    port 22, the local user name, the default identity files. ``jump`` lists
-    bastions outermost first, each ``user@host:port`` or a ``Host`` alias;
-    when empty, ssh_config's ProxyJump / ProxyCommand apply.
-    ``ssh_config`` is a path, ``"none"`` for no config file, or None for
-    ``~/.ssh/config`` when it exists. ``deadline`` bounds everything done on
-    the node, from the first TCP connect to the last read.
+    ``None`` in a field means "ask ssh_config, then the default": port 22,
+    the local user name, the default identity files and known_hosts files.
+    ``jump`` lists bastions outermost first, each ``user@host:port`` or a
+    ``Host`` alias; when empty, ssh_config's ProxyJump / ProxyCommand apply.
+    ``ssh_config`` is a path (``ssh -F``), ``"none"`` for no config file,
+    or None for what plain ``ssh`` reads (``~/.ssh/config``, then
+    ``/etc/ssh/ssh_config``). ``deadline`` bounds everything done on the
+    node, from the first TCP connect to the last read.
     """
 
     host: str
