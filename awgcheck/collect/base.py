@@ -10,9 +10,10 @@ Failures are raised as :class:`~awgcheck.errors.CollectError` with a stable
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from awgcheck.collect.scope import RunScope
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 
@@ -60,6 +61,8 @@ class ConnectOptions:
     deadline: float = 30.0  # the node as a whole: connect, reads, commands
     ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
+    scope: RunScope | None = field(default=None, compare=False)  # what the run's nodes share
+    bastion_channels: int | None = None  # per shared bastion; None: the transport's default
 
 
 Opener = Callable[[Node, ConnectOptions], Collector]
