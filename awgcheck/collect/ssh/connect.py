@@ -59,6 +59,12 @@ if _paramiko_log.level == logging.NOTSET:
     _paramiko_log.setLevel(logging.CRITICAL)
 
 
+_BASTION_LOSS = (ErrorClass.CONNECTION_DROPPED, ErrorClass.AUTH_FAILED,
+                 ErrorClass.HANDSHAKE_FAILED)
+"""How a node's handshake fails when the bastion under it goes away (paramiko
+reports a connection lost during authentication as a refused key)."""
+
+
 def _link(route: list[Endpoint], target: SshTarget, where: str, dog: Watchdog,
           bastions: BastionPool | None) -> Link:
     """The node's connection: straight to it, or over a channel of the
@@ -81,8 +87,7 @@ def _link(route: list[Endpoint], target: SshTarget, where: str, dog: Watchdog,
         except (CollectError, Transient) as exc:
             lease.release()
             error = exc.error if isinstance(exc, Transient) else exc
-            if (error.error_class is not ErrorClass.CONNECTION_DROPPED or dog.fired
-                    or not lease.dropped()):
+            if error.error_class not in _BASTION_LOSS or dog.fired or not lease.dropped():
                 raise
             # The bastion went down under the handshake, not the node:
             # another attempt re-establishes it first.
