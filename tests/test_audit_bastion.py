@@ -125,6 +125,8 @@ def test_bastion_dropped_mid_run_is_reestablished_once(
     assert bastion.sshd.logged(CONNECTED, mark) == 2
     assert bastion.sshd.logged(ACCEPTED, mark) == 2
     assert elapsed < 20
+    # The run closed its bastion connection when it ended.
+    assert wait_for(lambda: not bastion.sshd.connections())
 
 
 def test_bastion_gone_mid_run_fails_the_rest_naming_it(
@@ -164,6 +166,15 @@ def test_changed_bastion_host_key_fails_every_node_and_reaches_none(
                f"{label} offered" in node["error"]
     assert bastion.sshd.logged(CONNECTED, bastion_mark) == 1
     assert nodes.nodes[0].sshd.logged(CONNECTED, node_mark) == 0
+
+
+def wait_for(condition: Any, seconds: float = 10.0) -> bool:
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import paramiko
 import pytest
 from sshd_fleet import (
+    DelayProxy,
     FleetNode,
     SshdFleet,
     keygen,
@@ -227,3 +228,29 @@ def test_a_node_without_a_pool_closes_its_own_bastion(
     with open_ssh(behind(nodes, node, bastion)) as collector:
         assert collector.read_file(node.conf_path)
     assert wait_for(lambda: not bastion.sshd.connections())
+
+
+RTT = 0.4
+"""As in test_ssh_rtt.py: far above a busy box's scheduling noise."""
+
+
+def test_a_node_behind_an_open_bastion_costs_its_channel_and_its_handshake(
+        nodes: SshdFleet, bastion: FleetNode, tmp_path: Path) -> None:
+    # The bastion sits across the slow link, the nodes next to it. The
+    # first node pays the bastion's handshake (3 round trips: the proxy
+    # accepts TCP locally), then its channel (1) and its own handshake (3);
+    # the next one only the last two, as a direct node pays TCP and 3.
+    with DelayProxy([(bastion.host, bastion.port)], delay=RTT / 2) as proxy:
+        port = proxy.ports[0]
+        known = tmp_path / "known_hosts"
+        known.write_text(nodes.known_hosts.read_text() + f"[127.0.0.1]:{port} "
+                         f"{' '.join(bastion.sshd.host_pub.split()[:2])}\n")
+        far = (f"root@127.0.0.1:{port}",)
+        with BastionPool() as pool:
+            for node, expected in zip(nodes.nodes[:2], (7, 4), strict=True):
+                started = time.monotonic()
+                with open_ssh(nodes.target(node, jump=far, known_hosts=str(known)),
+                              pool) as collector:
+                    assert int((time.monotonic() - started) // RTT) == expected
+                    assert collector.transport.is_authenticated()
+        time.sleep(RTT * 1.5)  # let the closed connection drain through the proxy
