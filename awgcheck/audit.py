@@ -9,6 +9,7 @@ never counted as passed.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from awgcheck import engine, workers
 from awgcheck.documents.base import DocumentKind
@@ -74,7 +75,13 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
-    nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
+    index = {node.name: i for i, node in enumerate(inventory.nodes)}
+    nodes = tuple(replace(_node_result(r, by_node.get(r.node.name, []), fail_on),
+                          index=index[r.node.name]) for r in reads)
+    # Node by node, in inventory order (each node's rules, then what reading
+    # it said): the order `merge` rebuilds from reports of parts of the fleet.
+    findings = [f for r in reads for f in by_node.pop(r.node.name, [])]
+    findings.extend(f for rest in by_node.values() for f in rest)
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")

@@ -50,6 +50,18 @@ class Status(enum.StrEnum):
     SKIP = "skip"
 
 
+class BaselineState(enum.StrEnum):
+    """A finding compared with the same finding in a baseline report (a
+    previous run), as SARIF's ``baselineState``; :mod:`awgcheck.baseline`
+    defines "the same finding" and each state."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    ABSENT = "absent"
+    """In the baseline, no longer found: a resolved finding."""
+
+
 class ArtifactKind(enum.StrEnum):
     """What a rule selects: the kind of document it reads on a node."""
 
@@ -190,6 +202,8 @@ class Finding:
     location: Location | None = None
     symptom: str | None = None
     remediation: str | None = None
+    baseline_state: BaselineState | None = None  # set when compared with --baseline
+    first_seen: str | None = None  # ISO 8601 UTC: the run that first found it (--baseline)
 
     @property
     def failed(self) -> bool:
@@ -204,6 +218,10 @@ class NodeResult:
     status: Status
     error: str | None = None
     error_class: ErrorClass | None = None
+    index: int | None = None
+    """The node's 0-based place in the inventory, so reports of parts of a
+    fleet (``check --node``) merge back in inventory order; None where the
+    nodes are not an inventory's (the gate's files)."""
 
     @classmethod
     def judged(cls, name: str, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
@@ -287,6 +305,16 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class BaselineUse:
+    """The baseline report a run was compared with (``check --baseline``)."""
+
+    path: str  # as named on the command line
+    previous_run: str  # ISO 8601 UTC: when the baseline run found what it found
+    this_run: str  # ISO 8601 UTC: when this run started, the first_seen of new findings
+    fail_on_new: bool = False  # only new or updated findings fail the run
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a run found: what the report formats render.
 
@@ -303,11 +331,16 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    baseline: BaselineUse | None = None
+    resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
 
     def failing(self) -> tuple[Finding, ...]:
-        """Failed findings at or above the --fail-on threshold."""
+        """Failed findings at or above the --fail-on threshold; with
+        ``--fail-on-new``, only those the baseline did not have as they are."""
+        only_changed = self.baseline is not None and self.baseline.fail_on_new
         return tuple(
             f for f in self.findings if f.failed and f.severity.at_least(self.fail_on)
+            and not (only_changed and f.baseline_state is BaselineState.UNCHANGED)
         )
 
     def unchecked(self) -> tuple[NodeResult, ...]:

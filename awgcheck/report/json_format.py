@@ -9,14 +9,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awgcheck.model import Finding, GateSummary, Location, NodeResult, Report, Status
+from awgcheck.model import (
+    BaselineState,
+    BaselineUse,
+    Finding,
+    GateSummary,
+    Location,
+    NodeResult,
+    Report,
+    RuleMeta,
+    Status,
+)
 
 SCHEMA = "awgcheck.report/v1"
 
 
 def _node(node: NodeResult) -> dict[str, Any]:
-    return {"name": node.name, "status": node.status.value, "error": node.error,
-            "error_class": node.error_class}
+    entry = {"name": node.name, "status": node.status.value, "error": node.error,
+             "error_class": node.error_class}
+    if node.index is not None:  # a node of an inventory, not a file of the gate
+        entry["index"] = node.index
+    return entry
 
 
 def _location(location: Location | None) -> dict[str, Any] | None:
@@ -36,6 +49,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "symptom": finding.symptom,
         "remediation": finding.remediation,
+        "baseline_state": finding.baseline_state,
+        "first_seen": finding.first_seen,
     }
 
 
@@ -54,6 +69,25 @@ def _gate(summary: GateSummary) -> dict[str, Any]:
                                                "message": impact.message},
         "notes": list(summary.notes),
     }
+
+
+def _rule(meta: RuleMeta) -> dict[str, Any]:
+    return {"id": meta.id, "title": meta.title, "severity": meta.severity.value,
+            "description": meta.description, "remediation": meta.remediation,
+            "tags": list(meta.tags)}
+
+
+def _baseline(use: BaselineUse) -> dict[str, Any]:
+    return {"path": use.path, "previous_run": use.previous_run, "this_run": use.this_run,
+            "fail_on_new": use.fail_on_new}
+
+
+def _baseline_counts(report: Report) -> dict[str, int]:
+    """How many findings are new, updated, unchanged, and resolved."""
+    states = [f.baseline_state for f in report.findings]
+    counts = {state.value: states.count(state) for state in
+              (BaselineState.NEW, BaselineState.UPDATED, BaselineState.UNCHANGED)}
+    return {**counts, "resolved": len(report.resolved)}
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -75,6 +109,11 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
+    if report.baseline is not None:
+        document["summary"].update(_baseline_counts(report))
+        document["baseline"] = _baseline(report.baseline)
+        document["resolved"] = [_finding(f) for f in report.resolved]
+    document["rules"] = [_rule(meta) for meta in report.rules]
     return document
 
 
