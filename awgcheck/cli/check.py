@@ -9,11 +9,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from awgcheck import audit, inventory, nodes
+from awgcheck import audit, baseline, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
@@ -25,9 +26,12 @@ from awgcheck.cli.options import (
     rules_option,
     ssh_options,
     user_errors,
+    warn,
 )
-from awgcheck.model import Severity
+from awgcheck.errors import UsageError
+from awgcheck.model import BaselineUse, Report, Severity
 from awgcheck.report import FORMATS
+from awgcheck.report import load as report_file
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
@@ -60,6 +64,15 @@ class Progress:
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path),
+              metavar="PREVIOUS.json",
+              help="A `check --format json` report of an earlier run: mark each finding new, "
+                   "updated or unchanged (with when it was first seen) and list the ones "
+                   "resolved since (see docs/reports.md, Baseline).")
+@click.option("--fail-on-new", is_flag=True,
+              help="With --baseline: fail (exit 1) only on findings that are new or updated "
+                   "since the baseline; those it already had unchanged are reported but do "
+                   "not fail the run.")
 @click.option("--node", "only", multiple=True, metavar="NAME",
               help="Check only this node (repeatable); the source is always read.")
 @click.option("--runtime", is_flag=True,
@@ -70,7 +83,8 @@ class Progress:
 @compose_options
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
+          output_path: Path | None, fail_on: str, baseline_path: Path | None,
+          fail_on_new: bool, only: Sequence[str], runtime: bool,
           run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
@@ -78,8 +92,13 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     "could not check" (exit code 4 or 5) and never hides the others. On a
     terminal, progress is shown on stderr; stdout carries only the report.
     """
+    started = baseline.timestamp(datetime.now(UTC))
     if output_path is not None:
         output.check_writable(output_path)
+    if fail_on_new and baseline_path is None:
+        raise UsageError("--fail-on-new needs --baseline PREVIOUS.json")
+    previous = (report_file.read_check(baseline_path, "--baseline")
+                if baseline_path is not None else None)
     fleet_file = inventory.load(inventory_path)
     for name in only:
         fleet_file.node(name)
@@ -90,5 +109,18 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
                          progress=progress)
     if progress is not None:
         progress.finish()
-    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    report = with_rules(report, rules.rules)
+    if previous is not None and baseline_path is not None:
+        use = BaselineUse(str(baseline_path), baseline.previous_run(previous, baseline_path),
+                          started, fail_on_new)
+        report = _against(report, previous, use)
+    emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())
+
+
+def _against(report: Report, previous: Report, use: BaselineUse) -> Report:
+    """``report`` compared with the baseline, saying on stderr what makes
+    that baseline a poor one."""
+    for difference in baseline.differences(report, previous):
+        warn(f"--baseline {use.path}: {difference}")
+    return baseline.compare(report, previous, use)

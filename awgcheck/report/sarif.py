@@ -6,6 +6,13 @@ as ``report.rules``, else the rules that appear in findings), one
 ``result`` per failed finding with its file and line, and nodes that could
 not be checked as tool execution notifications, since they have no place in
 a file.
+
+Compared with a baseline (``check --baseline``), each result carries its
+``baselineState`` (``new``, ``unchanged``, ``updated``) and, among its
+properties, ``first_seen``. Resolved findings are not written as
+``absent`` results: GitHub code scanning does not document reading
+``baselineState``, so each would risk an alert for something fixed; the
+JSON report lists them.
 """
 
 from __future__ import annotations
@@ -83,7 +90,8 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         ("node", finding.node), ("severity", finding.severity.value),
         ("param", finding.param), ("expected", finding.expected),
         ("actual", finding.actual), ("symptom", finding.symptom),
-        ("remediation", finding.remediation)) if value is not None}
+        ("remediation", finding.remediation), ("first_seen", finding.first_seen))
+        if value is not None}
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
@@ -92,6 +100,8 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         "locations": _location(finding),
         "properties": properties,
     }
+    if finding.baseline_state is not None:
+        result["baselineState"] = finding.baseline_state.value
     return result
 
 

@@ -3,6 +3,9 @@
 Written for a terminal at 3 a.m.: the worst thing first, the symptom and
 the fix next to it, and nodes that could not be checked said plainly. For
 the CI gate, what the change does during rollout follows the summary line.
+Compared with a baseline, what is new comes first: nodes with a new
+finding, then nodes with an updated one, and in each node new, updated,
+then unchanged findings; the findings resolved since follow the nodes.
 """
 
 from __future__ import annotations
@@ -10,20 +13,51 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from awgcheck.errors import ErrorClass
-from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
+from awgcheck.model import (
+    TEMPLATE_PLACEHOLDERS,
+    BaselineState,
+    Finding,
+    GateSummary,
+    NodeResult,
+    Report,
+    Status,
+)
 from awgcheck.report.grid import grid
+
+_STATE_ORDER = {BaselineState.NEW: 0, BaselineState.UPDATED: 1}
+"""New findings first, then updated; unchanged ones (and a run without a
+baseline) after, in the order they rank by severity."""
+_LAST = len(_STATE_ORDER)
 
 
 def _value(text: str | None) -> str:
     return "-" if text is None else text
 
 
-def _node_rows(findings: list[Finding]) -> list[list[str]]:
+def _news(finding: Finding) -> int:
+    if finding.baseline_state is None:
+        return _LAST
+    return _STATE_ORDER.get(finding.baseline_state, _LAST)
+
+
+def _node_rows(findings: list[Finding], compared: bool) -> list[list[str]]:
     rows = []
-    for f in sorted(findings, key=lambda f: -f.severity.rank):
+    for f in sorted(findings, key=lambda f: (_news(f), -f.severity.rank)):
         where = str(f.location) if f.location else ""
-        rows.append([f.severity.value.upper(), f.rule, _value(f.param), f.message, where])
+        state = [_value(f.baseline_state)] if compared else []
+        rows.append([*state, f.severity.value.upper(), f.rule, _value(f.param), f.message,
+                     where])
     return rows
+
+
+def _in_order(report: Report) -> list[NodeResult]:
+    """The nodes in report order; compared with a baseline, those with a
+    new finding first, then those with an updated one."""
+    news: dict[str, int] = {}
+    for f in report.findings:
+        if f.status in (Status.FAIL, Status.ERROR):
+            news[f.node] = min(news.get(f.node, _LAST), _news(f))
+    return sorted(report.nodes, key=lambda n: news.get(n.name, _LAST))
 
 
 def render(report: Report) -> str:
@@ -31,7 +65,8 @@ def render(report: Report) -> str:
     source = report.source_node or report.source_path
     out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
                f"profile {report.profile}")
-    for node in report.nodes:
+    compared = report.baseline is not None
+    for node in _in_order(report):
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
@@ -41,14 +76,21 @@ def render(report: Report) -> str:
         if not failing:
             continue
         out.append(f"\n== {node.name}: {node.status.value.upper()} ==")
-        out.append(grid(_node_rows(failing), ["severity", "rule", "param", "finding", "where"],
-                        tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
+        state = ["baseline"] if compared else []
+        out.append(grid(_node_rows(failing, compared),
+                        [*state, "severity", "rule", "param", "finding", "where"],
+                        tablefmt="simple",
+                        maxcolwidths=[*(None for _ in state), None, None, None, 70, None]))
         out.extend(_explanations(failing, report))
     templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
     if templates:
         # Once per template, whether or not it failed: what was left alone.
         out.append("\nNot compared (template placeholders):")
         out.extend(f"   {f.node}: {f.message}" for f in templates)
+    if report.resolved:
+        out.append(f"\nResolved since the baseline ({len(report.resolved)}):")
+        out.extend(f"   {f.node}: {f.rule}{f' {f.param}' if f.param else ''} "
+                   f"(first seen {f.first_seen})" for f in report.resolved)
     out.append("")
     out.append(_summary(report))
     gate = list(_gate(report.gate)) if report.gate is not None else []
@@ -97,4 +139,16 @@ def _summary(report: Report) -> str:
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
     verdict = "FAIL" if report.exit_code() else "PASS"
     return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked "
-            f"({detail}; --fail-on {report.fail_on.value}); exit code {report.exit_code()}")
+            f"({detail}; --fail-on {report.fail_on.value}{_since(report)}); "
+            f"exit code {report.exit_code()}")
+
+
+def _since(report: Report) -> str:
+    """``; since the baseline: 1 new, 0 updated, 3 unchanged, 1 resolved``."""
+    if report.baseline is None:
+        return ""
+    states = [f.baseline_state for f in report.findings]
+    counts = [f"{states.count(state)} {state.value}" for state in
+              (BaselineState.NEW, BaselineState.UPDATED, BaselineState.UNCHANGED)]
+    only = ", --fail-on-new" if report.baseline.fail_on_new else ""
+    return f"; since the baseline: {', '.join(counts)}, {len(report.resolved)} resolved{only}"
