@@ -25,8 +25,8 @@ SCHEMA = "awgcheck.report/v1"
 
 
 def _node(node: NodeResult) -> dict[str, Any]:
-    entry = {"name": node.name, "status": node.status.value, "error": node.error,
-             "error_class": node.error_class}
+    entry: dict[str, Any] = {"name": node.name, "status": node.status.value, "error": node.error,
+                             "error_class": node.error_class}
     if node.index is not None:  # a node of an inventory, not a file of the gate
         entry["index"] = node.index
     return entry

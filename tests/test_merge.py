@@ -1,0 +1,209 @@
+"""``awgcheck merge``: reports of parts of a scratch fleet, each a real
+``check --node`` run, merged through the real CLI and compared with one
+run over the whole fleet, in every format."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import paths
+import pytest
+from jsonschema import Draft7Validator
+from scratch_fleet import Fleet, Run, awgcheck, demo_copy
+
+from awgcheck.report import FORMATS
+
+SARIF_SCHEMA = paths.ASSETS / "sarif" / "sarif-schema-2.1.0.json"
+# Every part reads the source (server) too; partner-offline cannot be read.
+PARTS = [("partner-tbilisi", "partner-offline"), ("partner-berlin",), ("partner-almaty",)]
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Fleet:
+    fleet = demo_copy(tmp_path)
+    fleet.add_node("partner-offline")
+    fleet.add_node("partner-late", conf=fleet.conf("partner-berlin").read_text()
+                   .replace("S3 = 36", "S3 = 30"))
+    return fleet
+
+
+def _parts(fleet: Fleet, tmp_path: Path, *args: str | Path,
+           parts: list[tuple[str, ...]] | None = None) -> list[Path]:
+    """One report per part, written as a nightly job would; listed last
+    part first, so the order given to merge is not the inventory's."""
+    files = []
+    for i, nodes in enumerate(parts or [*PARTS, ("partner-late",)]):
+        path = tmp_path / f"part-{i}.json"
+        fleet.night(path, *args, *(word for node in nodes for word in ("--node", node)))
+        files.append(path)
+    return files[::-1]
+
+
+def merge(*args: str | Path) -> Run:
+    return awgcheck("merge", *args)
+
+
+@pytest.mark.parametrize("fmt", FORMATS.names)
+def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
+                                                 fmt: str) -> None:
+    whole = fleet.check("--format", fmt)
+    merged = merge(*_parts(fleet, tmp_path), "--format", fmt)
+    assert merged.code == whole.code == 5
+    assert merged.err == ""
+    assert merged.out == whole.out
+    if fmt == "junit":
+        suites = ET.fromstring(merged.out)
+        assert [s.get("name") for s in suites] == [
+            "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-offline",
+            "partner-late"]
+    if fmt == "sarif":
+        Draft7Validator(json.loads(SARIF_SCHEMA.read_text()),
+                        format_checker=Draft7Validator.FORMAT_CHECKER).validate(
+            json.loads(merged.out))
+
+
+def test_merge_of_one_report_gives_it_back(fleet: Fleet, tmp_path: Path) -> None:
+    path = tmp_path / "whole.json"
+    fleet.night(path)
+    merged = merge(path, "--format", "json")
+    assert (merged.code, merged.out) == (5, path.read_text())
+
+
+def test_merge_exit_code_is_recomputed(fleet: Fleet, tmp_path: Path) -> None:
+    files = _parts(fleet, tmp_path, parts=[("partner-berlin",), ("partner-almaty",)])
+    assert [json.loads(f.read_text())["summary"]["exit_code"] for f in files] == [0, 0]
+    fleet.edit("partner-berlin", "S4 = 18", "S4 = 19")
+    failing = tmp_path / "failing.json"
+    fleet.night(failing, "--node", "partner-berlin")
+    assert merge(files[0], failing).code == 1
+    assert merge(*files).code == 0
+
+
+def _new_first_seen(report: dict[str, Any]) -> dict[str, Any]:
+    """The report without what only says when its run started: this_run,
+    and the first_seen of new findings, which is the same time."""
+    report["baseline"]["this_run"] = "START"
+    for finding in report["findings"]:
+        if finding["baseline_state"] == "new":
+            finding["first_seen"] = "START"
+    return report
+
+
+def test_merge_of_parts_compared_with_a_baseline_is_one_run_compared_with_it(
+        fleet: Fleet, tmp_path: Path) -> None:
+    first = tmp_path / "night-1.json"
+    fleet.night(first)
+    fleet.edit("partner-tbilisi", "S4 = 17", "S4 = 18")  # resolved
+    fleet.edit("partner-berlin", "Jc = 4", "Jc = 5")  # new
+    parts = _parts(fleet, tmp_path, "--baseline", first, "--fail-on-new")
+    whole = fleet.check("--format", "json", "--baseline", first, "--fail-on-new")
+    merged = merge(*parts, "--format", "json")
+    assert merged.code == whole.code == 5
+    merged_report, whole_report = merged.json(), whole.json()
+    starts = [json.loads(p.read_text())["baseline"]["this_run"] for p in parts]
+    assert merged_report["baseline"]["this_run"] == min(starts)
+    assert {f["first_seen"] for f in merged_report["findings"]
+            if f["baseline_state"] == "new"} == {min(starts)}
+    assert _new_first_seen(merged_report) == _new_first_seen(whole_report)
+    assert [f["node"] for f in merged_report["resolved"]] == ["partner-tbilisi"]
+    for fmt in ("table", "junit", "markdown", "github"):  # no time in them
+        assert merge(*parts, "--format", fmt).out == fleet.check(
+            "--format", fmt, "--baseline", first, "--fail-on-new").out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--profile", "protocol"), "--profile protocol, but {first}: strict"),
+    (("--fail-on", "critical"), "--fail-on critical, but {first}: error"),
+    (("--rules", str(paths.ROOT / "rules" / "params.yaml")), "ran other rules than {first}"),
+], ids=["profile", "fail-on", "rules"])
+def test_merge_refuses_reports_of_different_runs(fleet: Fleet, tmp_path: Path,
+                                                 args: tuple[str, ...], message: str) -> None:
+    first = tmp_path / "first.json"
+    fleet.night(first, "--node", "partner-berlin")
+    other = tmp_path / "other.json"
+    fleet.night(other, "--node", "partner-almaty", *args)
+    run = merge(first, other)
+    assert run.code == 2
+    assert run.err.startswith(f"awgcheck: error: {other}: ")
+    assert message.format(first=first) in run.err
+    assert run.out == ""
+
+
+def test_merge_refuses_parts_compared_with_and_without_a_baseline(
+        fleet: Fleet, tmp_path: Path) -> None:
+    night = tmp_path / "night-1.json"
+    fleet.night(night)
+    with_baseline, without = tmp_path / "a.json", tmp_path / "b.json"
+    fleet.night(with_baseline, "--node", "partner-berlin", "--baseline", night)
+    fleet.night(without, "--node", "partner-almaty")
+    run = merge(with_baseline, without)
+    assert run.code == 2
+    assert f"{without}: --baseline not given, but {with_baseline}: given" in run.err
+
+
+def test_merge_refuses_a_node_with_other_results_in_two_reports(fleet: Fleet,
+                                                                 tmp_path: Path) -> None:
+    before, after = tmp_path / "before.json", tmp_path / "after.json"
+    fleet.night(before, "--node", "partner-berlin")
+    fleet.edit("partner-berlin", "S4 = 18", "S4 = 19")
+    fleet.night(after, "--node", "partner-berlin")
+    run = merge(before, after)
+    assert run.code == 2
+    assert run.err == (f"awgcheck: error: {after}: node partner-berlin is also in {before}, "
+                       "with other results: merge combines reports of one run, cut in parts\n")
+    assert merge(before, before).code == 0  # the same report twice is the same results
+
+
+def test_merge_warns_when_the_source_node_differs_between_reports(fleet: Fleet,
+                                                                   tmp_path: Path) -> None:
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    fleet.night(first, "--node", "partner-berlin")
+    fleet.edit("server", "Jc = 4", "Jc = 5")  # the source changed between the parts
+    fleet.night(second, "--node", "partner-almaty")
+    run = merge(first, second, "--format", "json")
+    assert run.err == (f"awgcheck: warning: {second}: the source node server has other "
+                       f"results than in {first} (did it change between the runs?); kept "
+                       f"those of {first}\n")
+    server = [f for f in run.json()["findings"] if f["node"] == "server" and f["param"] == "Jc"]
+    assert {f["actual"] for f in server} == {"4"}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("", "not a JSON report: ends early: truncated"),
+    ('{"hello": 1}', "not an awgcheck JSON report"),
+], ids=["empty", "other-json"])
+def test_merge_names_the_file_that_is_not_a_report(fleet: Fleet, tmp_path: Path, text: str,
+                                                   message: str) -> None:
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    fleet.night(good, "--node", "partner-berlin")
+    bad.write_text(text)
+    run = merge(good, bad)
+    assert run.code == 2
+    assert run.err.startswith(f"awgcheck: error: {bad}: {message}")
+
+
+def test_merge_needs_a_report(fleet: Fleet) -> None:
+    run = merge()
+    assert run.code == 2
+    assert "Missing argument 'REPORT.json...'" in run.err
+
+
+def test_merge_output_is_written_atomically(fleet: Fleet, tmp_path: Path) -> None:
+    parts = _parts(fleet, tmp_path)
+    target = tmp_path / "out" / "merged.sarif"
+    run = merge(*parts, "--format", "sarif", "-o", target)
+    assert run.code == 2
+    assert run.err == (f"awgcheck: error: --output {target}: folder {target.parent} does not "
+                       "exist\n")
+    target.parent.mkdir()
+    target.write_text("yesterday's report")
+    os.chmod(target, 0o640)
+    run = merge(*parts, "--format", "sarif", "-o", target)
+    assert (run.code, run.out) == (5, "")
+    assert target.read_text() == fleet.check("--format", "sarif").out
+    assert target.stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in target.parent.iterdir()] == ["merged.sarif"]
