@@ -142,10 +142,12 @@ def test_fail_on_new_fails_only_on_new_or_updated_findings(fleet: Fleet,
     same = fleet.check("--baseline", first, "--fail-on-new")
     assert same.code == 0, same.out
     assert fleet.check("--baseline", first).code == 1  # the same failures, without the flag
-    assert same.out.rstrip().splitlines()[-1] == (
+    summary = same.out.rstrip().splitlines()[-1]
+    assert summary == (
         "PASS: 3 passed, 1 failed, 0 could not be checked (1 error, 1 critical, 2 warning; "
         "--fail-on error; since the baseline: 0 new, 0 updated, 4 unchanged, 0 resolved, "
         "--fail-on-new); exit code 0")
+    assert f"\n{summary}\n" in (paths.ROOT / "docs" / "reports.md").read_text()  # as shown
     fleet.edit("partner-tbilisi", "S4 = 17", "S4 = 16")
     assert fleet.check("--baseline", first, "--fail-on-new").code == 1  # updated
     fleet.edit("partner-tbilisi", "S4 = 16", "S4 = 17")

@@ -138,6 +138,14 @@ def test_load_corpus_fills_in_every_field_of_the_json_format(
             "nodes[].index", "rules[].tags[]", "nodes[].error_class"} <= set(filled)
 
 
+def test_load_every_field_of_a_check_report_is_in_docs_reports_md(
+        runs: dict[str, dict[str, str]]) -> None:
+    documented = (paths.ROOT / "docs" / "reports.md").read_text()
+    keys = {path.rsplit(".", 1)[-1].removesuffix("[]") for name in ("check", "baseline")
+            for path, _ in _fields(json.loads(runs[name]["json"]))}
+    assert sorted(key for key in keys if f'"{key}"' not in documented) == []
+
+
 def test_load_text_with_escapes_comes_back_as_it_was_before_escaping(tmp_path: Path) -> None:
     fleet = demo_copy(tmp_path)
     fleet.edit("partner-berlin", "# awg0 on partner-berlin\n",
