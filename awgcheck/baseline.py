@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from awgcheck.errors import ErrorClass
+from awgcheck.errors import ErrorClass, UsageError
 from awgcheck.model import BaselineState, BaselineUse, Finding, Report, Status
 
 Identity = tuple[str, str, str | None, str | None]
@@ -66,7 +66,11 @@ def previous_run(previous: Report, path: Path) -> str:
     was last written."""
     if previous.baseline is not None:
         return previous.baseline.this_run
-    return timestamp(datetime.fromtimestamp(os.stat(path).st_mtime, UTC))
+    try:
+        written = os.stat(path).st_mtime
+    except OSError as exc:  # gone since it was read
+        raise UsageError(f"--baseline {path}: {exc.strerror}") from None
+    return timestamp(datetime.fromtimestamp(written, UTC))
 
 
 Key = tuple[Identity, int]

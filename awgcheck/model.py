@@ -320,7 +320,9 @@ class Report:
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings.
+    empty, they are described from the findings. ``baseline`` and
+    ``resolved`` are set when the run was compared with an earlier run's
+    report (:mod:`awgcheck.baseline`).
     """
 
     source_node: str | None

@@ -95,10 +95,7 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     started = baseline.timestamp(datetime.now(UTC))
     if output_path is not None:
         output.check_writable(output_path)
-    if fail_on_new and baseline_path is None:
-        raise UsageError("--fail-on-new needs --baseline PREVIOUS.json")
-    previous = (report_file.read_check(baseline_path, "--baseline")
-                if baseline_path is not None else None)
+    against = _read_baseline(baseline_path, fail_on_new, started)
     fleet_file = inventory.load(inventory_path)
     for name in only:
         fleet_file.node(name)
@@ -110,15 +107,25 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     if progress is not None:
         progress.finish()
     report = with_rules(report, rules.rules)
-    if previous is not None and baseline_path is not None:
-        use = BaselineUse(str(baseline_path), baseline.previous_run(previous, baseline_path),
-                          started, fail_on_new)
-        report = _against(report, previous, use)
+    if against is not None:
+        report = _compared(report, *against)
     emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())
 
 
-def _against(report: Report, previous: Report, use: BaselineUse) -> Report:
+def _read_baseline(path: Path | None, fail_on_new: bool,
+                   started: str) -> tuple[Report, BaselineUse] | None:
+    """The --baseline report and how this run uses it, read before any node."""
+    if path is None:
+        if fail_on_new:
+            raise UsageError("--fail-on-new needs --baseline PREVIOUS.json")
+        return None
+    previous = report_file.read_check(path, "--baseline")
+    return previous, BaselineUse(str(path), baseline.previous_run(previous, path), started,
+                                 fail_on_new)
+
+
+def _compared(report: Report, previous: Report, use: BaselineUse) -> Report:
     """``report`` compared with the baseline, saying on stderr what makes
     that baseline a poor one."""
     for difference in baseline.differences(report, previous):

@@ -123,9 +123,12 @@ class _Object:
 
     def _check_time(self, key: str, value: str) -> None:
         try:
-            datetime.fromisoformat(value)
+            aware = datetime.fromisoformat(value).tzinfo is not None
         except ValueError:
-            raise self.error(f"{_quote(value)} is not an ISO 8601 date and time", key) from None
+            aware = False
+        if not aware:  # times of different runs are compared: each must say its zone
+            raise self.error(f"{_quote(value)} is not an ISO 8601 date and time with its "
+                             "time zone", key)
 
     def optional_int(self, key: str) -> int | None:
         value = self._get(key, int, "a whole number or null", optional=True)

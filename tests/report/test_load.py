@@ -187,7 +187,13 @@ BROKEN = [
     ("bad-time", VALID.replace('"findings": []', '"findings": [{"rule": "r", "node": "a", '
                                '"status": "fail", "severity": "error", "message": "m", '
                                '"first_seen": "yesterday"}]').encode(),
-     "findings[0].first_seen: 'yesterday' is not an ISO 8601 date and time"),
+     "findings[0].first_seen: 'yesterday' is not an ISO 8601 date and time with its time "
+     "zone"),
+    ("naive-time", VALID.replace('"findings": []', '"findings": [{"rule": "r", "node": "a", '
+                                 '"status": "fail", "severity": "error", "message": "m", '
+                                 '"first_seen": "2026-12-01T03:00:00"}]').encode(),
+     "findings[0].first_seen: '2026-12-01T03:00:00' is not an ISO 8601 date and time with "
+     "its time zone"),
     ("bad-profile", VALID.replace('"strict"', '"lenient"').encode(),
      "profile: 'lenient' is not one of strict, protocol"),
     ("long-value", VALID.replace('"strict"', '"' + "x" * 5000 + '"').encode(),
