@@ -66,6 +66,19 @@ def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
             json.loads(merged.out))
 
 
+def test_merge_keeps_what_reading_each_node_said_with_its_node(fleet: Fleet,
+                                                               tmp_path: Path) -> None:
+    # --runtime on a local tree: reading each node adds a runtime-unavailable
+    # warning; a run lists it with its node, so the parts merge back the same.
+    whole = fleet.check("--format", "json", "--runtime")
+    nodes = [f["node"] for f in whole.json()["findings"]]
+    assert [n for i, n in enumerate(nodes) if i == 0 or nodes[i - 1] != n] == [
+        "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-late"]
+    assert len([f for f in whole.json()["findings"] if f["rule"] == "runtime-unavailable"]) == 5
+    merged = merge(*_parts(fleet, tmp_path, "--runtime"), "--format", "json")
+    assert (merged.code, merged.out) == (whole.code, whole.out)
+
+
 def test_merge_of_one_report_gives_it_back(fleet: Fleet, tmp_path: Path) -> None:
     path = tmp_path / "whole.json"
     fleet.night(path)
