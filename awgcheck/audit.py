@@ -85,22 +85,30 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
-    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
+    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
+                  source_failure=engine.source_failure(rules.rules, node_docs, source))
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
+    """The source of truth, or why it could not be read: an error reply's
+    own text is the one thing that tells the operator why."""
     if inventory.source_path is not None:
+        name = str(inventory.source_path)
         try:
-            return engine.Source(str(inventory.source_path),
-                                 read_source_file(inventory.source_path))
-        except (CollectError, ParseError) as exc:
-            # Said in every "could not compare" finding: an error reply's
-            # own text is the one thing that tells the operator why.
-            return engine.Source(str(inventory.source_path), None, str(exc))
+            return engine.Source(name, read_source_file(inventory.source_path))
+        except CollectError as exc:
+            return engine.Source(name, None, str(exc), exc.error_class)
+        except ParseError as exc:
+            return engine.Source(name, None, str(exc), ErrorClass.PARSE_ERROR)
+    name = inventory.source_node or "source"
     for read in reads:
-        if read.node.name == inventory.source_node and read.documents is not None:
-            return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
-    return engine.Source(inventory.source_node or "source", None)
+        if read.node.name != name:
+            continue
+        if read.error is not None:
+            return engine.Source(name, None, str(read.error), read.error.error_class)
+        if read.documents is not None:
+            return engine.Source(name, read.documents.docs.get(ArtifactKind.CONF))
+    return engine.Source(name, None, f"{name}: the source node was not read")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

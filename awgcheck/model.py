@@ -247,6 +247,7 @@ class RuleMeta:
     description: str
     remediation: str
     tags: tuple[str, ...] = ()
+    drift: bool = False  # its failures are drift (a param differs from the source's)
 
 
 @dataclass(frozen=True)
@@ -305,6 +306,18 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class SourceFailure:
+    """The source of truth could not be read: why (``error``, which starts
+    with the node or file concerned, and its stable ``error_class``), and
+    the rules that compare with it, which were therefore not evaluated on
+    any node. The report says it once, not once per node and rule."""
+
+    error: str
+    error_class: ErrorClass
+    not_evaluated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class BaselineUse:
     """The baseline report a run was compared with (``check --baseline``)."""
 
@@ -320,7 +333,8 @@ class Report:
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings. ``baseline`` and
+    empty, they are described from the findings. ``source_failure`` is set
+    when the source of truth could not be read. ``baseline`` and
     ``resolved`` are set when the run was compared with an earlier run's
     report (:mod:`awgcheck.baseline`).
     """
@@ -333,6 +347,7 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    source_failure: SourceFailure | None = None
     baseline: BaselineUse | None = None
     resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
 
@@ -349,9 +364,17 @@ class Report:
         return tuple(n for n in self.nodes if n.status is Status.ERROR)
 
     def exit_code(self) -> int:
-        return exitcodes.for_outcome(
-            failed=bool(self.failing()), unchecked=bool(self.unchecked())
-        )
+        """An unread source of truth counts as "could not be checked": what
+        compares with it was not evaluated anywhere."""
+        unchecked = bool(self.unchecked()) or self.source_failure is not None
+        return exitcodes.for_outcome(failed=bool(self.failing()), unchecked=unchecked)
+
+    def is_failed_source(self, node: NodeResult) -> bool:
+        """``node`` is the source of truth and could not be read: its one
+        mention is :attr:`source_failure`, which formats show in its place."""
+        source = self.source_node if self.source_node is not None else self.source_path
+        return (self.source_failure is not None and node.name == source
+                and node.status is Status.ERROR)
 
 
 @runtime_checkable

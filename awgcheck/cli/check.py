@@ -60,7 +60,8 @@ class Progress:
               show_default=True,
               help="strict: side-local params (Jc, Jmin, Jmax, I1-I5) must equal the "
                    "source too; protocol: only what breaks the tunnel fails.")
-@format_option(FORMATS, help="Report format.")
+@format_option(FORMATS, help="Report format (prometheus: for node_exporter's textfile "
+                              "collector, written with --output).")
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
@@ -89,7 +90,9 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     """Audit every node of the inventory against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
-    "could not check" (exit code 4 or 5) and never hides the others. On a
+    "could not check" (exit code 4 or 5) and never hides the others; so is a
+    source of truth that cannot be read, once, and the rules that compare
+    with it are not evaluated. On a
     terminal, progress is shown on stderr; stdout carries only the report.
     """
     started = baseline.timestamp(datetime.now(UTC))

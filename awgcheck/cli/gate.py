@@ -16,7 +16,7 @@ from awgcheck.cli import output
 from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
 from awgcheck.gate import config, fleet, git, run
 from awgcheck.model import Severity
-from awgcheck.report import FORMATS
+from awgcheck.report import GATE_FORMATS
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
@@ -27,7 +27,7 @@ from awgcheck.ruleset import load as ruleset
                    "base of HEAD with origin/HEAD, else main or master].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Gate config [default: awgcheck.yaml at the repository root].")
-@format_option(FORMATS, help="Report format.")
+@format_option(GATE_FORMATS, help="Report format.")
 @click.option("--fleet-report", "fleet_report_path", type=click.Path(path_type=Path),
               metavar="REPORT.json",
               help="A previous `check --format json` report: name the nodes this change "
@@ -63,5 +63,5 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     report = run.run(repo, settings, rules, base,
                         fail_on=Severity(fail_on) if fail_on else settings.fail_on,
                         profile=profile or settings.profile, fleet_report=fleet_report)
-    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    emit(GATE_FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
     sys.exit(report.exit_code())

@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: annotations on the exact file and line.
 
 One ``::error``/``::warning``/``::notice`` line per failed finding (by
-severity), one ``::error`` per node that could not be checked, and for the
+severity), one ``::error`` per node that could not be checked (the source
+of truth that could not be read: one, saying what was not compared), and for the
 CI gate the change summary: each changed param annotated on the source
 line, and the rollout warnings. Values are escaped as the runner requires
 (``%``, CR and LF in messages; also ``:`` and ``,`` in properties), so a
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from awgcheck.model import Finding, GateSummary, Report, Severity
+from awgcheck.report.source import statement
 
 COMMANDS: Mapping[Severity, str] = {
     Severity.CRITICAL: "error",
@@ -70,9 +72,13 @@ def _gate(summary: GateSummary) -> Iterator[str]:
 
 def render(report: Report) -> str:
     lines = [_finding(f) for f in report.findings if f.failed]
+    said = statement(report)
+    if said is not None and report.source_failure is not None:
+        lines.append(command("error", said, title="awgcheck: source of truth could not be "
+                             f"read ({report.source_failure.error_class})"))
     lines += [command("error", f"{node.name}: {node.error}",
                       title=f"awgcheck: could not check ({node.error_class})")
-              for node in report.unchecked()]
+              for node in report.unchecked() if not report.is_failed_source(node)]
     if report.gate is not None:
         lines.extend(_gate(report.gate))
     return "".join(line + "\n" for line in lines)

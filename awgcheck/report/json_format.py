@@ -71,6 +71,16 @@ def _gate(summary: GateSummary) -> dict[str, Any]:
     }
 
 
+def _source(report: Report) -> dict[str, Any]:
+    """The source of truth; ``error``, ``error_class`` and ``not_evaluated``
+    (the rules that compare with it) say, once, why it could not be read."""
+    failure = report.source_failure
+    return {"node": report.source_node, "path": report.source_path,
+            "error": None if failure is None else failure.error,
+            "error_class": None if failure is None else failure.error_class,
+            "not_evaluated": [] if failure is None else list(failure.not_evaluated)}
+
+
 def _rule(meta: RuleMeta) -> dict[str, Any]:
     return {"id": meta.id, "title": meta.title, "severity": meta.severity.value,
             "description": meta.description, "remediation": meta.remediation,
@@ -94,7 +104,7 @@ def as_dict(report: Report) -> dict[str, Any]:
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
     document: dict[str, Any] = {
         "schema": SCHEMA,
-        "source": {"node": report.source_node, "path": report.source_path},
+        "source": _source(report),
         "profile": report.profile,
         "fail_on": report.fail_on.value,
         "summary": {

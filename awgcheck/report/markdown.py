@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
+from awgcheck.report.source import consequence, reason
 
 # What a Markdown renderer (GitHub's) would act on in plain text: HTML tags
 # and autolinks (<), links and images ([ ]), code spans (`), table cells (|),
@@ -67,6 +68,9 @@ def _verdict(report: Report) -> str:
               f"{len(nodes)} of {len(report.nodes)} node(s)")
     if unchecked:
         detail += f"; {len(unchecked)} could not be checked"
+    if report.source_failure is not None:
+        word = "FAIL" if failing else "INCOMPLETE"
+        detail += "; the source of truth could not be read"
     return f"**{word}**: {detail} (exit code {report.exit_code()})"
 
 
@@ -121,13 +125,26 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
     yield ""
 
 
+def _source_failure(report: Report) -> Iterator[str]:
+    said, then = reason(report), consequence(report)
+    if said is None or then is None:
+        return
+    yield "### Source of truth could not be read"
+    yield ""
+    yield f"{cell(said)}"
+    yield ""
+    yield f"{cell(then[0].upper() + then[1:])}."
+    yield ""
+
+
 def render(report: Report) -> str:
     title = "awgcheck gate" if report.gate is not None else "awgcheck check"
     out = [f"## {title}", "", _verdict(report), ""]
+    out.extend(_source_failure(report))
     if report.gate is not None:
         out.extend(_gate(report.gate))
     out.extend(_findings([f for f in report.findings if f.failed]))
-    unchecked = report.unchecked()
+    unchecked = [n for n in report.unchecked() if not report.is_failed_source(n)]
     if unchecked:
         out += ["### Could not check", ""]
         out += [f"- **{cell(n.name)}** ({cell(n.error_class)}): {cell(n.error)}"

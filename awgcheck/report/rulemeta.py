@@ -1,4 +1,5 @@
-"""Rule metadata for the formats that describe rules (SARIF).
+"""Rule metadata for the formats that describe rules (SARIF, and which
+rules are drift for Prometheus).
 
 A renderer only sees the report, so the caller attaches the loaded rules'
 metadata to it (:func:`with_rules`). Without it, the rules are described
@@ -16,7 +17,7 @@ from awgcheck.ruleset.load import Rule
 
 def describe(rule: Rule) -> RuleMeta:
     return RuleMeta(rule.id, rule.title, rule.severity, rule.description, rule.remediation,
-                    tuple(rule.tags))
+                    tuple(rule.tags), rule.is_drift)
 
 
 def with_rules(report: Report, rules: Sequence[Rule]) -> Report:

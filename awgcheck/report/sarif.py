@@ -4,8 +4,8 @@ One ``run`` with awgcheck as ``tool.driver``: a ``rules`` entry per
 awgcheck rule (every loaded rule when the caller attached their metadata
 as ``report.rules``, else the rules that appear in findings), one
 ``result`` per failed finding with its file and line, and nodes that could
-not be checked as tool execution notifications, since they have no place in
-a file.
+not be checked (and a source of truth that could not be read) as tool
+execution notifications, since they have no place in a file.
 
 Compared with a baseline (``check --baseline``), each result carries its
 ``baselineState`` (``new``, ``unchanged``, ``updated``) and, among its
@@ -25,6 +25,7 @@ from urllib.parse import quote
 from awgcheck import __version__
 from awgcheck.model import Finding, Report, RuleMeta, Severity, Status
 from awgcheck.report.rulemeta import rule_metadata
+from awgcheck.report.source import statement
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -106,9 +107,11 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
 
 
 def _notifications(report: Report) -> list[dict[str, Any]]:
-    notes = [{"level": "error", "message": {"text": f"{node.name}: could not be checked "
-                                                   f"({node.error_class}): {node.error}"}}
-             for node in report.unchecked()]
+    said = statement(report)
+    notes = [] if said is None else [{"level": "error", "message": {"text": said}}]
+    notes += [{"level": "error", "message": {"text": f"{node.name}: could not be checked "
+                                                    f"({node.error_class}): {node.error}"}}
+              for node in report.unchecked() if not report.is_failed_source(node)]
     notes += [{"level": "error", "message": {"text": f"{f.node}: {f.message}"}}
               for f in report.findings if f.status is Status.ERROR]
     return notes
@@ -127,7 +130,8 @@ def as_dict(report: Report) -> dict[str, Any]:
                 "rules": [_rule(meta) for meta in metadata],
             }},
             "invocations": [{
-                "executionSuccessful": not report.unchecked(),
+                "executionSuccessful": not report.unchecked()
+                and report.source_failure is None,
                 "exitCode": report.exit_code(),
                 "toolExecutionNotifications": _notifications(report),
             }],

@@ -23,6 +23,7 @@ from awgcheck.model import (
     Status,
 )
 from awgcheck.report.grid import grid
+from awgcheck.report.source import consequence, source_name
 
 _STATE_ORDER = {BaselineState.NEW: 0, BaselineState.UPDATED: 1}
 """New findings first, then updated; unchanged ones (and a run without a
@@ -62,11 +63,13 @@ def _in_order(report: Report) -> list[NodeResult]:
 
 def render(report: Report) -> str:
     out: list[str] = []
-    source = report.source_node or report.source_path
-    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
+    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source_name(report)}, "
                f"profile {report.profile}")
+    out.extend(_source_failure(report))
     compared = report.baseline is not None
     for node in _in_order(report):
+        if report.is_failed_source(node):
+            continue  # said above, once
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
@@ -97,6 +100,15 @@ def render(report: Report) -> str:
     if gate:
         out += ["", *gate]
     return "\n".join(out) + "\n"
+
+
+def _source_failure(report: Report) -> Iterator[str]:
+    failure = report.source_failure
+    if failure is None:
+        return
+    yield f"\n== source of truth {source_name(report)}: COULD NOT READ ({failure.error_class}) =="
+    yield f"   {failure.error}"
+    yield f"   {consequence(report)}"
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:
@@ -137,9 +149,11 @@ def _summary(report: Report) -> str:
         if f.failed:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-    verdict = "FAIL" if report.exit_code() else "PASS"
-    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked "
-            f"({detail}; --fail-on {report.fail_on.value}{_since(report)}); "
+    # Nothing failed but something was not checked: not a pass, not a failure.
+    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
+    unread = ", source of truth not read" if report.source_failure is not None else ""
+    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked"
+            f"{unread} ({detail}; --fail-on {report.fail_on.value}{_since(report)}); "
             f"exit code {report.exit_code()}")
 
 

@@ -121,6 +121,12 @@ class Rule:
         symptom."""
         return CHECKS[self.check.type].drifts(self.check.options)
 
+    @property
+    def needs_source(self) -> bool:
+        """A rule that reads the source of truth: not run when the source
+        could not be read (the report says so once, for the run)."""
+        return CHECKS[self.check.type].needs_source(self.check.options)
+
 
 def _check_fields(where: str, data: Mapping[str, Any],
                   schema: Mapping[str, tuple[type | tuple[type, ...], bool]]) -> None:
