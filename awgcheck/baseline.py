@@ -18,7 +18,8 @@ run is
 and a baseline finding this run no longer has is *resolved* (``absent``) if
 this run could tell: its node was read, its rule ran and did not end in an
 error on that node. A node that could not be checked, or was not in this
-run (``--node``, another shard), or a rule that was not run, leaves its
+run (``--node``, another shard), or a rule that was not run (one that
+compares with a source of truth that could not be read), leaves its
 findings unknown: neither resolved nor carried over.
 
 ``first_seen`` is carried over from the baseline finding; a baseline
@@ -118,6 +119,8 @@ def _resolved(report: Report, gone: list[Finding]) -> tuple[Finding, ...]:
     """The findings of ``gone`` this run could tell are resolved, node by
     node in this run's order, each node's in the baseline's order."""
     ran = {meta.id for meta in report.rules}
+    if report.source_failure is not None:  # the rules that compare with it did not run
+        ran -= set(report.source_failure.not_evaluated)
     broken = {(f.node, f.rule) for f in report.findings if f.status is Status.ERROR}
     by_node: dict[str, list[Finding]] = {}
     for finding in gone:

@@ -5,7 +5,10 @@ Every part reads the source of truth, so the source node is in every part,
 and a node may be in more than one: it is kept once when its results are
 the same in each. The source node's may differ (the source changed between
 the parts' runs): the first part's are kept, with a warning. Any other
-node's may not: that is not one fleet cut in parts.
+node's may not: that is not one fleet cut in parts. A source of truth that
+one part could not read was not compared with on that part's nodes, so
+the merged report says it could not be read (and why, as the first such
+part says), with a warning when other parts could read it.
 
 A run lists nodes in inventory order and findings node by node
 (:func:`awgcheck.audit.audit`); the parts' nodes carry their inventory
@@ -26,7 +29,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from awgcheck.errors import UsageError
-from awgcheck.model import BaselineState, BaselineUse, Finding, NodeResult, Report
+from awgcheck.model import (
+    BaselineState,
+    BaselineUse,
+    Finding,
+    NodeResult,
+    Report,
+    RuleMeta,
+    SourceFailure,
+)
 
 
 class MergeError(UsageError):
@@ -64,10 +75,11 @@ def _differ(what: str, first: Part, part: Part, mine: object, theirs: object) ->
 def _agree(first: Part, part: Part) -> None:
     """Raise unless ``part`` could be a part of the same run as ``first``."""
     one, other = first.report, part.report
+    # A source node's path is how the run saw it (its conf as read, or as
+    # the inventory names it when it could not be read): the node names it.
     for what, mine, theirs in (
             ("source of truth", other.source_node or other.source_path,
              one.source_node or one.source_path),
-            ("source path", other.source_path, one.source_path),
             ("--profile", other.profile, one.profile),
             ("--fail-on", other.fail_on.value, one.fail_on.value)):
         if mine != theirs:
@@ -108,6 +120,25 @@ def _baseline(parts: Sequence[Part]) -> BaselineUse | None:
     return replace(uses[0], this_run=earliest)
 
 
+def _source_failure(parts: Sequence[Part],
+                    rules: Sequence[RuleMeta]) -> tuple[SourceFailure | None, list[str]]:
+    """The source of truth could not be read if any part could not read it
+    (the rules that compare with it did not run on that part's nodes): the
+    first part's reason, with every part's rules not evaluated, in the
+    order the rules ran."""
+    failed = [p for p in parts if p.report.source_failure is not None]
+    if not failed:
+        return None, []
+    failures = [p.report.source_failure for p in failed if p.report.source_failure]
+    ran = {meta.id: i for i, meta in enumerate(rules)}
+    not_evaluated = tuple(sorted(dict.fromkeys(r for f in failures for r in f.not_evaluated),
+                                 key=lambda rule: ran.get(rule, len(ran))))
+    warnings = [] if len(failed) == len(parts) else [
+        f"the source of truth could not be read in {', '.join(p.name for p in failed)} "
+        "but could in the other reports: the merged report says it could not be read"]
+    return replace(failures[0], not_evaluated=not_evaluated), warnings
+
+
 def _restamped(report: Report, use: BaselineUse | None) -> Report:
     """``report`` with its new findings first seen when the merged run started."""
     if use is None:
@@ -138,9 +169,10 @@ def merge(parts: Sequence[Part]) -> Merged:
     for part in parts[1:]:
         _agree(first, part)
     use = _baseline(parts)
+    rules = next((p.report.rules for p in parts if p.report.rules), ())
+    source_failure, warnings = _source_failure(parts, rules)
     kept: dict[str, _NodePart] = {}
     kept_from: dict[str, str] = {}
-    warnings: list[str] = []
     for part in parts:
         report = _restamped(part.report, use)
         for name, node in _by_node(part, report).items():
@@ -161,5 +193,5 @@ def merge(parts: Sequence[Part]) -> Merged:
         first.report, nodes=tuple(n.result for n in order),
         findings=tuple(f for n in order for f in n.findings),
         resolved=tuple(f for n in order for f in n.resolved), baseline=use,
-        rules=next((p.report.rules for p in parts if p.report.rules), ()))
+        rules=rules, source_failure=source_failure)
     return Merged(report, tuple(warnings))

@@ -10,6 +10,7 @@ the file they point at).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,6 +80,16 @@ class Fleet:
         run = self.check("--format", "json", "-o", report, *args)
         assert run.code in (0, 1, 4, 5), run.err
         return run
+
+
+_RUN_END = re.compile(r"^awgcheck_last_run_timestamp_seconds .*$", re.M)
+
+
+def timeless(text: str) -> str:
+    """A report without the one value that says when it was rendered (the
+    Prometheus format's run end, taken from the clock until reports carry
+    their run's times): what two renderings of one run may differ in."""
+    return _RUN_END.sub("awgcheck_last_run_timestamp_seconds T", text)
 
 
 def demo_copy(tmp_path: Path) -> Fleet:

@@ -13,7 +13,7 @@ from typing import Any
 import paths
 import pytest
 from jsonschema import Draft7Validator
-from scratch_fleet import Fleet, Run, awgcheck, demo_copy
+from scratch_fleet import Fleet, Run, awgcheck, demo_copy, timeless
 
 from awgcheck.report import FORMATS
 
@@ -54,7 +54,7 @@ def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
     merged = merge(*_parts(fleet, tmp_path), "--format", fmt)
     assert merged.code == whole.code == 5
     assert merged.err == ""
-    assert merged.out == whole.out
+    assert timeless(merged.out) == timeless(whole.out)
     if fmt == "junit":
         suites = ET.fromstring(merged.out)
         assert [s.get("name") for s in suites] == [
@@ -77,6 +77,33 @@ def test_merge_keeps_what_reading_each_node_said_with_its_node(fleet: Fleet,
     assert len([f for f in whole.json()["findings"] if f["rule"] == "runtime-unavailable"]) == 5
     merged = merge(*_parts(fleet, tmp_path, "--runtime"), "--format", "json")
     assert (merged.code, merged.out) == (whole.code, whole.out)
+
+
+def test_merge_of_parts_that_could_not_read_the_source_is_one_such_run(
+        fleet: Fleet, tmp_path: Path) -> None:
+    fleet.conf("server").unlink()
+    parts = _parts(fleet, tmp_path)
+    for fmt in ("json", "table"):
+        whole = fleet.check("--format", fmt)
+        merged = merge(*parts, "--format", fmt)
+        assert (merged.code, merged.out, merged.err) == (whole.code, whole.out, "")
+    source = merge(*parts, "--format", "json").json()["source"]
+    assert source["error_class"] == "file_missing"
+    assert "must-match-drift" in source["not_evaluated"]
+
+
+def test_merge_says_the_source_unread_when_one_part_could_not_read_it(
+        fleet: Fleet, tmp_path: Path) -> None:
+    read, unread = tmp_path / "read.json", tmp_path / "unread.json"
+    fleet.night(read, "--node", "partner-berlin")
+    fleet.conf("server").unlink()
+    fleet.night(unread, "--node", "partner-tbilisi")
+    run = merge(read, unread, "--format", "json")
+    assert run.code == 5  # the drift rules did not run on tbilisi: not a clean run
+    assert run.json()["source"]["error_class"] == "file_missing"
+    assert (f"awgcheck: warning: the source of truth could not be read in {unread} but could "
+            "in the other reports: the merged report says it could not be read\n") in run.err
+    assert f"awgcheck: warning: {unread}: the source node server has other results" in run.err
 
 
 def test_merge_of_one_report_gives_it_back(fleet: Fleet, tmp_path: Path) -> None:
@@ -144,6 +171,23 @@ def test_merge_refuses_reports_of_different_runs(fleet: Fleet, tmp_path: Path,
     assert run.err.startswith(f"awgcheck: error: {other}: ")
     assert message.format(first=first) in run.err
     assert run.out == ""
+
+
+def test_merge_refuses_reports_against_another_source_file(fleet: Fleet,
+                                                           tmp_path: Path) -> None:
+    inventory = fleet.inventory.read_text()
+    server = fleet.conf("server")
+    copy = tmp_path / "copy.conf"
+    copy.write_text(server.read_text())
+    one, other = tmp_path / "one.json", tmp_path / "other.json"
+    fleet.inventory.write_text(inventory.replace("source: server", f"source: {server}"))
+    fleet.night(one, "--node", "partner-berlin")
+    fleet.inventory.write_text(inventory.replace("source: server", f"source: {copy}"))
+    fleet.night(other, "--node", "partner-almaty")
+    run = merge(one, other)
+    assert run.code == 2
+    assert run.err == (f"awgcheck: error: {other}: source of truth {copy}, but {one}: "
+                       f"{server}; merge combines reports of one run, cut in parts\n")
 
 
 def test_merge_refuses_parts_compared_with_and_without_a_baseline(

@@ -84,7 +84,7 @@ def _source(report: Report) -> dict[str, Any]:
 def _rule(meta: RuleMeta) -> dict[str, Any]:
     return {"id": meta.id, "title": meta.title, "severity": meta.severity.value,
             "description": meta.description, "remediation": meta.remediation,
-            "tags": list(meta.tags)}
+            "tags": list(meta.tags), "drift": meta.drift}
 
 
 def _baseline(use: BaselineUse) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from awgcheck.model import (
     Report,
     RuleMeta,
     Severity,
+    SourceFailure,
     Status,
 )
 from awgcheck.report.json_format import SCHEMA
@@ -210,7 +211,8 @@ def _node(obj: _Object) -> NodeResult:
 
 def _rule(obj: _Object) -> RuleMeta:
     return RuleMeta(obj.text("id"), obj.text("title"), obj.choice("severity", Severity),
-                    obj.text("description"), obj.text("remediation"), obj.texts("tags"))
+                    obj.text("description"), obj.text("remediation"), obj.texts("tags"),
+                    obj.flag("drift"))
 
 
 def _change(obj: _Object) -> ParamChange:
@@ -232,6 +234,18 @@ def _gate(obj: _Object) -> GateSummary:
             impact.texts("nodes"), impact.texts("unknown"), impact.text("message")),
         notes=obj.texts("notes"),
     )
+
+
+def _source_failure(obj: _Object) -> SourceFailure | None:
+    """Why the source of truth could not be read; None when it was
+    (``error`` null)."""
+    error = obj.optional_text("error")
+    if error is None:
+        return None
+    error_class = obj.optional_choice("error_class", ErrorClass)
+    if error_class is None:
+        raise obj.error("missing while error is set", "error_class")
+    return SourceFailure(error, error_class, obj.texts("not_evaluated"))
 
 
 def _baseline(obj: _Object) -> BaselineUse:
@@ -263,6 +277,7 @@ def from_json(data: object, file: str) -> Report:
         rules=top.each("rules", _rule, optional=True),
         baseline=None if baseline is None else _baseline(baseline),
         resolved=top.each("resolved", _finding, optional=True),
+        source_failure=_source_failure(source),
     )
 
 

@@ -21,12 +21,15 @@ from typing import Any
 import paths
 import pytest
 import yaml
-from scratch_fleet import CONF, Fleet, awgcheck, demo_copy
+from scratch_fleet import CONF, Fleet, awgcheck, demo_copy, timeless
 
 from awgcheck import limits
-from awgcheck.report import FORMATS, load
+from awgcheck.report import FORMATS, GATE_FORMATS, load
 
-FORMAT_NAMES = [name for name in FORMATS.names if name != "json"]
+# Every format each kind of run renders, json aside: (run, format).
+RENDERED = [(name, fmt) for name, formats in (("check", FORMATS), ("source-unread", FORMATS),
+                                               ("gate", GATE_FORMATS))
+            for fmt in formats.names if fmt != "json"]
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -87,12 +90,16 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     fleet.edit("partner-berlin", "S4 = 20", "S4 = 18")  # resolved, with a symptom
     fleet.edit("partner-almaty", "1766607868 \n", "1766607868\n")  # resolved
     baseline = fleet.check("--format", "json", "--baseline", first).out
+    fleet.conf("server").unlink()  # the source of truth cannot be read
+    unread = {fmt: fleet.check("--format", fmt).out for fmt in FORMATS.names}
     repo = _gate_repo(tmp)
-    gate = {fmt: _gate(repo, "--fleet-report", first, "--format", fmt) for fmt in FORMATS.names}
-    return {"check": check, "baseline": {"json": baseline}, "gate": gate}
+    gate = {fmt: _gate(repo, "--fleet-report", first, "--format", fmt)
+            for fmt in GATE_FORMATS.names}
+    return {"check": check, "baseline": {"json": baseline}, "gate": gate,
+            "source-unread": unread}
 
 
-CORPUS = ["check", "baseline", "gate"]
+CORPUS = ["check", "baseline", "gate", "source-unread"]
 
 
 @pytest.mark.parametrize("name", CORPUS)
@@ -101,12 +108,11 @@ def test_load_json_round_trip_is_identical(runs: dict[str, dict[str, str]], name
     assert FORMATS.render("json", load.parse(text.encode(), name)) == text
 
 
-@pytest.mark.parametrize("fmt", FORMAT_NAMES)
-@pytest.mark.parametrize("name", ["check", "gate"])
+@pytest.mark.parametrize(("name", "fmt"), RENDERED, ids=[f"{n}-{f}" for n, f in RENDERED])
 def test_load_renders_every_format_as_the_run_did(runs: dict[str, dict[str, str]], name: str,
                                                   fmt: str) -> None:
     report = load.parse(runs[name]["json"].encode(), name)
-    assert FORMATS.render(fmt, report) == runs[name][fmt]
+    assert timeless(FORMATS.render(fmt, report)) == timeless(runs[name][fmt])
 
 
 def _fields(value: Any, path: str = "") -> Iterator[tuple[str, bool]]:
@@ -135,13 +141,15 @@ def test_load_corpus_fills_in_every_field_of_the_json_format(
     assert not empty, ("fields no report of tests/report/test_load.py fills in, so the round "
                        f"trip does not test them: {empty}")
     assert {"baseline.this_run", "resolved[].first_seen", "gate.impact.unknown[]",
-            "nodes[].index", "rules[].tags[]", "nodes[].error_class"} <= set(filled)
+            "nodes[].index", "rules[].tags[]", "nodes[].error_class",
+            "source.not_evaluated[]"} <= set(filled)
 
 
 def test_load_every_field_of_a_check_report_is_in_docs_reports_md(
         runs: dict[str, dict[str, str]]) -> None:
     documented = (paths.ROOT / "docs" / "reports.md").read_text()
-    keys = {path.rsplit(".", 1)[-1].removesuffix("[]") for name in ("check", "baseline")
+    keys = {path.rsplit(".", 1)[-1].removesuffix("[]")
+            for name in ("check", "baseline", "source-unread")
             for path, _ in _fields(json.loads(runs[name]["json"]))}
     assert sorted(key for key in keys if f'"{key}"' not in documented) == []
 
@@ -194,6 +202,9 @@ BROKEN = [
                                  '"first_seen": "2026-12-01T03:00:00"}]').encode(),
      "findings[0].first_seen: '2026-12-01T03:00:00' is not an ISO 8601 date and time with "
      "its time zone"),
+    ("error-without-class", VALID.replace('"path": "s.conf"}', '"path": "s.conf", "error": '
+                                          '"s.conf: file not found"}').encode(),
+     "source.error_class: missing while error is set"),
     ("bad-profile", VALID.replace('"strict"', '"lenient"').encode(),
      "profile: 'lenient' is not one of strict, protocol"),
     ("long-value", VALID.replace('"strict"', '"' + "x" * 5000 + '"').encode(),
