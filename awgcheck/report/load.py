@@ -91,8 +91,7 @@ class _Object:
         return ReportFileError(f"{self.file}: {place}: {problem}" if place
                                else f"{self.file}: {problem}")
 
-    def _get(self, key: str, kind: type | tuple[type, ...], what: str,
-             optional: bool) -> object:
+    def _get(self, key: str, kind: type, what: str, optional: bool) -> object:
         if key not in self.data:
             if optional:
                 return None
@@ -133,7 +132,8 @@ class _Object:
 
     def optional_int(self, key: str) -> int | None:
         value = self._get(key, int, "a whole number or null", optional=True)
-        return None if value is None else int(str(value))
+        assert value is None or isinstance(value, int)
+        return value
 
     def flag(self, key: str) -> bool:
         return self._get(key, bool, "true or false", optional=False) is True
