@@ -44,6 +44,10 @@ class MergeError(UsageError):
     """Reports that are not parts of one run."""
 
 
+ONE_RUN = "merge combines reports of one run, cut in parts"
+"""How every refusal ends: what merge is for."""
+
+
 @dataclass(frozen=True)
 class Part:
     """One report to merge, and how to name it in messages (its file)."""
@@ -54,6 +58,8 @@ class Part:
 
 @dataclass(frozen=True)
 class Merged:
+    """The merged report, and what to warn about (the run goes on)."""
+
     report: Report
     warnings: tuple[str, ...] = ()
 
@@ -68,8 +74,7 @@ class _NodePart:
 
 
 def _differ(what: str, first: Part, part: Part, mine: object, theirs: object) -> MergeError:
-    return MergeError(f"{part.name}: {what} {mine}, but {first.name}: {theirs}; "
-                      "merge combines reports of one run, cut in parts")
+    return MergeError(f"{part.name}: {what} {mine}, but {first.name}: {theirs}; {ONE_RUN}")
 
 
 def _agree(first: Part, part: Part) -> None:
@@ -86,8 +91,7 @@ def _agree(first: Part, part: Part) -> None:
             raise _differ(what, first, part, mine, theirs)
     if one.rules and other.rules and one.rules != other.rules:
         raise MergeError(f"{part.name}: ran other rules than {first.name} "
-                         f"({_rules_difference(one, other)}); merge combines reports of one "
-                         "run, cut in parts")
+                         f"({_rules_difference(one, other)}); {ONE_RUN}")
     mine_use, theirs_use = other.baseline, one.baseline
     if (mine_use is None) != (theirs_use is None):
         raise _differ("--baseline", first, part, "given" if mine_use else "not given",
@@ -182,7 +186,7 @@ def merge(parts: Sequence[Part]) -> Merged:
                 continue
             if name != report.source_node:
                 raise MergeError(f"{part.name}: node {name} is also in {source}, with other "
-                                 "results: merge combines reports of one run, cut in parts")
+                                 f"results: {ONE_RUN}")
             warnings.append(f"{part.name}: the source node {name} has other results than in "
                             f"{source} (did it change between the runs?); kept those of "
                             f"{source}")
