@@ -3,20 +3,22 @@ One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
-never counted as passed.
+never counted as passed. Waivers (:mod:`awgcheck.waivers`) apply to the
+findings before the nodes are judged, so a waived failure fails no node.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from awgcheck import engine, workers
+from awgcheck import engine, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
     NodeRead,
@@ -59,7 +61,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
-          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
+          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+    """Read the chosen nodes (the source always), evaluate ``rules`` and
+    apply the waivers ``waived_by`` as of ``today`` (UTC today by default)."""
     options = options or RunOptions()
     chosen = [n for n in inventory.nodes
               if not only or n.name in only or n.name == inventory.source_node]
@@ -72,21 +77,33 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     ]
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
+    findings = waivers.apply(
+        findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
+        fleet={n.name: n.groups for n in inventory.nodes},
+        checked={r.node.name for r in reads if r.documents is not None})
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
     index = {node.name: i for i, node in enumerate(inventory.nodes)}
     nodes = tuple(replace(_node_result(r, by_node.get(r.node.name, []), fail_on),
-                          index=index[r.node.name]) for r in reads)
+                          index=index[r.node.name], groups=r.node.groups) for r in reads)
     # Node by node, in inventory order (each node's rules, then what reading
-    # it said): the order `merge` rebuilds from reports of parts of the fleet.
+    # it said), then the findings about no node by place: the order `merge`
+    # rebuilds from reports of parts of the fleet.
     findings = [f for r in reads for f in by_node.pop(r.node.name, [])]
-    findings.extend(f for rest in by_node.values() for f in rest)
+    findings.extend(sorted((f for rest in by_node.values() for f in rest), key=by_place))
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
                   source_failure=engine.source_failure(rules.rules, node_docs, source))
+
+
+def by_place(finding: Finding) -> tuple[str, int]:
+    """The order of findings about no node (a waiver that matched nothing
+    names its file): by file and line."""
+    where = finding.location
+    return ("", 0) if where is None else (where.path, where.line or 0)
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:

@@ -1,12 +1,13 @@
 """A run compared with a baseline: the report of an earlier run
 (``check --baseline PREVIOUS.json``).
 
-Only findings that ask for attention take part: status ``fail``, ``error``
-(and any other status but ``pass`` and ``skip``). Two findings are *the
+Only findings that ask for attention take part: status ``fail``, ``error``,
+``waived`` (any status but ``pass`` and ``skip``). Two findings are *the
 same finding* when they have the same :func:`identity`: node, rule, param
-and the path of the file they point at, never the message or the line,
-which change when a file is edited; the n-th finding of an identity in this
-run is the n-th of that identity in the baseline. Then each finding of this
+and the path of the file they point at (and, for a finding about a
+waiver, that waiver's nodes, rule and param), never the message or the
+line, which change when a file is edited; the n-th finding of an identity
+in this run is the n-th of that identity in the baseline. Then each finding of this
 run is
 
 - ``new``: the baseline has no such finding; first seen by this run;
@@ -23,8 +24,8 @@ compares with a source of truth that could not be read), leaves its
 findings unknown: neither resolved nor carried over.
 
 ``first_seen`` is carried over from the baseline finding; a baseline
-written without ``--baseline`` has none, and its run's time stands for it
-(:func:`previous_run`).
+written without ``--baseline`` has none, and its run's start stands for it
+(:func:`previous_run`). A new finding was first seen when this run started.
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from awgcheck.errors import ErrorClass, UsageError
+from awgcheck.errors import UsageError
 from awgcheck.model import BaselineState, BaselineUse, Finding, Report, Status
+from awgcheck.report.runinfo import utc_stamp
 
-Identity = tuple[str, str, str | None, str | None]
+Identity = tuple[str, str, str | None, str | None, tuple[object, ...] | None]
 
 COMPARED = ("status", "severity", "expected", "actual")
 """The fields whose change makes a finding ``updated``."""
@@ -46,9 +48,14 @@ _QUIET = (Status.PASS, Status.SKIP)
 
 
 def identity(finding: Finding) -> Identity:
-    """What makes two findings of two runs the same finding."""
+    """What makes two findings of two runs the same finding. One about a
+    waiver (``waiver-expired``, ``waiver-unused``) sits at the waiver's
+    line, so the waiver's nodes, rule and param tell it apart from one
+    about another waiver of the same file."""
+    about = finding.waiver if finding.status is not Status.WAIVED else None
     return (finding.node, finding.rule, finding.param,
-            finding.location.path if finding.location is not None else None)
+            finding.location.path if finding.location is not None else None,
+            None if about is None else (about.nodes, about.rule, about.param))
 
 
 def takes_part(finding: Finding) -> bool:
@@ -56,22 +63,17 @@ def takes_part(finding: Finding) -> bool:
     return finding.status not in _QUIET
 
 
-def timestamp(moment: datetime) -> str:
-    """``2026-12-01T03:00:00Z``: how reports write a time (UTC, seconds)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def previous_run(previous: Report, path: Path) -> str:
-    """When the baseline run found what it found: the start of that run when
-    it recorded one (its own ``baseline.this_run``), else the time the file
-    was last written."""
-    if previous.baseline is not None:
-        return previous.baseline.this_run
+    """When the baseline run found what it found: when that run started, as
+    its report says (``run.started_at``), else (a report from before reports
+    said it) the time the file was last written."""
+    if previous.run is not None:
+        return utc_stamp(previous.run.started_at)
     try:
         written = os.stat(path).st_mtime
     except OSError as exc:  # gone since it was read
         raise UsageError(f"--baseline {path}: {exc.strerror}") from None
-    return timestamp(datetime.fromtimestamp(written, UTC))
+    return utc_stamp(datetime.fromtimestamp(written, UTC))
 
 
 Key = tuple[Identity, int]
@@ -90,9 +92,10 @@ def _state(now: Finding, then: Finding) -> BaselineState:
     return BaselineState.UPDATED if changed else BaselineState.UNCHANGED
 
 
-def compare(report: Report, previous: Report, use: BaselineUse) -> Report:
-    """``report`` with each finding's ``baseline_state`` and ``first_seen``,
-    and the baseline's findings it resolved."""
+def compare(report: Report, previous: Report, use: BaselineUse, seen_at: str) -> Report:
+    """``report`` with each finding's ``baseline_state`` and ``first_seen``
+    (``seen_at``, when this run started, for a new one), and the baseline's
+    findings it resolved."""
     seen: dict[Identity, int] = {}
     before = {_key(f, seen): f for f in previous.findings if takes_part(f)}
     seen.clear()
@@ -103,7 +106,7 @@ def compare(report: Report, previous: Report, use: BaselineUse) -> Report:
             key = _key(finding, seen)
             then = before.get(key)
             matched.add(key)
-            finding = (replace(finding, baseline_state=BaselineState.NEW, first_seen=use.this_run)
+            finding = (replace(finding, baseline_state=BaselineState.NEW, first_seen=seen_at)
                        if then is None else
                        replace(finding, baseline_state=_state(finding, then),
                                first_seen=then.first_seen or use.previous_run))
@@ -126,8 +129,7 @@ def _resolved(report: Report, gone: list[Finding]) -> tuple[Finding, ...]:
     for finding in gone:
         if (not ran or finding.rule in ran) and (finding.node, finding.rule) not in broken:
             by_node.setdefault(finding.node, []).append(finding)
-    read = [n.name for n in report.nodes
-            if n.status is not Status.ERROR or n.error_class is ErrorClass.RULE_ERROR]
+    read = [n.name for n in report.nodes if n.read]
     return tuple(f for name in read for f in by_node.get(name, ()))
 
 

@@ -9,6 +9,8 @@ nodes:
   server:   {local: nodes/server}
   partner1: {host: 203.0.113.7, user: audit, sudo: true}
   edge-only: {host: 203.0.113.9, conf: none, compose: [/opt/edge/compose.yaml]}
+waivers:                  # accepted failures, see awgcheck.waivers
+  - {nodes: partner1, rule: side-local-drift, param: Jc, reason: ..., expires: 2025-06-30}
 ```
 
 ``conf: none`` is a node without AmneziaWG that still runs a compose stack:
@@ -22,13 +24,15 @@ the key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
+from awgcheck.model import Waiver
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
@@ -52,8 +56,9 @@ _NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "compose_profiles": ((list,), False),
     "ping": ((str,), False),
     "description": ((str,), False),
+    "groups": ((list,), False),
 }
-_TOP_FIELDS = ("source", "defaults", "nodes")
+_TOP_FIELDS = ("source", "defaults", "nodes", waiver_list.KEY)
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Node:
     compose_profiles: tuple[str, ...] = ()
     ping: str | None = None
     description: str | None = None
+    groups: tuple[str, ...] = ()  # what ``group:NAME`` in a waiver names
 
     @property
     def transport(self) -> str:
@@ -90,6 +96,7 @@ class Inventory:
     nodes: tuple[Node, ...]
     source_node: str | None = None
     source_path: Path | None = None
+    waivers: tuple[Waiver, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -169,7 +176,7 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         interface=fields.get("interface", DEFAULT_INTERFACE),
         compose=words("compose"), compose_env_files=words("compose_env_files"),
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
-        description=fields.get("description"),
+        description=fields.get("description"), groups=words("groups"),
     )
 
 
@@ -226,10 +233,17 @@ def load(path: Path) -> Inventory:
         raise InventoryError(f"{path}: inventory file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
-    return parse(yamlfile.load(text, str(path), InventoryError), path)
+    data = yamlfile.load(text, str(path), InventoryError)
+    fleet = parse(data, path)
+    if isinstance(data, dict) and data.get(waiver_list.KEY) is not None:
+        # Read again as YAML nodes: only they keep each waiver's line.
+        fleet = replace(fleet, waivers=waiver_list.in_inventory(text, str(path)))
+    return fleet
 
 
 def parse(data: object, path: Path) -> Inventory:
+    """The inventory in ``data``; its ``waivers`` are read by :func:`load`,
+    which has the text and so the line of each."""
     where = str(path)
     if not isinstance(data, dict):
         raise InventoryError(f"{where}: expected a mapping with 'source' and 'nodes'")

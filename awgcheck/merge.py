@@ -10,34 +10,40 @@ one part could not read was not compared with on that part's nodes, so
 the merged report says it could not be read (and why, as the first such
 part says), with a warning when other parts could read it.
 
-A run lists nodes in inventory order and findings node by node
-(:func:`awgcheck.audit.audit`); the parts' nodes carry their inventory
-``index``, so the merged report puts them back in that order (nodes without
-one, from an older report, follow in the order the parts give them).
+A run lists nodes in inventory order, findings node by node, then the
+findings about no node by place (:func:`awgcheck.audit.audit`); the parts'
+nodes carry their inventory ``index``, so the merged report puts them back
+in that order (nodes without one, from an older report, follow in the
+order the parts give them). A waiver one part found unused is unused in
+the merged run only if no part used it, and how many checked nodes it
+names is counted again over all of them.
 
 The parts must agree on what makes them one run: the source of truth,
-``--profile``, ``--fail-on``, the rules (when they list them) and the
+``--profile``, ``--fail-on``, the awgcheck version and the rules, and the
 baseline they were compared with, if any. The merged run started when its
-earliest part started: that is its ``this_run``, and the ``first_seen`` of
-its new findings. The exit code is the merged report's own.
+earliest part started (the ``first_seen`` of its new findings) and ended
+when its last part ended. The exit code is the merged report's own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 
+from awgcheck import waivers
+from awgcheck.audit import by_place
 from awgcheck.errors import UsageError
 from awgcheck.model import (
     BaselineState,
-    BaselineUse,
     Finding,
     NodeResult,
     Report,
     RuleMeta,
+    RunMeta,
     SourceFailure,
 )
+from awgcheck.report.runinfo import utc_stamp
 
 
 class MergeError(UsageError):
@@ -73,6 +79,9 @@ class _NodePart:
     resolved: tuple[Finding, ...]
 
 
+# --- what makes parts of one run ---------------------------------------------------------
+
+
 def _differ(what: str, first: Part, part: Part, mine: object, theirs: object) -> MergeError:
     return MergeError(f"{part.name}: {what} {mine}, but {first.name}: {theirs}; {ONE_RUN}")
 
@@ -82,27 +91,27 @@ def _agree(first: Part, part: Part) -> None:
     one, other = first.report, part.report
     # A source node's path is how the run saw it (its conf as read, or as
     # the inventory names it when it could not be read): the node names it.
-    for what, mine, theirs in (
-            ("source of truth", other.source_node or other.source_path,
-             one.source_node or one.source_path),
-            ("--profile", other.profile, one.profile),
-            ("--fail-on", other.fail_on.value, one.fail_on.value)):
+    pairs: list[tuple[str, object, object]] = [
+        ("source of truth", other.source_node or other.source_path,
+         one.source_node or one.source_path),
+        ("--profile", other.profile, one.profile),
+        ("--fail-on", other.fail_on.value, one.fail_on.value)]
+    if one.run is not None and other.run is not None:
+        pairs += [("ran awgcheck", other.run.version, one.run.version),
+                  ("ran rules", other.run.rules_digest, one.run.rules_digest)]
+    mine_use, theirs_use = other.baseline, one.baseline
+    pairs.append(("--baseline", "given" if mine_use else "not given",
+                  "given" if theirs_use else "not given"))
+    if mine_use is not None and theirs_use is not None:
+        pairs += [("compared with the baseline of", mine_use.previous_run,
+                   theirs_use.previous_run),
+                  ("--fail-on-new", mine_use.fail_on_new, theirs_use.fail_on_new)]
+    for what, mine, theirs in pairs:
         if mine != theirs:
             raise _differ(what, first, part, mine, theirs)
     if one.rules and other.rules and one.rules != other.rules:
         raise MergeError(f"{part.name}: ran other rules than {first.name} "
                          f"({_rules_difference(one, other)}); {ONE_RUN}")
-    mine_use, theirs_use = other.baseline, one.baseline
-    if (mine_use is None) != (theirs_use is None):
-        raise _differ("--baseline", first, part, "given" if mine_use else "not given",
-                      "given" if theirs_use else "not given")
-    if mine_use is not None and theirs_use is not None:
-        if mine_use.previous_run != theirs_use.previous_run:
-            raise _differ("compared with the baseline of", first, part,
-                          mine_use.previous_run, theirs_use.previous_run)
-        if mine_use.fail_on_new != theirs_use.fail_on_new:
-            raise _differ("--fail-on-new", first, part, mine_use.fail_on_new,
-                          theirs_use.fail_on_new)
 
 
 def _rules_difference(one: Report, other: Report) -> str:
@@ -115,13 +124,17 @@ def _rules_difference(one: Report, other: Report) -> str:
     return f"{', '.join(changed)} described otherwise" if changed else "in another order"
 
 
-def _baseline(parts: Sequence[Part]) -> BaselineUse | None:
-    """The first part's baseline, as the earliest part's run started."""
-    uses = [p.report.baseline for p in parts if p.report.baseline is not None]
-    if not uses:
+# --- what the merged run says once ----------------------------------------------------------
+
+
+def _run(parts: Sequence[Part]) -> RunMeta | None:
+    """From the earliest start to the latest finish, on the first part's
+    inventory (the parts agree on version and rules)."""
+    runs = [p.report.run for p in parts if p.report.run is not None]
+    if not runs:
         return None
-    earliest = min((u.this_run for u in uses), key=datetime.fromisoformat)
-    return replace(uses[0], this_run=earliest)
+    return replace(runs[0], started_at=min(r.started_at for r in runs),
+                   finished_at=max(r.finished_at for r in runs))
 
 
 def _source_failure(parts: Sequence[Part],
@@ -143,28 +156,59 @@ def _source_failure(parts: Sequence[Part],
     return replace(failures[0], not_evaluated=not_evaluated), warnings
 
 
-def _restamped(report: Report, use: BaselineUse | None) -> Report:
+def _restamped(report: Report, run: RunMeta | None) -> Report:
     """``report`` with its new findings first seen when the merged run started."""
-    if use is None:
+    if run is None or report.baseline is None:
         return report
+    started = utc_stamp(run.started_at)
     return replace(report, findings=tuple(
-        replace(f, first_seen=use.this_run) if f.baseline_state is BaselineState.NEW else f
+        replace(f, first_seen=started) if f.baseline_state is BaselineState.NEW else f
         for f in report.findings))
 
 
-def _by_node(part: Part, report: Report) -> dict[str, _NodePart]:
+# --- nodes, and findings about no node --------------------------------------------------
+
+
+def _split(report: Report) -> tuple[dict[str, _NodePart], list[Finding]]:
+    """Each node of ``report`` with its findings, and the findings about no
+    node of it."""
     listed = {node.name for node in report.nodes}
     findings: dict[str, list[Finding]] = {}
     resolved: dict[str, list[Finding]] = {}
-    for group, found in ((findings, report.findings), (resolved, report.resolved)):
-        for finding in found:
-            if finding.node not in listed:
-                raise MergeError(f"{part.name}: a finding of node {finding.node}, which the "
-                                 "report does not list: not a report of check")
-            group.setdefault(finding.node, []).append(finding)
-    return {node.name: _NodePart(node, tuple(findings.get(node.name, ())),
-                                 tuple(resolved.get(node.name, ())))
-            for node in report.nodes}
+    loose: list[Finding] = []
+    for finding in report.findings:
+        if finding.node in listed:
+            findings.setdefault(finding.node, []).append(finding)
+        else:
+            loose.append(finding)
+    for finding in report.resolved:
+        resolved.setdefault(finding.node, []).append(finding)
+    nodes = {node.name: _NodePart(node, tuple(findings.get(node.name, ())),
+                                  tuple(resolved.get(node.name, ())))
+             for node in report.nodes}
+    return nodes, loose
+
+
+def _loose(found: Sequence[Finding], every: Sequence[Finding], nodes: Sequence[NodeResult],
+           today: dt.date) -> tuple[Finding, ...]:
+    """The findings about no node of the merged run, from the parts' ones:
+    each once; a waiver's ``waiver-unused`` dropped when a part used it
+    (``every``: all the parts' findings), else said again over all the
+    ``nodes``; by place."""
+    used = {f.waiver for f in every if f.waiver is not None and f.rule != waivers.WAIVER_UNUSED}
+    kept: list[Finding] = []
+    for finding in dict.fromkeys(found):
+        waiver = finding.waiver
+        if finding.rule != waivers.WAIVER_UNUSED or waiver is None:
+            kept.append(finding)
+        elif waiver not in used and not any(f.waiver == waiver for f in kept):
+            again = waivers.apply([], [waiver], today=today,
+                                  fleet={n.name: n.groups for n in nodes},
+                                  checked={n.name for n in nodes if n.read})
+            # Compared with a baseline, each part found it as the same finding.
+            kept.extend(replace(f, baseline_state=finding.baseline_state,
+                                first_seen=finding.first_seen) for f in again)
+    return tuple(sorted(kept, key=by_place))
 
 
 def merge(parts: Sequence[Part]) -> Merged:
@@ -172,14 +216,17 @@ def merge(parts: Sequence[Part]) -> Merged:
     first = parts[0]
     for part in parts[1:]:
         _agree(first, part)
-    use = _baseline(parts)
+    run = _run(parts)
     rules = next((p.report.rules for p in parts if p.report.rules), ())
     source_failure, warnings = _source_failure(parts, rules)
     kept: dict[str, _NodePart] = {}
     kept_from: dict[str, str] = {}
+    loose: list[Finding] = []
     for part in parts:
-        report = _restamped(part.report, use)
-        for name, node in _by_node(part, report).items():
+        report = _restamped(part.report, run)
+        by_name, about_no_node = _split(report)
+        loose.extend(about_no_node)
+        for name, node in by_name.items():
             earlier = kept.setdefault(name, node)
             source = kept_from.setdefault(name, part.name)
             if earlier == node:
@@ -193,9 +240,12 @@ def merge(parts: Sequence[Part]) -> Merged:
     arrival = {name: i for i, name in enumerate(kept)}
     order = sorted(kept.values(), key=lambda n: (n.result.index is None, n.result.index or 0,
                                                  arrival[n.result.name]))
+    nodes = [n.result for n in order]
+    today = (run.started_at if run is not None else dt.datetime.now(dt.UTC)).date()
+    every = [f for p in parts for f in p.report.findings]
     report = replace(
-        first.report, nodes=tuple(n.result for n in order),
-        findings=tuple(f for n in order for f in n.findings),
-        resolved=tuple(f for n in order for f in n.resolved), baseline=use,
-        rules=rules, source_failure=source_failure)
+        first.report, nodes=tuple(nodes),
+        findings=(*(f for n in order for f in n.findings), *_loose(loose, every, nodes, today)),
+        resolved=tuple(f for n in order for f in n.resolved), baseline=first.report.baseline,
+        rules=rules, source_failure=source_failure, run=run)
     return Merged(report, tuple(warnings))

@@ -7,6 +7,7 @@ types, never a mutable object it might still change.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     ERROR = "error"
     SKIP = "skip"
+    WAIVED = "waived"
+    """A failure that a waiver in force accepts: shown, never failing the run."""
 
 
 class BaselineState(enum.StrEnum):
@@ -188,8 +191,32 @@ class ParamDocument(Protocol):
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted failure, written in the inventory or a ``--waivers`` file:
+    which findings it covers, why, whose it is and until when.
+
+    ``nodes`` holds node names, globs (``partner-*``) or ``group:NAME``;
+    ``rule`` a rule id or glob; ``param`` None for every param. The waiver
+    holds through its ``expires`` day (UTC) and is expired from the next.
+    ``location`` is where it is written, for every message about it.
+    """
+
+    nodes: tuple[str, ...]
+    rule: str
+    reason: str
+    expires: dt.date
+    location: Location
+    param: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
-    """The result of one rule on one node, as the JSON report contract has it."""
+    """The result of one rule on one node, as the JSON report contract has it.
+
+    ``waiver`` is the waiver a finding of status ``waived`` is waived by, or
+    the one a ``waiver-expired`` / ``waiver-unused`` finding is about.
+    """
 
     rule: str
     node: str
@@ -202,6 +229,7 @@ class Finding:
     location: Location | None = None
     symptom: str | None = None
     remediation: str | None = None
+    waiver: Waiver | None = None
     baseline_state: BaselineState | None = None  # set when compared with --baseline
     first_seen: str | None = None  # ISO 8601 UTC: the run that first found it (--baseline)
 
@@ -222,6 +250,12 @@ class NodeResult:
     """The node's 0-based place in the inventory, so reports of parts of a
     fleet (``check --node``) merge back in inventory order; None where the
     nodes are not an inventory's (the gate's files)."""
+    groups: tuple[str, ...] = ()  # its inventory groups (what ``group:NAME`` names)
+
+    @property
+    def read(self) -> bool:
+        """Whether the node was read (its rules ran), whatever they found."""
+        return self.status is not Status.ERROR or self.error_class is ErrorClass.RULE_ERROR
 
     @classmethod
     def judged(cls, name: str, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
@@ -318,12 +352,35 @@ class SourceFailure:
 
 
 @dataclass(frozen=True)
+class RunMeta:
+    """Which awgcheck ran, when, on what: every check and gate report says it.
+
+    Times are aware UTC datetimes. ``inventory`` is the inventory file as
+    named on the command line (for the gate: its config file);
+    ``rules_digest`` is :attr:`awgcheck.ruleset.load.RuleSet.digest`.
+    """
+
+    version: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    inventory: str | None
+    rules_digest: str
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from start to finish, between the times as reports write
+        them (to the millisecond), so the three always agree."""
+        started, finished = (t.replace(microsecond=t.microsecond // 1000 * 1000)
+                             for t in (self.started_at, self.finished_at))
+        return round((finished - started).total_seconds(), 3)
+
+
+@dataclass(frozen=True)
 class BaselineUse:
     """The baseline report a run was compared with (``check --baseline``)."""
 
     path: str  # as named on the command line
     previous_run: str  # ISO 8601 UTC: when the baseline run found what it found
-    this_run: str  # ISO 8601 UTC: when this run started, the first_seen of new findings
     fail_on_new: bool = False  # only new or updated findings fail the run
 
 
@@ -334,9 +391,10 @@ class Report:
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
     empty, they are described from the findings. ``source_failure`` is set
-    when the source of truth could not be read. ``baseline`` and
-    ``resolved`` are set when the run was compared with an earlier run's
-    report (:mod:`awgcheck.baseline`).
+    when the source of truth could not be read. ``run`` says which
+    awgcheck ran and when (None for a report built without a run, in tests).
+    ``baseline`` and ``resolved`` are set when the run was compared with an
+    earlier run's report (:mod:`awgcheck.baseline`).
     """
 
     source_node: str | None
@@ -348,6 +406,7 @@ class Report:
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
     source_failure: SourceFailure | None = None
+    run: RunMeta | None = field(default=None, compare=False)
     baseline: BaselineUse | None = None
     resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
 
@@ -359,6 +418,10 @@ class Report:
             f for f in self.findings if f.failed and f.severity.at_least(self.fail_on)
             and not (only_changed and f.baseline_state is BaselineState.UNCHANGED)
         )
+
+    def waived(self) -> tuple[Finding, ...]:
+        """Failures that waivers in force accept (they never fail the run)."""
+        return tuple(f for f in self.findings if f.status is Status.WAIVED)
 
     def unchecked(self) -> tuple[NodeResult, ...]:
         return tuple(n for n in self.nodes if n.status is Status.ERROR)

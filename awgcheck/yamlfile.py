@@ -76,7 +76,19 @@ class BoundedLoader(yaml.SafeLoader):
         return value
 
 
+
+def _timestamp_or_text(loader: BoundedLoader, node: yaml.ScalarNode) -> object:
+    """A date-shaped value that is no date (``2025-02-30``) stays text, as
+    Go's YAML (Compose's) keeps it; PyYAML raised a bare ValueError, a
+    traceback for any inventory or rule file holding one."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        return str(node.value)
+
+
 BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+BoundedLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 
 def compose(text: str) -> yaml.Node | None:
@@ -106,6 +118,20 @@ def load(text: str, origin: str, error: type[AwgcheckError]) -> object:
     try:
         return safe_load(text)
     except yaml.YAMLError as exc:
-        line, problem = problem_line(exc)
-        where = f" line {line}:" if line is not None else ""
-        raise error(f"{origin}:{where} not valid YAML: {problem}") from None
+        raise _syntax_error(exc, origin, error) from None
+
+
+def load_node(text: str, origin: str, error: type[AwgcheckError]) -> yaml.Node | None:
+    """:func:`compose` (nodes that keep their lines, for errors that name
+    one), raising as :func:`load` does on a syntax error."""
+    try:
+        return compose(text)
+    except yaml.YAMLError as exc:
+        raise _syntax_error(exc, origin, error) from None
+
+
+def _syntax_error(exc: yaml.YAMLError, origin: str,
+                  error: type[AwgcheckError]) -> AwgcheckError:
+    line, problem = problem_line(exc)
+    where = f" line {line}:" if line is not None else ""
+    return error(f"{origin}:{where} not valid YAML: {problem}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,13 @@ class Fleet:
         if conf is not None:
             self.conf(name).parent.mkdir(parents=True)
             self.conf(name).write_text(conf)
-        inventory = yaml.safe_load(self.inventory.read_text())
-        inventory["nodes"][name] = {"local": f"nodes/{name}"}
-        self.inventory.write_text(yaml.safe_dump(inventory, sort_keys=False))
+        self.edit_inventory(lambda data: data["nodes"].update({name: {"local": f"nodes/{name}"}}))
+
+    def edit_inventory(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``change`` to the inventory's YAML data."""
+        data = yaml.safe_load(self.inventory.read_text())
+        change(data)
+        self.inventory.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def check(self, *args: str | Path) -> Run:
         return awgcheck("check", "-i", self.inventory, *args)
@@ -82,14 +87,24 @@ class Fleet:
         return run
 
 
-_RUN_END = re.compile(r"^awgcheck_last_run_timestamp_seconds .*$", re.M)
+_TIMES = [
+    (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z?"), "TIME"),
+    (re.compile(r'("duration_s"|"durationSeconds"): [0-9.]+'), r"\1: SECONDS"),
+    (re.compile(r"\([0-9.]+ s\)"), "(SECONDS s)"),
+    (re.compile(r' time="[0-9.]+"'), ' time="SECONDS"'),
+    (re.compile(r"^(awgcheck_last_run_timestamp_seconds|awgcheck_run_duration_seconds) .*$",
+                re.M), r"\1 SECONDS"),
+]
 
 
 def timeless(text: str) -> str:
-    """A report without the one value that says when it was rendered (the
-    Prometheus format's run end, taken from the clock until reports carry
-    their run's times): what two renderings of one run may differ in."""
-    return _RUN_END.sub("awgcheck_last_run_timestamp_seconds T", text)
+    """A report without the times of its run (when it started and ended,
+    how long it took, in every format that says it; the first_seen of new
+    findings, which is when the run started): what two runs of the same
+    checks, or a run and the merge of its parts, differ in."""
+    for pattern, stand_in in _TIMES:
+        text = pattern.sub(stand_in, text)
+    return text
 
 
 def demo_copy(tmp_path: Path) -> Fleet:

@@ -30,15 +30,19 @@ from awgcheck.model import (
 
 SARIF_SCHEMA = paths.ASSETS / "sarif" / "sarif-schema-2.1.0.json"
 NIGHT_1 = datetime(2026, 11, 30, 3, 0, 0, tzinfo=UTC)
-NIGHT_1_TEXT = "2026-11-30T03:00:00Z"
+NIGHT_1_TEXT = "2026-11-30T03:00:00.000Z"
 
 
 def _first_night(fleet: Fleet, tmp_path: Path, *args: str) -> Path:
-    """Night 1's report, written (as far as its file says) at NIGHT_1."""
     report = tmp_path / "night-1.json"
     fleet.night(report, *args)
-    os.utime(report, (NIGHT_1.timestamp(), NIGHT_1.timestamp()))
     return report
+
+
+def _started(report: Path | dict[str, Any]) -> str:
+    """When the run of a report (a file or its JSON) started."""
+    data = json.loads(report.read_text()) if isinstance(report, Path) else report
+    return str(data["run"]["started_at"])
 
 
 def _by_key(findings: list[dict[str, Any]]) -> dict[tuple[str, str, str | None], Any]:
@@ -76,13 +80,13 @@ def test_baseline_marks_findings_new_updated_unchanged_and_lists_resolved(
     assert report["summary"] | {} == {
         "nodes": 4, "checked": 4, "failed": 2, "errors": 0, "exit_code": 1,
         "new": 1, "updated": 1, "unchanged": 2, "resolved": 1}
-    this_run = report["baseline"]["this_run"]
-    assert report["baseline"] == {"path": str(first), "previous_run": NIGHT_1_TEXT,
-                                  "this_run": this_run, "fail_on_new": False}
+    night_1 = _started(first)
+    assert report["baseline"] == {"path": str(first), "previous_run": night_1,
+                                  "fail_on_new": False}
     found = _by_key(report["findings"])
-    assert found["partner-berlin", "side-local-drift", "Jc"]["first_seen"] == this_run
-    assert found["partner-tbilisi", "must-match-drift", "S4"]["first_seen"] == NIGHT_1_TEXT
-    assert report["resolved"][0]["first_seen"] == NIGHT_1_TEXT
+    assert found["partner-berlin", "side-local-drift", "Jc"]["first_seen"] == _started(report)
+    assert found["partner-tbilisi", "must-match-drift", "S4"]["first_seen"] == night_1
+    assert report["resolved"][0]["first_seen"] == night_1
     # Passes and skips take no part.
     assert all(f["baseline_state"] is None for f in report["findings"]
                if f["status"] in ("pass", "skip"))
@@ -94,14 +98,42 @@ def test_baseline_first_seen_is_carried_over_night_after_night(
     fleet.edit("partner-berlin", "Jc = 4", "Jc = 5")
     second = tmp_path / "night-2.json"
     fleet.night(second, "--baseline", first)
-    night_2 = json.loads(second.read_text())["baseline"]["this_run"]
-    os.utime(second, (0, 0))  # its own this_run, not its mtime, says when it ran
+    night_2 = _started(second)
+    os.utime(second, (0, 0))  # its run's start, not its mtime, says when it ran
     third = fleet.check("--format", "json", "--baseline", second).json()
     assert third["baseline"]["previous_run"] == night_2
     found = _by_key(third["findings"])
-    assert found["partner-tbilisi", "must-match-drift", "S4"]["first_seen"] == NIGHT_1_TEXT
+    assert found["partner-tbilisi", "must-match-drift", "S4"]["first_seen"] == _started(first)
     assert found["partner-berlin", "side-local-drift", "Jc"]["first_seen"] == night_2
     assert set(_states(third).values()) == {"unchanged"}
+
+
+def test_baseline_from_before_reports_said_when_they_ran_uses_the_file_time(
+        fleet: Fleet, tmp_path: Path) -> None:
+    first = _first_night(fleet, tmp_path)
+    older = json.loads(first.read_text())
+    del older["run"]
+    first.write_text(json.dumps(older))
+    os.utime(first, (NIGHT_1.timestamp(), NIGHT_1.timestamp()))
+    report = fleet.check("--format", "json", "--baseline", first).json()
+    assert report["baseline"]["previous_run"] == NIGHT_1_TEXT
+    drift = _by_key(report["findings"])["partner-tbilisi", "must-match-drift", "S4"]
+    assert (drift["baseline_state"], drift["first_seen"]) == ("unchanged", NIGHT_1_TEXT)
+
+
+def test_baseline_tells_findings_about_waivers_apart_by_their_waiver(
+        fleet: Fleet, tmp_path: Path) -> None:
+    unused = [{"nodes": "partner-almaty", "rule": rule, "reason": "r", "expires": "2099-12-31"}
+              for rule in ("legacy-keys", "bom")]
+    fleet.edit_inventory(lambda data: data.update(waivers=unused))
+    first = _first_night(fleet, tmp_path)
+    added = {"nodes": "partner-berlin", "rule": "mtu-range", "reason": "r",
+             "expires": "2099-12-31"}
+    fleet.edit_inventory(lambda data: data.update(waivers=[added, *unused]))  # lines move
+    report = fleet.check("--format", "json", "--baseline", first).json()
+    about = [(f["waiver"]["rule"], f["baseline_state"]) for f in report["findings"]
+             if f["rule"] == "waiver-unused"]
+    assert about == [("mtu-range", "new"), ("legacy-keys", "unchanged"), ("bom", "unchanged")]
 
 
 def test_baseline_matches_a_finding_whose_line_moved(fleet: Fleet, tmp_path: Path) -> None:
@@ -236,13 +268,14 @@ def test_baseline_table_shows_new_findings_first(fleet: Fleet, tmp_path: Path) -
                     ["unchanged", "WARNING", "canonical-spelling"],
                     ["unchanged", "WARNING", "canonical-spelling"]]
     assert "\nResolved since the baseline (1):\n   partner-tbilisi: must-match-drift S4 " \
-           f"(first seen {NIGHT_1_TEXT})\n" in out
+           f"(first seen {_started(first)})\n" in out
     assert "since the baseline: 1 new, 0 updated, 3 unchanged, 1 resolved)" in out
 
 
 # --- the matching rules on their own -----------------------------------------------------
 
-USE = BaselineUse("night-1.json", NIGHT_1_TEXT, "2026-12-01T03:00:00Z")
+USE = BaselineUse("night-1.json", NIGHT_1_TEXT)
+TONIGHT = "2026-12-01T03:00:00.000Z"
 
 
 def _finding(node: str = "a", rule: str = "r", param: str | None = "S4",
@@ -264,7 +297,7 @@ def test_compare_ignores_message_and_line_and_compares_value_severity_status() -
     now = _report(_finding(line=9, message="reworded"), _finding(param="S3", actual="16"),
                   _finding(param="H1", severity=Severity.CRITICAL),
                   _finding(param="H2", status=Status.ERROR))
-    states = [f.baseline_state for f in baseline.compare(now, before, USE).findings]
+    states = [f.baseline_state for f in baseline.compare(now, before, USE, TONIGHT).findings]
     assert states == [BaselineState.UNCHANGED, BaselineState.UPDATED, BaselineState.UPDATED,
                       BaselineState.UPDATED]
 
@@ -272,10 +305,10 @@ def test_compare_ignores_message_and_line_and_compares_value_severity_status() -
 def test_compare_pairs_findings_of_one_identity_in_order() -> None:
     before = _report(_finding(line=3))
     now = _report(_finding(line=3), _finding(line=8))  # the param now twice in the file
-    compared = baseline.compare(now, before, USE)
+    compared = baseline.compare(now, before, USE, TONIGHT)
     assert [f.baseline_state for f in compared.findings] == [BaselineState.UNCHANGED,
                                                              BaselineState.NEW]
-    gone = baseline.compare(before, now, USE).resolved
+    gone = baseline.compare(before, now, USE, TONIGHT).resolved
     assert [(f.location.line if f.location else None, f.baseline_state) for f in gone] == [
         (8, BaselineState.ABSENT)]
 
@@ -290,10 +323,10 @@ def test_compare_pairs_findings_of_one_identity_in_order() -> None:
     (_report(rules=("other",)), "rule not run"),
 ], ids=lambda value: value if isinstance(value, str) else None)
 def test_compare_leaves_unknown_what_this_run_could_not_tell(now: Report, why: str) -> None:
-    assert baseline.compare(now, _report(_finding()), USE).resolved == (), why
+    assert baseline.compare(now, _report(_finding()), USE, TONIGHT).resolved == (), why
 
 
 def test_compare_resolves_a_finding_whose_node_was_read_and_rule_ran() -> None:
-    resolved = baseline.compare(_report(), _report(_finding()), USE).resolved
+    resolved = baseline.compare(_report(), _report(_finding()), USE, TONIGHT).resolved
     assert [(f.node, f.param, f.baseline_state, f.first_seen) for f in resolved] == [
         ("a", "S4", BaselineState.ABSENT, NIGHT_1_TEXT)]

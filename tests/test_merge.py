@@ -22,12 +22,35 @@ SARIF_SCHEMA = paths.ASSETS / "sarif" / "sarif-schema-2.1.0.json"
 PARTS = [("partner-tbilisi", "partner-offline"), ("partner-berlin",), ("partner-almaty",)]
 
 
+WAIVERS = [
+    # Used on tbilisi (one part), unused on almaty (another): not unused.
+    {"nodes": ["partner-tbilisi", "partner-almaty"], "rule": "compose-listener-mesh-bound",
+     "reason": "the relay moves in Q3", "expires": "2099-12-31"},
+    # Covers nothing on the 3 edge nodes, which are in three parts: one
+    # finding that counts them all.
+    {"nodes": "group:edge", "rule": "legacy-keys", "reason": "old installer",
+     "expires": "2099-12-31"},
+    # Expired: partner-late's S3 drift fails again.
+    {"nodes": "partner-late", "rule": "must-match-drift", "reason": "rotation",
+     "expires": "2020-01-31"},
+    # Names no node: said the same by every part.
+    {"nodes": "ghost-*", "rule": "*", "reason": "typo", "expires": "2099-12-31"},
+]
+
+
 @pytest.fixture
 def fleet(tmp_path: Path) -> Fleet:
     fleet = demo_copy(tmp_path)
     fleet.add_node("partner-offline")
     fleet.add_node("partner-late", conf=fleet.conf("partner-berlin").read_text()
                    .replace("S3 = 36", "S3 = 30"))
+
+    def groups_and_waivers(data: dict[str, Any]) -> None:
+        for name in ("partner-berlin", "partner-tbilisi", "partner-late"):
+            data["nodes"][name]["groups"] = ["edge"]
+        data["waivers"] = WAIVERS
+
+    fleet.edit_inventory(groups_and_waivers)
     return fleet
 
 
@@ -50,6 +73,7 @@ def merge(*args: str | Path) -> Run:
 @pytest.mark.parametrize("fmt", FORMATS.names)
 def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
                                                  fmt: str) -> None:
+    # Only the run's times differ (they are the parts', not the whole run's).
     whole = fleet.check("--format", fmt)
     merged = merge(*_parts(fleet, tmp_path), "--format", fmt)
     assert merged.code == whole.code == 5
@@ -59,7 +83,7 @@ def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
         suites = ET.fromstring(merged.out)
         assert [s.get("name") for s in suites] == [
             "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-offline",
-            "partner-late"]
+            "partner-late", str(fleet.inventory)]  # the waivers that matched nothing
     if fmt == "sarif":
         Draft7Validator(json.loads(SARIF_SCHEMA.read_text()),
                         format_checker=Draft7Validator.FORMAT_CHECKER).validate(
@@ -73,10 +97,11 @@ def test_merge_keeps_what_reading_each_node_said_with_its_node(fleet: Fleet,
     whole = fleet.check("--format", "json", "--runtime")
     nodes = [f["node"] for f in whole.json()["findings"]]
     assert [n for i, n in enumerate(nodes) if i == 0 or nodes[i - 1] != n] == [
-        "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-late"]
+        "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-late",
+        str(fleet.inventory)]  # then the findings about no node: unused waivers
     assert len([f for f in whole.json()["findings"] if f["rule"] == "runtime-unavailable"]) == 5
     merged = merge(*_parts(fleet, tmp_path, "--runtime"), "--format", "json")
-    assert (merged.code, merged.out) == (whole.code, whole.out)
+    assert (merged.code, timeless(merged.out)) == (whole.code, timeless(whole.out))
 
 
 def test_merge_of_parts_that_could_not_read_the_source_is_one_such_run(
@@ -86,7 +111,8 @@ def test_merge_of_parts_that_could_not_read_the_source_is_one_such_run(
     for fmt in ("json", "table"):
         whole = fleet.check("--format", fmt)
         merged = merge(*parts, "--format", fmt)
-        assert (merged.code, merged.out, merged.err) == (whole.code, whole.out, "")
+        assert (merged.code, timeless(merged.out), merged.err) == (
+            whole.code, timeless(whole.out), "")
     source = merge(*parts, "--format", "json").json()["source"]
     assert source["error_class"] == "file_missing"
     assert "must-match-drift" in source["not_evaluated"]
@@ -99,7 +125,9 @@ def test_merge_says_the_source_unread_when_one_part_could_not_read_it(
     fleet.conf("server").unlink()
     fleet.night(unread, "--node", "partner-tbilisi")
     run = merge(read, unread, "--format", "json")
-    assert run.code == 5  # the drift rules did not run on tbilisi: not a clean run
+    # tbilisi's relay finding is waived, and its S4 drift was not evaluated:
+    # not a pass but "could not check everything".
+    assert run.code == 4
     assert run.json()["source"]["error_class"] == "file_missing"
     assert (f"awgcheck: warning: the source of truth could not be read in {unread} but could "
             "in the other reports: the merged report says it could not be read\n") in run.err
@@ -123,14 +151,34 @@ def test_merge_exit_code_is_recomputed(fleet: Fleet, tmp_path: Path) -> None:
     assert merge(*files).code == 0
 
 
-def _new_first_seen(report: dict[str, Any]) -> dict[str, Any]:
-    """The report without what only says when its run started: this_run,
-    and the first_seen of new findings, which is the same time."""
-    report["baseline"]["this_run"] = "START"
-    for finding in report["findings"]:
-        if finding["baseline_state"] == "new":
-            finding["first_seen"] = "START"
-    return report
+def _started(path: Path) -> str:
+    return str(json.loads(path.read_text())["run"]["started_at"])
+
+
+def test_merge_run_spans_its_parts(fleet: Fleet, tmp_path: Path) -> None:
+    parts = _parts(fleet, tmp_path)
+    runs = [json.loads(p.read_text())["run"] for p in parts]
+    run = merge(*parts, "--format", "json").json()["run"]
+    assert run["started_at"] == min(r["started_at"] for r in runs)
+    assert run["finished_at"] == max(r["finished_at"] for r in runs)
+    assert run["duration_s"] > max(r["duration_s"] for r in runs)  # the parts ran one by one
+    assert (run["version"], run["rules_digest"], run["inventory"]) == (
+        runs[0]["version"], runs[0]["rules_digest"], runs[0]["inventory"])
+
+
+def test_merge_counts_a_waiver_unused_over_every_part(fleet: Fleet, tmp_path: Path) -> None:
+    parts = _parts(fleet, tmp_path)
+    unused = [f for p in parts for f in json.loads(p.read_text())["findings"]
+              if f["rule"] == "waiver-unused"]
+    # Each part alone: the relay waiver unused on almaty, the edge waiver
+    # on the one or two edge nodes it checked, the ghost waiver everywhere.
+    assert sum("compose-listener-mesh-bound" in f["message"] for f in unused) == 1
+    merged = [f for f in merge(*parts, "--format", "json").json()["findings"]
+              if f["rule"] == "waiver-unused"]
+    assert [(f["node"], f["message"].split(") ", 1)[1]) for f in merged] == [
+        (str(fleet.inventory), "matches no failed finding on the 3 checked node(s) it names"),
+        (str(fleet.inventory), "names no node of the inventory")]
+    assert [f["waiver"]["rule"] for f in merged] == ["legacy-keys", "*"]
 
 
 def test_merge_of_parts_compared_with_a_baseline_is_one_run_compared_with_it(
@@ -140,25 +188,25 @@ def test_merge_of_parts_compared_with_a_baseline_is_one_run_compared_with_it(
     fleet.edit("partner-tbilisi", "S4 = 17", "S4 = 18")  # resolved
     fleet.edit("partner-berlin", "Jc = 4", "Jc = 5")  # new
     parts = _parts(fleet, tmp_path, "--baseline", first, "--fail-on-new")
-    whole = fleet.check("--format", "json", "--baseline", first, "--fail-on-new")
-    merged = merge(*parts, "--format", "json")
-    assert merged.code == whole.code == 5
-    merged_report, whole_report = merged.json(), whole.json()
-    starts = [json.loads(p.read_text())["baseline"]["this_run"] for p in parts]
-    assert merged_report["baseline"]["this_run"] == min(starts)
-    assert {f["first_seen"] for f in merged_report["findings"]
-            if f["baseline_state"] == "new"} == {min(starts)}
-    assert _new_first_seen(merged_report) == _new_first_seen(whole_report)
-    assert [f["node"] for f in merged_report["resolved"]] == ["partner-tbilisi"]
-    for fmt in ("table", "junit", "markdown", "github"):  # no time in them
-        assert merge(*parts, "--format", fmt).out == fleet.check(
-            "--format", fmt, "--baseline", first, "--fail-on-new").out
+    for fmt in FORMATS.names:
+        whole = fleet.check("--format", fmt, "--baseline", first, "--fail-on-new")
+        merged = merge(*parts, "--format", fmt)
+        assert merged.code == whole.code == 5
+        assert timeless(merged.out) == timeless(whole.out)
+    report = merge(*parts, "--format", "json").json()
+    started = min(_started(p) for p in parts)
+    assert report["run"]["started_at"] == started
+    assert {f["first_seen"] for f in report["findings"] if f["baseline_state"] == "new"} == {
+        started}
+    assert {f["first_seen"] for f in report["findings"]
+            if f["baseline_state"] == "unchanged"} == {_started(first)}
+    assert [f["node"] for f in report["resolved"]] == ["partner-tbilisi"]
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (("--profile", "protocol"), "--profile protocol, but {first}: strict"),
     (("--fail-on", "critical"), "--fail-on critical, but {first}: error"),
-    (("--rules", str(paths.ROOT / "rules" / "params.yaml")), "ran other rules than {first}"),
+    (("--rules", str(paths.ROOT / "rules" / "params.yaml")), "ran rules sha256:"),
 ], ids=["profile", "fail-on", "rules"])
 def test_merge_refuses_reports_of_different_runs(fleet: Fleet, tmp_path: Path,
                                                  args: tuple[str, ...], message: str) -> None:
@@ -171,6 +219,20 @@ def test_merge_refuses_reports_of_different_runs(fleet: Fleet, tmp_path: Path,
     assert run.err.startswith(f"awgcheck: error: {other}: ")
     assert message.format(first=first) in run.err
     assert run.out == ""
+
+
+def test_merge_refuses_reports_of_another_awgcheck(fleet: Fleet, tmp_path: Path) -> None:
+    first, other = tmp_path / "first.json", tmp_path / "other.json"
+    fleet.night(first, "--node", "partner-berlin")
+    fleet.night(other, "--node", "partner-almaty")
+    report = json.loads(other.read_text())
+    version = report["run"]["version"]
+    report["run"]["version"] = "9.9.9"
+    other.write_text(json.dumps(report))
+    run = merge(first, other)
+    assert (run.code, run.err) == (2, f"awgcheck: error: {other}: ran awgcheck 9.9.9, but "
+                                      f"{first}: {version}; merge combines reports of one run, "
+                                      "cut in parts\n")
 
 
 def test_merge_refuses_reports_against_another_source_file(fleet: Fleet,
@@ -261,6 +323,6 @@ def test_merge_output_is_written_atomically(fleet: Fleet, tmp_path: Path) -> Non
     os.chmod(target, 0o640)
     run = merge(*parts, "--format", "sarif", "-o", target)
     assert (run.code, run.out) == (5, "")
-    assert target.read_text() == fleet.check("--format", "sarif").out
+    assert timeless(target.read_text()) == timeless(fleet.check("--format", "sarif").out)
     assert target.stat().st_mode & 0o777 == 0o640
     assert [p.name for p in target.parent.iterdir()] == ["merged.sarif"]

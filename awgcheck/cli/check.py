@@ -1,20 +1,20 @@
 """``awgcheck check``: audit every node of an inventory (the nightly use).
 
-Reads as the data flow: inventory -> rules -> read and check the nodes ->
-report -> exit code.
+Reads as the data flow: inventory and waivers -> rules -> read and check
+the nodes -> report (with when and what ran) -> exit code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from awgcheck import audit, baseline, inventory, nodes
+from awgcheck import __version__, audit, baseline, inventory, nodes, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
@@ -29,10 +29,11 @@ from awgcheck.cli.options import (
     warn,
 )
 from awgcheck.errors import UsageError
-from awgcheck.model import BaselineUse, Report, Severity
+from awgcheck.model import BaselineUse, Report, RunMeta, Severity
 from awgcheck.report import FORMATS
 from awgcheck.report import load as report_file
 from awgcheck.report.rulemeta import with_rules
+from awgcheck.report.runinfo import utc_stamp
 from awgcheck.ruleset import load as ruleset
 
 
@@ -76,6 +77,13 @@ class Progress:
                    "not fail the run.")
 @click.option("--node", "only", multiple=True, metavar="NAME",
               help="Check only this node (repeatable); the source is always read.")
+@click.option("--waivers", "waiver_paths", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="Waivers file (a mapping with one key 'waivers', as in the inventory); "
+                   "repeatable. Adds to the inventory's own waivers.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), hidden=True,
+              help="For tests: the date (YYYY-MM-DD) waiver expiry is judged against "
+                   "[default: today, UTC].")
 @click.option("--runtime", is_flag=True,
               help="Also read each SSH node's running interface (awg showconf / awg show "
                    "dump, with sudo -n when the node says so) and compare it with the file "
@@ -85,7 +93,8 @@ class Progress:
 @user_errors
 def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
           output_path: Path | None, fail_on: str, baseline_path: Path | None,
-          fail_on_new: bool, only: Sequence[str], runtime: bool,
+          fail_on_new: bool, only: Sequence[str], waiver_paths: Sequence[Path],
+          today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory against the source of truth.
 
@@ -94,43 +103,47 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     source of truth that cannot be read, once, and the rules that compare
     with it are not evaluated. On a
     terminal, progress is shown on stderr; stdout carries only the report.
+    A failure a waiver in force covers is reported as waived and fails
+    nothing (see docs/inventory.md, "Waivers").
     """
-    started = baseline.timestamp(datetime.now(UTC))
+    started = dt.datetime.now(dt.UTC)
     if output_path is not None:
         output.check_writable(output_path)
-    against = _read_baseline(baseline_path, fail_on_new, started)
+    against = _read_baseline(baseline_path, fail_on_new)
     fleet_file = inventory.load(inventory_path)
     for name in only:
         fleet_file.node(name)
+    accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
     progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
                          only=only, options=replace(run_options, runtime=runtime),
-                         progress=progress)
+                         progress=progress, waived_by=accepted,
+                         today=today.date() if today else started.date())
     if progress is not None:
         progress.finish()
-    report = with_rules(report, rules.rules)
+    report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
+                     run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
+                                 str(inventory_path), rules.digest))
     if against is not None:
-        report = _compared(report, *against)
+        report = _compared(report, *against, seen_at=utc_stamp(started))
     emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())
 
 
-def _read_baseline(path: Path | None, fail_on_new: bool,
-                   started: str) -> tuple[Report, BaselineUse] | None:
+def _read_baseline(path: Path | None, fail_on_new: bool) -> tuple[Report, BaselineUse] | None:
     """The --baseline report and how this run uses it, read before any node."""
     if path is None:
         if fail_on_new:
             raise UsageError("--fail-on-new needs --baseline PREVIOUS.json")
         return None
     previous = report_file.read_check(path, "--baseline")
-    return previous, BaselineUse(str(path), baseline.previous_run(previous, path), started,
-                                 fail_on_new)
+    return previous, BaselineUse(str(path), baseline.previous_run(previous, path), fail_on_new)
 
 
-def _compared(report: Report, previous: Report, use: BaselineUse) -> Report:
-    """``report`` compared with the baseline, saying on stderr what makes
-    that baseline a poor one."""
+def _compared(report: Report, previous: Report, use: BaselineUse, *, seen_at: str) -> Report:
+    """``report`` compared with the baseline, its new findings first seen at
+    ``seen_at``, saying on stderr what makes that baseline a poor one."""
     for difference in baseline.differences(report, previous):
         warn(f"--baseline {use.path}: {difference}")
-    return baseline.compare(report, previous, use)
+    return baseline.compare(report, previous, use, seen_at)

@@ -18,8 +18,11 @@ from awgcheck.model import (
     NodeResult,
     Report,
     RuleMeta,
+    RunMeta,
     Status,
+    Waiver,
 )
+from awgcheck.report.runinfo import utc_stamp
 
 SCHEMA = "awgcheck.report/v1"
 
@@ -29,6 +32,8 @@ def _node(node: NodeResult) -> dict[str, Any]:
                              "error_class": node.error_class}
     if node.index is not None:  # a node of an inventory, not a file of the gate
         entry["index"] = node.index
+    if node.groups:
+        entry["groups"] = list(node.groups)
     return entry
 
 
@@ -49,9 +54,25 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "symptom": finding.symptom,
         "remediation": finding.remediation,
+        "waiver": _waiver(finding.waiver),
         "baseline_state": finding.baseline_state,
         "first_seen": finding.first_seen,
     }
+
+
+def _waiver(waiver: Waiver | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    return {"reason": waiver.reason, "owner": waiver.owner,
+            "expires": waiver.expires.isoformat(), "nodes": list(waiver.nodes),
+            "rule": waiver.rule, "param": waiver.param,
+            "location": _location(waiver.location)}
+
+
+def _run(run: RunMeta) -> dict[str, Any]:
+    return {"version": run.version, "started_at": utc_stamp(run.started_at),
+            "finished_at": utc_stamp(run.finished_at), "duration_s": run.duration_s,
+            "inventory": run.inventory, "rules_digest": run.rules_digest}
 
 
 def _gate(summary: GateSummary) -> dict[str, Any]:
@@ -88,8 +109,7 @@ def _rule(meta: RuleMeta) -> dict[str, Any]:
 
 
 def _baseline(use: BaselineUse) -> dict[str, Any]:
-    return {"path": use.path, "previous_run": use.previous_run, "this_run": use.this_run,
-            "fail_on_new": use.fail_on_new}
+    return {"path": use.path, "previous_run": use.previous_run, "fail_on_new": use.fail_on_new}
 
 
 def _baseline_counts(report: Report) -> dict[str, int]:
@@ -124,6 +144,8 @@ def as_dict(report: Report) -> dict[str, Any]:
         document["baseline"] = _baseline(report.baseline)
         document["resolved"] = [_finding(f) for f in report.resolved]
     document["rules"] = [_rule(meta) for meta in report.rules]
+    if report.run is not None:
+        document["run"] = _run(report.run)
     return document
 
 

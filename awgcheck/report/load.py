@@ -19,9 +19,9 @@ test_load.py`` fails when this version adds one the loader does not read).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
-from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -41,9 +41,11 @@ from awgcheck.model import (
     ParamChange,
     Report,
     RuleMeta,
+    RunMeta,
     Severity,
     SourceFailure,
     Status,
+    Waiver,
 )
 from awgcheck.report.json_format import SCHEMA
 from awgcheck.ruleset.load import PROFILES
@@ -115,6 +117,16 @@ class _Object:
         self._check_time(key, value)
         return value
 
+    def moment(self, key: str) -> dt.datetime:
+        return dt.datetime.fromisoformat(self.time(key))
+
+    def date(self, key: str) -> dt.date:
+        value = self.text(key)
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise self.error(f"{_quote(value)} is not a date (YYYY-MM-DD)", key) from None
+
     def optional_time(self, key: str) -> str | None:
         value = self.optional_text(key)
         if value is not None:
@@ -123,7 +135,7 @@ class _Object:
 
     def _check_time(self, key: str, value: str) -> None:
         try:
-            aware = datetime.fromisoformat(value).tzinfo is not None
+            aware = dt.datetime.fromisoformat(value).tzinfo is not None
         except ValueError:
             aware = False
         if not aware:  # times of different runs are compared: each must say its zone
@@ -189,6 +201,7 @@ def _location(obj: _Object | None) -> Location | None:
 
 
 def _finding(obj: _Object) -> Finding:
+    waiver = obj.optional_child("waiver")
     return Finding(
         rule=obj.text("rule"), node=obj.text("node"), status=obj.choice("status", Status),
         severity=obj.choice("severity", Severity), message=obj.text("message"),
@@ -197,6 +210,7 @@ def _finding(obj: _Object) -> Finding:
         symptom=obj.optional_text("symptom"), remediation=obj.optional_text("remediation"),
         baseline_state=obj.optional_choice("baseline_state", BaselineState),
         first_seen=obj.optional_time("first_seen"),
+        waiver=None if waiver is None else _waiver(waiver),
     )
 
 
@@ -204,9 +218,10 @@ def _node(obj: _Object) -> NodeResult:
     index = obj.optional_int("index")
     if index is not None and index < 0:
         raise obj.error(f"{index} is not a place in an inventory", "index")
+    groups = obj.texts("groups") if "groups" in obj.data else ()
     return NodeResult(obj.text("name"), obj.choice("status", Status),
                       obj.optional_text("error"), obj.optional_choice("error_class", ErrorClass),
-                      index)
+                      index, groups)
 
 
 def _rule(obj: _Object) -> RuleMeta:
@@ -249,8 +264,20 @@ def _source_failure(obj: _Object) -> SourceFailure | None:
 
 
 def _baseline(obj: _Object) -> BaselineUse:
-    return BaselineUse(obj.text("path"), obj.time("previous_run"), obj.time("this_run"),
-                       obj.flag("fail_on_new"))
+    return BaselineUse(obj.text("path"), obj.time("previous_run"), obj.flag("fail_on_new"))
+
+
+def _waiver(obj: _Object) -> Waiver:
+    location = _location(obj.child("location"))
+    assert location is not None
+    return Waiver(nodes=obj.texts("nodes"), rule=obj.text("rule"), reason=obj.text("reason"),
+                  expires=obj.date("expires"), location=location,
+                  param=obj.optional_text("param"), owner=obj.optional_text("owner"))
+
+
+def _run(obj: _Object) -> RunMeta:
+    return RunMeta(obj.text("version"), obj.moment("started_at"), obj.moment("finished_at"),
+                   obj.optional_text("inventory"), obj.text("rules_digest"))
 
 
 def from_json(data: object, file: str) -> Report:
@@ -269,6 +296,7 @@ def from_json(data: object, file: str) -> Report:
     source = top.child("source")
     gate = top.optional_child("gate")
     baseline = top.optional_child("baseline")
+    run = top.optional_child("run")
     return Report(
         source_node=source.optional_text("node"), source_path=source.text("path"),
         nodes=top.each("nodes", _node), findings=top.each("findings", _finding),
@@ -278,6 +306,7 @@ def from_json(data: object, file: str) -> Report:
         baseline=None if baseline is None else _baseline(baseline),
         resolved=top.each("resolved", _finding, optional=True),
         source_failure=_source_failure(source),
+        run=None if run is None else _run(run),
     )
 
 

@@ -51,10 +51,12 @@ class _Family:
 
 
 def run_time(report: Report) -> RunTime:
-    """The run's end and duration. The report does not carry them (yet):
-    the end is now, as the CLI renders the moment the run ends, and the
-    duration is left out rather than guessed."""
-    return RunTime(time.time())
+    """The run's end and duration, from the report's run metadata; a report
+    built without a run (tests, older JSON) ends now, with no duration
+    rather than a guessed one."""
+    if report.run is None:
+        return RunTime(time.time())
+    return RunTime(report.run.finished_at.timestamp(), report.run.duration_s)
 
 
 def render(report: Report) -> str:

@@ -20,9 +20,11 @@ def describe(rule: Rule) -> RuleMeta:
                     tuple(rule.tags), rule.is_drift)
 
 
-def with_rules(report: Report, rules: Sequence[Rule]) -> Report:
-    """The same report, carrying the metadata of ``rules``."""
-    return dataclasses.replace(report, rules=tuple(describe(r) for r in rules))
+def with_rules(report: Report, rules: Sequence[Rule],
+               also: Sequence[RuleMeta] = ()) -> Report:
+    """The same report, carrying the metadata of ``rules``, then ``also``
+    (ids no rule file declares, such as the waiver findings')."""
+    return dataclasses.replace(report, rules=(*(describe(r) for r in rules), *also))
 
 
 def rule_metadata(report: Report) -> list[RuleMeta]:

@@ -3,9 +3,12 @@
 One ``run`` with awgcheck as ``tool.driver``: a ``rules`` entry per
 awgcheck rule (every loaded rule when the caller attached their metadata
 as ``report.rules``, else the rules that appear in findings), one
-``result`` per failed finding with its file and line, and nodes that could
-not be checked (and a source of truth that could not be read) as tool
-execution notifications, since they have no place in a file.
+``result`` per failed or waived finding with its file and line (a waived
+one with an external, accepted ``suppression`` that gives the waiver's
+reason and place), and nodes that could not be checked (and a source of
+truth that could not be read) as tool execution notifications, since they
+have no place in a file. The invocation says when the run started and
+ended, on what inventory and rules.
 
 Compared with a baseline (``check --baseline``), each result carries its
 ``baselineState`` (``new``, ``unchanged``, ``updated``) and, among its
@@ -23,8 +26,9 @@ from typing import Any
 from urllib.parse import quote
 
 from awgcheck import __version__
-from awgcheck.model import Finding, Report, RuleMeta, Severity, Status
+from awgcheck.model import Finding, Location, Report, RuleMeta, Severity, Status, Waiver
 from awgcheck.report.rulemeta import rule_metadata
+from awgcheck.report.runinfo import utc_stamp
 from awgcheck.report.source import statement
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -68,13 +72,24 @@ def uri(path: str) -> str:
     return quote(path.replace("\\", "/"), safe="/")
 
 
+def _physical(location: Location) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(location.path)}}
+    if location.line is not None and location.line >= 1:
+        physical["region"] = {"startLine": location.line}
+    return {"physicalLocation": physical}
+
+
 def _location(finding: Finding) -> list[dict[str, Any]]:
-    if finding.location is None:
-        return []
-    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(finding.location.path)}}
-    if finding.location.line is not None and finding.location.line >= 1:
-        physical["region"] = {"startLine": finding.location.line}
-    return [{"physicalLocation": physical}]
+    return [] if finding.location is None else [_physical(finding.location)]
+
+
+def _suppression(waiver: Waiver) -> dict[str, Any]:
+    """A waiver as SARIF has it: accepted outside the analysed file."""
+    properties: dict[str, Any] = {"expires": waiver.expires.isoformat()}
+    if waiver.owner:
+        properties["owner"] = waiver.owner
+    return {"kind": "external", "status": "accepted", "justification": waiver.reason,
+            "location": _physical(waiver.location), "properties": properties}
 
 
 def _message(finding: Finding) -> str:
@@ -101,6 +116,8 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         "locations": _location(finding),
         "properties": properties,
     }
+    if finding.status is Status.WAIVED and finding.waiver is not None:
+        result["suppressions"] = [_suppression(finding.waiver)]
     if finding.baseline_state is not None:
         result["baselineState"] = finding.baseline_state.value
     return result
@@ -117,6 +134,22 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
     return notes
 
 
+def _invocation(report: Report) -> dict[str, Any]:
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not report.unchecked() and report.source_failure is None,
+        "exitCode": report.exit_code(),
+        "toolExecutionNotifications": _notifications(report),
+    }
+    run = report.run
+    if run is not None:
+        invocation["startTimeUtc"] = utc_stamp(run.started_at)
+        invocation["endTimeUtc"] = utc_stamp(run.finished_at)
+        invocation["properties"] = {"inventory": run.inventory,
+                                    "rulesDigest": run.rules_digest,
+                                    "durationSeconds": run.duration_s}
+    return invocation
+
+
 def as_dict(report: Report) -> dict[str, Any]:
     metadata = rule_metadata(report)
     index = {meta.id: i for i, meta in enumerate(metadata)}
@@ -126,16 +159,12 @@ def as_dict(report: Report) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {
                 "name": "awgcheck",
-                "version": __version__,
+                "version": report.run.version if report.run else __version__,
                 "rules": [_rule(meta) for meta in metadata],
             }},
-            "invocations": [{
-                "executionSuccessful": not report.unchecked()
-                and report.source_failure is None,
-                "exitCode": report.exit_code(),
-                "toolExecutionNotifications": _notifications(report),
-            }],
-            "results": [_result(f, index) for f in report.findings if f.failed],
+            "invocations": [_invocation(report)],
+            "results": [_result(f, index) for f in report.findings
+                        if f.failed or f.status is Status.WAIVED],
         }],
     }
 

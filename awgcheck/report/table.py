@@ -1,11 +1,13 @@
 """Human report: failing findings grouped by node, then a summary line.
 
 Written for a terminal at 3 a.m.: the worst thing first, the symptom and
-the fix next to it, and nodes that could not be checked said plainly. For
-the CI gate, what the change does during rollout follows the summary line.
-Compared with a baseline, what is new comes first: nodes with a new
-finding, then nodes with an updated one, and in each node new, updated,
-then unchanged findings; the findings resolved since follow the nodes.
+the fix next to it, waived failures last with why and until when, and
+nodes that could not be checked said plainly. For the CI gate, what the
+change does during rollout follows the summary line; the line above it
+says which awgcheck ran, when, on what inventory and rules. Compared with
+a baseline, what is new comes first: nodes with a new finding, then nodes
+with an updated one, and in each node new, updated, then unchanged
+findings; the findings resolved since follow the nodes.
 """
 
 from __future__ import annotations
@@ -23,16 +25,20 @@ from awgcheck.model import (
     Status,
 )
 from awgcheck.report.grid import grid
+from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, source_name
+
+
+def _value(text: str | None) -> str:
+    return "-" if text is None else text
+
+
+_SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 
 _STATE_ORDER = {BaselineState.NEW: 0, BaselineState.UPDATED: 1}
 """New findings first, then updated; unchanged ones (and a run without a
 baseline) after, in the order they rank by severity."""
 _LAST = len(_STATE_ORDER)
-
-
-def _value(text: str | None) -> str:
-    return "-" if text is None else text
 
 
 def _news(finding: Finding) -> int:
@@ -43,17 +49,23 @@ def _news(finding: Finding) -> int:
 
 def _node_rows(findings: list[Finding], compared: bool) -> list[list[str]]:
     rows = []
-    for f in sorted(findings, key=lambda f: (_news(f), -f.severity.rank)):
+    for f in sorted(findings, key=_rank):
         where = str(f.location) if f.location else ""
+        shown = "WAIVED" if f.status is Status.WAIVED else f.severity.value.upper()
         state = [_value(f.baseline_state)] if compared else []
-        rows.append([*state, f.severity.value.upper(), f.rule, _value(f.param), f.message,
-                     where])
+        rows.append([*state, shown, f.rule, _value(f.param), f.message, where])
     return rows
+
+
+def _rank(finding: Finding) -> tuple[bool, int, int]:
+    """Waived findings after every live one; new, then updated, then the
+    rest; worst first."""
+    return finding.status is Status.WAIVED, _news(finding), -finding.severity.rank
 
 
 def _in_order(report: Report) -> list[NodeResult]:
     """The nodes in report order; compared with a baseline, those with a
-    new finding first, then those with an updated one."""
+    new live finding first, then those with an updated one."""
     news: dict[str, int] = {}
     for f in report.findings:
         if f.status in (Status.FAIL, Status.ERROR):
@@ -66,7 +78,10 @@ def render(report: Report) -> str:
     out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source_name(report)}, "
                f"profile {report.profile}")
     out.extend(_source_failure(report))
-    compared = report.baseline is not None
+    by_node: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        if finding.status in _SHOWN:
+            by_node.setdefault(finding.node, []).append(finding)
     for node in _in_order(report):
         if report.is_failed_source(node):
             continue  # said above, once
@@ -74,17 +89,14 @@ def render(report: Report) -> str:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
             continue
-        failing = [f for f in report.findings if f.node == node.name
-                   and f.status in (Status.FAIL, Status.ERROR)]
-        if not failing:
-            continue
-        out.append(f"\n== {node.name}: {node.status.value.upper()} ==")
-        state = ["baseline"] if compared else []
-        out.append(grid(_node_rows(failing, compared),
-                        [*state, "severity", "rule", "param", "finding", "where"],
-                        tablefmt="simple",
-                        maxcolwidths=[*(None for _ in state), None, None, None, 70, None]))
-        out.extend(_explanations(failing, report))
+        shown = by_node.get(node.name)
+        if shown:
+            out.extend(_block(f"{node.name}: {node.status.value.upper()}", shown, report))
+    # Findings about no node (a waiver that matched nothing names its file).
+    names = {node.name for node in report.nodes}
+    for name, shown in by_node.items():
+        if name not in names:
+            out.extend(_block(name, shown, report))
     templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
     if templates:
         # Once per template, whether or not it failed: what was left alone.
@@ -95,6 +107,8 @@ def render(report: Report) -> str:
         out.extend(f"   {f.node}: {f.rule}{f' {f.param}' if f.param else ''} "
                    f"(first seen {f.first_seen})" for f in report.resolved)
     out.append("")
+    if report.run is not None:
+        out.append(footer(report.run))  # above the summary, which stays last for `tail -1`
     out.append(_summary(report))
     gate = list(_gate(report.gate)) if report.gate is not None else []
     if gate:
@@ -109,6 +123,31 @@ def _source_failure(report: Report) -> Iterator[str]:
     yield f"\n== source of truth {source_name(report)}: COULD NOT READ ({failure.error_class}) =="
     yield f"   {failure.error}"
     yield f"   {consequence(report)}"
+
+
+def _block(title: str, shown: list[Finding], report: Report) -> list[str]:
+    """One node's (or file's) table, with the symptoms, fixes and waivers under it."""
+    lines = [f"\n== {title} =="]
+    state = ["baseline"] if report.baseline is not None else []
+    lines.append(grid(_node_rows(shown, bool(state)),
+                      [*state, "severity", "rule", "param", "finding", "where"],
+                      tablefmt="simple",
+                      maxcolwidths=[*(None for _ in state), None, None, None, 70, None]))
+    lines.extend(_explanations([f for f in shown if f.status is not Status.WAIVED], report))
+    lines.extend(_waivers(shown))
+    return lines
+
+
+def _waivers(shown: list[Finding]) -> list[str]:
+    """Why each waived row is accepted, whose it is, until when."""
+    lines = []
+    for f in shown:
+        if f.status is Status.WAIVED and f.waiver is not None:
+            w = f.waiver
+            owner = f"; owner {w.owner}" if w.owner else ""
+            lines.append(f"   waived ({f.param or f.rule}): {w.reason}{owner}; until "
+                         f"{w.expires.isoformat()} ({w.location})")
+    return lines
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:
@@ -149,6 +188,8 @@ def _summary(report: Report) -> str:
         if f.failed:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
+    if report.waived():
+        detail += f", {len(report.waived())} waived"
     # Nothing failed but something was not checked: not a pass, not a failure.
     verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
     unread = ", source of truth not read" if report.source_failure is not None else ""

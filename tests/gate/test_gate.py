@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -788,3 +789,14 @@ def test_gate_error_reply_consumer_is_reported_once(
     assert [(f["rule"], f["severity"]) for f in mine] == [("params-document-valid", "error")]
     assert "'upstream timeout'" in mine[0]["message"]
     assert "none of them was compared" in mine[0]["message"]
+
+
+def test_gate_report_carries_run_metadata(repo: Path, base: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0
+    run = json.loads(out)["run"]
+    assert Path(run["inventory"]).name == "awgcheck.yaml"  # the gate's config
+    started, finished = (datetime.fromisoformat(run[k]) for k in ("started_at", "finished_at"))
+    assert started.utcoffset() == timedelta(0) and started <= finished
+    assert run["rules_digest"].startswith("sha256:")

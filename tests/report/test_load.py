@@ -37,9 +37,28 @@ def _git(repo: Path, *args: str) -> None:
                    check=True, capture_output=True)
 
 
+WAIVERS = [
+    {"nodes": "partner-tbilisi", "rule": "compose-listener-mesh-bound", "owner": "alice",
+     "reason": "the relay moves to the mesh address in Q3", "expires": "2099-12-31"},
+    {"nodes": "group:edge", "rule": "must-match-drift", "param": "S4", "owner": "bob",
+     "reason": "rotation in progress", "expires": "2020-01-31"},  # expired
+    {"nodes": "partner-almaty", "rule": "side-local-drift", "param": "Jc",
+     "reason": "vendor build", "expires": "2099-12-31"},  # covers nothing: unused
+]
+
+
 def _fleet_with_offline_node(tmp_path: Path) -> Fleet:
+    """The demo fleet, a node that cannot be read, groups and waivers (one
+    in force, one expired, one unused)."""
     fleet = demo_copy(tmp_path)
     fleet.add_node("partner-offline")
+
+    def groups_and_waivers(data: dict[str, Any]) -> None:
+        data["nodes"]["partner-berlin"]["groups"] = ["edge"]
+        data["nodes"]["partner-tbilisi"]["groups"] = ["edge", "caucasus"]
+        data["waivers"] = WAIVERS
+
+    fleet.edit_inventory(groups_and_waivers)
     return fleet
 
 
@@ -111,6 +130,7 @@ def test_load_json_round_trip_is_identical(runs: dict[str, dict[str, str]], name
 @pytest.mark.parametrize(("name", "fmt"), RENDERED, ids=[f"{n}-{f}" for n, f in RENDERED])
 def test_load_renders_every_format_as_the_run_did(runs: dict[str, dict[str, str]], name: str,
                                                   fmt: str) -> None:
+    # Each format came from a run of its own: they differ in their times.
     report = load.parse(runs[name]["json"].encode(), name)
     assert timeless(FORMATS.render(fmt, report)) == timeless(runs[name][fmt])
 
@@ -140,9 +160,10 @@ def test_load_corpus_fills_in_every_field_of_the_json_format(
     empty = sorted(path for path, value in filled.items() if not value)
     assert not empty, ("fields no report of tests/report/test_load.py fills in, so the round "
                        f"trip does not test them: {empty}")
-    assert {"baseline.this_run", "resolved[].first_seen", "gate.impact.unknown[]",
-            "nodes[].index", "rules[].tags[]", "nodes[].error_class",
-            "source.not_evaluated[]"} <= set(filled)
+    assert {"baseline.previous_run", "resolved[].first_seen", "gate.impact.unknown[]",
+            "nodes[].index", "nodes[].groups[]", "rules[].tags[]", "nodes[].error_class",
+            "source.not_evaluated[]", "findings[].waiver.owner", "run.rules_digest"
+            } <= set(filled)
 
 
 def test_load_every_field_of_a_check_report_is_in_docs_reports_md(

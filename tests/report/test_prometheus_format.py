@@ -112,14 +112,23 @@ def test_prometheus_demo_fleet_written_with_output_parses(tmp_path: Path) -> Non
                fail_on="error") == 1
 
 
-def test_prometheus_last_run_is_when_the_report_was_written() -> None:
+def test_prometheus_last_run_and_duration_from_the_run_metadata() -> None:
     before = time.time()
     code, out = check("-i", str(DEMO), "--format", "prometheus")
     after = time.time()
     assert code == 1
     samples = parse(out)
-    assert before <= one(samples, "awgcheck_last_run_timestamp_seconds") <= after
-    # the report does not say how long the run took: no guessed duration
+    ended = one(samples, "awgcheck_last_run_timestamp_seconds")
+    assert before <= ended <= after
+    duration = one(samples, "awgcheck_run_duration_seconds")
+    assert 0 <= duration <= after - before
+
+
+def test_prometheus_report_without_run_metadata_guesses_no_duration() -> None:
+    report = Report(None, "s", (NodeResult("a", Status.PASS),), ())
+    before = time.time()
+    samples = parse(prometheus.render(report))
+    assert one(samples, "awgcheck_last_run_timestamp_seconds") >= before
     assert "awgcheck_run_duration_seconds" not in samples
 
 
