@@ -5,6 +5,10 @@ A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
 never counted as passed. Waivers (:mod:`awgcheck.waivers`) apply to the
 findings before the nodes are judged, so a waived failure fails no node.
+
+Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
+audit reads what it names and reports its nodes only (the source node,
+when read only to compare the others with, is not reported).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from awgcheck.nodes import (
     read_source_file,
 )
 from awgcheck.ruleset.load import RuleSet
+from awgcheck.selection import Selection, select
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
 # this grace covers a collector that does not, so the run still ends.
@@ -57,19 +62,27 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
-          fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
+          fail_on: Severity = Severity.ERROR, selection: Selection | None = None,
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
           documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
           waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
-    """Read the chosen nodes (the source always), evaluate ``rules`` and
-    apply the waivers ``waived_by`` as of ``today`` (UTC today by default)."""
+    """Read the ``selection`` (every node by default; the source too, to
+    compare with), evaluate ``rules`` and apply the waivers ``waived_by``
+    as of ``today`` (UTC today by default). ``progress`` hears of each
+    reported node as it is read."""
     options = options or RunOptions()
-    chosen = [n for n in inventory.nodes
-              if not only or n.name in only or n.name == inventory.source_node]
-    reads = read_nodes(chosen, options, factory, progress, documents)
+    chosen = selection or select(inventory)
+    reported = {n.name for n in chosen.nodes}
+
+    def tick(read: NodeRead) -> None:
+        if progress is not None and read.node.name in reported:
+            progress(read)
+
+    reads = read_nodes(chosen.read, options, factory, tick, documents)
     source = _source(inventory, reads)
+    reads = [r for r in reads if r.node.name in reported]
     node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
@@ -95,8 +108,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
+    # An empty shard read no source and compared nothing: nothing failed.
+    failure = engine.source_failure(rules.rules, node_docs, source) if reads else None
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
-                  source_failure=engine.source_failure(rules.rules, node_docs, source))
+                  shard=chosen.shard, source_failure=failure)
 
 
 def by_place(finding: Finding) -> tuple[str, int]:

@@ -1,11 +1,13 @@
-"""``awgcheck merge``: the reports of parts of one fleet (``check --node``
-runs, shards) as the one report a run over all of them would have given.
+"""``awgcheck merge``: the reports of parts of one fleet (``check --shard``
+runs, or ``--node`` and ``--group`` runs) as the one report a run over all
+of them would have given.
 
-Every part reads the source of truth, so the source node is in every part,
-and a node may be in more than one: it is kept once when its results are
-the same in each. The source node's may differ (the source changed between
-the parts' runs): the first part's are kept, with a warning. Any other
-node's may not: that is not one fleet cut in parts. A source of truth that
+A node may be in more than one part (two ``--node`` runs that both name
+it): it is kept once when its results are the same in each. The source
+node's may differ (the source changed between the parts' runs): the first
+part's are kept, with a warning. Any other node's may not: that is not one
+fleet cut in parts. Shards of one count that leave some shard out are
+merged, with a warning that the report covers part of the fleet. A source of truth that
 one part could not read was not compared with on that part's nodes, so
 the merged report says it could not be read (and why, as the first such
 part says), with a warning when other parts could read it.
@@ -96,6 +98,8 @@ def _agree(first: Part, part: Part) -> None:
          one.source_node or one.source_path),
         ("--profile", other.profile, one.profile),
         ("--fail-on", other.fail_on.value, one.fail_on.value)]
+    if one.shard is not None and other.shard is not None:
+        pairs.append(("is a shard of", other.shard.count, one.shard.count))
     if one.run is not None and other.run is not None:
         pairs += [("ran awgcheck", other.run.version, one.run.version),
                   ("ran rules", other.run.rules_digest, one.run.rules_digest)]
@@ -154,6 +158,19 @@ def _source_failure(parts: Sequence[Part],
         f"the source of truth could not be read in {', '.join(p.name for p in failed)} "
         "but could in the other reports: the merged report says it could not be read"]
     return replace(failures[0], not_evaluated=not_evaluated), warnings
+
+
+def _missing_shards(parts: Sequence[Part]) -> list[str]:
+    """A warning when the parts are shards of N but not all N of them."""
+    shards = [p.report.shard for p in parts if p.report.shard is not None]
+    if not shards:
+        return []
+    count = shards[0].count
+    missing = sorted(set(range(1, count + 1)) - {s.index for s in shards})
+    if not missing:
+        return []
+    named = ", ".join(f"{index}/{count}" for index in missing)
+    return [f"shard(s) {named} missing: the merged report covers only part of the fleet"]
 
 
 def _restamped(report: Report, run: RunMeta | None) -> Report:
@@ -219,6 +236,7 @@ def merge(parts: Sequence[Part]) -> Merged:
     run = _run(parts)
     rules = next((p.report.rules for p in parts if p.report.rules), ())
     source_failure, warnings = _source_failure(parts, rules)
+    warnings += _missing_shards(parts)
     kept: dict[str, _NodePart] = {}
     kept_from: dict[str, str] = {}
     loose: list[Finding] = []
@@ -243,8 +261,12 @@ def merge(parts: Sequence[Part]) -> Merged:
     nodes = [n.result for n in order]
     today = (run.started_at if run is not None else dt.datetime.now(dt.UTC)).date()
     every = [f for p in parts for f in p.report.findings]
+    # As a part that read the source names it (an empty shard read nothing).
+    source_path = next((p.report.source_path for p in parts
+                        if p.report.nodes and p.report.source_failure is None),
+                       first.report.source_path)
     report = replace(
-        first.report, nodes=tuple(nodes),
+        first.report, source_path=source_path, shard=None, nodes=tuple(nodes),
         findings=(*(f for n in order for f in n.findings), *_loose(loose, every, nodes, today)),
         resolved=tuple(f for n in order for f in n.resolved), baseline=first.report.baseline,
         rules=rules, source_failure=source_failure, run=run)

@@ -340,6 +340,15 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """``check --shard INDEX/COUNT``: this run checks shard ``index``
+    (1-based) of ``count``; the shards of one fleet cover it once."""
+
+    index: int
+    count: int
+
+
+@dataclass(frozen=True)
 class SourceFailure:
     """The source of truth could not be read: why (``error``, which starts
     with the node or file concerned, and its stable ``error_class``), and
@@ -390,7 +399,8 @@ class Report:
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings. ``source_failure`` is set
+    empty, they are described from the findings. ``shard`` says which
+    share of the fleet a ``check --shard`` run covered. ``source_failure`` is set
     when the source of truth could not be read. ``run`` says which
     awgcheck ran and when (None for a report built without a run, in tests).
     ``baseline`` and ``resolved`` are set when the run was compared with an
@@ -405,6 +415,7 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    shard: Shard | None = None
     source_failure: SourceFailure | None = None
     run: RunMeta | None = field(default=None, compare=False)
     baseline: BaselineUse | None = None

@@ -18,8 +18,8 @@ from scratch_fleet import Fleet, Run, awgcheck, demo_copy, timeless
 from awgcheck.report import FORMATS
 
 SARIF_SCHEMA = paths.ASSETS / "sarif" / "sarif-schema-2.1.0.json"
-# Every part reads the source (server) too; partner-offline cannot be read.
-PARTS = [("partner-tbilisi", "partner-offline"), ("partner-berlin",), ("partner-almaty",)]
+# In 3 shards: almaty | berlin, offline (which cannot be read) | server,
+# tbilisi, late; in 4, the first shard is empty.
 
 
 WAIVERS = [
@@ -54,16 +54,25 @@ def fleet(tmp_path: Path) -> Fleet:
     return fleet
 
 
-def _parts(fleet: Fleet, tmp_path: Path, *args: str | Path,
-           parts: list[tuple[str, ...]] | None = None) -> list[Path]:
-    """One report per part, written as a nightly job would; listed last
-    part first, so the order given to merge is not the inventory's."""
+def _shards(fleet: Fleet, tmp_path: Path, *args: str | Path, count: int = 3) -> list[Path]:
+    """The report of each shard, written as a nightly CI matrix would; the
+    last shard first, so the order given to merge is not the inventory's."""
     files = []
-    for i, nodes in enumerate(parts or [*PARTS, ("partner-late",)]):
-        path = tmp_path / f"part-{i}.json"
-        fleet.night(path, *args, *(word for node in nodes for word in ("--node", node)))
+    for index in range(1, count + 1):
+        path = tmp_path / f"shard-{index}-of-{count}.json"
+        fleet.night(path, *args, "--shard", f"{index}/{count}")
         files.append(path)
     return files[::-1]
+
+
+def _parts(fleet: Fleet, tmp_path: Path, *parts: tuple[str, ...]) -> list[Path]:
+    """One report per ``check --node ...`` run, in the order given."""
+    files = []
+    for i, nodes in enumerate(parts):
+        path = tmp_path / f"part-{i}.json"
+        fleet.night(path, *(word for node in nodes for word in ("--node", node)))
+        files.append(path)
+    return files
 
 
 def merge(*args: str | Path) -> Run:
@@ -75,7 +84,9 @@ def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
                                                  fmt: str) -> None:
     # Only the run's times differ (they are the parts', not the whole run's).
     whole = fleet.check("--format", fmt)
-    merged = merge(*_parts(fleet, tmp_path), "--format", fmt)
+    shards = _shards(fleet, tmp_path)
+    assert all(json.loads(s.read_text())["nodes"] for s in shards)  # each holds some
+    merged = merge(*shards, "--format", fmt)
     assert merged.code == whole.code == 5
     assert merged.err == ""
     assert timeless(merged.out) == timeless(whole.out)
@@ -90,6 +101,34 @@ def test_merge_of_parts_is_the_report_of_one_run(fleet: Fleet, tmp_path: Path,
             json.loads(merged.out))
 
 
+def test_merge_of_shards_with_an_empty_one_is_the_report_of_one_run(
+        fleet: Fleet, tmp_path: Path) -> None:
+    shards = _shards(fleet, tmp_path, count=4)
+    assert [len(json.loads(s.read_text())["nodes"]) for s in shards[::-1]] == [0, 2, 1, 3]
+    merged = merge(*shards, "--format", "json")
+    assert (merged.code, merged.err) == (5, "")
+    assert timeless(merged.out) == timeless(fleet.check("--format", "json").out)
+    assert "shard" not in merged.json()  # the whole fleet, no share of it
+
+
+def test_merge_of_some_shards_says_the_others_are_missing(fleet: Fleet, tmp_path: Path) -> None:
+    shards = _shards(fleet, tmp_path)  # 3/3, 2/3, 1/3
+    run = merge(shards[0], shards[2], "--format", "json")
+    assert run.err == ("awgcheck: warning: shard(s) 2/3 missing: the merged report covers "
+                       "only part of the fleet\n")
+    assert [n["name"] for n in run.json()["nodes"]] == [
+        "server", "partner-tbilisi", "partner-almaty", "partner-late"]
+
+
+def test_merge_refuses_shards_of_different_counts(fleet: Fleet, tmp_path: Path) -> None:
+    three, four = tmp_path / "three.json", tmp_path / "four.json"
+    fleet.night(three, "--shard", "1/3")
+    fleet.night(four, "--shard", "2/4")
+    run = merge(three, four)
+    assert run.code == 2
+    assert run.err.startswith(f"awgcheck: error: {four}: is a shard of 4, but {three}: 3;")
+
+
 def test_merge_keeps_what_reading_each_node_said_with_its_node(fleet: Fleet,
                                                                tmp_path: Path) -> None:
     # --runtime on a local tree: reading each node adds a runtime-unavailable
@@ -100,14 +139,14 @@ def test_merge_keeps_what_reading_each_node_said_with_its_node(fleet: Fleet,
         "server", "partner-berlin", "partner-tbilisi", "partner-almaty", "partner-late",
         str(fleet.inventory)]  # then the findings about no node: unused waivers
     assert len([f for f in whole.json()["findings"] if f["rule"] == "runtime-unavailable"]) == 5
-    merged = merge(*_parts(fleet, tmp_path, "--runtime"), "--format", "json")
+    merged = merge(*_shards(fleet, tmp_path, "--runtime"), "--format", "json")
     assert (merged.code, timeless(merged.out)) == (whole.code, timeless(whole.out))
 
 
 def test_merge_of_parts_that_could_not_read_the_source_is_one_such_run(
         fleet: Fleet, tmp_path: Path) -> None:
     fleet.conf("server").unlink()
-    parts = _parts(fleet, tmp_path)
+    parts = _shards(fleet, tmp_path)
     for fmt in ("json", "table"):
         whole = fleet.check("--format", fmt)
         merged = merge(*parts, "--format", fmt)
@@ -129,9 +168,9 @@ def test_merge_says_the_source_unread_when_one_part_could_not_read_it(
     # not a pass but "could not check everything".
     assert run.code == 4
     assert run.json()["source"]["error_class"] == "file_missing"
-    assert (f"awgcheck: warning: the source of truth could not be read in {unread} but could "
-            "in the other reports: the merged report says it could not be read\n") in run.err
-    assert f"awgcheck: warning: {unread}: the source node server has other results" in run.err
+    assert run.err == (f"awgcheck: warning: the source of truth could not be read in {unread} "
+                       "but could in the other reports: the merged report says it could not be "
+                       "read\n")
 
 
 def test_merge_of_one_report_gives_it_back(fleet: Fleet, tmp_path: Path) -> None:
@@ -142,13 +181,14 @@ def test_merge_of_one_report_gives_it_back(fleet: Fleet, tmp_path: Path) -> None
 
 
 def test_merge_exit_code_is_recomputed(fleet: Fleet, tmp_path: Path) -> None:
-    files = _parts(fleet, tmp_path, parts=[("partner-berlin",), ("partner-almaty",)])
-    assert [json.loads(f.read_text())["summary"]["exit_code"] for f in files] == [0, 0]
+    berlin, almaty = _parts(fleet, tmp_path, ("partner-berlin",), ("partner-almaty",))
+    assert [json.loads(f.read_text())["summary"]["exit_code"] for f in (berlin, almaty)] == [
+        0, 0]
     fleet.edit("partner-berlin", "S4 = 18", "S4 = 19")
     failing = tmp_path / "failing.json"
     fleet.night(failing, "--node", "partner-berlin")
-    assert merge(files[0], failing).code == 1
-    assert merge(*files).code == 0
+    assert merge(almaty, failing).code == 1
+    assert merge(almaty, berlin).code == 0
 
 
 def _started(path: Path) -> str:
@@ -156,7 +196,7 @@ def _started(path: Path) -> str:
 
 
 def test_merge_run_spans_its_parts(fleet: Fleet, tmp_path: Path) -> None:
-    parts = _parts(fleet, tmp_path)
+    parts = _shards(fleet, tmp_path)
     runs = [json.loads(p.read_text())["run"] for p in parts]
     run = merge(*parts, "--format", "json").json()["run"]
     assert run["started_at"] == min(r["started_at"] for r in runs)
@@ -167,7 +207,7 @@ def test_merge_run_spans_its_parts(fleet: Fleet, tmp_path: Path) -> None:
 
 
 def test_merge_counts_a_waiver_unused_over_every_part(fleet: Fleet, tmp_path: Path) -> None:
-    parts = _parts(fleet, tmp_path)
+    parts = _shards(fleet, tmp_path)
     unused = [f for p in parts for f in json.loads(p.read_text())["findings"]
               if f["rule"] == "waiver-unused"]
     # Each part alone: the relay waiver unused on almaty, the edge waiver
@@ -187,7 +227,7 @@ def test_merge_of_parts_compared_with_a_baseline_is_one_run_compared_with_it(
     fleet.night(first)
     fleet.edit("partner-tbilisi", "S4 = 17", "S4 = 18")  # resolved
     fleet.edit("partner-berlin", "Jc = 4", "Jc = 5")  # new
-    parts = _parts(fleet, tmp_path, "--baseline", first, "--fail-on-new")
+    parts = _shards(fleet, tmp_path, "--baseline", first, "--fail-on-new")
     for fmt in FORMATS.names:
         whole = fleet.check("--format", fmt, "--baseline", first, "--fail-on-new")
         merged = merge(*parts, "--format", fmt)
@@ -280,9 +320,10 @@ def test_merge_refuses_a_node_with_other_results_in_two_reports(fleet: Fleet,
 def test_merge_warns_when_the_source_node_differs_between_reports(fleet: Fleet,
                                                                    tmp_path: Path) -> None:
     first, second = tmp_path / "first.json", tmp_path / "second.json"
-    fleet.night(first, "--node", "partner-berlin")
+    # Two --node runs that both name the source node.
+    fleet.night(first, "--node", "server", "--node", "partner-berlin")
     fleet.edit("server", "Jc = 4", "Jc = 5")  # the source changed between the parts
-    fleet.night(second, "--node", "partner-almaty")
+    fleet.night(second, "--node", "server", "--node", "partner-almaty")
     run = merge(first, second, "--format", "json")
     assert run.err == (f"awgcheck: warning: {second}: the source node server has other "
                        f"results than in {first} (did it change between the runs?); kept "
@@ -312,7 +353,7 @@ def test_merge_needs_a_report(fleet: Fleet) -> None:
 
 
 def test_merge_output_is_written_atomically(fleet: Fleet, tmp_path: Path) -> None:
-    parts = _parts(fleet, tmp_path)
+    parts = _shards(fleet, tmp_path)
     target = tmp_path / "out" / "merged.sarif"
     run = merge(*parts, "--format", "sarif", "-o", target)
     assert run.code == 2

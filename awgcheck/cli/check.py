@@ -1,7 +1,8 @@
 """``awgcheck check``: audit every node of an inventory (the nightly use).
 
-Reads as the data flow: inventory and waivers -> rules -> read and check
-the nodes -> report (with when and what ran) -> exit code.
+Reads as the data flow: baseline, inventory and waivers -> rules -> read
+and check the nodes -> report (with when and what ran, compared with the
+baseline) -> exit code.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from pathlib import Path
 
 import click
 
-from awgcheck import __version__, audit, baseline, inventory, nodes, waivers
+from awgcheck import __version__, audit, baseline, nodes, selection, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
     compose_options,
     emit,
     format_option,
+    load_fleet,
     load_rules,
     output_option,
     rules_option,
@@ -29,7 +31,7 @@ from awgcheck.cli.options import (
     warn,
 )
 from awgcheck.errors import UsageError
-from awgcheck.model import BaselineUse, Report, RunMeta, Severity
+from awgcheck.model import BaselineUse, Report, RunMeta, Severity, Shard
 from awgcheck.report import FORMATS
 from awgcheck.report import load as report_file
 from awgcheck.report.rulemeta import with_rules
@@ -53,9 +55,25 @@ class Progress:
         click.echo("\r\033[K", nl=False, err=True)
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    try:
+        return None if value is None else selection.parse_shard(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).partition(": ")[2], ctx, param) from None
+
+
 @click.command()
-@click.option("--inventory", "-i", "inventory_path", required=True,
-              type=click.Path(path_type=Path), help="Fleet inventory (YAML).")
+@click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
+              help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
+@click.option("--ansible-inventory", "ansible_path", type=click.Path(path_type=Path),
+              metavar="FILE",
+              help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
+                   "with ansible-inventory, from ansible-core), or the saved JSON of "
+                   "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
+                   "groups.")
+@click.option("--source", metavar="NODE|PATH",
+              help="Source of truth: a node, or a conf or params document file [default: "
+                   "the inventory's 'source', or the Ansible var awgcheck_source].")
 @rules_option
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
               show_default=True,
@@ -75,8 +93,16 @@ class Progress:
               help="With --baseline: fail (exit 1) only on findings that are new or updated "
                    "since the baseline; those it already had unchanged are reported but do "
                    "not fail the run.")
-@click.option("--node", "only", multiple=True, metavar="NAME",
-              help="Check only this node (repeatable); the source is always read.")
+@click.option("--node", "patterns", multiple=True, metavar="PATTERN",
+              help="Check the nodes with this name or matching this glob ('edge-*'); "
+                   "repeatable. The source node is always read, but reported only when "
+                   "selected.")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="Check the nodes of this group (repeatable); with --node, a node "
+                   "matching either is checked.")
+@click.option("--shard", callback=_shard, metavar="K/N",
+              help="Check shard K of N: a stable share of the selected nodes, by a hash "
+                   "of their names, so N runs cover the fleet once.")
 @click.option("--waivers", "waiver_paths", multiple=True, metavar="FILE",
               type=click.Path(path_type=Path),
               help="Waivers file (a mapping with one key 'waivers', as in the inventory); "
@@ -91,12 +117,14 @@ class Progress:
 @ssh_options
 @compose_options
 @user_errors
-def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, baseline_path: Path | None,
-          fail_on_new: bool, only: Sequence[str], waiver_paths: Sequence[Path],
-          today: dt.datetime | None, runtime: bool,
+def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
+          rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
+          fail_on: str, baseline_path: Path | None, fail_on_new: bool,
+          patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
+          waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
-    """Audit every node of the inventory against the source of truth.
+    """Audit every node of the inventory (or those --node, --group and
+    --shard select) against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
     "could not check" (exit code 4 or 5) and never hides the others; so is a
@@ -110,21 +138,20 @@ def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: st
     if output_path is not None:
         output.check_writable(output_path)
     against = _read_baseline(baseline_path, fail_on_new)
-    fleet_file = inventory.load(inventory_path)
-    for name in only:
-        fleet_file.node(name)
+    fleet_file = load_fleet(inventory_path, ansible_path, source)
+    chosen = selection.select(fleet_file, patterns, groups, shard)
     accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
-    progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
+    progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
-                         only=only, options=replace(run_options, runtime=runtime),
+                         selection=chosen, options=replace(run_options, runtime=runtime),
                          progress=progress, waived_by=accepted,
                          today=today.date() if today else started.date())
     if progress is not None:
         progress.finish()
     report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
                      run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
-                                 str(inventory_path), rules.digest))
+                                 str(ansible_path or inventory_path), rules.digest))
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
     emit(FORMATS.render(fmt, report), output_path)

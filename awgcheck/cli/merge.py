@@ -25,17 +25,17 @@ from awgcheck.report import load as report_file
 @output_option
 @user_errors
 def merge(paths: Sequence[Path], fmt: str, output_path: Path | None) -> None:
-    """Combine `check --format json` reports of parts of one fleet (runs
-    with --node, or shards) into the report one run over the whole fleet
-    would have given: nodes in inventory order, the source node once, the
-    summary and exit code recomputed, in any --format.
+    """Combine `check --format json` reports of parts of one fleet (--shard
+    K/N runs, or --node / --group runs) into the report one run over all
+    their nodes would have given: nodes in inventory order, summary and
+    exit code recomputed, in any --format.
 
     The reports must agree on the source of truth, --profile, --fail-on,
-    the rules and the --baseline they were compared with; otherwise, or
-    when a file is not such a report, exit code 2 names the file. A source
-    node whose results differ between reports (the source changed between
-    the runs) is a warning; the first report's are kept. Exit codes as for
-    `check`.
+    the awgcheck version and rules, the shard count and the --baseline they
+    were compared with; otherwise, or when a file is not such a report,
+    exit code 2 names the file. Missing shards, and a source node whose
+    results differ between reports (the source changed between the runs;
+    the first report's are kept), are warnings. Exit codes as for `check`.
     """
     if output_path is not None:
         output.check_writable(output_path)

@@ -139,6 +139,8 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
+    if report.shard is not None:
+        document["shard"] = {"index": report.shard.index, "count": report.shard.count}
     if report.baseline is not None:
         document["summary"].update(_baseline_counts(report))
         document["baseline"] = _baseline(report.baseline)

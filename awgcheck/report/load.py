@@ -43,6 +43,7 @@ from awgcheck.model import (
     RuleMeta,
     RunMeta,
     Severity,
+    Shard,
     SourceFailure,
     Status,
     Waiver,
@@ -263,6 +264,16 @@ def _source_failure(obj: _Object) -> SourceFailure | None:
     return SourceFailure(error, error_class, obj.texts("not_evaluated"))
 
 
+def _shard(obj: _Object) -> Shard:
+    count = obj.optional_int("count")
+    index = obj.optional_int("index")
+    if count is None or count < 1:
+        raise obj.error(f"{count} is not a number of shards", "count")
+    if index is None or not 1 <= index <= count:
+        raise obj.error(f"{index} is not a shard of {count}", "index")
+    return Shard(index, count)
+
+
 def _baseline(obj: _Object) -> BaselineUse:
     return BaselineUse(obj.text("path"), obj.time("previous_run"), obj.flag("fail_on_new"))
 
@@ -297,6 +308,7 @@ def from_json(data: object, file: str) -> Report:
     gate = top.optional_child("gate")
     baseline = top.optional_child("baseline")
     run = top.optional_child("run")
+    shard = top.optional_child("shard")
     return Report(
         source_node=source.optional_text("node"), source_path=source.text("path"),
         nodes=top.each("nodes", _node), findings=top.each("findings", _finding),
@@ -307,6 +319,7 @@ def from_json(data: object, file: str) -> Report:
         resolved=top.each("resolved", _finding, optional=True),
         source_failure=_source_failure(source),
         run=None if run is None else _run(run),
+        shard=None if shard is None else _shard(shard),
     )
 
 

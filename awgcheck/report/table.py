@@ -75,7 +75,9 @@ def _in_order(report: Report) -> list[NodeResult]:
 
 def render(report: Report) -> str:
     out: list[str] = []
-    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source_name(report)}, "
+    shard = f" (shard {report.shard.index}/{report.shard.count})" if report.shard else ""
+    out.append(f"awgcheck: {len(report.nodes)} nodes{shard}, source of truth: "
+               f"{source_name(report)}, "
                f"profile {report.profile}")
     out.extend(_source_failure(report))
     by_node: dict[str, list[Finding]] = {}

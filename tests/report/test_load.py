@@ -1,11 +1,13 @@
 """Reading a JSON report back (awgcheck/report/load.py).
 
 The round trip is checked on reports of real runs that, together, fill in
-every field of the JSON format: a check with a node that cannot be read, a
-check compared with a baseline, and a gate run with a change summary and a
-fleet impact. If the format gains a field, the coverage test fails until
-one of these runs fills it in, and then the round trip fails until the
-loader reads it back.
+every field of the JSON format: a check with a node that cannot be read,
+groups and waivers, a shard compared with a baseline, a check whose source
+could not be read, and a gate run with a change summary and a fleet
+impact. If the format gains a field, the coverage test fails until one of
+these runs fills it in, and then the round trip fails until the loader
+reads it back. A key written only by some runs (as ``gate``, ``baseline``
+or ``shard`` are) needs such a run here to be seen at all.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     fleet.edit("partner-berlin", "Jc = 4", "Jc = 5")  # new
     fleet.edit("partner-berlin", "S4 = 20", "S4 = 18")  # resolved, with a symptom
     fleet.edit("partner-almaty", "1766607868 \n", "1766607868\n")  # resolved
-    baseline = fleet.check("--format", "json", "--baseline", first).out
+    baseline = fleet.check("--format", "json", "--baseline", first, "--shard", "2/2").out
     fleet.conf("server").unlink()  # the source of truth cannot be read
     unread = {fmt: fleet.check("--format", fmt).out for fmt in FORMATS.names}
     repo = _gate_repo(tmp)
@@ -161,6 +163,7 @@ def test_load_corpus_fills_in_every_field_of_the_json_format(
     assert not empty, ("fields no report of tests/report/test_load.py fills in, so the round "
                        f"trip does not test them: {empty}")
     assert {"baseline.previous_run", "resolved[].first_seen", "gate.impact.unknown[]",
+            "shard.count",
             "nodes[].index", "nodes[].groups[]", "rules[].tags[]", "nodes[].error_class",
             "source.not_evaluated[]", "findings[].waiver.owner", "run.rules_digest"
             } <= set(filled)
