@@ -58,7 +58,7 @@ class ConnectOptions:
     """What every transport is opened with, from the command line."""
 
     deadline: float = 30.0  # the node as a whole: connect, reads, commands
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
 
 
