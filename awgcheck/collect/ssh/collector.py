@@ -26,10 +26,11 @@ from awgcheck.collect.base import (
     CommandResult,
     file_missing,
     file_too_large,
+    not_regular,
     permission_denied,
 )
 from awgcheck.collect.ssh.config import SshTarget
-from awgcheck.collect.ssh.sftp import SftpError, SftpReader, SftpTooLarge
+from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader, SftpTooLarge
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.errors import CollectError, ErrorClass
 
@@ -101,6 +102,10 @@ class SshCollector:
             return self._sftp_reader().read(path, limit)
         except SftpTooLarge:
             raise file_too_large(where, limit) from None
+        except SftpNotRegular as exc:
+            refused = not_regular(exc.mode, where)
+            assert refused is not None  # raised only for what is not a regular file
+            raise refused from None
         except SftpError as exc:
             if exc.errno == errno.ENOENT:
                 raise file_missing(where) from None
