@@ -1,9 +1,10 @@
 """The pipelined SFTP reader against servers that do not behave like OpenSSH.
 
 The reader STATs a file first (a FIFO must never be opened), then guesses
-the handle OPEN will return so that FSTAT and READ ride in the same flight (awgcheck/collect/ssh/sftp.py). Against OpenSSH the guess
-is right (tests/collect/test_ssh_rtt.py); these tests make it wrong on
-purpose and check that a wrong or early guess never returns a wrong byte.
+the handle OPEN will return so that FSTAT and READ ride in the same flight
+(awgcheck/collect/ssh/sftp.py). Against OpenSSH the guess is right
+(tests/collect/test_ssh_rtt.py); these tests make it wrong on purpose and
+check that a wrong or early guess never returns a wrong byte.
 The server is OpenSSH's real ``sftp-server`` on pipes, behind a shim that
 can disguise its handles or reorder the requests of one flight, which the
 protocol allows a server to do.

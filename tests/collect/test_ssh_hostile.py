@@ -6,6 +6,7 @@ timeout)."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import secrets
 import subprocess
@@ -14,9 +15,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
+from click.testing import CliRunner
 from sshd_fleet import SFTP_SERVER, SshdFleet, SudoUser
 
-from awgcheck.collect.base import MAX_FILE_BYTES
+from awgcheck.cli.main import main
 from awgcheck.collect.ssh.connect import open_ssh
 from awgcheck.errors import CollectError, ErrorClass
 
@@ -148,3 +151,31 @@ def test_sftp_fifo_is_refused_before_it_is_opened(sftp_fleet: SshdFleet, link: b
         path.unlink()
         if link:
             fifo.unlink()
+
+
+def test_check_of_a_node_whose_conf_is_a_fifo(sftp_fleet: SshdFleet, tmp_path: Path) -> None:
+    """The whole ``check``: the FIFO node is ``not_a_file`` long before its
+    deadline (it used to wait the deadline out), and nothing on the node
+    is left waiting on the FIFO."""
+    node = sftp_fleet.nodes[0]
+    conf = Path(node.conf_path)
+    kept = conf.read_bytes()
+    conf.unlink()
+    os.mkfifo(conf)
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(yaml.safe_dump({"source": "fifo", "nodes": {
+        "fifo": sftp_fleet.inventory_fields(node)}}))
+    timeout = 30
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json",
+                                           "--ssh-config", "none", "--timeout", str(timeout)])
+        elapsed = time.monotonic() - started
+        assert not _reader_waiting(conf)
+    finally:
+        conf.unlink()
+        conf.write_bytes(kept)
+    (reported,) = json.loads(result.stdout)["nodes"]
+    assert (reported["status"], reported["error_class"]) == ("error", "not_a_file")
+    assert reported["error"].endswith(f":{conf}: is a FIFO, not a regular file; not read")
+    assert elapsed < timeout / 2
