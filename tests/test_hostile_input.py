@@ -163,7 +163,7 @@ CASES = {
     "nested-quantifier-rule": Case(_catastrophic_rule("^(<t>)?(a+)+$"), (2,),
                                    "repeats a group that itself repeats"),
     "catastrophic-rule-deadline": Case(_catastrophic_rule("^(a|aa)+$"), (4, 5),
-                                       "did not finish within the 3 s deadline"),
+                                       "did not finish within the node's 3 s deadline"),
     # item 7: crash classes
     "conf-int-5000-digits": Case(_conf_value("Jc = 4", f"Jc = {BIG}"), (1,), "Unable to parse Jc"),
     "conf-range-5000-digits": Case(_conf_value("H1 = 1020325451-1020325461", f"H1 = 1-{BIG}"),

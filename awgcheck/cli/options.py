@@ -117,7 +117,8 @@ def ssh_options(func: F) -> F:
                   show_default=True, help="Nodes read at the same time.")
     @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
                   show_default=True,
-                  help="Deadline in seconds for each node as a whole (connect, read, run).")
+                  help="Deadline in seconds for each node as a whole (connect, read, run, "
+                       "check its rules).")
     @click.option("--ssh-config", type=click.Path(dir_okay=False), default=None,
                   help="ssh_config file to honour [default: ~/.ssh/config when it exists; "
                        "'none' for no file].")

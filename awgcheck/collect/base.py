@@ -59,6 +59,7 @@ class ConnectOptions:
     """What every transport is opened with, from the command line."""
 
     deadline: float = 30.0  # the node as a whole: connect, reads, commands
+    expires_at: float | None = None  # that deadline as a time.monotonic() value, when set
     ssh_config: str | None = None  # None: ~/.ssh/config when it exists
     accept_new_host_keys: bool = False
 

@@ -282,7 +282,7 @@ def open_ssh(target: SshTarget) -> SshCollector:
     backoff and jitter within the node deadline; authentication and host-key
     failures are never retried.
     """
-    dog = Watchdog(target.deadline)
+    dog = Watchdog(target.deadline, target.expires_at)
     where = target.label
     try:
         route = resolve_route(target, load_ssh_config(target.ssh_config))

@@ -28,13 +28,15 @@ class Watchdog:
     with an error, which callers turn into ``deadline_exceeded``.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, expires_at: float | None = None) -> None:
+        """Fire ``seconds`` from now, or at ``expires_at`` (``time.monotonic()``)
+        when given; ``seconds`` is the deadline messages name."""
         self.seconds = seconds
-        self.expires_at = time.monotonic() + seconds
+        self.expires_at = time.monotonic() + seconds if expires_at is None else expires_at
         self.fired = False
         self._closers: list[Callable[[], object]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
+        self._timer = threading.Timer(self.remaining(), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
