@@ -80,6 +80,14 @@ def fail(where: str, message: str, error_class: ErrorClass) -> NoReturn:
     raise CollectError(f"{where}: {message}", error_class=error_class)
 
 
+def not_utf8(where: str, during: str) -> NoReturn:
+    """Raise ``handshake_failed``: paramiko could not decode text the server
+    sent during ``during`` (a banner line, a disconnect reason, a list of
+    methods), so its transport died with a UnicodeDecodeError."""
+    fail(where, f"SSH {during} failed: the server sent text that is not UTF-8 (not an SSH "
+                "server?)", ErrorClass.HANDSHAKE_FAILED)
+
+
 def deadline_exceeded(where: str, dog: Watchdog) -> NoReturn:
     """Raise ``deadline_exceeded`` for ``where``: the watchdog fired (or is about to)."""
     fail(where, f"node deadline of {dog.seconds:g}s exceeded", ErrorClass.DEADLINE_EXCEEDED)
