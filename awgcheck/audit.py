@@ -3,7 +3,12 @@ One node is read by :mod:`awgcheck.nodes`, shared with triage and diff.
 
 A node that cannot be read becomes a node result of status "error" with a
 stable ``error_class``; it never hides the other nodes' results and is
-never counted as passed.
+never counted as passed. Waivers (:mod:`awgcheck.waivers`) apply to the
+findings before the nodes are judged, so a waived failure fails no node.
+
+Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
+audit reads what it names and reports its nodes only (the source node,
+when read only to compare the others with, is not reported).
 
 One deadline bounds a node (``--timeout`` from when its reading starts):
 the transport closes at it, and the node's rules get what reading left of
@@ -13,15 +18,16 @@ also make a rule's pattern explode costs its deadline, not twice it.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from awgcheck import engine, limits, workers
+from awgcheck import engine, limits, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
-from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status
+from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
     NodeRead,
@@ -31,6 +37,7 @@ from awgcheck.nodes import (
     read_source_file,
 )
 from awgcheck.ruleset.load import RuleSet
+from awgcheck.selection import Selection, select
 
 # Collectors enforce the deadline themselves (the SSH one closes its socket);
 # this grace covers a collector that does not, so the run still ends.
@@ -60,16 +67,27 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
-          fail_on: Severity = Severity.ERROR, only: Sequence[str] = (),
+          fail_on: Severity = Severity.ERROR, selection: Selection | None = None,
           options: RunOptions | None = None,
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
-          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> Report:
+          documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+    """Read the ``selection`` (every node by default; the source too, to
+    compare with), evaluate ``rules`` and apply the waivers ``waived_by``
+    as of ``today`` (UTC today by default). ``progress`` hears of each
+    reported node as it is read."""
     options = options or RunOptions()
-    chosen = [n for n in inventory.nodes
-              if not only or n.name in only or n.name == inventory.source_node]
-    reads = read_nodes(chosen, options, factory, progress, documents)
+    chosen = selection or select(inventory)
+    reported = {n.name for n in chosen.nodes}
+
+    def tick(read: NodeRead) -> None:
+        if progress is not None and read.node.name in reported:
+            progress(read)
+
+    reads = read_nodes(chosen.read, options, factory, tick, documents)
     source = _source(inventory, reads)
+    reads = [r for r in reads if r.node.name in reported]
     node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
@@ -78,6 +96,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
                                budget=_left_of_deadline(reads, options))
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
+    findings = waivers.apply(
+        findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
+        fleet={n.name: n.groups for n in inventory.nodes},
+        checked={r.node.name for r in reads if r.documents is not None})
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
@@ -85,7 +107,10 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
-    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile)
+    # An empty shard read no source and compared nothing: nothing failed.
+    failure = engine.source_failure(rules.rules, node_docs, source) if reads else None
+    return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
+                  shard=chosen.shard, source_failure=failure)
 
 
 def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.Budget:
@@ -104,18 +129,25 @@ def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:
+    """The source of truth, or why it could not be read: an error reply's
+    own text is the one thing that tells the operator why."""
     if inventory.source_path is not None:
+        name = str(inventory.source_path)
         try:
-            return engine.Source(str(inventory.source_path),
-                                 read_source_file(inventory.source_path))
-        except (CollectError, ParseError) as exc:
-            # Said in every "could not compare" finding: an error reply's
-            # own text is the one thing that tells the operator why.
-            return engine.Source(str(inventory.source_path), None, str(exc))
+            return engine.Source(name, read_source_file(inventory.source_path))
+        except CollectError as exc:
+            return engine.Source(name, None, str(exc), exc.error_class)
+        except ParseError as exc:
+            return engine.Source(name, None, str(exc), ErrorClass.PARSE_ERROR)
+    name = inventory.source_node or "source"
     for read in reads:
-        if read.node.name == inventory.source_node and read.documents is not None:
-            return engine.Source(read.node.name, read.documents.docs.get(ArtifactKind.CONF))
-    return engine.Source(inventory.source_node or "source", None)
+        if read.node.name != name:
+            continue
+        if read.error is not None:
+            return engine.Source(name, None, str(read.error), read.error.error_class)
+        if read.documents is not None:
+            return engine.Source(name, read.documents.docs.get(ArtifactKind.CONF))
+    return engine.Source(name, None, f"{name}: the source node was not read")
 
 
 def _node_result(read: NodeRead, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:

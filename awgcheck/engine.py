@@ -22,6 +22,7 @@ from types import FrameType
 from awgcheck import limits
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
+from awgcheck.errors import ErrorClass
 from awgcheck.model import (
     TEMPLATE_PLACEHOLDERS,
     ArtifactKind,
@@ -30,6 +31,7 @@ from awgcheck.model import (
     ParamDocument,
     Placeholder,
     Severity,
+    SourceFailure,
     Status,
     TemplateDocument,
 )
@@ -47,11 +49,26 @@ class NodeDocuments:
 
 @dataclass(frozen=True)
 class Source:
-    """The source of truth every equals-source rule compares with."""
+    """The source of truth every equals-source rule compares with; when it
+    could not be read (``doc`` is None), why, and the error class."""
 
     name: str
     doc: ParamDocument | None
-    error: str | None = None  # why ``doc`` is None: said in every "could not compare"
+    error: str | None = None
+    error_class: ErrorClass = ErrorClass.COLLECT_FAILED
+
+
+def source_failure(rules: Sequence[Rule], nodes: Sequence[NodeDocuments],
+                   source: Source) -> SourceFailure | None:
+    """What the report says, once, when the source could not be read: why,
+    and the rules that need it and would have read a document of one of
+    ``nodes`` (:func:`evaluate` does not run them)."""
+    if source.doc is not None:
+        return None
+    error = source.error or f"{source.name}: the source of truth could not be read"
+    read = {kind for node in nodes for kind in node.docs}
+    skipped = (r.id for r in rules if r.needs_source and read.intersection(r.select.artifacts))
+    return SourceFailure(error, source.error_class, tuple(dict.fromkeys(skipped)))
 
 
 Budget = Callable[[NodeDocuments], float]
@@ -64,7 +81,13 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
     """Every rule on every node; one node's rules get ``budget(node)``
     seconds (``deadline`` without a budget; see :func:`_time_limit`), after
     which that node gets an error finding that names its ``deadline`` and
-    the next node is evaluated."""
+    the next node is evaluated.
+
+    Without a source (it could not be read), the rules that need it are
+    not run: :func:`source_failure` says so once for the run, where each
+    node would otherwise repeat it for each rule (or each value)."""
+    if source.doc is None:
+        rules = [rule for rule in rules if not rule.needs_source]
     findings: list[Finding] = []
     for node in nodes:
         seconds = deadline if budget is None else budget(node)
@@ -166,7 +189,7 @@ def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
             profile: str) -> Iterator[Finding]:
     names = () if rule.select.all_params else rule.select.params
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name,
-                      node.docs, rule.select.compose, source.error)
+                      node.docs, rule.select.compose)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
     except Exception as exc:  # one broken check must not sink the run

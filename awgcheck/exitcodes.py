@@ -9,9 +9,11 @@ FAILED = 1
 USAGE = 2
 """Usage, inventory or rule error: nothing was checked."""
 UNCHECKED = 4
-"""No failures, but at least one node could not be checked."""
+"""No failures, but at least one node (or the source of truth) could not be
+checked."""
 FAILED_AND_UNCHECKED = 5
-"""Failures, and at least one node could not be checked."""
+"""Failures, and at least one node (or the source of truth) could not be
+checked."""
 INTERRUPTED = 130
 """Stopped by SIGINT (Ctrl+C) before the report was written: 128 + 2, as a
 shell reports a process the signal killed."""

@@ -6,9 +6,11 @@ defaults:                 # any node field; every node inherits them
   conf: /etc/amnezia/amneziawg/awg0.conf
   interface: awg0
 nodes:
-  server:   {local: nodes/server}
-  partner1: {host: 203.0.113.7, user: audit, sudo: true}
+  server:   {local: nodes/server, groups: [core]}
+  partner1: {host: 203.0.113.7, user: audit, sudo: true, groups: [partners, eu]}
   edge-only: {host: 203.0.113.9, conf: none, compose: [/opt/edge/compose.yaml]}
+waivers:                  # accepted failures, see awgcheck.waivers
+  - {nodes: partner1, rule: side-local-drift, param: Jc, reason: ..., expires: 2025-06-30}
 ```
 
 ``conf: none`` is a node without AmneziaWG that still runs a compose stack:
@@ -16,19 +18,24 @@ it is checked for compose only.
 
 Relative paths (``local``, ``identity``, ``known_hosts``, a source conf
 path) resolve against the inventory file's folder. Errors name the file and
-the key.
+the key. An Ansible inventory is read into the same :class:`Inventory` by
+:mod:`awgcheck.ansible_inventory`; which nodes a run checks is
+:mod:`awgcheck.selection`'s.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
+from awgcheck.model import Waiver
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 DEFAULT_INTERFACE = "awg0"
@@ -52,8 +59,9 @@ _NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "compose_profiles": ((list,), False),
     "ping": ((str,), False),
     "description": ((str,), False),
+    "groups": ((str, list), False),
 }
-_TOP_FIELDS = ("source", "defaults", "nodes")
+_TOP_FIELDS = ("source", "defaults", "nodes", waiver_list.KEY)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ class Node:
     compose_profiles: tuple[str, ...] = ()
     ping: str | None = None
     description: str | None = None
+    groups: tuple[str, ...] = ()  # what ``check --group`` and a waiver's ``group:NAME`` name
 
     @property
     def transport(self) -> str:
@@ -85,18 +94,43 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A host of an Ansible inventory that awgcheck cannot read (a winrm
+    connection, a ProxyCommand it cannot follow...). It is an error only
+    when a run selects it: an Ansible inventory also lists hosts that are
+    none of awgcheck's business."""
+
+    name: str
+    groups: tuple[str, ...]
+    reason: str  # names the file, host and variable, never a value
+
+
+@dataclass(frozen=True)
 class Inventory:
     path: Path
     nodes: tuple[Node, ...]
     source_node: str | None = None
     source_path: Path | None = None
+    rejected: tuple[Rejected, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
             if node.name == name:
                 return node
-        known = ", ".join(n.name for n in self.nodes)
-        raise InventoryError(f"{self.path}: no node named '{name}' (nodes: {known})")
+        for host in self.rejected:
+            if host.name == name:
+                raise InventoryError(host.reason)
+        raise InventoryError(f"{self.path}: no node named '{name}' "
+                             f"(nodes: {listing(n.name for n in self.nodes)})")
+
+
+def listing(names: Iterable[str], most: int = 10) -> str:
+    """``a, b, c`` for an error message, cut to ``most`` names: a fleet of a
+    thousand nodes must not bury the line that says what is wrong."""
+    shown = list(names)
+    more = f", ... {len(shown) - most} more" if len(shown) > most else ""
+    return ", ".join(shown[:most]) + more
 
 
 def _type_name(kinds: tuple[type, ...]) -> str:
@@ -124,7 +158,19 @@ def _node_fields(where: str, data: object) -> dict[str, Any]:
     return dict(data)
 
 
-def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> Node:
+def build_node(where: str, name: str, fields: dict[str, Any], base: Path,
+               noun: str = "key", spelt: Mapping[str, str] | None = None) -> Node:
+    """A :class:`Node` from fields already of the right types, checked for
+    sense; relative local paths resolve against ``base``. Errors name a
+    field as ``noun 'spelling'`` (an Ansible inventory sets fields by vars
+    of other names)."""
+
+    def said(field: str) -> str:
+        return (spelt or {}).get(field, field)
+
+    def label(field: str) -> str:
+        return f"{noun} '{said(field)}'"
+
     def path(key: str) -> Path | None:
         value = fields.get(key)
         if value is None:
@@ -132,7 +178,7 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         try:
             return base / Path(value).expanduser()
         except RuntimeError:  # ~name of a user this machine does not have
-            raise InventoryError(f"{where}: key '{key}': {value!r} names the home folder "
+            raise InventoryError(f"{where}: {label(key)}: {value!r} names the home folder "
                                  "of a user this machine does not know") from None
 
     def words(key: str) -> tuple[str, ...]:
@@ -146,21 +192,23 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         raise InventoryError(f"{where}: 'local' and 'host' exclude each other")
     conf = fields.get("conf", DEFAULT_CONF)
     if conf != NO_CONF and not conf.startswith("/"):
-        raise InventoryError(f"{where}: key 'conf' must be an absolute path on the node, "
+        raise InventoryError(f"{where}: {label('conf')} must be an absolute path on the node, "
                              f"or '{NO_CONF}' for a node without AmneziaWG")
     if conf == NO_CONF and not words("compose"):
         # Nothing else is read from such a node: it would pass unchecked.
-        raise InventoryError(f"{where}: 'conf: {NO_CONF}' needs 'compose' (a node without "
-                             "a conf is only checked for its compose stack)")
+        raise InventoryError(f"{where}: '{said('conf')}: {NO_CONF}' needs '{said('compose')}' "
+                             "(a node without a conf is only checked for its compose stack)")
     for compose_file in words("compose"):
         # The project directory is the first file's folder on the node; a
         # relative path would mean nothing there.
         if not compose_file.startswith("/"):
-            raise InventoryError(f"{where}: key 'compose' must list absolute paths on the node, "
-                                 f"got {compose_file!r}")
+            raise InventoryError(f"{where}: {label('compose')} must list absolute paths on "
+                                 f"the node, got {compose_file!r}")
     port = fields.get("port")
     if port is not None and not 0 < port < 65536:
-        raise InventoryError(f"{where}: key 'port' must be 1..65535, got {port}")
+        raise InventoryError(f"{where}: {label('port')} must be 1..65535, got {port}")
+    if any(not group for group in words("groups")):
+        raise InventoryError(f"{where}: {label('groups')} must list non-empty names")
     return Node(
         name=name, local=path("local"), host=fields.get("host"), port=port,
         user=fields.get("user"), identity=path("identity"), jump=words("jump"),
@@ -169,7 +217,7 @@ def _build_node(where: str, name: str, fields: dict[str, Any], base: Path) -> No
         interface=fields.get("interface", DEFAULT_INTERFACE),
         compose=words("compose"), compose_env_files=words("compose_env_files"),
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
-        description=fields.get("description"),
+        description=fields.get("description"), groups=words("groups"),
     )
 
 
@@ -218,18 +266,27 @@ def node_from_url(url: str, **fields: Any) -> Node:
     return Node(name=url, host=host, port=port, user=user, **fields)
 
 
-def load(path: Path) -> Inventory:
-    """Read and validate an inventory file."""
+def load(path: Path, source: str | None = None) -> Inventory:
+    """Read and validate an inventory file; ``source`` (``--source``, a node
+    name or a path from the working folder) replaces its ``source`` key."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InventoryError(f"{path}: inventory file not found") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
-    return parse(yamlfile.load(text, str(path), InventoryError), path)
+    data = yamlfile.load(text, str(path), InventoryError)
+    fleet = parse(data, path, source)
+    if isinstance(data, dict) and data.get(waiver_list.KEY) is not None:
+        # Read again as YAML nodes: only they keep each waiver's line.
+        fleet = replace(fleet, waivers=waiver_list.in_inventory(text, str(path)))
+    return fleet
 
 
-def parse(data: object, path: Path) -> Inventory:
+def parse(data: object, path: Path, source_override: str | None = None) -> Inventory:
+    """The inventory in ``data``; its ``waivers`` are read by :func:`load`,
+    which has the text and so the line of each. ``source_override``
+    (``--source``) replaces its ``source`` key."""
     where = str(path)
     if not isinstance(data, dict):
         raise InventoryError(f"{where}: expected a mapping with 'source' and 'nodes'")
@@ -249,20 +306,33 @@ def parse(data: object, path: Path) -> Inventory:
         if not isinstance(name, str) or not name:
             raise InventoryError(f"{where}: nodes: node names must be strings, got {name!r}")
         merged = {**defaults, **_node_fields(node_where, fields)}
-        nodes.append(_build_node(node_where, name, merged, base))
+        nodes.append(build_node(node_where, name, merged, base))
+    if source_override is not None:
+        return with_source(Inventory(path, tuple(nodes)), source_override, "--source",
+                           Path.cwd())
     source = data.get("source")
     if not isinstance(source, str) or not source:
         raise InventoryError(f"{where}: key 'source' must name a node or a conf file path")
-    names = {n.name for n in nodes}
+    return with_source(Inventory(path, tuple(nodes)), source, f"{where}: key 'source'", base)
+
+
+def with_source(inventory: Inventory, source: str, said: str, base: Path) -> Inventory:
+    """``inventory`` with its source of truth: a node name, or a conf or
+    params document path (resolved against ``base``). ``said`` is where
+    the name was given (a key, a var, an option), for the error."""
+    names = {n.name for n in inventory.nodes}
     if source in names:
-        if next(n for n in nodes if n.name == source).conf is None:
-            raise InventoryError(f"{where}: key 'source': node '{source}' has 'conf: "
+        if inventory.node(source).conf is None:
+            raise InventoryError(f"{said}: node '{source}' has 'conf: "
                                  f"{NO_CONF}'; the source of truth needs a conf")
-        return Inventory(path, tuple(nodes), source_node=source)
+        return replace(inventory, source_node=source, source_path=None)
+    for host in inventory.rejected:
+        if host.name == source:
+            raise InventoryError(f"{said}: the source node cannot be read: {host.reason}")
     if "/" in source or source.endswith((".conf", ".json", ".yaml", ".yml")):
         source_path = base / source
         if not source_path.is_file():
-            raise InventoryError(f"{where}: key 'source': {source_path} is not a file")
-        return Inventory(path, tuple(nodes), source_path=source_path)
-    raise InventoryError(f"{where}: key 'source': '{source}' is neither a node name "
-                         f"({', '.join(sorted(names))}) nor a conf or params document path")
+            raise InventoryError(f"{said}: {source_path} is not a file")
+        return replace(inventory, source_node=None, source_path=source_path)
+    raise InventoryError(f"{said}: '{source}' is neither a node name "
+                         f"({listing(sorted(names))}) nor a conf or params document path")

@@ -7,6 +7,7 @@ types, never a mutable object it might still change.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     ERROR = "error"
     SKIP = "skip"
+    WAIVED = "waived"
+    """A failure that a waiver in force accepts: shown, never failing the run."""
 
 
 class ArtifactKind(enum.StrEnum):
@@ -176,8 +179,32 @@ class ParamDocument(Protocol):
 
 
 @dataclass(frozen=True)
+class Waiver:
+    """An accepted failure, written in the inventory or a ``--waivers`` file:
+    which findings it covers, why, whose it is and until when.
+
+    ``nodes`` holds node names, globs (``partner-*``) or ``group:NAME``;
+    ``rule`` a rule id or glob; ``param`` None for every param. The waiver
+    holds through its ``expires`` day (UTC) and is expired from the next.
+    ``location`` is where it is written, for every message about it.
+    """
+
+    nodes: tuple[str, ...]
+    rule: str
+    reason: str
+    expires: dt.date
+    location: Location
+    param: str | None = None
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
-    """The result of one rule on one node, as the JSON report contract has it."""
+    """The result of one rule on one node, as the JSON report contract has it.
+
+    ``waiver`` is the waiver a finding of status ``waived`` is waived by, or
+    the one a ``waiver-expired`` / ``waiver-unused`` finding is about.
+    """
 
     rule: str
     node: str
@@ -190,6 +217,7 @@ class Finding:
     location: Location | None = None
     symptom: str | None = None
     remediation: str | None = None
+    waiver: Waiver | None = None
 
     @property
     def failed(self) -> bool:
@@ -229,6 +257,7 @@ class RuleMeta:
     description: str
     remediation: str
     tags: tuple[str, ...] = ()
+    drift: bool = False  # its failures are drift (a param differs from the source's)
 
 
 @dataclass(frozen=True)
@@ -287,12 +316,60 @@ class GateSummary:
 
 
 @dataclass(frozen=True)
+class Shard:
+    """``check --shard INDEX/COUNT``: this run checks shard ``index``
+    (1-based) of ``count``; the shards of one fleet cover it once."""
+
+    index: int
+    count: int
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    """The source of truth could not be read: why (``error``, which starts
+    with the node or file concerned, and its stable ``error_class``), and
+    the rules that compare with it, which were therefore not evaluated on
+    any node. The report says it once, not once per node and rule."""
+
+    error: str
+    error_class: ErrorClass
+    not_evaluated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """Which awgcheck ran, when, on what: every check and gate report says it.
+
+    Times are aware UTC datetimes. ``inventory`` is the inventory file as
+    named on the command line (for the gate: its config file);
+    ``rules_digest`` is :attr:`awgcheck.ruleset.load.RuleSet.digest`.
+    """
+
+    version: str
+    started_at: dt.datetime
+    finished_at: dt.datetime
+    inventory: str | None
+    rules_digest: str
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds from start to finish, between the times as reports write
+        them (to the millisecond), so the three always agree."""
+        started, finished = (t.replace(microsecond=t.microsecond // 1000 * 1000)
+                             for t in (self.started_at, self.finished_at))
+        return round((finished - started).total_seconds(), 3)
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a run found: what the report formats render.
 
     ``gate`` is the change summary, present only for the CI gate. ``rules``
     describes the rules that ran, for the formats that list rules (SARIF);
-    empty, they are described from the findings.
+    empty, they are described from the findings. ``shard`` says which
+    share of the fleet a ``check --shard`` run covered. ``source_failure`` is set
+    when the source of truth could not be read. ``run`` says which
+    awgcheck ran and when (None for a report built without a run, in tests).
     """
 
     source_node: str | None
@@ -303,6 +380,9 @@ class Report:
     profile: str = "strict"
     gate: GateSummary | None = None
     rules: tuple[RuleMeta, ...] = field(default=(), compare=False)
+    shard: Shard | None = None
+    source_failure: SourceFailure | None = None
+    run: RunMeta | None = field(default=None, compare=False)
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold."""
@@ -310,13 +390,25 @@ class Report:
             f for f in self.findings if f.failed and f.severity.at_least(self.fail_on)
         )
 
+    def waived(self) -> tuple[Finding, ...]:
+        """Failures that waivers in force accept (they never fail the run)."""
+        return tuple(f for f in self.findings if f.status is Status.WAIVED)
+
     def unchecked(self) -> tuple[NodeResult, ...]:
         return tuple(n for n in self.nodes if n.status is Status.ERROR)
 
     def exit_code(self) -> int:
-        return exitcodes.for_outcome(
-            failed=bool(self.failing()), unchecked=bool(self.unchecked())
-        )
+        """An unread source of truth counts as "could not be checked": what
+        compares with it was not evaluated anywhere."""
+        unchecked = bool(self.unchecked()) or self.source_failure is not None
+        return exitcodes.for_outcome(failed=bool(self.failing()), unchecked=unchecked)
+
+    def is_failed_source(self, node: NodeResult) -> bool:
+        """``node`` is the source of truth and could not be read: its one
+        mention is :attr:`source_failure`, which formats show in its place."""
+        source = self.source_node if self.source_node is not None else self.source_path
+        return (self.source_failure is not None and node.name == source
+                and node.status is Status.ERROR)
 
 
 @runtime_checkable

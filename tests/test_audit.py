@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awgcheck import audit, inventory, nodes
+from awgcheck import audit, inventory, nodes, selection
 from awgcheck.cli.main import main
 from awgcheck.collect.base import Collector, ConnectOptions
 from awgcheck.collect.transports import TRANSPORTS
@@ -30,12 +30,20 @@ def test_audit_collector_that_raises_is_an_internal_error_without_waiting() -> N
     # Before: the exception killed the worker thread and every node waited
     # out its deadline (3 s + grace) to be reported as deadline_exceeded.
     fleet_file = inventory.load(DEMO / "fleet.yaml")
-    only = ("partner-berlin", "partner-tbilisi", "partner-almaty")
+    chosen = selection.select(fleet_file, ["partner-*"])
+    opened: list[str] = []
+
+    def broken(node: inventory.Node, options: nodes.RunOptions) -> Collector:
+        opened.append(node.name)
+        return _broken_transport(node, options)
+
     started = time.monotonic()
-    report = audit.audit(fleet_file, ruleset.load_shipped(), only=only,
-                         options=nodes.RunOptions(timeout=3), factory=_broken_transport)
+    report = audit.audit(fleet_file, ruleset.load_shipped(), selection=chosen,
+                         options=nodes.RunOptions(timeout=3), factory=broken)
     assert time.monotonic() - started < 1.5
-    assert len(report.nodes) == 4  # the source is always read
+    assert sorted(opened) == sorted([*(n.name for n in chosen.nodes), "server"])
+    assert [n.name for n in report.nodes] == ["partner-berlin", "partner-tbilisi",
+                                              "partner-almaty"]
     for node in report.nodes:
         assert node.status is Status.ERROR
         assert node.error_class is ErrorClass.INTERNAL_ERROR

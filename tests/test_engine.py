@@ -194,3 +194,77 @@ def test_audit_rule_that_raises_makes_the_node_a_rule_error() -> None:
     assert '<testcase classname="a" name="broken">' in xml
     assert '<error message="rule broken could not be evaluated: ZeroDivisionError' in xml
     assert 'tests="3" failures="0" errors="1"' in xml
+
+
+# --- a source that could not be read (issue 12 item 8) --------------------------------
+
+NEEDS_SOURCE = """\
+rules:
+  - id: drift
+    title: S4 equals the source
+    description: S4 equals the source.
+    remediation: fix it.
+    severity: critical
+    select: {artifact: conf, params: [S4]}
+    check: {type: equals-source}
+  - id: applied
+    title: the interface runs the file's S4
+    description: the interface runs the file's S4.
+    remediation: recreate it.
+    severity: error
+    select: {artifact: runtime, params: [S4]}
+    check: {type: equals-source, against: file}
+  - id: drift-when-set
+    title: a set S4 equals the source
+    description: a set S4 equals the source.
+    remediation: fix it.
+    severity: critical
+    select: {artifact: conf, params: [S4]}
+    check:
+      type: implies
+      when: {param: S4, is: present}
+      then: {type: equals-source, params: [S4]}
+  - id: s4-small
+    title: S4 stays small
+    description: S4 stays small.
+    remediation: fix it.
+    severity: error
+    select: {artifact: conf, params: [S4]}
+    check: {type: range, max: 10}
+"""
+
+
+@pytest.mark.parametrize(("rule", "needs"), [
+    ("drift", True), ("applied", False), ("drift-when-set", True), ("s4-small", False)])
+def test_rule_needs_source_only_when_it_reads_it(rule: str, needs: bool) -> None:
+    [found] = [r for r in ruleset.load_text(NEEDS_SOURCE, "r.yaml") if r.id == rule]
+    assert found.needs_source is needs
+
+
+def test_engine_without_source_runs_only_the_rules_that_do_not_need_it() -> None:
+    rules = ruleset.load_text(NEEDS_SOURCE, "r.yaml")
+    conf = awgconf.parse(b"[Interface]\nS4 = 18\n", "awg0.conf")
+    running = parse_showconf("[Interface]\nListenPort = 51820\nS4 = 17\n", source="node:showconf")
+    node = engine.NodeDocuments("edge-1", {ArtifactKind.CONF: conf, ArtifactKind.RUNTIME: running})
+    source = engine.Source("params.json", None, "params.json: an error reply",
+                           ErrorClass.PARSE_ERROR)
+    findings = engine.evaluate(rules, [node], source)
+    assert {(f.rule, f.status) for f in findings} == {
+        ("applied", Status.FAIL), ("s4-small", Status.FAIL)}
+    failure = engine.source_failure(rules, [node], source)
+    assert failure is not None
+    assert (failure.error, failure.error_class) == ("params.json: an error reply",
+                                                    ErrorClass.PARSE_ERROR)
+    assert failure.not_evaluated == ("drift", "drift-when-set")
+    # read: nothing to say
+    assert engine.source_failure(rules, [node], engine.Source("server", conf)) is None
+
+
+def test_source_failure_names_only_rules_some_node_would_have_run() -> None:
+    rules = ruleset.load_text(NEEDS_SOURCE.replace("artifact: conf, params: [S4]}\n    check:"
+                                                   " {type: equals-source}",
+                                                   "artifact: runtime, params: [S4]}\n"
+                                                   "    check: {type: equals-source}"), "r.yaml")
+    conf_only = _nodes("a")  # no runtime read (no --runtime): "drift" would not have run
+    failure = engine.source_failure(rules, conf_only, engine.Source("server", None))
+    assert failure is not None and failure.not_evaluated == ("drift-when-set",)

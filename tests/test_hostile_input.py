@@ -201,6 +201,12 @@ CASES = {
                                   "fleet.yaml: line 26: not valid YAML: nested deeper"),
     "inventory-self-anchor": Case(_inventory_tail("x: &a [*a]\n"), (2,),
                                   "refers to the node that contains it"),
+    # PyYAML raised a bare ValueError for a date-shaped value that is no date.
+    "inventory-impossible-date": Case(_inventory_tail("    description: 2025-02-30\n"), (1,),
+                                      "partner-tbilisi: FAIL"),
+    "waiver-impossible-date": Case(
+        _inventory_tail("waivers:\n  - {nodes: x, rule: r, reason: y, expires: 2025-02-30}\n"),
+        (2,), "fleet.yaml:27: waiver 1: key 'expires' must be a date YYYY-MM-DD"),
     "rule-option-5000-digits": Case(_rule_option, (2,), "r.yaml: line 8"),
 }
 

@@ -33,12 +33,23 @@ def _against_a_statement(options: Mapping[str, Any]) -> bool:
     return options.get("against") in ("source", "conf")
 
 
+def _against_the_source(options: Mapping[str, Any]) -> bool:
+    """equals-source reads the source unless it compares with the node's
+    own file (``against: file``)."""
+    return bool(options.get("against", "source") == "source")
+
+
+def _compose_against_the_source(options: Mapping[str, Any]) -> bool:
+    return bool(options.get("against") == "source")
+
+
 CHECKS: dict[str, CheckType] = {
     # params: any document that states interface params
     "equals-source": CheckType(_params(param_checks.check_equals_source),
                                {"compare": (str, False), "against": (str, False)},
                                _PARAM_KINDS, param_checks.prepare_compare,
-                               compares_with_source=True, drifts=base.always),
+                               compares_with_source=True, drifts=base.always,
+                               needs_source=_against_the_source),
     "present": CheckType(_params(param_checks.check_present), {}, _PARAM_KINDS),
     "not-all-default": CheckType(_params(param_checks.check_not_all_default),
                                  {"message": (str, False)}, _PARAM_KINDS),
@@ -70,7 +81,8 @@ CHECKS: dict[str, CheckType] = {
     "document-valid": CheckType(document.check_document_valid, {}, _PARAMS_DOC),
     # compose projects
     "compose-equals": CheckType(compose.check_equals, compose.EQUALS_OPTIONS, _COMPOSE,
-                                compose.prepare_equals, drifts=_against_a_statement),
+                                compose.prepare_equals, drifts=_against_a_statement,
+                                needs_source=_compose_against_the_source),
     "compose-present": CheckType(compose.check_present, {}, _COMPOSE),
     "compose-absent": CheckType(compose.check_absent, {}, _COMPOSE),
     "compose-origin": CheckType(compose.check_origin, compose.ORIGIN_OPTIONS, _COMPOSE,

@@ -55,14 +55,6 @@ class Context:
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
     # What a compose rule selects (services, env, flags...); None otherwise.
     compose: ComposeSelection | None = None
-    # Why the source of truth could not be read (``source`` is None): an
-    # error reply's own text, a parse error.
-    source_error: str | None = None
-
-    def no_source(self) -> str:
-        """Why nothing could be compared with the source, in one phrase."""
-        why = f": {self.source_error}" if self.source_error else ""
-        return f"no source of truth could be read to compare with{why}"
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -116,7 +108,10 @@ class CheckType:
     truth's, so the engine skips it on the source's own document (which
     trivially equals itself). ``drifts(options)``: a failure of a rule
     with these options is drift, a mismatch with another statement of the
-    params, and gets the symptom table's text.
+    params, and gets the symptom table's text. ``needs_source(options)``: a
+    rule with these options reads the source of truth, so when the source
+    could not be read the engine does not run it (the report says why
+    once, instead of every node saying it for every such rule).
     """
 
     fn: CheckFn
@@ -125,6 +120,7 @@ class CheckType:
     prepare: Validator | None = None
     compares_with_source: bool = False
     drifts: Callable[[Mapping[str, Any]], bool] = never
+    needs_source: Callable[[Mapping[str, Any]], bool] = never
 
     def validate(self, where: str, data: Mapping[str, Any],
                  artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:

@@ -213,11 +213,9 @@ def _against_param(ctx: Context, item: Item, what: str, value: str, where: Locat
                             label, location=where)
     else:
         other, other_name = ctx.source, ctx.source_name
-    if other is None:
-        why = f": {ctx.source_error}" if ctx.source_error and other_name == ctx.source_name \
-            else ""
+    if other is None:  # not run by the engine without a source (see needs_source)
         return Outcome(Status.ERROR, f"{what}: {other_name} could not be read to compare "
-                        f"with{why}", label, location=where)
+                        "with", label, location=where)
     spec = params.spec(name)
     assert spec is not None
     return _compare_param(item, what, value, spec, other.params().get(name), other_name,

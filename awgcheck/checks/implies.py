@@ -27,7 +27,12 @@ def implies_type(registry: Mapping[str, CheckType],
     def check(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome]:
         return _check(registry, ctx, options)
 
-    return CheckType(check, {"when": (dict, True), "then": (dict, True)}, artifacts, prepare)
+    def needs_source(options: Mapping[str, Any]) -> bool:
+        inner: CheckSpec = options["then"]
+        return registry[inner.type].needs_source(inner.options)
+
+    return CheckType(check, {"when": (dict, True), "then": (dict, True)}, artifacts, prepare,
+                     needs_source=needs_source)
 
 
 def _prepare(registry: Mapping[str, CheckType], where: str, options: Mapping[str, Any],

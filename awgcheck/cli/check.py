@@ -1,11 +1,12 @@
 """``awgcheck check``: audit every node of an inventory (the nightly use).
 
-Reads as the data flow: inventory -> rules -> read and check the nodes ->
-report -> exit code.
+Reads as the data flow: inventory and waivers -> rules -> read and check
+the nodes -> report (with when and what ran) -> exit code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -13,20 +14,22 @@ from pathlib import Path
 
 import click
 
-from awgcheck import audit, inventory, nodes
+from awgcheck import __version__, audit, nodes, selection, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
     compose_options,
     emit,
     format_option,
+    load_fleet,
     load_rules,
     output_option,
     rules_option,
     ssh_options,
     user_errors,
 )
-from awgcheck.model import Severity
+from awgcheck.errors import UsageError
+from awgcheck.model import RunMeta, Severity, Shard
 from awgcheck.report import FORMATS
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
@@ -48,20 +51,52 @@ class Progress:
         click.echo("\r\033[K", nl=False, err=True)
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Shard | None:
+    try:
+        return None if value is None else selection.parse_shard(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).partition(": ")[2], ctx, param) from None
+
+
 @click.command()
-@click.option("--inventory", "-i", "inventory_path", required=True,
-              type=click.Path(path_type=Path), help="Fleet inventory (YAML).")
+@click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
+              help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
+@click.option("--ansible-inventory", "ansible_path", type=click.Path(path_type=Path),
+              metavar="FILE",
+              help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
+                   "with ansible-inventory, from ansible-core), or the saved JSON of "
+                   "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
+                   "groups.")
+@click.option("--source", metavar="NODE|PATH",
+              help="Source of truth: a node, or a conf or params document file [default: "
+                   "the inventory's 'source', or the Ansible var awgcheck_source].")
 @rules_option
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
               show_default=True,
               help="strict: side-local params (Jc, Jmin, Jmax, I1-I5) must equal the "
                    "source too; protocol: only what breaks the tunnel fails.")
-@format_option(FORMATS, help="Report format.")
+@format_option(FORMATS, help="Report format (prometheus: for node_exporter's textfile "
+                              "collector, written with --output).")
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
-@click.option("--node", "only", multiple=True, metavar="NAME",
-              help="Check only this node (repeatable); the source is always read.")
+@click.option("--node", "patterns", multiple=True, metavar="PATTERN",
+              help="Check the nodes with this name or matching this glob ('edge-*'); "
+                   "repeatable. The source node is always read, but reported only when "
+                   "selected.")
+@click.option("--group", "groups", multiple=True, metavar="NAME",
+              help="Check the nodes of this group (repeatable); with --node, a node "
+                   "matching either is checked.")
+@click.option("--shard", callback=_shard, metavar="K/N",
+              help="Check shard K of N: a stable share of the selected nodes, by a hash "
+                   "of their names, so N runs cover the fleet once.")
+@click.option("--waivers", "waiver_paths", multiple=True, metavar="FILE",
+              type=click.Path(path_type=Path),
+              help="Waivers file (a mapping with one key 'waivers', as in the inventory); "
+                   "repeatable. Adds to the inventory's own waivers.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), hidden=True,
+              help="For tests: the date (YYYY-MM-DD) waiver expiry is judged against "
+                   "[default: today, UTC].")
 @click.option("--runtime", is_flag=True,
               help="Also read each SSH node's running interface (awg showconf / awg show "
                    "dump, with sudo -n when the node says so) and compare it with the file "
@@ -69,26 +104,38 @@ class Progress:
 @ssh_options
 @compose_options
 @user_errors
-def check(inventory_path: Path, rule_paths: Sequence[str], profile: str, fmt: str,
-          output_path: Path | None, fail_on: str, only: Sequence[str], runtime: bool,
+def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
+          rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
+          fail_on: str, patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
+          waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
-    """Audit every node of the inventory against the source of truth.
+    """Audit every node of the inventory (or those --node, --group and
+    --shard select) against the source of truth.
 
     Nodes are read concurrently; a node that cannot be read is reported as
-    "could not check" (exit code 4 or 5) and never hides the others. On a
+    "could not check" (exit code 4 or 5) and never hides the others; so is a
+    source of truth that cannot be read, once, and the rules that compare
+    with it are not evaluated. On a
     terminal, progress is shown on stderr; stdout carries only the report.
+    A failure a waiver in force covers is reported as waived and fails
+    nothing (see docs/inventory.md, "Waivers").
     """
+    started = dt.datetime.now(dt.UTC)
     if output_path is not None:
         output.check_writable(output_path)
-    fleet_file = inventory.load(inventory_path)
-    for name in only:
-        fleet_file.node(name)
+    fleet_file = load_fleet(inventory_path, ansible_path, source)
+    chosen = selection.select(fleet_file, patterns, groups, shard)
+    accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
-    progress = Progress(len(fleet_file.nodes)) if sys.stderr.isatty() else None
+    progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
-                         only=only, options=replace(run_options, runtime=runtime),
-                         progress=progress)
+                         selection=chosen, options=replace(run_options, runtime=runtime),
+                         progress=progress, waived_by=accepted,
+                         today=today.date() if today else started.date())
     if progress is not None:
         progress.finish()
-    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
+                     run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
+                                 str(ansible_path or inventory_path), rules.digest))
+    emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())

@@ -7,16 +7,19 @@ check the files and summarise the change -> report -> exit code. Like
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from awgcheck import __version__
 from awgcheck.cli import output
 from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
 from awgcheck.gate import config, fleet, git, run
-from awgcheck.model import Severity
-from awgcheck.report import FORMATS
+from awgcheck.model import RunMeta, Severity
+from awgcheck.report import GATE_FORMATS
 from awgcheck.report.rulemeta import with_rules
 from awgcheck.ruleset import load as ruleset
 
@@ -27,7 +30,7 @@ from awgcheck.ruleset import load as ruleset
                    "base of HEAD with origin/HEAD, else main or master].")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="Gate config [default: awgcheck.yaml at the repository root].")
-@format_option(FORMATS, help="Report format.")
+@format_option(GATE_FORMATS, help="Report format.")
 @click.option("--fleet-report", "fleet_report_path", type=click.Path(path_type=Path),
               metavar="REPORT.json",
               help="A previous `check --format json` report: name the nodes this change "
@@ -52,10 +55,12 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     apply the change, and warns when one change flips several must-match
     params. Exit codes as for `check`.
     """
+    started = dt.datetime.now(dt.UTC)
     if output_path is not None:
         output.check_writable(output_path)
     repo = git.repo_root(Path.cwd())
-    settings = config.load(config_path or repo / config.DEFAULT_NAME, repo)
+    config_file = config_path or repo / config.DEFAULT_NAME
+    settings = config.load(config_file, repo)
     rules = config.load_rules(repo, settings)
     fleet_report = (fleet.read(fleet_report_path)
                     if fleet_report_path else None)
@@ -63,5 +68,9 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     report = run.run(repo, settings, rules, base,
                         fail_on=Severity(fail_on) if fail_on else settings.fail_on,
                         profile=profile or settings.profile, fleet_report=fleet_report)
-    emit(FORMATS.render(fmt, with_rules(report, rules.rules)), output_path)
+    # The gate's config plays the inventory's part: it names what was checked.
+    report = replace(with_rules(report, rules.rules),
+                     run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
+                                 str(config_file), rules.digest))
+    emit(GATE_FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
-from awgcheck import exitcodes, nodes
+from awgcheck import ansible_inventory, exitcodes, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
 from awgcheck.documents.compose import MODES
@@ -104,6 +104,20 @@ def read_conf(path: Path, *, any_bytes: bool = False) -> awgconf.AwgConf:
     except CollectError as exc:
         raise UsageError(str(exc)) from None
     return awgconf.parse(data, str(path), any_bytes=any_bytes)
+
+
+def load_fleet(inventory_path: Path | None, ansible_path: Path | None,
+               source: str | None = None) -> inventory.Inventory:
+    """The fleet from ``--inventory`` (awgcheck's YAML) or
+    ``--ansible-inventory``, exactly one of them; ``source`` is
+    ``--source``, which replaces the inventory's own source of truth."""
+    if (inventory_path is None) == (ansible_path is None):
+        raise UsageError("name the fleet with --inventory FILE (awgcheck's YAML) or "
+                         "--ansible-inventory FILE (an Ansible inventory), one of them")
+    if ansible_path is not None:
+        return ansible_inventory.load(ansible_path, source)
+    assert inventory_path is not None
+    return inventory.load(inventory_path, source)
 
 
 # --- reading nodes -----------------------------------------------------------------

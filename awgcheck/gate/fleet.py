@@ -66,9 +66,11 @@ def load(data: object, where: str) -> FleetReport:
                          f"(schema {SCHEMA}; write one with check --format json)")
     values: dict[str, list[Reported]] = {}
     for finding in data["findings"]:
-        # Only passed and failed findings show the node's value.
+        # Only passed, failed and waived findings show the node's value (a
+        # waived failure is still the node's real value).
         if (not isinstance(finding, dict) or not finding.get("param")
-                or _status(finding.get("status")) not in (Status.PASS, Status.FAIL)):
+                or _status(finding.get("status")) not in (Status.PASS, Status.FAIL,
+                                                          Status.WAIVED)):
             continue
         actual = finding.get("actual")
         values.setdefault(str(finding.get("node")), []).append(Reported(

@@ -28,6 +28,7 @@ from awgcheck.model import (
     ParamDocument,
     Report,
     Severity,
+    SourceFailure,
     Status,
 )
 from awgcheck.parse import awgconf, heredoc, paramsdoc
@@ -175,10 +176,11 @@ def read_compose(repo: Path, consumer: Consumer, config: GateConfig) -> Read:
 
 
 def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
-              profile: str) -> list[Finding]:
+              profile: str) -> tuple[list[Finding], SourceFailure | None]:
     """Every rule on every file; on a compose node only the compose rules,
-    its paired conf (checked as its own node, if listed) only compared with."""
-    truth = engine.Source(source.consumer.path, source.doc, source.error)
+    its paired conf (checked as its own node, if listed) only compared with.
+    And, when the source could not be read, what the report says once."""
+    truth = engine.Source(source.consumer.path, source.doc, source.error, source.error_class)
     files = [engine.NodeDocuments(r.name, {r.kind: r.doc},
                                   is_source=r.consumer.kind == "source")
              for r in reads if r.doc is not None and r.kind is not None
@@ -186,8 +188,9 @@ def _evaluate(reads: Sequence[Read], rules: RuleSet, source: Read,
     compose_nodes = [engine.NodeDocuments(r.name, _compose_docs(r))
                for r in reads if r.doc is not None and r.kind is ArtifactKind.COMPOSE]
     compose_rules = [r for r in rules.rules if ArtifactKind.COMPOSE in r.select.artifacts]
-    return (engine.evaluate(rules.rules, files, truth, profile)
-            + engine.evaluate(compose_rules, compose_nodes, truth, profile))
+    findings = (engine.evaluate(rules.rules, files, truth, profile)
+                + engine.evaluate(compose_rules, compose_nodes, truth, profile))
+    return findings, engine.source_failure(rules.rules, [*files, *compose_nodes], truth)
 
 
 def _compose_docs(read: Read) -> dict[ArtifactKind, ParamDocument]:
@@ -236,7 +239,8 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None,
     consumers, notes = find_consumers(repo, config)
     reads = [r for c in consumers for r in read_consumer(repo, c, config)]
     source = reads[0]
-    findings = _evaluate(reads, rules, source, profile)
+    findings, source_failure = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
     gate = _change_summary(repo, base, source, rules, fleet_report, notes)
-    return Report(None, config.source, nodes, tuple(findings), fail_on, profile, gate=gate)
+    return Report(None, config.source, nodes, tuple(findings), fail_on, profile, gate=gate,
+                  source_failure=source_failure)

@@ -1,7 +1,9 @@
 """GitHub Actions workflow commands: annotations on the exact file and line.
 
 One ``::error``/``::warning``/``::notice`` line per failed finding (by
-severity), one ``::error`` per node that could not be checked, and for the
+severity), a ``::notice`` per waived one (saying why and until when), one
+``::error`` per node that could not be checked (the source of truth that
+could not be read: one, saying what was not compared), and for the
 CI gate the change summary: each changed param annotated on the source
 line, and the rollout warnings. Values are escaped as the runner requires
 (``%``, CR and LF in messages; also ``:`` and ``,`` in properties), so a
@@ -12,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from awgcheck.model import Finding, GateSummary, Report, Severity
+from awgcheck.model import Finding, GateSummary, Report, Severity, Status
+from awgcheck.report.source import statement
 
 COMMANDS: Mapping[Severity, str] = {
     Severity.CRITICAL: "error",
@@ -45,13 +48,21 @@ def _finding(finding: Finding) -> str:
         message = f"{finding.node}: {message}"
     if finding.symptom:
         message += f"\nSymptom: {finding.symptom}"
-    if finding.remediation:
+    name, title = COMMANDS[finding.severity], finding.rule
+    waiver = finding.waiver
+    if finding.status is Status.WAIVED and waiver is not None:
+        # Accepted: shown where it is, never as an error or a warning.
+        owner = f", owner {waiver.owner}" if waiver.owner else ""
+        message += (f"\nWaived until {waiver.expires.isoformat()}{owner} "
+                    f"({waiver.location}): {waiver.reason}")
+        name, title = "notice", f"{finding.rule} (waived)"
+    elif finding.remediation:
         message += f"\nFix: {finding.remediation}"
     location = finding.location
-    return command(COMMANDS[finding.severity], message,
+    return command(name, message,
                    file=location.path if location else None,
                    line=location.line if location else None,
-                   title=finding.rule)
+                   title=title)
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:
@@ -69,10 +80,15 @@ def _gate(summary: GateSummary) -> Iterator[str]:
 
 
 def render(report: Report) -> str:
-    lines = [_finding(f) for f in report.findings if f.failed]
+    lines = [_finding(f) for f in report.findings
+             if f.failed or f.status is Status.WAIVED]
+    said = statement(report)
+    if said is not None and report.source_failure is not None:
+        lines.append(command("error", said, title="awgcheck: source of truth could not be "
+                             f"read ({report.source_failure.error_class})"))
     lines += [command("error", f"{node.name}: {node.error}",
                       title=f"awgcheck: could not check ({node.error_class})")
-              for node in report.unchecked()]
+              for node in report.unchecked() if not report.is_failed_source(node)]
     if report.gate is not None:
         lines.extend(_gate(report.gate))
     return "".join(line + "\n" for line in lines)

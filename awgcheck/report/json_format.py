@@ -9,7 +9,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from awgcheck.model import Finding, GateSummary, Location, NodeResult, Report, Status
+from awgcheck.model import (
+    Finding,
+    GateSummary,
+    Location,
+    NodeResult,
+    Report,
+    RunMeta,
+    Status,
+    Waiver,
+)
+from awgcheck.report.runinfo import utc_stamp
 
 SCHEMA = "awgcheck.report/v1"
 
@@ -36,7 +46,23 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "message": finding.message,
         "symptom": finding.symptom,
         "remediation": finding.remediation,
+        "waiver": _waiver(finding.waiver),
     }
+
+
+def _waiver(waiver: Waiver | None) -> dict[str, Any] | None:
+    if waiver is None:
+        return None
+    return {"reason": waiver.reason, "owner": waiver.owner,
+            "expires": waiver.expires.isoformat(), "nodes": list(waiver.nodes),
+            "rule": waiver.rule, "param": waiver.param,
+            "location": _location(waiver.location)}
+
+
+def _run(run: RunMeta) -> dict[str, Any]:
+    return {"version": run.version, "started_at": utc_stamp(run.started_at),
+            "finished_at": utc_stamp(run.finished_at), "duration_s": run.duration_s,
+            "inventory": run.inventory, "rules_digest": run.rules_digest}
 
 
 def _gate(summary: GateSummary) -> dict[str, Any]:
@@ -56,11 +82,21 @@ def _gate(summary: GateSummary) -> dict[str, Any]:
     }
 
 
+def _source(report: Report) -> dict[str, Any]:
+    """The source of truth; ``error``, ``error_class`` and ``not_evaluated``
+    (the rules that compare with it) say, once, why it could not be read."""
+    failure = report.source_failure
+    return {"node": report.source_node, "path": report.source_path,
+            "error": None if failure is None else failure.error,
+            "error_class": None if failure is None else failure.error_class,
+            "not_evaluated": [] if failure is None else list(failure.not_evaluated)}
+
+
 def as_dict(report: Report) -> dict[str, Any]:
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
     document: dict[str, Any] = {
         "schema": SCHEMA,
-        "source": {"node": report.source_node, "path": report.source_path},
+        "source": _source(report),
         "profile": report.profile,
         "fail_on": report.fail_on.value,
         "summary": {
@@ -75,6 +111,10 @@ def as_dict(report: Report) -> dict[str, Any]:
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
+    if report.shard is not None:
+        document["shard"] = {"index": report.shard.index, "count": report.shard.count}
+    if report.run is not None:
+        document["run"] = _run(report.run)
     return document
 
 

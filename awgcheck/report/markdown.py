@@ -2,8 +2,9 @@
 
 A verdict line first, then (for the CI gate) what the change does to the
 params and to the fleet during rollout, then the failed findings as a
-table, then the nodes that could not be checked. Table cells are escaped so
-a value can never break the table.
+table, the waived ones as another, then the nodes that could not be
+checked, and last a line saying which awgcheck ran, when and on what.
+Table cells are escaped so a value can never break the table.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
+from awgcheck.report.runinfo import footer
+from awgcheck.report.source import consequence, reason
 
 # What a Markdown renderer (GitHub's) would act on in plain text: HTML tags
 # and autolinks (<), links and images ([ ]), code spans (`), table cells (|),
@@ -67,6 +70,11 @@ def _verdict(report: Report) -> str:
               f"{len(nodes)} of {len(report.nodes)} node(s)")
     if unchecked:
         detail += f"; {len(unchecked)} could not be checked"
+    if report.source_failure is not None:
+        word = "FAIL" if failing else "INCOMPLETE"
+        detail += "; the source of truth could not be read"
+    if report.waived():
+        detail += f"; {len(report.waived())} waived"
     return f"**{word}**: {detail} (exit code {report.exit_code()})"
 
 
@@ -121,13 +129,40 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
     yield ""
 
 
+def _source_failure(report: Report) -> Iterator[str]:
+    said, then = reason(report), consequence(report)
+    if said is None or then is None:
+        return
+    yield "### Source of truth could not be read"
+    yield ""
+    yield f"{cell(said)}"
+    yield ""
+    yield f"{cell(then[0].upper() + then[1:])}."
+    yield ""
+
+
+def _waived(findings: Sequence[Finding]) -> Iterator[str]:
+    yield "### Waived"
+    yield ""
+    rows = [[cell(f.node), cell(f.rule), cell(f.param), cell(f.message),
+             cell(f.waiver.reason), cell(f.waiver.owner), cell(f.waiver.expires.isoformat()),
+             cell(f.waiver.location)]
+            for f in findings if f.waiver is not None]
+    yield from table(["node", "rule", "param", "message", "reason", "owner", "expires",
+                      "waiver"], rows)
+    yield ""
+
+
 def render(report: Report) -> str:
     title = "awgcheck gate" if report.gate is not None else "awgcheck check"
     out = [f"## {title}", "", _verdict(report), ""]
+    out.extend(_source_failure(report))
     if report.gate is not None:
         out.extend(_gate(report.gate))
     out.extend(_findings([f for f in report.findings if f.failed]))
-    unchecked = report.unchecked()
+    if report.waived():
+        out.extend(_waived(report.waived()))
+    unchecked = [n for n in report.unchecked() if not report.is_failed_source(n)]
     if unchecked:
         out += ["### Could not check", ""]
         out += [f"- **{cell(n.name)}** ({cell(n.error_class)}): {cell(n.error)}"
@@ -143,4 +178,6 @@ def render(report: Report) -> str:
         out += ["### Rules that could not be evaluated", ""]
         out += [f"- {cell(f.node)}: {cell(f.message)}" for f in errors]
         out.append("")
+    if report.run is not None:
+        out += [cell(footer(report.run)), ""]
     return "\n".join(out)

@@ -1,4 +1,5 @@
-"""Rule metadata for the formats that describe rules (SARIF).
+"""Rule metadata for the formats that describe rules (SARIF, and which
+rules are drift for Prometheus).
 
 A renderer only sees the report, so the caller attaches the loaded rules'
 metadata to it (:func:`with_rules`). Without it, the rules are described
@@ -16,12 +17,14 @@ from awgcheck.ruleset.load import Rule
 
 def describe(rule: Rule) -> RuleMeta:
     return RuleMeta(rule.id, rule.title, rule.severity, rule.description, rule.remediation,
-                    tuple(rule.tags))
+                    tuple(rule.tags), rule.is_drift)
 
 
-def with_rules(report: Report, rules: Sequence[Rule]) -> Report:
-    """The same report, carrying the metadata of ``rules``."""
-    return dataclasses.replace(report, rules=tuple(describe(r) for r in rules))
+def with_rules(report: Report, rules: Sequence[Rule],
+               also: Sequence[RuleMeta] = ()) -> Report:
+    """The same report, carrying the metadata of ``rules``, then ``also``
+    (ids no rule file declares, such as the waiver findings')."""
+    return dataclasses.replace(report, rules=(*(describe(r) for r in rules), *also))
 
 
 def rule_metadata(report: Report) -> list[RuleMeta]:

@@ -3,9 +3,12 @@
 One ``run`` with awgcheck as ``tool.driver``: a ``rules`` entry per
 awgcheck rule (every loaded rule when the caller attached their metadata
 as ``report.rules``, else the rules that appear in findings), one
-``result`` per failed finding with its file and line, and nodes that could
-not be checked as tool execution notifications, since they have no place in
-a file.
+``result`` per failed or waived finding with its file and line (a waived
+one with an external, accepted ``suppression`` that gives the waiver's
+reason and place), and nodes that could not be checked (and a source of
+truth that could not be read) as tool execution notifications, since they
+have no place in a file. The invocation says when the run started and
+ended, on what inventory and rules.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 from awgcheck import __version__
-from awgcheck.model import Finding, Report, RuleMeta, Severity, Status
+from awgcheck.model import Finding, Location, Report, RuleMeta, Severity, Status, Waiver
 from awgcheck.report.rulemeta import rule_metadata
+from awgcheck.report.runinfo import utc_stamp
+from awgcheck.report.source import statement
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -60,13 +65,24 @@ def uri(path: str) -> str:
     return quote(path.replace("\\", "/"), safe="/")
 
 
+def _physical(location: Location) -> dict[str, Any]:
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(location.path)}}
+    if location.line is not None and location.line >= 1:
+        physical["region"] = {"startLine": location.line}
+    return {"physicalLocation": physical}
+
+
 def _location(finding: Finding) -> list[dict[str, Any]]:
-    if finding.location is None:
-        return []
-    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(finding.location.path)}}
-    if finding.location.line is not None and finding.location.line >= 1:
-        physical["region"] = {"startLine": finding.location.line}
-    return [{"physicalLocation": physical}]
+    return [] if finding.location is None else [_physical(finding.location)]
+
+
+def _suppression(waiver: Waiver) -> dict[str, Any]:
+    """A waiver as SARIF has it: accepted outside the analysed file."""
+    properties: dict[str, Any] = {"expires": waiver.expires.isoformat()}
+    if waiver.owner:
+        properties["owner"] = waiver.owner
+    return {"kind": "external", "status": "accepted", "justification": waiver.reason,
+            "location": _physical(waiver.location), "properties": properties}
 
 
 def _message(finding: Finding) -> str:
@@ -92,16 +108,36 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         "locations": _location(finding),
         "properties": properties,
     }
+    if finding.status is Status.WAIVED and finding.waiver is not None:
+        result["suppressions"] = [_suppression(finding.waiver)]
     return result
 
 
 def _notifications(report: Report) -> list[dict[str, Any]]:
-    notes = [{"level": "error", "message": {"text": f"{node.name}: could not be checked "
-                                                   f"({node.error_class}): {node.error}"}}
-             for node in report.unchecked()]
+    said = statement(report)
+    notes = [] if said is None else [{"level": "error", "message": {"text": said}}]
+    notes += [{"level": "error", "message": {"text": f"{node.name}: could not be checked "
+                                                    f"({node.error_class}): {node.error}"}}
+              for node in report.unchecked() if not report.is_failed_source(node)]
     notes += [{"level": "error", "message": {"text": f"{f.node}: {f.message}"}}
               for f in report.findings if f.status is Status.ERROR]
     return notes
+
+
+def _invocation(report: Report) -> dict[str, Any]:
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not report.unchecked() and report.source_failure is None,
+        "exitCode": report.exit_code(),
+        "toolExecutionNotifications": _notifications(report),
+    }
+    run = report.run
+    if run is not None:
+        invocation["startTimeUtc"] = utc_stamp(run.started_at)
+        invocation["endTimeUtc"] = utc_stamp(run.finished_at)
+        invocation["properties"] = {"inventory": run.inventory,
+                                    "rulesDigest": run.rules_digest,
+                                    "durationSeconds": run.duration_s}
+    return invocation
 
 
 def as_dict(report: Report) -> dict[str, Any]:
@@ -113,15 +149,12 @@ def as_dict(report: Report) -> dict[str, Any]:
         "runs": [{
             "tool": {"driver": {
                 "name": "awgcheck",
-                "version": __version__,
+                "version": report.run.version if report.run else __version__,
                 "rules": [_rule(meta) for meta in metadata],
             }},
-            "invocations": [{
-                "executionSuccessful": not report.unchecked(),
-                "exitCode": report.exit_code(),
-                "toolExecutionNotifications": _notifications(report),
-            }],
-            "results": [_result(f, index) for f in report.findings if f.failed],
+            "invocations": [_invocation(report)],
+            "results": [_result(f, index) for f in report.findings
+                        if f.failed or f.status is Status.WAIVED],
         }],
     }
 

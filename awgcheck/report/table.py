@@ -1,8 +1,10 @@
 """Human report: failing findings grouped by node, then a summary line.
 
 Written for a terminal at 3 a.m.: the worst thing first, the symptom and
-the fix next to it, and nodes that could not be checked said plainly. For
-the CI gate, what the change does during rollout follows the summary line.
+the fix next to it, waived failures last with why and until when, and
+nodes that could not be checked said plainly. For the CI gate, what the
+change does during rollout follows the summary line; the line above it
+says which awgcheck ran, when, on what inventory and rules.
 """
 
 from __future__ import annotations
@@ -12,49 +14,101 @@ from collections.abc import Iterator
 from awgcheck.errors import ErrorClass
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 from awgcheck.report.grid import grid
+from awgcheck.report.runinfo import footer
+from awgcheck.report.source import consequence, source_name
 
 
 def _value(text: str | None) -> str:
     return "-" if text is None else text
 
 
+_SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
+
+
 def _node_rows(findings: list[Finding]) -> list[list[str]]:
     rows = []
-    for f in sorted(findings, key=lambda f: -f.severity.rank):
+    for f in sorted(findings, key=_rank):
         where = str(f.location) if f.location else ""
-        rows.append([f.severity.value.upper(), f.rule, _value(f.param), f.message, where])
+        shown = "WAIVED" if f.status is Status.WAIVED else f.severity.value.upper()
+        rows.append([shown, f.rule, _value(f.param), f.message, where])
     return rows
+
+
+def _rank(finding: Finding) -> tuple[bool, int]:
+    """Worst first; waived findings after every live one."""
+    return finding.status is Status.WAIVED, -finding.severity.rank
 
 
 def render(report: Report) -> str:
     out: list[str] = []
-    source = report.source_node or report.source_path
-    out.append(f"awgcheck: {len(report.nodes)} nodes, source of truth: {source}, "
+    shard = f" (shard {report.shard.index}/{report.shard.count})" if report.shard else ""
+    out.append(f"awgcheck: {len(report.nodes)} nodes{shard}, source of truth: "
+               f"{source_name(report)}, "
                f"profile {report.profile}")
+    out.extend(_source_failure(report))
+    by_node: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        if finding.status in _SHOWN:
+            by_node.setdefault(finding.node, []).append(finding)
     for node in report.nodes:
+        if report.is_failed_source(node):
+            continue  # said above, once
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
             out.append(f"\n== {node.name}: COULD NOT CHECK ({node.error_class}) ==")
             out.append(f"   {node.error}")
             continue
-        failing = [f for f in report.findings if f.node == node.name
-                   and f.status in (Status.FAIL, Status.ERROR)]
-        if not failing:
-            continue
-        out.append(f"\n== {node.name}: {node.status.value.upper()} ==")
-        out.append(grid(_node_rows(failing), ["severity", "rule", "param", "finding", "where"],
-                        tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
-        out.extend(_explanations(failing, report))
+        shown = by_node.get(node.name)
+        if shown:
+            out.extend(_block(f"{node.name}: {node.status.value.upper()}", shown, report))
+    # Findings about no node (a waiver that matched nothing names its file).
+    names = {node.name for node in report.nodes}
+    for name, shown in by_node.items():
+        if name not in names:
+            out.extend(_block(name, shown, report))
     templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
     if templates:
         # Once per template, whether or not it failed: what was left alone.
         out.append("\nNot compared (template placeholders):")
         out.extend(f"   {f.node}: {f.message}" for f in templates)
     out.append("")
+    if report.run is not None:
+        out.append(footer(report.run))  # above the summary, which stays last for `tail -1`
     out.append(_summary(report))
     gate = list(_gate(report.gate)) if report.gate is not None else []
     if gate:
         out += ["", *gate]
     return "\n".join(out) + "\n"
+
+
+def _source_failure(report: Report) -> Iterator[str]:
+    failure = report.source_failure
+    if failure is None:
+        return
+    yield f"\n== source of truth {source_name(report)}: COULD NOT READ ({failure.error_class}) =="
+    yield f"   {failure.error}"
+    yield f"   {consequence(report)}"
+
+
+def _block(title: str, shown: list[Finding], report: Report) -> list[str]:
+    """One node's (or file's) table, with the symptoms, fixes and waivers under it."""
+    lines = [f"\n== {title} =="]
+    lines.append(grid(_node_rows(shown), ["severity", "rule", "param", "finding", "where"],
+                      tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
+    lines.extend(_explanations([f for f in shown if f.status is not Status.WAIVED], report))
+    lines.extend(_waivers(shown))
+    return lines
+
+
+def _waivers(shown: list[Finding]) -> list[str]:
+    """Why each waived row is accepted, whose it is, until when."""
+    lines = []
+    for f in shown:
+        if f.status is Status.WAIVED and f.waiver is not None:
+            w = f.waiver
+            owner = f"; owner {w.owner}" if w.owner else ""
+            lines.append(f"   waived ({f.param or f.rule}): {w.reason}{owner}; until "
+                         f"{w.expires.isoformat()} ({w.location})")
+    return lines
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:
@@ -95,6 +149,11 @@ def _summary(report: Report) -> str:
         if f.failed:
             counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-    verdict = "FAIL" if report.exit_code() else "PASS"
-    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked "
-            f"({detail}; --fail-on {report.fail_on.value}); exit code {report.exit_code()}")
+    if report.waived():
+        detail += f", {len(report.waived())} waived"
+    # Nothing failed but something was not checked: not a pass, not a failure.
+    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
+    unread = ", source of truth not read" if report.source_failure is not None else ""
+    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked"
+            f"{unread} ({detail}; --fail-on {report.fail_on.value}); "
+            f"exit code {report.exit_code()}")

@@ -21,6 +21,7 @@ from awgcheck.checks.base import CheckSpec
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.errors import RuleError
 from awgcheck.model import ArtifactKind, Severity
+from awgcheck.ruleset import digest as rule_digest
 
 PROFILES = ("strict", "protocol")
 
@@ -86,6 +87,8 @@ class Rule:
     symptoms: Mapping[str, str] = field(default_factory=dict)
     profiles: Mapping[str, Severity] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    digest: str = field(default="", compare=False)
+    """sha256 hex of the definition as written (:mod:`awgcheck.ruleset.digest`)."""
 
     def severity_for(self, profile: str) -> Severity:
         return self.profiles.get(profile, self.severity)
@@ -120,6 +123,12 @@ class Rule:
         them (the source, the node's conf): its failures are drift, with a
         symptom."""
         return CHECKS[self.check.type].drifts(self.check.options)
+
+    @property
+    def needs_source(self) -> bool:
+        """A rule that reads the source of truth: not run when the source
+        could not be read (the report says so once, for the run)."""
+        return CHECKS[self.check.type].needs_source(self.check.options)
 
 
 def _check_fields(where: str, data: Mapping[str, Any],
@@ -259,7 +268,7 @@ def _rule(where: str, data: object) -> Rule:
         id=data["id"], title=data["title"], severity=severity,
         description=data["description"].strip(), remediation=data["remediation"].strip(),
         select=select, check=check, origin=where, symptoms=symptoms, profiles=profiles,
-        tags=tuple(tags),
+        tags=tuple(tags), digest=rule_digest.of_rule(data),
     )
 
 
@@ -286,6 +295,12 @@ class RuleSet:
                 raise RuleError(f"{rule.origin}: duplicate rule id '{rule.id}' (first "
                                 f"defined in {self.by_id[rule.id].origin})")
             self.by_id[rule.id] = rule
+
+    @property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of every rule's definition, whatever file or
+        order they came in: what a report's ``rules_digest`` says."""
+        return rule_digest.of_rules((rule.id, rule.digest) for rule in self.rules)
 
 
 def load_text(text: str, origin: str) -> list[Rule]:

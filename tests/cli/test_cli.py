@@ -149,11 +149,16 @@ def test_cli_unknown_node_is_a_usage_error() -> None:
     assert code == 2 and "no node named 'nope'" in err
 
 
-def test_cli_node_filter_keeps_the_source(tmp_path: Path) -> None:
+def test_cli_node_filter_reads_the_source_but_reports_the_selection(tmp_path: Path) -> None:
     code, out, _ = run("check", "-i", str(DEMO / "fleet.yaml"), "--node", "partner-tbilisi",
                        "--format", "json")
     assert code == 1
-    assert [n["name"] for n in json.loads(out)["nodes"]] == ["server", "partner-tbilisi"]
+    report = json.loads(out)
+    assert [n["name"] for n in report["nodes"]] == ["partner-tbilisi"]
+    # The server was read: Tbilisi's S4 is compared with it.
+    assert any(f["rule"] == "must-match-drift" and f["param"] == "S4" and f["status"] == "fail"
+               for f in report["findings"])
+    assert {f["node"] for f in report["findings"]} == {"partner-tbilisi"}
 
 
 def test_cli_json_contract() -> None:
@@ -387,3 +392,17 @@ def test_cli_python_dash_m_and_help() -> None:
                           text=True, timeout=60)
     assert proc.returncode == 0
     assert "Exit codes" in proc.stdout and "check" in proc.stdout
+
+
+def test_cli_check_source_option_replaces_the_inventory_source() -> None:
+    source = DEMO / "nodes" / "partner-tbilisi" / CONF
+    code, out, _ = run("check", "-i", str(DEMO / "fleet.yaml"), "--source", str(source),
+                       "--node", "partner-tbilisi", "--format", "json")
+    report = json.loads(out)
+    assert (report["source"]["node"], report["source"]["path"]) == (None, str(source))
+    # Compared with itself, Tbilisi's S4 = 17 no longer drifts.
+    assert not [f for f in report["findings"] if f["rule"] == "must-match-drift"
+                and f["status"] == "fail"]
+    code, _, err = run("check", "-i", str(DEMO / "fleet.yaml"), "--source", "nowhere")
+    assert code == 2
+    assert err.startswith("awgcheck: error: --source: 'nowhere' is neither a node name")

@@ -23,6 +23,7 @@ from pathlib import Path
 import paths
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from report.test_sarif_format import validate as validate_sarif
 
 CONF = "etc/amnezia/amneziawg/awg0.conf"
@@ -131,9 +132,17 @@ def _github(text: str) -> None:
         assert "::" not in line.split("::", 2)[2].replace("%3A", ""), line
 
 
+def _prometheus(text: str) -> None:
+    families = list(text_string_to_metric_families(text))
+    nodes = {s.labels["node"] for f in families if f.name == "awgcheck_node_status"
+             for s in f.samples}
+    assert nodes == {"server", NODE}
+    assert all(f.name.startswith("awgcheck_") for f in families)
+
+
 CHECK = [(fmt, parse) for fmt, parse in (
     ("table", _no_parser), ("json", _json), ("junit", _junit), ("sarif", _sarif),
-    ("github", _github), ("markdown", _markdown))]
+    ("github", _github), ("markdown", _markdown), ("prometheus", _prometheus))]
 
 
 def _assert_clean(raw: bytes, shown: tuple[str, ...]) -> str:
@@ -160,7 +169,9 @@ def test_check_output_is_valid_and_escaped(fleet: Path, tmp_path: Path, fmt: str
         raw = target.read_bytes()
     else:
         raw = _awgcheck(*args)
-    parse(_assert_clean(raw, (*SHOWN, "xff")))
+    # Prometheus labels hold names, never values: only the node name shows.
+    shown = ("onerror=alert(1)", "org/team") if fmt == "prometheus" else (*SHOWN, "xff")
+    parse(_assert_clean(raw, shown))
 
 
 def test_check_json_round_trips_the_escaped_values(fleet: Path) -> None:

@@ -32,6 +32,7 @@ from functools import cache
 from typing import Any
 
 import jsonschema
+from prometheus_client.parser import text_string_to_metric_families
 
 from awgcheck.errors import AwgcheckError
 from awgcheck.text import printable
@@ -126,6 +127,8 @@ def _parses(name: str, text: str) -> str | None:
                 return f"schema: {error.message[:200]}"
         elif name == "junit":
             ElementTree.fromstring(text)
+        elif name == "prometheus":
+            list(text_string_to_metric_families(text))
     except (ValueError, ElementTree.ParseError) as exc:
         return f"{type(exc).__name__}: {exc}"[:300]
     return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -769,12 +770,13 @@ def test_gate_error_reply_source_says_why_nothing_was_compared(
     report = json.loads(out)
     [source] = [n for n in report["nodes"] if n["name"] == "control-plane/params.json"]
     assert "'partner not registered'" in source["error"]
-    berlin = [f for f in report["findings"] if f["node"] == "partners/berlin.conf"
-              and f["rule"] in ("must-match-drift", "side-local-drift")]
-    # one finding per drift rule, not one per param, each naming the reply
-    assert sorted(f["rule"] for f in berlin) == ["must-match-drift", "side-local-drift"]
-    assert all(f["status"] == "error" and f["param"] is None
-               and "'partner not registered'" in f["message"] for f in berlin)
+    # said once for the run, not by each consumer for each drift rule
+    assert report["source"]["error_class"] == "parse_error"
+    assert "'partner not registered'" in report["source"]["error"]
+    assert report["source"]["not_evaluated"] == ["must-match-drift", "side-local-drift"]
+    assert not [f for f in report["findings"] if f["rule"] in report["source"]["not_evaluated"]]
+    berlin = [n for n in report["nodes"] if n["name"] == "partners/berlin.conf"]
+    assert [n["status"] for n in berlin] == ["pass"]
 
 
 def test_gate_error_reply_consumer_is_reported_once(
@@ -787,3 +789,14 @@ def test_gate_error_reply_consumer_is_reported_once(
     assert [(f["rule"], f["severity"]) for f in mine] == [("params-document-valid", "error")]
     assert "'upstream timeout'" in mine[0]["message"]
     assert "none of them was compared" in mine[0]["message"]
+
+
+def test_gate_report_carries_run_metadata(repo: Path, base: str,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0
+    run = json.loads(out)["run"]
+    assert Path(run["inventory"]).name == "awgcheck.yaml"  # the gate's config
+    started, finished = (datetime.fromisoformat(run[k]) for k in ("started_at", "finished_at"))
+    assert started.utcoffset() == timedelta(0) and started <= finished
+    assert run["rules_digest"].startswith("sha256:")

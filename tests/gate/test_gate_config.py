@@ -216,3 +216,15 @@ def test_gate_config_name_too_long_is_a_config_error(repo: Path, text: str) -> N
     # Found by the fuzz harness (tests/fuzz): is_file() raised ENAMETOOLONG.
     with pytest.raises(config.GateConfigError, match=r"is not a (file|folder)"):
         config.load_rules(repo, _load(repo, text))
+
+
+def test_gate_impact_reads_a_waived_drift_as_the_node_value() -> None:
+    """A waived drift is still the node's real value: a node that already runs
+    the new S4 under a waiver is not put into drift by the change."""
+    changes = change.diff_params(_conf("[Interface]\nS4 = 18\n"),
+                                 _conf("[Interface]\nS4 = 19\n"))
+    report = _report([("server", "pass"), ("a", "pass"), ("w", "pass")], {"a": "18"})
+    report["findings"].append({"rule": "must-match-drift", "node": "w", "status": "waived",
+                               "param": "S4", "actual": "19"})
+    impact = change.predict_impact(fleet.load(report, "r.json"), changes, RULES)
+    assert impact is not None and impact.nodes == ("a",)
