@@ -35,7 +35,7 @@ class RunOptions:
 
     concurrency: int = 32
     timeout: float = 30.0
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
     runtime: bool = False  # also read the running interface (check --runtime)
     compose_mode: str = "file"  # file: read compose files; node: docker compose config
@@ -134,14 +134,28 @@ def _read_documents(collector: Collector, node: Node, options: RunOptions,
                     findings=tuple(findings), expires_at=options.expires_at)
 
 
+@dataclass(frozen=True)
+class AdHocSsh:
+    """What the command line gives a node named as ``ssh://...`` (an
+    inventory node has these fields in the inventory instead)."""
+
+    identity: Path | None = None
+    known_hosts: Path | None = None
+
+
+NO_AD_HOC = AdHocSsh()
+"""An ssh:// node that takes its key and known_hosts from ssh_config."""
+
+
 def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = None,
-               or_file: bool = False) -> Node:
-    """A node named on the command line: ``ssh://user@host:port``, or a name
-    from ``fleet_file``. ``label`` is what the error names (the spec
-    itself by default); ``or_file`` says the argument could also have
-    been a file, so the error says there is none."""
+               or_file: bool = False, ad_hoc: AdHocSsh = NO_AD_HOC) -> Node:
+    """A node named on the command line: ``ssh://user@host:port`` (with
+    ``ad_hoc``'s key and known_hosts), or a name from ``fleet_file``.
+    ``label`` is what the error names (the spec itself by default);
+    ``or_file`` says the argument could also have been a file, so the
+    error says there is none."""
     if spec.startswith("ssh://"):
-        return node_from_url(spec)
+        return node_from_url(spec, identity=ad_hoc.identity, known_hosts=ad_hoc.known_hosts)
     if fleet_file is None:
         hint = "to name a node, pass --inventory, or give ssh://user@host:port"
         raise UsageError(f"{label or spec}: " + (f"no such file ({hint})" if or_file else hint))

@@ -482,10 +482,12 @@ class DelayProxy:
 class SudoUser:
     """A throwaway local account that sshd lets in with the fleet's key,
     plus ``/etc/sudoers.d/awgcheck-test-<random>``: NOPASSWD for
-    ``cat -- <allowed>`` only, a password for everything else.
+    ``cat -- <allowed>`` only (or the sudoers ``rules`` given, with
+    ``{user}`` for the account's name), a password for everything else.
+    Every version of the file is checked with ``visudo -c`` first.
     Root only; removed again on exit."""
 
-    def __init__(self, allowed: list[str]) -> None:
+    def __init__(self, allowed: list[str] | None = None, rules: str | None = None) -> None:
         if os.geteuid() != 0:
             raise RuntimeError("creating a sudo test user needs root")
         if shutil.which("sudo") is None and shutil.which("apt-get"):
@@ -493,9 +495,13 @@ class SudoUser:
                            capture_output=True)
         if shutil.which("sudo") is None:
             raise RuntimeError("sudo is not installed")
-        self.allowed = allowed
+        self.allowed = allowed or []
         self.name = "awgt" + secrets.token_hex(4)
         self.sudoers = Path(f"/etc/sudoers.d/awgcheck-test-{self.name}")
+        cat = shutil.which("cat") or "/usr/bin/cat"
+        self.rules = [f"{self.name} ALL=(root) NOPASSWD: {cat} -- {p}" for p in self.allowed]
+        if rules is not None:
+            self.rules.append(rules.replace("{user}", self.name))
 
     def __enter__(self) -> SudoUser:
         _run(["useradd", "--no-create-home", "--home-dir", "/nonexistent",
@@ -503,17 +509,22 @@ class SudoUser:
         # "!" (locked) makes sshd refuse even key logins without PAM; "*"
         # means "no password" and keeps sudo's password rule unusable.
         _run(["usermod", "-p", "*", self.name])
-        cat = shutil.which("cat") or "/usr/bin/cat"
-        rules = [f"{self.name} ALL=(root) NOPASSWD: {cat} -- {p}" for p in self.allowed]
-        rules.append(f"{self.name} ALL=(ALL) ALL")
+        self._write()
+        return self
+
+    def allow(self, line: str) -> None:
+        """Add one sudoers line (as given) to the account's file."""
+        self.rules.append(line)
+        self._write()
+
+    def _write(self) -> None:
         # NOPASSWD must come last to win: sudoers applies the last match.
-        text = "\n".join([rules[-1], *rules[:-1]]) + "\n"
+        text = "\n".join([f"{self.name} ALL=(ALL) ALL", *self.rules]) + "\n"
         tmp = self.sudoers.with_suffix(".tmp")
         tmp.write_text(text)
         tmp.chmod(0o440)
         _run(["visudo", "-cf", str(tmp)])
         tmp.rename(self.sudoers)
-        return self
 
     def __exit__(self, *exc: object) -> None:
         self.sudoers.unlink(missing_ok=True)

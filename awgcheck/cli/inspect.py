@@ -1,4 +1,5 @@
-"""``awgcheck inspect conf|compose``: what awgcheck reads from one artifact."""
+"""``awgcheck inspect conf|compose|ssh``: what awgcheck reads from one
+artifact, or how it will reach one node."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from pathlib import Path
 
 import click
 
-from awgcheck import exitcodes
+from awgcheck import exitcodes, inventory
 from awgcheck.cli.options import (
     compose_env_option,
     emit,
     format_option,
     read_conf,
+    ssh_config_option,
     user_errors,
 )
 from awgcheck.inspect import compose as inspect_compose
 from awgcheck.inspect import conf as inspect_conf
+from awgcheck.inspect import ssh as inspect_ssh
 
 
 @click.group()
 def inspect() -> None:
-    """Show what awgcheck reads from one artifact."""
+    """Show what awgcheck reads from one artifact, or how it reaches a node."""
 
 
 @inspect.command("conf")
@@ -70,3 +73,23 @@ def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[
     project = inspect_compose.load(paths, env_files, profiles, compose_env)
     emit(inspect_compose.FORMATS.render(fmt, project), None)
     sys.exit(exitcodes.FAILED if project.failed else exitcodes.OK)
+
+
+@inspect.command("ssh")
+@click.argument("node_name", metavar="NODE")
+@click.option("--inventory", "-i", "inventory_path", required=True,
+              type=click.Path(path_type=Path), help="Fleet inventory (YAML) naming NODE.")
+@ssh_config_option
+@format_option(inspect_ssh.FORMATS)
+@user_errors
+def ssh(node_name: str, inventory_path: Path, ssh_config: str | None, fmt: str) -> None:
+    """Show how awgcheck will reach NODE over SSH, without connecting.
+
+    For the node and each bastion of its jump chain (each resolved through
+    ssh_config as ssh resolves it): host, port, user, identity files and
+    known_hosts files (and whether each exists), the name the host key is
+    filed under, ProxyJump / ProxyCommand, and where each value came from:
+    the inventory, an ssh_config file:line, or the default.
+    """
+    node = inventory.load(inventory_path).node(node_name)
+    emit(inspect_ssh.FORMATS.render(fmt, inspect_ssh.inspect(node, ssh_config)), None)

@@ -21,6 +21,7 @@ import click
 from awgcheck import ansible_inventory, exitcodes, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
+from awgcheck.collect.ssh.ssh_config import SshConfig
 from awgcheck.documents.compose import MODES
 from awgcheck.errors import AwgcheckError, CollectError, UsageError
 from awgcheck.model import Severity
@@ -133,9 +134,7 @@ def ssh_options(func: F) -> F:
                   show_default=True,
                   help="Deadline in seconds for each node as a whole (connect, read, run, "
                        "check its rules).")
-    @click.option("--ssh-config", type=click.Path(dir_okay=False), default=None,
-                  help="ssh_config file to honour [default: ~/.ssh/config when it exists; "
-                       "'none' for no file].")
+    @ssh_config_option
     @click.option("--accept-new-host-keys", is_flag=True,
                   help="Record host keys of hosts not yet in known_hosts (OpenSSH "
                        "accept-new). A changed key is still refused.")
@@ -146,6 +145,27 @@ def ssh_options(func: F) -> F:
         return func(*args, run_options=options, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def ssh_config_option(func: F) -> F:
+    """``--ssh-config FILE|none`` (``ssh -F``); an unreadable file is exit 2."""
+    return click.option(
+        "--ssh-config", type=click.Path(dir_okay=False), default=None,
+        callback=_ssh_config_file,
+        help="ssh_config file to honour, as `ssh -F` [default: ~/.ssh/config when it "
+             "exists, then /etc/ssh/ssh_config; 'none' for no file].")(func)
+
+
+def _ssh_config_file(ctx: click.Context | None, param: click.Parameter | None,
+                     value: str | None) -> str | None:
+    """``--ssh-config``: a file that cannot be read is a usage error (exit
+    2) naming it, not the same error repeated for every node."""
+    if value is not None and value != "none":
+        try:
+            SshConfig.named(value).check()
+        except CollectError as exc:
+            raise click.BadParameter(str(exc), ctx, param) from None
+    return value
 
 
 def parse_env(ctx: click.Context | None, param: click.Parameter | None,

@@ -16,6 +16,7 @@ import click
 
 from awgcheck import inventory, nodes
 from awgcheck.cli.options import emit, format_option, ssh_options, user_errors
+from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
 from awgcheck.triage.render import FORMATS
 from awgcheck.triage.run import TriageOptions, resolve_source
@@ -36,10 +37,18 @@ from awgcheck.triage.run import triage as run_triage
                    "in-tunnel ping to the source's mesh address. Off by default.")
 @click.option("--window", type=click.FloatRange(0, 300), default=DEFAULT_WINDOW,
               show_default=True, help="Seconds between the two dumps of --probe.")
+@click.option("--identity", type=click.Path(dir_okay=False, path_type=Path),
+              help="Private key for an ssh:// NODE (and an ssh:// --against), offered "
+                   "before ssh_config's IdentityFile, like `ssh -i`.")
+@click.option("--known-hosts", type=click.Path(dir_okay=False, path_type=Path),
+              help="known_hosts file for an ssh:// NODE (and an ssh:// --against) "
+                   "instead of ssh_config's UserKnownHostsFile, like "
+                   "`ssh -o UserKnownHostsFile=`.")
 @ssh_options
 @user_errors
 def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt: str,
-           probe: bool, window: float, run_options: nodes.RunOptions) -> None:
+           probe: bool, window: float, identity: Path | None, known_hosts: Path | None,
+           run_options: nodes.RunOptions) -> None:
     """Why does NODE's tunnel fail? File, runtime and source side by side,
     the evidence, the likely cause and the exact fix.
 
@@ -51,8 +60,14 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
       4  the node could not be read
     """
     fleet_file = inventory.load(inventory_path) if inventory_path is not None else None
-    node = nodes.named_node(node_spec, fleet_file)
-    source = resolve_source(against, fleet_file, run_options)
+    ad_hoc = nodes.AdHocSsh(identity, known_hosts)
+    if ad_hoc != nodes.NO_AD_HOC and not node_spec.startswith("ssh://") and not (
+            against or "").startswith("ssh://"):
+        raise UsageError("--identity and --known-hosts apply to nodes named ssh://...; "
+                         f"{node_spec} is an inventory node: set 'identity' and "
+                         "'known_hosts' for it in the inventory")
+    node = nodes.named_node(node_spec, fleet_file, ad_hoc=ad_hoc)
+    source = resolve_source(against, fleet_file, run_options, ad_hoc)
     report = run_triage(node, source, TriageOptions(probe, window, run_options))
     emit(FORMATS.render(fmt, report), None)
     sys.exit(report.exit_code())

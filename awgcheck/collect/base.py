@@ -60,7 +60,7 @@ class ConnectOptions:
 
     deadline: float = 30.0  # the node as a whole: connect, reads, commands
     expires_at: float | None = None  # that deadline as a time.monotonic() value, when set
-    ssh_config: str | None = None  # None: ~/.ssh/config when it exists
+    ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
 
 

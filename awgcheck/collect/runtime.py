@@ -17,11 +17,13 @@ the readers digest them, and stderr is scrubbed before it is quoted.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from awgcheck import params
 from awgcheck.collect.base import Collector, CommandResult
+from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, refusal, rule, run_argv
 from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Node
 from awgcheck.parse.runtime import RuntimeState, parse_dump, parse_showconf
@@ -105,7 +107,19 @@ def _merge(node: Node, conf_view: RuntimeState | None,
 
 
 def _shown(node: Node, argv: Sequence[str]) -> str:
-    return " ".join((*(("sudo", "-n") if node.sudo else ()), *argv))
+    """The command as the node runs it (with sudo's words when it does)."""
+    return shlex.join(run_argv(argv) if node.sudo else argv)
+
+
+def sudo_how(node: Node, user: str | None) -> str:
+    """How to let ``user`` run both commands under sudo: the exact command
+    lines and the sudoers lines that allow exactly them."""
+    commands = (showconf_argv(node.interface), dump_argv(node.interface))
+    who = user or node.user or "<the login user>"
+    return ("allow the two commands awgcheck runs ("
+            + ", ".join(f"`{shlex.join(run_argv(c))}`" for c in commands)
+            + f") with these lines in {SUDOERS_FILE} on the node (edit with visudo -f): "
+            + "; ".join(f"`{rule(who, c)}`" for c in commands))
 
 
 def _view(collector: Collector, node: Node, argv: tuple[str, ...], timeout: float,
@@ -133,9 +147,8 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
                        "name it as ssh://user@host:port)")
     if exc.error_class in _SUDO_CLASSES:
         # The transport saw sudo refuse before awg ever ran.
-        return Missing("runtime", f"sudo refused to run awg ({exc})",
-                       f"add a NOPASSWD sudoers rule for the audit user: "
-                       f"`awg showconf {node.interface}` and `awg show {node.interface} dump`")
+        user = exc.user if isinstance(exc, SudoRefused) else None
+        return Missing("runtime", f"sudo refused to run awg ({exc})", sudo_how(node, user))
     return Missing("runtime", f"the running state could not be read: {exc}",
                    "check that the node answers over SSH, then run triage again")
 
@@ -150,12 +163,12 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
     command = " ".join(argv)
     err = params.scrub(result.stderr.decode("utf-8", "replace").strip())
     lowered = err.lower()
-    rule = (f"a NOPASSWD sudoers rule for the audit user: `{command}` (and "
-            f"`awg showconf {node.interface}` / `awg show {node.interface} dump`)")
-    if "password is required" in lowered or "a terminal is required" in lowered:
-        return Missing("runtime", f"sudo wants a password for `{command}`", f"add {rule}")
-    if "not allowed to execute" in lowered or "not in the sudoers" in lowered:
-        return Missing("runtime", f"sudo refused `{command}`", f"add {rule}")
+    refused = refusal(err)
+    if refused is ErrorClass.SUDO_PASSWORD_REQUIRED:
+        return Missing("runtime", f"sudo wants a password for `{command}`",
+                       sudo_how(node, None))
+    if refused is not None:
+        return Missing("runtime", f"sudo refused `{command}`", sudo_how(node, None))
     if result.exit_status == 127 or "not found" in lowered:
         return Missing("runtime", f"`{argv[0]}` is not installed on {node.name} (or not on "
                        "the PATH of a non-interactive SSH session)",
@@ -163,7 +176,8 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
                        "gives to commands")
     if "operation not permitted" in lowered or "permission denied" in lowered:
         return Missing("runtime", f"`{command}` needs root on {node.name}",
-                       f"set `sudo: true` for {node.name} in the inventory and add {rule}")
+                       f"set `sudo: true` for {node.name} in the inventory and "
+                       + sudo_how(node, None))
     if "no such device" in lowered:
         return Missing("runtime", f"interface {node.interface} does not exist on "
                        f"{node.name} (the tunnel is down)",

@@ -76,14 +76,16 @@ class TriageReport:
 
 
 def resolve_source(against: str | None, fleet_file: inventory.Inventory | None,
-                   options: nodes.RunOptions) -> SourceRead:
-    """``--against`` (a conf file, an inventory node, an ssh:// URL), else the
-    inventory's source; a source that cannot be read is missing evidence."""
+                   options: nodes.RunOptions,
+                   ad_hoc: nodes.AdHocSsh = nodes.NO_AD_HOC) -> SourceRead:
+    """``--against`` (a conf file, an inventory node, an ssh:// URL read with
+    ``ad_hoc``), else the inventory's source; a source that cannot be read
+    is missing evidence."""
     if against is not None:
         if Path(against).is_file():
             return _source_file(Path(against))
         return _source_node(nodes.named_node(against, fleet_file, label=f"--against {against}",
-                                             or_file=True), options)
+                                             or_file=True, ad_hoc=ad_hoc), options)
     if fleet_file is None:
         return SourceRead(None, None, Missing(
             "source", "no source of truth was named",

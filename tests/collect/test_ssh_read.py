@@ -113,7 +113,8 @@ def test_sudo_password_required(sudo_setup: tuple[SshdFleet, SudoUser, str, str]
     with open_ssh(target) as collector, pytest.raises(CollectError) as info:
         collector.read_file(denied)
     assert info.value.error_class == "sudo_password_required"
-    assert f"needs a NOPASSWD sudoers rule for: cat {denied}" in str(info.value)
+    assert f"sudo wants a password to run `sudo -n cat -- {denied}`" in str(info.value)
+    assert f"{user.name} ALL=(root) NOPASSWD: /usr/bin/cat -- {denied}" in str(info.value)
 
 
 def test_permission_denied_without_sudo(sudo_setup: tuple[SshdFleet, SudoUser, str, str]
@@ -157,4 +158,5 @@ def test_run_with_sudo_needs_password(sudo_setup: tuple[SshdFleet, SudoUser, str
     with open_ssh(target) as collector, pytest.raises(CollectError) as info:
         collector.run(["awg", "show", "all", "dump"], sudo=True)
     assert info.value.error_class == "sudo_password_required"
-    assert "awg show all dump" in str(info.value)
+    assert "`sudo -n -- awg show all dump`" in str(info.value)
+    assert f"{user.name} ALL=(root) NOPASSWD: /usr/bin/awg show all dump" in str(info.value)

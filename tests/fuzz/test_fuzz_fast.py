@@ -98,6 +98,11 @@ PINNED = {
         + b"      Q4: ${Q4-<unset>}\n" * 5000)}),
     # paramiko's "Unparsable line" message quotes the line raw.
     "escaping-error-message": ("ssh-config", _ssh(b"\x08Host *")),
+    # The ssh_config reader (seed 5): a Unicode digit and a NUL in a port,
+    # bytes that are not UTF-8 in the host name hashed for %C.
+    "ssh-config-port-unicode": ("ssh-config", _ssh(b"  Port 2\xc2\xb2201")),
+    "ssh-config-port-nul": ("ssh-config", _ssh(b"  Port x\x00y")),
+    "ssh-config-hostname-bytes": ("ssh-config", _ssh(b"Host vpn2\n  HostName h\xff")),
 }
 
 

@@ -438,7 +438,9 @@ def test_triage_with_sudo_but_no_rule(ssh_fleet: SshdFleet, fakes: Path,
         code, out = run("triage", "partner", "-i", str(inventory), "--ssh-config", "none")
     assert code == 0, out
     assert "sudo refused to run awg" in out and "sudo wants a password" in out
-    assert "NOPASSWD sudoers rule" in out
+    # The exact commands and the lines that allow them.
+    assert "`sudo -n -- awg showconf awg0`, `sudo -n -- awg show awg0 dump`" in out
+    assert f"`{user.name} ALL=(root) NOPASSWD: /usr/bin/awg show awg0 dump`" in out
     assert "No param differs: the file and server agree" in out
 
 
@@ -454,26 +456,43 @@ def test_triage_unreachable_node_exits_4(ssh_fleet: SshdFleet, tmp_path: Path) -
 
 
 def test_triage_ssh_url_with_against(ssh_fleet: SshdFleet, tmp_path: Path) -> None:
-    """NODE as ssh://user@host:port (default conf path, which this test node
-    does not have: exit 4, said plainly), the source as a conf file."""
+    """NODE as ssh://user@host:port with --identity and --known-hosts (default
+    conf path, which this test node does not have: exit 4, said plainly),
+    the source as a conf file."""
     node = ssh_fleet.nodes[0]
     source = tmp_path / "server.conf"
     source.write_text(server_conf())
-    # An ad-hoc node trusts ~/.ssh/known_hosts and ~/.ssh/config: give the
-    # run a home of its own rather than touching root's.
+    # A home without keys or known_hosts: what the node needs comes from
+    # the two options, not from ~/.ssh.
     home = tmp_path / "home"
-    (home / ".ssh").mkdir(parents=True)
-    shutil.copy(ssh_fleet.known_hosts, home / ".ssh" / "known_hosts")
-    (home / ".ssh" / "config").write_text(f"Host {node.host}\n"
-                                          f"  IdentityFile {ssh_fleet.client_key}\n")
+    home.mkdir()
+    url = f"ssh://root@{node.host}:{node.port}"
     result = CliRunner().invoke(main, [
-        "triage", f"ssh://root@{node.host}:{node.port}", "--against", str(source),
-        "--format", "json"], env={"HOME": str(home), "SSH_AUTH_SOCK": ""})
+        "triage", url, "--against", str(source), "--format", "json", "--ssh-config", "none",
+        "--identity", str(ssh_fleet.client_key), "--known-hosts", str(ssh_fleet.known_hosts)],
+        env={"HOME": str(home), "SSH_AUTH_SOCK": ""})
     assert result.exit_code == 4, result.stdout
     report = json.loads(result.stdout)
     assert report["unreachable"]["error_class"] == "file_missing"
     assert "/etc/amnezia/amneziawg/awg0.conf" in report["unreachable"]["error"]
     assert report["source"] == str(source)
+    # Without them, the same node is refused at the host key.
+    result = CliRunner().invoke(main, [
+        "triage", url, "--against", str(source), "--format", "json", "--ssh-config", "none"],
+        env={"HOME": str(home), "SSH_AUTH_SOCK": ""})
+    assert result.exit_code == 4, result.stdout
+    assert json.loads(result.stdout)["unreachable"]["error_class"] == "host_key_unknown"
+
+
+def test_triage_identity_for_an_inventory_node_is_a_usage_error(ssh_fleet: SshdFleet,
+                                                               tmp_path: Path) -> None:
+    inventory = write_inventory(tmp_path, ssh_fleet, {
+        "server": node_fields(ssh_fleet, ssh_fleet.nodes[0])})
+    code, out = run("triage", "server", "-i", str(inventory), "--known-hosts",
+                    str(ssh_fleet.known_hosts))
+    assert code == 2, out
+    assert "--identity and --known-hosts apply to nodes named ssh://" in out
+    assert "set 'identity' and 'known_hosts' for it in the inventory" in out
 
 
 # --------------------------------------------------------------------------

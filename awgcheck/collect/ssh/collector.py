@@ -1,7 +1,8 @@
 """Reads and commands on one authenticated SSH node (see :func:`open_ssh`).
 
 Files are read over SFTP (no login shell, no quoting); ``sudo=True`` runs
-``sudo -n cat -- <path>`` instead, which needs a NOPASSWD sudoers rule.
+``sudo -n cat -- <path>`` instead, which needs a NOPASSWD sudoers rule
+(:mod:`awgcheck.collect.sudo` says which, when sudo refuses).
 Commands run without a pty, stdout and stderr drained together, under the
 node's ``timeout`` so that none outlives awgcheck's wait for it. Every
 failure is a :class:`~awgcheck.errors.CollectError` that names the node and
@@ -32,6 +33,7 @@ from awgcheck.collect.base import (
 from awgcheck.collect.ssh.config import SshTarget
 from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader, SftpTooLarge
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
+from awgcheck.collect.sudo import SudoRefused, read_argv, refusal, run_argv
 from awgcheck.errors import CollectError, ErrorClass
 
 STDERR_CAP = 64 * 1024
@@ -67,9 +69,10 @@ class SshCollector:
     :func:`~awgcheck.collect.ssh.connect.open_ssh`)."""
 
     def __init__(self, target: SshTarget, label: str, transports: list[paramiko.Transport],
-                 watchdog: Watchdog) -> None:
+                 watchdog: Watchdog, user: str) -> None:
         self.target = target
         self.label = label
+        self.user = user  # the login user: the one a sudoers rule must name
         self._transports = transports
         self._dog = watchdog
         self._sftp: SftpReader | None = None
@@ -139,22 +142,16 @@ class SshCollector:
 
     def _read_sudo(self, path: str, limit: int) -> bytes:
         where = self.describe(path)
-        argv = ("sudo", "-n", "cat", "--", path)
+        argv = read_argv(path)
         result = self._exec(argv, where, limit=limit, timeout=self._dog.remaining(),
                             too_large=lambda: file_too_large(where, limit))
         if result.exit_status == 0:
             return result.stdout
         err = result.stderr.decode("utf-8", "replace").strip()
         lowered = err.lower()
-        if "password is required" in lowered or "a terminal is required" in lowered:
-            fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: cat {path}",
-                  ErrorClass.SUDO_PASSWORD_REQUIRED)
-        if "not allowed to execute" in lowered or "not in the sudoers" in lowered:
-            fail(where, f"sudo refused ({err}); needs a NOPASSWD sudoers rule for: cat {path}",
-                  # sudo refusing the command outright is a permission
-                  # problem, not a password one: the sudoers rule is
-                  # missing rather than incomplete.
-                  ErrorClass.PERMISSION_DENIED)
+        refused = refusal(err)
+        if refused is not None:
+            raise SudoRefused(where, self.user, argv, refused)
         if result.exit_status == 127:
             # Before "no such file": timeout(1) says so of a missing sudo.
             fail(where, f"sudo is not installed on the node ({err})", ErrorClass.SUDO_FAILED)
@@ -174,18 +171,18 @@ class SshCollector:
         capped at MAX_FILE_BYTES, stderr at 64 KiB."""
         words = tuple(argv)
         if sudo or self.target.sudo:
-            words = ("sudo", "-n", "--", *words)
+            words = run_argv(words)
         where = f"{self.label}: {shlex.join(tuple(argv))[:80]}"
         result = self._exec(words, where, limit=MAX_FILE_BYTES, timeout=timeout,
                             too_large=lambda: CollectError(
                                 f"{where}: output is larger than {MAX_FILE_BYTES} bytes",
                                 error_class=ErrorClass.OUTPUT_TOO_LARGE))
-        if words[0] == "sudo" and result.exit_status == 1 and \
-                b"password is required" in result.stderr:
-            # The command never ran: a CommandResult would pass sudo's
-            # complaint off as the command's own output.
-            fail(where, f"sudo wants a password; needs a NOPASSWD sudoers rule for: "
-                  f"{shlex.join(tuple(argv))}", ErrorClass.SUDO_PASSWORD_REQUIRED)
+        if words[0] == "sudo" and result.exit_status == 1:
+            refused = refusal(result.stderr.decode("utf-8", "replace"))
+            if refused is not None:
+                # The command never ran: a CommandResult would pass sudo's
+                # complaint off as the command's own output.
+                raise SudoRefused(where, self.user, words, refused)
         return CommandResult(tuple(argv), result.exit_status, result.stdout, result.stderr)
 
     def _exec(self, argv: Sequence[str], where: str, *, limit: int, timeout: float,

@@ -20,6 +20,7 @@ import errno
 import logging
 import os
 import random
+import shlex
 import socket
 import time
 from collections.abc import Sequence
@@ -38,7 +39,7 @@ from awgcheck.collect.ssh.config import (
     resolve_route,
     target_of,
 )
-from awgcheck.collect.ssh.hostkeys import load_known_hosts, verify_host_key
+from awgcheck.collect.ssh.hostkeys import Peer, load_known_hosts, verify_host_key
 from awgcheck.collect.ssh.watchdog import (
     Watchdog,
     deadline_exceeded,
@@ -190,12 +191,12 @@ def _key_algorithms(key_types: set[str]) -> list[str]:
 
 
 def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, hop: Endpoint,
-               target: SshTarget, where: str, dog: Watchdog) -> paramiko.Transport:
+               target: SshTarget, peer: Peer, where: str, dog: Watchdog) -> paramiko.Transport:
     transport = paramiko.Transport(sock)
     dog.watch(transport.close)
-    known = load_known_hosts(target.known_hosts)
     _security(transport, _key_algorithms(
-        {e.key.get_name() for e in known.keys_for(hop.known_hosts_name)}))
+        {e.key.get_name() for path in hop.known_hosts_files
+         for e in load_known_hosts(path).keys_for(hop.known_hosts_name)}))
     budget = min(hop.connect_timeout, dog.remaining())
     transport.banner_timeout = budget
     started = time.monotonic()
@@ -222,9 +223,20 @@ def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, h
         fail(where, f"SSH handshake did not complete within {budget:.1f}s",
               ErrorClass.BANNER_TIMEOUT)
     verify_host_key(where, hop.known_hosts_name, transport.get_remote_server_key(),
-                    target.known_hosts, accept_new=target.accept_new_host_keys,
-                    hash_names=hop.hash_known_hosts)
+                    hop.known_hosts, global_files=hop.global_known_hosts,
+                    accept_new=target.accept_new_host_keys,
+                    hash_names=hop.hash_known_hosts, peer=peer)
     return transport
+
+
+def _peer(route: list[Endpoint], index: int, target: SshTarget) -> Peer:
+    """Who route[index] is, for host-key messages."""
+    hop = route[index]
+    before = ",".join(h.spec for h in route[:index]) or None
+    config = target.ssh_config if target.ssh_config not in (None, "none") else None
+    role = "node" if index == len(route) - 1 else "bastion"
+    return Peer(role, hop.label, hop.alias, hop.hostname, hop.port, hop.user, before, config,
+                proxied=index == 0 and hop.proxy_command is not None)
 
 
 def _classify_handshake(exc: paramiko.SSHException, where: str, elapsed: float,
@@ -270,7 +282,8 @@ def _connect_route(route: list[Endpoint], target: SshTarget, where: str,
                 sock = _tcp_connect(hop, hop_where, dog)
             dog.watch(sock.close)
             try:
-                transport = _handshake(sock, hop, target, hop_where, dog)
+                transport = _handshake(sock, hop, target, _peer(route, index, target),
+                                       hop_where, dog)
                 transports.append(transport)
                 authenticate(transport, hop, hop_where, dog, agent)
             except BaseException:
@@ -287,9 +300,12 @@ def _connect_route(route: list[Endpoint], target: SshTarget, where: str,
 
 
 def _proxy_command(hop: Endpoint, where: str) -> paramiko.ProxyCommand:
-    # paramiko's SSHConfig already expanded %h/%p/%r in the command.
+    # As ssh does: the expanded ``exec <command>`` (config.py) run by the
+    # user's shell, so pipes and quoting in ProxyCommand mean what they mean
+    # to ssh. paramiko splits its argument with shlex, hence the join.
+    shell = os.environ.get("SHELL") or "/bin/sh"
     try:
-        return paramiko.ProxyCommand(hop.proxy_command or "")
+        return paramiko.ProxyCommand(shlex.join([shell, "-c", hop.proxy_command or ""]))
     except paramiko.ProxyCommandFailure as exc:
         fail(where, f"ProxyCommand failed to start: {exc}", ErrorClass.PROXY_FAILED)
 
@@ -309,7 +325,9 @@ def open_ssh(target: SshTarget) -> SshCollector:
         where = route[-1].label if target.port is None else target.label
         # An unreadable known_hosts is reported as such before any connect,
         # not as whatever the first hop's connection happens to hit.
-        load_known_hosts(target.known_hosts)
+        for hop in route:
+            for path in hop.known_hosts_files:
+                load_known_hosts(path)
         attempt = 0
         while True:
             attempt += 1
@@ -325,7 +343,7 @@ def open_ssh(target: SshTarget) -> SshCollector:
     except BaseException:
         dog.cancel()
         raise
-    return SshCollector(target, where, transports, dog)
+    return SshCollector(target, where, transports, dog, route[-1].user)
 
 
 def open_ssh_node(node: Node, options: ConnectOptions) -> SshCollector:

@@ -16,8 +16,13 @@ a changed one. This module reads known_hosts itself:
   is not "new", so a key it offers is refused as unknown, even with
   accept-new (stricter than OpenSSH, which records a new key next to a line
   it cannot parse; see docs/ssh.md);
-* ``accept-new`` appends new keys under an ``fcntl`` lock so concurrent
-  checkers (threads or processes) do not interleave or duplicate lines.
+* a host is checked against several files, as ssh_config's
+  ``UserKnownHostsFile`` (a list) and ``GlobalKnownHostsFile`` name them;
+  a key in any of them is trusted, a different key of its type in any of
+  them is a change;
+* ``accept-new`` appends new keys to the first user file under an
+  ``fcntl`` lock so concurrent checkers (threads or processes) do not
+  interleave or duplicate lines.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ import re
 import shlex
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -299,92 +304,168 @@ def load_known_hosts(path: str | None) -> KnownHosts:
     return result
 
 
-def _keyscan_hint(name: str, key: paramiko.PKey, path: str) -> str:
+@dataclass(frozen=True)
+class Peer:
+    """Whose host key is checked, and how a user reaches that host with
+    ``ssh``: messages say whether the bastion's or the node's key is the
+    problem, and how to fetch it (from behind the bastions, if any)."""
+
+    role: str  # "node" or "bastion"
+    label: str  # as the user named it: alias or alias:port
+    alias: str  # the name ssh resolves through ssh_config
+    hostname: str
+    port: int
+    user: str
+    jump: str | None = None  # the hops before it, as ``ssh -J`` takes them
+    ssh_config: str | None = None  # for ``ssh -F``; None: ssh's own files
+    proxied: bool = False  # reached through a ProxyCommand
+
+    @property
+    def subject(self) -> str:
+        """``node vpn1's host key`` / ``bastion b1's host key``."""
+        return f"{self.role} {self.label}'s host key"
+
+
+def _subject(peer: Peer | None) -> str:
+    return peer.subject if peer is not None else "host key"
+
+
+def _keyscan_hint(name: str, key: paramiko.PKey, path: str, peer: Peer | None) -> str:
+    """How to fetch and add the key: ssh-keyscan for a host this machine
+    reaches, an ``ssh -J`` that asks for it from behind bastions."""
     host, port = name, "22"
-    if name.startswith("[") and "]:" in name:
+    if peer is not None:
+        host, port = peer.hostname, str(peer.port)
+    elif name.startswith("[") and "]:" in name:
         host, port = name[1:].split("]:", 1)
+    line = f"append this line to {shlex.quote(path)}: {key_line(name, key)}"
+    if peer is not None and (peer.jump is not None or peer.proxied):
+        config = f" -F {shlex.quote(peer.ssh_config)}" if peer.ssh_config else ""
+        jump = f" -J {shlex.quote(peer.jump)}" if peer.jump else ""
+        command = (f"ssh{config}{jump} -o StrictHostKeyChecking=ask "
+                   f"-o UserKnownHostsFile={shlex.quote(path)} -p {port} "
+                   f"{shlex.quote(peer.user)}@{shlex.quote(peer.alias)} true")
+        via = f"through {peer.jump}" if peer.jump else "through its ProxyCommand"
+        return (f"{peer.label} is reached {via}, so ssh-keyscan from here "
+                f"cannot reach it: verify the fingerprint out of band, then either run "
+                f"`{command}` and answer yes if it shows {fingerprint(key)}, or run "
+                f"awgcheck once with --accept-new-host-keys, or {line}")
     kind = key.get_name().removeprefix("ssh-").split("-")[0]
+    if peer is not None and name not in (host, f"[{host}]:{port}"):
+        # HostKeyAlias: ssh-keyscan would file the key under the host name.
+        return f"verify the fingerprint out of band, then {line} (HostKeyAlias {name})"
     return (f"verify the fingerprint out of band, then add it with: "
             f"ssh-keyscan -p {port} -t {kind} {shlex.quote(host)} >> {shlex.quote(path)} "
             f"(compare with: ssh-keygen -lf <(ssh-keyscan -p {port} {shlex.quote(host)})), "
-            f"or append this line: {key_line(name, key)}")
+            f"or {line}")
+
+
+def _paths(known_hosts: str | Sequence[str] | None) -> tuple[str, ...]:
+    if known_hosts is None:
+        return (DEFAULT_KNOWN_HOSTS,)
+    if isinstance(known_hosts, str):
+        return (known_hosts,)
+    return tuple(known_hosts)
 
 
 def verify_host_key(
     where: str,
     name: str,
     key: paramiko.PKey,
-    known_hosts: str | None,
+    known_hosts: str | Sequence[str] | None,
     *,
+    global_files: Sequence[str] = (),
     accept_new: bool = False,
     hash_names: bool = False,
+    peer: Peer | None = None,
 ) -> None:
     """Accept ``key`` for ``name`` or raise CollectError (never prompts).
 
-    ``accept_new`` is OpenSSH's ``StrictHostKeyChecking=accept-new``: a host
-    with no recorded key has it recorded (as ``|1|salt|hmac`` when
+    ``known_hosts`` are the user's files (ssh_config UserKnownHostsFile,
+    in order; None: ``~/.ssh/known_hosts``), ``global_files`` the
+    system's; a key recorded in any of them is trusted, a different key of
+    the same type in any of them is a change. ``accept_new`` is OpenSSH's
+    ``StrictHostKeyChecking=accept-new``: a host with no recorded key has
+    it recorded in the first user file (as ``|1|salt|hmac`` when
     ``hash_names``, ssh_config's HashKnownHosts); a recorded key that
     differs is still refused.
     """
-    known = load_known_hosts(known_hosts)
-    _check(where, name, key, known, accept_new=accept_new, hash_names=hash_names)
+    user_paths = _paths(known_hosts)
+    files = [load_known_hosts(p) for p in (*user_paths, *global_files)]
+    _check(where, name, key, files, user_paths[0] if user_paths else None,
+           accept_new=accept_new, hash_names=hash_names, peer=peer)
 
 
-def _check(where: str, name: str, key: paramiko.PKey, known: KnownHosts, *,
-           accept_new: bool, hash_names: bool = False) -> None:
-    revoked = known.revoked(key)
-    if revoked is not None:
-        raise CollectError(
-            f"{where}: host key {fingerprint(key)} is marked @revoked in "
-            f"{known.path}:{revoked.lineno}; refusing to connect",
-            error_class=ErrorClass.HOST_KEY_REVOKED)
-    entries = known.keys_for(name)
+def _check(where: str, name: str, key: paramiko.PKey, files: Sequence[KnownHosts],
+           write_to: str | None, *, accept_new: bool, hash_names: bool = False,
+           peer: Peer | None = None) -> None:
+    subject = _subject(peer)
+    hint_path = write_to or (files[0].path if files else DEFAULT_KNOWN_HOSTS)
+    for known in files:
+        revoked = known.revoked(key)
+        if revoked is not None:
+            raise CollectError(
+                f"{where}: {subject} {fingerprint(key)} is marked @revoked in "
+                f"{known.path}:{revoked.lineno}; refusing to connect",
+                error_class=ErrorClass.HOST_KEY_REVOKED)
+    entries = [(known, e) for known in files for e in known.keys_for(name)]
     blob = key.asbytes()
-    if any(e.key.asbytes() == blob for e in entries):
+    if any(e.key.asbytes() == blob for _, e in entries):
         return
-    same_type = [e for e in entries if e.key.get_name() == key.get_name()]
+    same_type = [(known, e) for known, e in entries if e.key.get_name() == key.get_name()]
     if same_type:
-        old = same_type[0]
+        known, old = same_type[0]
         raise CollectError(
-            f"{where}: HOST KEY CHANGED: the {key.get_name()} key offered "
+            f"{where}: HOST KEY CHANGED: the {key.get_name()} key {_of(peer)}offered "
             f"({fingerprint(key)}) differs from the one recorded in "
             f"{known.path}:{old.lineno} ({fingerprint(old.key)}). Someone may be doing a "
             f"man-in-the-middle attack, or the host was reinstalled. If the change is "
             f"expected, remove the old key with: ssh-keygen -R {shlex.quote(name)} "
             f"-f {shlex.quote(known.path)}",
             error_class=ErrorClass.HOST_KEY_CHANGED)
-    unusable = known.unusable_for(name)
-    if unusable:
+    types = ", ".join(sorted({e.key.get_name() for _, e in entries}))
+    if any(known.unusable_for(name) for known in files):
         # A line for this host that cannot be read still says the host is
         # known: trusting (or recording, under accept-new) whatever key it
         # offers now would let a man-in-the-middle pass as a host whose real
         # key is the unreadable one.
-        lines = ", ".join(f"{u.lineno} ({u.key_type})" for u in unusable[:5])
-        on_record = ""
-        if entries:
-            on_record = (f" and only has {', '.join(sorted({e.key.get_name() for e in entries}))}"
-                         " keys")
+        records = " and ".join(
+            f"{known.path} records {name} with keys awgcheck cannot read (line "
+            + ", ".join(f"{u.lineno} ({u.key_type})" for u in known.unusable_for(name)[:5])
+            + ")" for known in files if known.unusable_for(name))
+        on_record = f" and only has {types} keys" if entries else ""
         raise CollectError(
-            f"{where}: host offers a {key.get_name()} key ({fingerprint(key)}) but "
-            f"{known.path} records {name} with keys awgcheck cannot read (line {lines})"
-            f"{on_record}; {_keyscan_hint(name, key, known.path)}, and remove or "
+            f"{where}: {_who(peer)}offers a {key.get_name()} key ({fingerprint(key)}) but "
+            f"{records}"
+            f"{on_record}; {_keyscan_hint(name, key, hint_path, peer)}, and remove or "
             f"replace the unreadable line",
             error_class=ErrorClass.HOST_KEY_UNKNOWN)
+    searched = ", ".join(k.path for k in files) or "no known_hosts file (UserKnownHostsFile none)"
     if entries:
         # Keys of other types are on record: the server now offers a type we
         # have not seen. accept-new does not auto-trust it, because a
         # man-in-the-middle could pick a type on purpose.
         raise CollectError(
-            f"{where}: host offers a {key.get_name()} key ({fingerprint(key)}) but "
-            f"{known.path} only has {', '.join(sorted({e.key.get_name() for e in entries}))} "
-            f"keys for {name}; {_keyscan_hint(name, key, known.path)}",
+            f"{where}: {_who(peer)}offers a {key.get_name()} key ({fingerprint(key)}) but "
+            f"{searched} only has {types} keys for {name}; "
+            f"{_keyscan_hint(name, key, hint_path, peer)}",
             error_class=ErrorClass.HOST_KEY_UNKNOWN)
-    if not accept_new:
+    if not accept_new or write_to is None:
+        nowhere = "" if write_to is not None or not accept_new else (
+            "; --accept-new-host-keys has nowhere to record it (UserKnownHostsFile none)")
         raise CollectError(
-            f"{where}: host key is not known ({key.get_name()} {fingerprint(key)}, "
-            f"not in {known.path}); {_keyscan_hint(name, key, known.path)}",
+            f"{where}: {subject} is not known ({key.get_name()} {fingerprint(key)}, "
+            f"not in {searched}){nowhere}; {_keyscan_hint(name, key, hint_path, peer)}",
             error_class=ErrorClass.HOST_KEY_UNKNOWN)
-    record_host_key(where, name, key, known.path, hash_names=hash_names)
+    record_host_key(where, name, key, write_to, hash_names=hash_names, peer=peer)
+
+
+def _of(peer: Peer | None) -> str:
+    return f"{peer.role} {peer.label} " if peer is not None else ""
+
+
+def _who(peer: Peer | None) -> str:
+    return f"{peer.role} {peer.label} " if peer is not None else "host "
 
 
 @contextlib.contextmanager
@@ -398,7 +479,7 @@ def _locked(path: str) -> Iterator[int]:
 
 
 def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
-                    hash_names: bool = False) -> None:
+                    hash_names: bool = False, peer: Peer | None = None) -> None:
     """Append ``name key`` to ``path`` unless a concurrent writer beat us.
 
     The file is re-read under an exclusive lock: another checker may have
@@ -413,7 +494,7 @@ def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
             _cache.pop(path, None)
         current = load_known_hosts(path)
         if current.keys_for(name) or current.unusable_for(name):
-            _check(where, name, key, current, accept_new=False)
+            _check(where, name, key, [current], path, accept_new=False, peer=peer)
             return
         size = os.fstat(fd).st_size
         prefix = ""
@@ -425,5 +506,5 @@ def record_host_key(where: str, name: str, key: paramiko.PKey, path: str, *,
         os.write(fd, (prefix + key_line(stored, key) + "\n").encode())
     with _cache_lock:
         _cache.pop(path, None)
-    log.warning("%s: recorded new host key %s %s in %s", where, key.get_name(),
+    log.warning("%s: recorded new %s %s %s in %s", where, _subject(peer), key.get_name(),
                 fingerprint(key), path)
