@@ -9,15 +9,21 @@ findings before the nodes are judged, so a waived failure fails no node.
 Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
 audit reads what it names and reports its nodes only (the source node,
 when read only to compare the others with, is not reported).
+
+One deadline bounds a node (``--timeout`` from when its reading starts):
+the transport closes at it, and the node's rules get what reading left of
+it (at least :data:`limits.EVALUATION_MIN`), so a slow node whose values
+also make a rule's pattern explode costs its deadline, not twice it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from awgcheck import engine, waivers, workers
+from awgcheck import engine, limits, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
@@ -88,7 +94,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
-    findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
+    findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
+                               budget=_left_of_deadline(reads, options))
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     findings = waivers.apply(
         findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
@@ -119,6 +126,21 @@ def by_place(finding: Finding) -> tuple[str, int]:
     names its file): by file and line."""
     where = finding.location
     return ("", 0) if where is None else (where.path, where.line or 0)
+
+
+def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.Budget:
+    """A node's evaluation budget: what is left of its deadline when its
+    rules start, never less than :data:`limits.EVALUATION_MIN` (or the
+    whole timeout, if that is shorter)."""
+    deadlines = {r.node.name: r.expires_at for r in reads}
+    floor = min(limits.EVALUATION_MIN, options.timeout)
+
+    def budget(node: engine.NodeDocuments) -> float:
+        expires_at = deadlines.get(node.name)
+        left = options.timeout if expires_at is None else expires_at - time.monotonic()
+        return max(left, floor)
+
+    return budget
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:

@@ -55,7 +55,14 @@ REGEX_MAX_SUBJECT = 16_384
 error finding, not a match (an I1 packet of a full MTU is ~3,000)."""
 
 EVALUATION_DEADLINE = 30.0
-"""Seconds one node's rules may take when no ``--timeout`` says otherwise."""
+"""Seconds one node's rules may take when no ``--timeout`` says otherwise
+(in ``check`` they get what reading the node left of its deadline)."""
+
+EVALUATION_MIN = 1.0
+"""Seconds a node's rules get at least, however little its deadline has
+left when they can start (the run read slower nodes first): enough for any
+rule set on any node that is not a pattern bomb, so no node is failed for
+another's slowness, and a bound on what each late node can add."""
 
 MAX_OUTCOMES_PER_RULE = 50
 """Findings one rule reports on one node; the rest become one "and N more"

@@ -10,8 +10,9 @@ Also how a node is named on the command line (an inventory name or an
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -39,12 +40,18 @@ class RunOptions:
     runtime: bool = False  # also read the running interface (check --runtime)
     compose_mode: str = "file"  # file: read compose files; node: docker compose config
     compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
+    expires_at: float | None = None
+    """The node's deadline as a ``time.monotonic()`` value: set by
+    :func:`read_node` when the node's reading starts (``timeout`` from
+    then), so the transport, the reading and the rule evaluation all end by
+    the same moment."""
 
     @property
     def connect(self) -> ConnectOptions:
         """What the node's transport is opened with."""
         return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
-                              accept_new_host_keys=self.accept_new_host_keys)
+                              accept_new_host_keys=self.accept_new_host_keys,
+                              expires_at=self.expires_at)
 
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]
@@ -92,16 +99,22 @@ class NodeRead:
     error: CollectError | None = None
     missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
     findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
+    expires_at: float | None = None  # the node's deadline (RunOptions.expires_at)
 
 
 def read_node(node: Node, options: RunOptions,
               factory: CollectorFactory = open_collector,
               documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> NodeRead:
     """Read and parse the ``documents`` the node wants, in order; every
-    failure is captured (a kind that raises makes the node unreadable)."""
+    failure is captured (a kind that raises makes the node unreadable).
+
+    The node's deadline starts now, unless ``options`` already carry one."""
+    if options.expires_at is None:
+        options = replace(options, expires_at=time.monotonic() + options.timeout)
     return with_collector(node, options, factory,
                           lambda collector: _read_documents(collector, node, options, documents),
-                          lambda error: NodeRead(node, None, error))
+                          lambda error: NodeRead(node, None, error,
+                                                 expires_at=options.expires_at))
 
 
 def _read_documents(collector: Collector, node: Node, options: RunOptions,
@@ -118,7 +131,7 @@ def _read_documents(collector: Collector, node: Node, options: RunOptions,
         if reading.document is not None:
             docs[kind] = reading.document
     return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
-                    findings=tuple(findings))
+                    findings=tuple(findings), expires_at=options.expires_at)
 
 
 @dataclass(frozen=True)

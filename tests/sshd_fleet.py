@@ -39,6 +39,9 @@ MAX_LISTEN = 16
 """OpenSSH refuses more than 16 listen sockets per sshd process."""
 
 CONF_REL = "etc/amnezia/amneziawg/awg0.conf"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+"""OpenSSH's own sftp-server program (the fleet's sshd runs internal-sftp
+unless told otherwise)."""
 
 SAMPLE_CONF = """\
 [Interface]
@@ -203,6 +206,7 @@ class SshdFleet:
     host_key_type: str = "ed25519"
     extra_config: str = ""
     sshd_flags: tuple[str, ...] = ()
+    sftp_server: str = "internal-sftp"  # or OpenSSH's own sftp-server program
     nodes: list[FleetNode] = field(default_factory=list)
     daemons: list[Sshd] = field(default_factory=list)
     _owns_dir: bool = False
@@ -290,7 +294,7 @@ class SshdFleet:
             "MaxStartups 1000",
             "MaxSessions 100",
             "AllowTcpForwarding yes",
-            "Subsystem sftp internal-sftp",
+            f"Subsystem sftp {self.sftp_server}",
             "PrintMotd no",
             "PrintLastLog no",
             "UseDNS no",

@@ -137,7 +137,8 @@ def ssh_options(func: F) -> F:
                   show_default=True, help="Nodes read at the same time.")
     @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
                   show_default=True,
-                  help="Deadline in seconds for each node as a whole (connect, read, run).")
+                  help="Deadline in seconds for each node as a whole (connect, read, run, "
+                       "check its rules).")
     @ssh_config_option
     @click.option("--accept-new-host-keys", is_flag=True,
                   help="Record host keys of hosts not yet in known_hosts (OpenSSH "

@@ -40,7 +40,13 @@ from awgcheck.collect.ssh.config import (
     target_of,
 )
 from awgcheck.collect.ssh.hostkeys import Peer, load_known_hosts, verify_host_key
-from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
+from awgcheck.collect.ssh.watchdog import (
+    Watchdog,
+    deadline_exceeded,
+    fail,
+    not_utf8,
+    quietly,
+)
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 
@@ -68,6 +74,10 @@ RETRIES = 3
 resets during the banner exchange)."""
 
 BACKOFF = 0.25
+
+_QUOTE_CAP = 200
+"""Characters of a paramiko handshake error (it may quote the server's
+banner line) kept in the node's error message."""
 
 # Fast, modern choices first: curve25519 key exchange and AES-GCM cost the
 # least CPU per handshake and per byte in paramiko; everything paramiko
@@ -148,7 +158,7 @@ def _channel_through(bastion: paramiko.Transport, bastion_label: str, hop: Endpo
                   ErrorClass.PROXY_FAILED)
         fail(where, f"bastion {bastion_label} could not connect to "
               f"{hop.hostname}:{hop.port}: {exc.text}", ErrorClass.CONNECTION_REFUSED)
-    except (paramiko.SSHException, EOFError, OSError) as exc:
+    except (paramiko.SSHException, EOFError, OSError, UnicodeDecodeError) as exc:
         if dog.fired:
             deadline_exceeded(where, dog)
         fail(where, f"bastion {bastion_label} dropped the connection: {exc}",
@@ -203,6 +213,9 @@ def _handshake(sock: socket.socket | paramiko.Channel | paramiko.ProxyCommand, h
             deadline_exceeded(where, dog)
         raise _Transient(CollectError(f"{where}: connection lost during SSH handshake: {exc}",
                                       error_class=ErrorClass.CONNECTION_DROPPED)) from None
+    except UnicodeDecodeError:
+        quietly(transport.close)
+        not_utf8(where, "handshake")
     if not transport.is_active() or transport.host_key is None:
         quietly(transport.close)
         if dog.fired:
@@ -229,7 +242,14 @@ def _peer(route: list[Endpoint], index: int, target: SshTarget) -> Peer:
 def _classify_handshake(exc: paramiko.SSHException, where: str, elapsed: float,
                         budget: float) -> NoReturn:
     cause = exc.__context__
+    # paramiko's message may quote the server's banner line, which has no
+    # length limit: a hostile server's megabyte line stays out of reports.
     text = str(exc)
+    if len(text) > _QUOTE_CAP:
+        text = text[:_QUOTE_CAP] + "..."
+    if isinstance(cause, UnicodeDecodeError):
+        # Not a load-shedding sshd (nothing to retry): a banner of bytes.
+        not_utf8(where, "handshake")
     if "protocol banner" in text:
         if isinstance(cause, TimeoutError) or elapsed >= budget * 0.9:
             fail(where, f"accepted TCP but sent no SSH banner within {budget:.1f}s "
@@ -298,7 +318,7 @@ def open_ssh(target: SshTarget) -> SshCollector:
     backoff and jitter within the node deadline; authentication and host-key
     failures are never retried.
     """
-    dog = Watchdog(target.deadline)
+    dog = Watchdog(target.deadline, target.expires_at)
     where = target.label
     try:
         route = resolve_route(target, load_ssh_config(target.ssh_config))
