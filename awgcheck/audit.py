@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 from awgcheck import engine, limits, waivers, workers
 from awgcheck.documents.base import DocumentKind
@@ -103,7 +104,14 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
-    nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
+    index = {node.name: i for i, node in enumerate(inventory.nodes)}
+    nodes = tuple(replace(_node_result(r, by_node.get(r.node.name, []), fail_on),
+                          index=index[r.node.name], groups=r.node.groups) for r in reads)
+    # Node by node, in inventory order (each node's rules, then what reading
+    # it said), then the findings about no node by place: the order `merge`
+    # rebuilds from reports of parts of the fleet.
+    findings = [f for r in reads for f in by_node.pop(r.node.name, [])]
+    findings.extend(sorted((f for rest in by_node.values() for f in rest), key=by_place))
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
@@ -111,6 +119,13 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     failure = engine.source_failure(rules.rules, node_docs, source) if reads else None
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
                   shard=chosen.shard, source_failure=failure)
+
+
+def by_place(finding: Finding) -> tuple[str, int]:
+    """The order of findings about no node (a waiver that matched nothing
+    names its file): by file and line."""
+    where = finding.location
+    return ("", 0) if where is None else (where.path, where.line or 0)
 
 
 def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.Budget:

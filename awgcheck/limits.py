@@ -68,6 +68,14 @@ MAX_OUTCOMES_PER_RULE = 50
 """Findings one rule reports on one node; the rest become one "and N more"
 finding (a file of 170,000 duplicate lines stays a readable report)."""
 
+# --- reports read back (check --baseline, merge) ---------------------------------
+
+MAX_REPORT_BYTES = 256 * 1024 * 1024
+"""Bytes of a JSON report read back. A node's report takes ~30 kB with every
+passing finding listed, so this holds a fleet of several thousand nodes,
+and keeps a wrong file (a disk image, /dev/zero behind a symlink) from
+being read into memory."""
+
 # --- rendering ------------------------------------------------------------------
 
 MAX_CELL_CHARS = 512

@@ -54,6 +54,11 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr, escaped: the run goes on."""
+    click.echo(f"awgcheck: warning: {printable(message)}", err=True)
+
+
 def format_option(formats: Formats[Any], help: str | None = None) -> Callable[[F], F]:
     """``--format``, its choices and default taken from ``formats`` (the
     command renders with ``formats.render(fmt, value)``)."""
