@@ -9,14 +9,21 @@ findings before the nodes are judged, so a waived failure fails no node.
 Which nodes are checked is a :class:`~awgcheck.selection.Selection`: the
 audit reads what it names and reports its nodes only (the source node,
 when read only to compare the others with, is not reported).
+
+One deadline bounds a node (``--timeout`` from when its reading starts):
+the transport closes at it, and the node's rules get what reading left of
+it (at least :data:`limits.EVALUATION_MIN`), so a slow node whose values
+also make a rule's pattern explode costs its deadline, not twice it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
-from awgcheck import concurrency, engine, waivers, workers
+from awgcheck import concurrency, engine, limits, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
@@ -92,7 +99,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
-    findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout)
+    findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
+                               budget=_left_of_deadline(reads, options))
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     findings = waivers.apply(
         findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
@@ -101,7 +109,14 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     by_node: dict[str, list[Finding]] = {}
     for finding in findings:
         by_node.setdefault(finding.node, []).append(finding)
-    nodes = tuple(_node_result(r, by_node.get(r.node.name, []), fail_on) for r in reads)
+    index = {node.name: i for i, node in enumerate(inventory.nodes)}
+    nodes = tuple(replace(_node_result(r, by_node.get(r.node.name, []), fail_on),
+                          index=index[r.node.name], groups=r.node.groups) for r in reads)
+    # Node by node, in inventory order (each node's rules, then what reading
+    # it said), then the findings about no node by place: the order `merge`
+    # rebuilds from reports of parts of the fleet.
+    findings = [f for r in reads for f in by_node.pop(r.node.name, [])]
+    findings.extend(sorted((f for rest in by_node.values() for f in rest), key=by_place))
     source_path = source.doc.path if source.doc is not None else (
         str(inventory.source_path) if inventory.source_path
         else inventory.node(inventory.source_node or "").conf or "")
@@ -109,6 +124,28 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     failure = engine.source_failure(rules.rules, node_docs, source) if reads else None
     return Report(inventory.source_node, source_path, nodes, tuple(findings), fail_on, profile,
                   shard=chosen.shard, source_failure=failure)
+
+
+def by_place(finding: Finding) -> tuple[str, int]:
+    """The order of findings about no node (a waiver that matched nothing
+    names its file): by file and line."""
+    where = finding.location
+    return ("", 0) if where is None else (where.path, where.line or 0)
+
+
+def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.Budget:
+    """A node's evaluation budget: what is left of its deadline when its
+    rules start, never less than :data:`limits.EVALUATION_MIN` (or the
+    whole timeout, if that is shorter)."""
+    deadlines = {r.node.name: r.expires_at for r in reads}
+    floor = min(limits.EVALUATION_MIN, options.timeout)
+
+    def budget(node: engine.NodeDocuments) -> float:
+        expires_at = deadlines.get(node.name)
+        left = options.timeout if expires_at is None else expires_at - time.monotonic()
+        return max(left, floor)
+
+    return budget
 
 
 def _source(inventory: Inventory, reads: Sequence[NodeRead]) -> engine.Source:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import FrameType
 
@@ -71,12 +71,17 @@ def source_failure(rules: Sequence[Rule], nodes: Sequence[NodeDocuments],
     return SourceFailure(error, source.error_class, tuple(dict.fromkeys(skipped)))
 
 
+Budget = Callable[[NodeDocuments], float]
+"""Seconds a node's rules may run, asked just before they start."""
+
+
 def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Source,
-             profile: str = "strict",
-             deadline: float = limits.EVALUATION_DEADLINE) -> list[Finding]:
-    """Every rule on every node; one node's rules get ``deadline`` seconds
-    (see :func:`_time_limit`), after which that node gets an error finding
-    and the next node is evaluated.
+             profile: str = "strict", deadline: float = limits.EVALUATION_DEADLINE,
+             budget: Budget | None = None) -> list[Finding]:
+    """Every rule on every node; one node's rules get ``budget(node)``
+    seconds (``deadline`` without a budget; see :func:`_time_limit`), after
+    which that node gets an error finding that names its ``deadline`` and
+    the next node is evaluated.
 
     Without a source (it could not be read), the rules that need it are
     not run: :func:`source_failure` says so once for the run, where each
@@ -85,7 +90,8 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
         rules = [rule for rule in rules if not rule.needs_source]
     findings: list[Finding] = []
     for node in nodes:
-        findings.extend(_evaluate_node(rules, node, source, profile, deadline))
+        seconds = deadline if budget is None else budget(node)
+        findings.extend(_evaluate_node(rules, node, source, profile, seconds, deadline))
         findings.extend(_placeholder_listings(node))
     return findings
 
@@ -117,7 +123,8 @@ def _time_limit(seconds: float) -> Iterator[None]:
         raise _Overrun
 
     previous = signal.signal(signal.SIGALRM, fire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # 0 would disarm the timer, not fire it at once.
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         yield
     finally:
@@ -126,18 +133,18 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def _evaluate_node(rules: Sequence[Rule], node: NodeDocuments, source: Source,
-                   profile: str, deadline: float) -> list[Finding]:
+                   profile: str, seconds: float, deadline: float) -> list[Finding]:
     done: list[Finding] = []
     current: Rule | None = None
     try:
-        with _time_limit(deadline):
+        with _time_limit(seconds):
             for current in rules:
                 done.extend(_run_rule(current, node, source, profile))
     except _Overrun:
         assert current is not None
         left = len(rules) - rules.index(current) - 1
         done.append(_finding(current, node.name, profile, Outcome(
-            Status.ERROR, f"rule {current.id} did not finish within the {deadline:g} s"
+            Status.ERROR, f"rule {current.id} did not finish within the node's {deadline:g} s"
             f" deadline (a pattern too costly for this value?); {left} later rule(s)"
             " were not evaluated on this node")))
     return done

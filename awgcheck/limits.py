@@ -55,11 +55,26 @@ REGEX_MAX_SUBJECT = 16_384
 error finding, not a match (an I1 packet of a full MTU is ~3,000)."""
 
 EVALUATION_DEADLINE = 30.0
-"""Seconds one node's rules may take when no ``--timeout`` says otherwise."""
+"""Seconds one node's rules may take when no ``--timeout`` says otherwise
+(in ``check`` they get what reading the node left of its deadline)."""
+
+EVALUATION_MIN = 1.0
+"""Seconds a node's rules get at least, however little its deadline has
+left when they can start (the run read slower nodes first): enough for any
+rule set on any node that is not a pattern bomb, so no node is failed for
+another's slowness, and a bound on what each late node can add."""
 
 MAX_OUTCOMES_PER_RULE = 50
 """Findings one rule reports on one node; the rest become one "and N more"
 finding (a file of 170,000 duplicate lines stays a readable report)."""
+
+# --- reports read back (check --baseline, merge) ---------------------------------
+
+MAX_REPORT_BYTES = 256 * 1024 * 1024
+"""Bytes of a JSON report read back. A node's report takes ~30 kB with every
+passing finding listed, so this holds a fleet of several thousand nodes,
+and keeps a wrong file (a disk image, /dev/zero behind a symlink) from
+being read into memory."""
 
 # --- rendering ------------------------------------------------------------------
 

@@ -53,6 +53,18 @@ class Status(enum.StrEnum):
     """A failure that a waiver in force accepts: shown, never failing the run."""
 
 
+class BaselineState(enum.StrEnum):
+    """A finding compared with the same finding in a baseline report (a
+    previous run), as SARIF's ``baselineState``; :mod:`awgcheck.baseline`
+    defines "the same finding" and each state."""
+
+    NEW = "new"
+    UNCHANGED = "unchanged"
+    UPDATED = "updated"
+    ABSENT = "absent"
+    """In the baseline, no longer found: a resolved finding."""
+
+
 class ArtifactKind(enum.StrEnum):
     """What a rule selects: the kind of document it reads on a node."""
 
@@ -218,6 +230,8 @@ class Finding:
     symptom: str | None = None
     remediation: str | None = None
     waiver: Waiver | None = None
+    baseline_state: BaselineState | None = None  # set when compared with --baseline
+    first_seen: str | None = None  # ISO 8601 UTC: the run that first found it (--baseline)
 
     @property
     def failed(self) -> bool:
@@ -232,6 +246,16 @@ class NodeResult:
     status: Status
     error: str | None = None
     error_class: ErrorClass | None = None
+    index: int | None = None
+    """The node's 0-based place in the inventory, so reports of parts of a
+    fleet (``check --node``) merge back in inventory order; None where the
+    nodes are not an inventory's (the gate's files)."""
+    groups: tuple[str, ...] = ()  # its inventory groups (what ``group:NAME`` names)
+
+    @property
+    def read(self) -> bool:
+        """Whether the node was read (its rules ran), whatever they found."""
+        return self.status is not Status.ERROR or self.error_class is ErrorClass.RULE_ERROR
 
     @classmethod
     def judged(cls, name: str, findings: Sequence[Finding], fail_on: Severity) -> NodeResult:
@@ -361,6 +385,15 @@ class RunMeta:
 
 
 @dataclass(frozen=True)
+class BaselineUse:
+    """The baseline report a run was compared with (``check --baseline``)."""
+
+    path: str  # as named on the command line
+    previous_run: str  # ISO 8601 UTC: when the baseline run found what it found
+    fail_on_new: bool = False  # only new or updated findings fail the run
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a run found: what the report formats render.
 
@@ -370,6 +403,8 @@ class Report:
     share of the fleet a ``check --shard`` run covered. ``source_failure`` is set
     when the source of truth could not be read. ``run`` says which
     awgcheck ran and when (None for a report built without a run, in tests).
+    ``baseline`` and ``resolved`` are set when the run was compared with an
+    earlier run's report (:mod:`awgcheck.baseline`).
     """
 
     source_node: str | None
@@ -383,11 +418,16 @@ class Report:
     shard: Shard | None = None
     source_failure: SourceFailure | None = None
     run: RunMeta | None = field(default=None, compare=False)
+    baseline: BaselineUse | None = None
+    resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
 
     def failing(self) -> tuple[Finding, ...]:
-        """Failed findings at or above the --fail-on threshold."""
+        """Failed findings at or above the --fail-on threshold; with
+        ``--fail-on-new``, only those the baseline did not have as they are."""
+        only_changed = self.baseline is not None and self.baseline.fail_on_new
         return tuple(
             f for f in self.findings if f.failed and f.severity.at_least(self.fail_on)
+            and not (only_changed and f.baseline_state is BaselineState.UNCHANGED)
         )
 
     def waived(self) -> tuple[Finding, ...]:

@@ -10,6 +10,7 @@ Also how a node is named on the command line (an inventory name or an
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,6 +41,11 @@ class RunOptions:
     runtime: bool = False  # also read the running interface (check --runtime)
     compose_mode: str = "file"  # file: read compose files; node: docker compose config
     compose_env: tuple[tuple[str, str], ...] = ()  # --compose-env KEY=VALUE
+    expires_at: float | None = None
+    """The node's deadline as a ``time.monotonic()`` value: set by
+    :func:`read_node` when the node's reading starts (``timeout`` from
+    then), so the transport, the reading and the rule evaluation all end by
+    the same moment."""
     bastion_channels: int | None = None  # None: the SSH transport's default
     scope: RunScope | None = field(default=None, compare=False)  # see shared_connections
 
@@ -48,7 +54,8 @@ class RunOptions:
         """What the node's transport is opened with."""
         return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
                               accept_new_host_keys=self.accept_new_host_keys,
-                              scope=self.scope, bastion_channels=self.bastion_channels)
+                              expires_at=self.expires_at, scope=self.scope,
+                              bastion_channels=self.bastion_channels)
 
 
 @contextlib.contextmanager
@@ -108,16 +115,22 @@ class NodeRead:
     error: CollectError | None = None
     missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
     findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
+    expires_at: float | None = None  # the node's deadline (RunOptions.expires_at)
 
 
 def read_node(node: Node, options: RunOptions,
               factory: CollectorFactory = open_collector,
               documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> NodeRead:
     """Read and parse the ``documents`` the node wants, in order; every
-    failure is captured (a kind that raises makes the node unreadable)."""
+    failure is captured (a kind that raises makes the node unreadable).
+
+    The node's deadline starts now, unless ``options`` already carry one."""
+    if options.expires_at is None:
+        options = replace(options, expires_at=time.monotonic() + options.timeout)
     return with_collector(node, options, factory,
                           lambda collector: _read_documents(collector, node, options, documents),
-                          lambda error: NodeRead(node, None, error))
+                          lambda error: NodeRead(node, None, error,
+                                                 expires_at=options.expires_at))
 
 
 def _read_documents(collector: Collector, node: Node, options: RunOptions,
@@ -134,7 +147,7 @@ def _read_documents(collector: Collector, node: Node, options: RunOptions,
         if reading.document is not None:
             docs[kind] = reading.document
     return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
-                    findings=tuple(findings))
+                    findings=tuple(findings), expires_at=options.expires_at)
 
 
 @dataclass(frozen=True)

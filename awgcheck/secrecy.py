@@ -16,12 +16,18 @@ whole by :func:`redact`. The rules, from the narrowest to the widest:
 
 Long hex runs (an I1 tag's ``<b 0x...>`` bytes) are not base64 keys and
 stay as written.
+
+Text from a program that was handed known values (``docker compose`` on a
+node interpolating the project's ``.env``) can quote a secret in plain
+words; :func:`redact_known` digests every value :func:`secrets_held` finds
+among what it was handed before any of that text is shown.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 
 
 def redact(value: str | bytes) -> str:
@@ -123,3 +129,29 @@ def conceal(text: str | None, secret: bool) -> str | None:
     if text is None:
         return None
     return redact(text) if secret else scrub(text)
+
+
+def secrets_held(name: str, value: str | None) -> list[str]:
+    """The secrets ``value`` (held under ``name``) carries, as another
+    program may quote them: the whole value when its name or its shape says
+    secret, and every URL password and key-shaped run inside it (a password
+    is quoted alone, without its URL)."""
+    if not value:
+        return []
+    held = [value] if is_secret_name(name) or is_secret_value(value) else []
+    held += [m.group("secret") for m in _URL_PASSWORD.finditer(value)]
+    held += [m.group(0) for m in _KEY_SHAPED.finditer(value)]
+    return held
+
+
+def redact_known(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every occurrence of each of ``secrets`` replaced by its
+    digest: for text from a program that was handed those values (whose
+    messages quote them in words no shape gives away). Longest first and in
+    one pass, so a secret inside another, or inside a digest just written,
+    is never rewritten."""
+    wanted = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not wanted or not text:
+        return text
+    pattern = re.compile("|".join(re.escape(s) for s in wanted))
+    return pattern.sub(lambda m: redact(m.group(0)), text)

@@ -31,6 +31,7 @@ escaped twice.
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -68,6 +69,30 @@ def printable(text: str) -> str:
         escaped = _escape_char(ch)
         out.append(ch if escaped is None else escaped)
     return "".join(out)
+
+
+# Exactly the escapes printable writes (lower-case hex), leftmost first, so
+# an escaped backslash is taken before the letters that follow it.
+_ESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U[0-9a-f]{8})")
+
+
+def _unescape_one(match: re.Match[str]) -> str:
+    body = match.group(1)
+    if body == "\\":
+        return "\\"
+    code = int(body[1:], 16)
+    if body[0] == "x":
+        return chr(_BYTE_LOW - 0x80 + code) if code >= 0x80 else chr(code)
+    return chr(code) if code <= 0x10FFFF else match.group(0)
+
+
+def unprintable(text: str) -> str:
+    """The text :func:`printable` was given, from what it returned: its
+    inverse, for text read back from a report awgcheck wrote (``merge``,
+    ``--baseline``), so that it is escaped again exactly once where it
+    leaves. A backslash that starts no escape :func:`printable` writes is
+    kept as it is."""
+    return _ESCAPE.sub(_unescape_one, text) if "\\" in text else text
 
 
 def printable_fields(value: T, keep: tuple[type, ...] = ()) -> T:

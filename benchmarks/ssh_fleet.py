@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
           f"| {rss_mb:.0f} | {p50:.2f}/{p95:.2f} | {len(errors)} |")
     if not args.pipeline:
         print(f"\nper node p50 {p50:.2f} s = {p50 / (args.rtt_ms / 1000):.1f} round trips of "
-              f"{args.rtt_ms:g} ms (the floor is 6, 7 with --tcp-handshake)")
+              f"{args.rtt_ms:g} ms (the floor is 7, 8 with --tcp-handshake)")
     if ssh_loop is not None:
         print(f"\nsequential `ssh host cat file` loop: {ssh_loop:.1f} s for {args.nodes} nodes "
               f"(extrapolated from {sample}); speed-up x{ssh_loop / wall:.1f}")

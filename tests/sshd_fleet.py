@@ -39,6 +39,9 @@ MAX_LISTEN = 16
 """OpenSSH refuses more than 16 listen sockets per sshd process."""
 
 CONF_REL = "etc/amnezia/amneziawg/awg0.conf"
+SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+"""OpenSSH's own sftp-server program (the fleet's sshd runs internal-sftp
+unless told otherwise)."""
 
 SAMPLE_CONF = """\
 [Interface]
@@ -231,6 +234,7 @@ class SshdFleet:
     max_startups: str = "1000"
     max_sessions: int = 100
     log_level: str = "ERROR"  # VERBOSE logs every connection and authentication
+    sftp_server: str = "internal-sftp"  # or OpenSSH's own sftp-server program
     nodes: list[FleetNode] = field(default_factory=list)
     daemons: list[Sshd] = field(default_factory=list)
     trusted: list[str] = field(default_factory=list)  # more known_hosts lines (bastions)
@@ -317,7 +321,7 @@ class SshdFleet:
             f"MaxStartups {self.max_startups}",
             f"MaxSessions {self.max_sessions}",
             "AllowTcpForwarding yes",
-            "Subsystem sftp internal-sftp",
+            f"Subsystem sftp {self.sftp_server}",
             "PrintMotd no",
             "PrintLastLog no",
             "UseDNS no",

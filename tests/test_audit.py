@@ -88,3 +88,16 @@ def test_cli_triage_transport_that_raises_exits_4_without_a_traceback(
     assert isinstance(result.exception, SystemExit)
     assert "COULD NOT READ THE NODE (internal_error)" in result.stdout
     assert "RuntimeError: transport bug on partner-berlin" in result.stdout
+
+
+def test_audit_node_read_past_its_deadline_still_gets_its_rules_checked() -> None:
+    # Rules get what reading left of the node's deadline; a node whose
+    # deadline passed while slower nodes were read still gets
+    # EVALUATION_MIN, so a quick rule set is not failed for others' slowness.
+    fleet_file = inventory.load(DEMO / "fleet.yaml")
+    options = nodes.RunOptions(timeout=5, expires_at=time.monotonic() - 60)
+    report = audit.audit(fleet_file, ruleset.load_shipped(), options=options)
+    statuses = {n.name: n.status for n in report.nodes}
+    expected = {n.name: n.status for n in audit.audit(fleet_file, ruleset.load_shipped()).nodes}
+    assert statuses == expected
+    assert not [f for f in report.findings if "did not finish" in f.message]

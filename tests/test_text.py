@@ -4,11 +4,12 @@ format acts on, and no two texts escaped alike."""
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 
 from awgcheck.model import Severity
-from awgcheck.text import printable, printable_fields
+from awgcheck.text import printable, printable_fields, unprintable
 
 CASES = [
     ("plain", "S4 = 18", "S4 = 18"),
@@ -46,6 +47,36 @@ def test_printable_is_unambiguous() -> None:
     byte = b"\xff".decode("utf-8", "surrogateescape")
     shown = {printable(byte), printable("\\xff"), printable("\xff"), printable("\\" + byte)}
     assert len(shown) == 4
+
+
+@pytest.mark.parametrize(("text", "shown"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_unprintable_gives_back_what_printable_was_given(text: str, shown: str) -> None:
+    assert unprintable(shown) == text
+
+
+def test_unprintable_inverts_printable_on_every_short_mix_of_hard_characters() -> None:
+    # Every string of up to 4 of these: backslashes beside escape letters,
+    # hex digits, controls, a byte that is not UTF-8, invisible characters.
+    hard = ["\\", "x", "u", "U", "1", "b", "f", "\x1b", "\x7f",
+            b"\xff".decode("utf-8", "surrogateescape"), "\u202e", "\U000e0001", "a"]
+    for length in range(5):
+        for parts in itertools.product(hard, repeat=length):
+            text = "".join(parts)
+            assert unprintable(printable(text)) == text, repr(text)
+
+
+KEPT = [
+    ("upper-case-hex", "\\xFF"),  # printable writes lower case only
+    ("short-escape", "\\x1"),
+    ("beyond-unicode", "\\U00110000"),
+    ("lone-backslash", "a\\"),
+    ("backslash-before-letter", "\\d+"),
+]
+
+
+@pytest.mark.parametrize("text", [c[1] for c in KEPT], ids=[c[0] for c in KEPT])
+def test_unprintable_keeps_a_backslash_that_starts_no_escape(text: str) -> None:
+    assert unprintable(text) == text
 
 
 @dataclasses.dataclass(frozen=True)

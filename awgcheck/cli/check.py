@@ -1,7 +1,8 @@
 """``awgcheck check``: audit every node of an inventory (the nightly use).
 
-Reads as the data flow: inventory and waivers -> rules -> read and check
-the nodes -> report (with when and what ran) -> exit code.
+Reads as the data flow: baseline, inventory and waivers -> rules -> read
+and check the nodes -> report (with when and what ran, compared with the
+baseline) -> exit code.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from awgcheck import __version__, audit, nodes, selection, waivers
+from awgcheck import __version__, audit, baseline, nodes, selection, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
@@ -27,11 +28,14 @@ from awgcheck.cli.options import (
     rules_option,
     ssh_options,
     user_errors,
+    warn,
 )
 from awgcheck.errors import UsageError
-from awgcheck.model import RunMeta, Severity, Shard
+from awgcheck.model import BaselineUse, Report, RunMeta, Severity, Shard
 from awgcheck.report import FORMATS
+from awgcheck.report import load as report_file
 from awgcheck.report.rulemeta import with_rules
+from awgcheck.report.runinfo import utc_stamp
 from awgcheck.ruleset import load as ruleset
 
 
@@ -80,6 +84,15 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path),
+              metavar="PREVIOUS.json",
+              help="A `check --format json` report of an earlier run: mark each finding new, "
+                   "updated or unchanged (with when it was first seen) and list the ones "
+                   "resolved since (see docs/reports.md, Baseline).")
+@click.option("--fail-on-new", is_flag=True,
+              help="With --baseline: fail (exit 1) only on findings that are new or updated "
+                   "since the baseline; those it already had unchanged are reported but do "
+                   "not fail the run.")
 @click.option("--node", "patterns", multiple=True, metavar="PATTERN",
               help="Check the nodes with this name or matching this glob ('edge-*'); "
                    "repeatable. The source node is always read, but reported only when "
@@ -106,7 +119,8 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @user_errors
 def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
           rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
-          fail_on: str, patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
+          fail_on: str, baseline_path: Path | None, fail_on_new: bool,
+          patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
           waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
     """Audit every node of the inventory (or those --node, --group and
@@ -123,6 +137,7 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     started = dt.datetime.now(dt.UTC)
     if output_path is not None:
         output.check_writable(output_path)
+    against = _read_baseline(baseline_path, fail_on_new)
     fleet_file = load_fleet(inventory_path, ansible_path, source)
     chosen = selection.select(fleet_file, patterns, groups, shard)
     accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
@@ -137,5 +152,25 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
                      run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
                                  str(ansible_path or inventory_path), rules.digest))
+    if against is not None:
+        report = _compared(report, *against, seen_at=utc_stamp(started))
     emit(FORMATS.render(fmt, report), output_path)
     sys.exit(report.exit_code())
+
+
+def _read_baseline(path: Path | None, fail_on_new: bool) -> tuple[Report, BaselineUse] | None:
+    """The --baseline report and how this run uses it, read before any node."""
+    if path is None:
+        if fail_on_new:
+            raise UsageError("--fail-on-new needs --baseline PREVIOUS.json")
+        return None
+    previous = report_file.read_check(path, "--baseline")
+    return previous, BaselineUse(str(path), baseline.previous_run(previous, path), fail_on_new)
+
+
+def _compared(report: Report, previous: Report, use: BaselineUse, *, seen_at: str) -> Report:
+    """``report`` compared with the baseline, its new findings first seen at
+    ``seen_at``, saying on stderr what makes that baseline a poor one."""
+    for difference in baseline.differences(report, previous):
+        warn(f"--baseline {use.path}: {difference}")
+    return baseline.compare(report, previous, use, seen_at)

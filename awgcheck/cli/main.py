@@ -19,6 +19,7 @@ from awgcheck.cli.check import check
 from awgcheck.cli.diff import diff
 from awgcheck.cli.gate import gate
 from awgcheck.cli.inspect import inspect
+from awgcheck.cli.merge import merge
 from awgcheck.cli.rules import rules
 from awgcheck.cli.triage import triage
 
@@ -75,5 +76,5 @@ def _interrupt(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-for command in (check, diff, inspect, rules, gate, triage):
+for command in (check, diff, inspect, rules, gate, triage, merge):
     main.add_command(command)

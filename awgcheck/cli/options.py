@@ -55,6 +55,11 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def warn(message: str) -> None:
+    """One warning line on stderr, escaped: the run goes on."""
+    click.echo(f"awgcheck: warning: {printable(message)}", err=True)
+
+
 def format_option(formats: Formats[Any], help: str | None = None) -> Callable[[F], F]:
     """``--format``, its choices and default taken from ``formats`` (the
     command renders with ``formats.render(fmt, value)``)."""
@@ -138,7 +143,8 @@ def ssh_options(func: F) -> F:
                        "nodes behind a bastion share one connection to it, one channel each).")
     @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
                   show_default=True,
-                  help="Deadline in seconds for each node as a whole (connect, read, run).")
+                  help="Deadline in seconds for each node as a whole (connect, read, run, "
+                       "check its rules).")
     @ssh_config_option
     @click.option("--accept-new-host-keys", is_flag=True,
                   help="Record host keys of hosts not yet in known_hosts (OpenSSH "

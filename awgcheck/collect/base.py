@@ -9,6 +9,7 @@ Failures are raised as :class:`~awgcheck.errors.CollectError` with a stable
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -59,6 +60,7 @@ class ConnectOptions:
     """What every transport is opened with, from the command line."""
 
     deadline: float = 30.0  # the node as a whole: connect, reads, commands
+    expires_at: float | None = None  # that deadline as a time.monotonic() value, when set
     ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
     scope: RunScope | None = field(default=None, compare=False)  # what the run's nodes share
@@ -83,3 +85,24 @@ def file_too_large(where: str, limit: int) -> CollectError:
         f"{where}: file is larger than {limit} bytes; refusing to read it",
         error_class=ErrorClass.FILE_TOO_LARGE,
     )
+
+
+_KINDS = ((stat.S_ISDIR, "is a directory, not a file"),
+          (stat.S_ISFIFO, "is a FIFO, not a regular file; not read"),
+          (stat.S_ISCHR, "is a character device, not a regular file; not read"),
+          (stat.S_ISBLK, "is a block device, not a regular file; not read"),
+          (stat.S_ISSOCK, "is a socket, not a regular file; not read"))
+
+
+def not_regular(mode: int, where: str) -> CollectError | None:
+    """``not_a_file`` when ``mode`` (a stat ``st_mode``) is not a regular
+    file's, naming what it is; None for a regular file.
+
+    Every transport looks before it opens: opening a FIFO blocks until a
+    writer comes (for good, on a node nobody writes to), and a device has
+    no end or acts when opened (a tape rewinds)."""
+    if stat.S_ISREG(mode):
+        return None
+    message = next((text for test, text in _KINDS if test(mode)),
+                   "is not a regular file; not read")
+    return CollectError(f"{where}: {message}", error_class=ErrorClass.NOT_A_FILE)

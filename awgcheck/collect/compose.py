@@ -23,17 +23,18 @@ from __future__ import annotations
 
 import posixpath
 import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from awgcheck import params
 from awgcheck.collect.base import Collector
+from awgcheck.collect.compose_stderr import retell
 from awgcheck.collect.local import read_local_file
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 from awgcheck.model import Diagnostic, Level, Location
 from awgcheck.parse.compose import config_json
 from awgcheck.parse.compose.project import ComposeProject, Reader
+from awgcheck.secrecy import conceal, is_secret_name, is_secret_value, secrets_held
 
 UNREADABLE = "file-unreadable"
 """A compose file or env file exists but could not be read (permission,
@@ -99,19 +100,33 @@ def node_view(collector: Collector, node: Node, local: ComposeProject,
             raise
         return local, [Diagnostic(where, NODE_CONFIG, f"could not run docker compose config "
                                   f"on the node: {exc}", Level.ERROR)]
-    shown = shlex.join(argv)
+    shown = shlex.join(config_argv(node, {k: _shown_value(k, v) for k, v in extra_env.items()}))
     if result.exit_status != 0:
-        # Compose's own message names the file and variable; scrubbed, as
-        # it may quote a value.
-        stderr = params.scrub(result.stderr.decode("utf-8", "replace").strip())
+        said = retell(result.stderr, result.exit_status, _secrets(local, extra_env))
         return local, [Diagnostic(where, NODE_CONFIG, f"`{shown}` exited with "
-                                  f"{result.exit_status}: {stderr[-500:] or 'no message'}",
-                                  Level.ERROR)]
+                                  f"{result.exit_status}: {said}", Level.ERROR)]
     try:
         return config_json.parse(result.stdout, local), []
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return local, [Diagnostic(where, NODE_CONFIG, f"`{shown}` printed no compose JSON "
                                   f"document ({type(exc).__name__})", Level.ERROR)]
+
+
+def _shown_value(name: str, value: str) -> str:
+    """A ``--compose-env`` value as the shown command line may carry it."""
+    return conceal(value, is_secret_name(name) or is_secret_value(value)) or ""
+
+
+def _secrets(project: ComposeProject, extra_env: Mapping[str, str]) -> Iterator[str]:
+    """Every secret the node's Compose was handed, as far as the file reader
+    knows: interpolation variables (``.env``, ``--compose-env``) and each
+    service's environment, from its files and env files."""
+    pairs: list[tuple[str, str | None]] = [*project.variables.items(), *extra_env.items()]
+    for service in project.services.values():
+        for var in service.environment.values():
+            pairs += [(var.name, var.raw), (var.name, var.value)]
+    for name, value in pairs:
+        yield from secrets_held(name, value)
 
 
 def local_reader() -> Callable[[str], bytes | None]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from awgcheck.collect.base import (
     ConnectOptions,
     file_missing,
     file_too_large,
+    not_regular,
     permission_denied,
 )
 from awgcheck.errors import CollectError, ErrorClass
@@ -34,11 +34,6 @@ from awgcheck.inventory import Node
 
 _OPEN_FLAGS = (os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
                | getattr(os, "O_CLOEXEC", 0))
-_KINDS = ((stat.S_ISDIR, "is a directory, not a file"),
-          (stat.S_ISFIFO, "is a FIFO, not a regular file; not read"),
-          (stat.S_ISCHR, "is a character device, not a regular file; not read"),
-          (stat.S_ISBLK, "is a block device, not a regular file; not read"),
-          (stat.S_ISSOCK, "is a socket, not a regular file; not read"))
 
 
 def outside_tree(where: str, tree: str) -> CollectError:
@@ -51,9 +46,9 @@ def _inside(path: str, root: str) -> bool:
 
 
 def _regular(mode: int, where: str) -> None:
-    for test, message in _KINDS:
-        if test(mode):
-            raise CollectError(f"{where}: {message}", error_class=ErrorClass.NOT_A_FILE)
+    error = not_regular(mode, where)
+    if error is not None:
+        raise error
 
 
 def read_beneath(root: Path, parts: Sequence[str], where: str, *,

@@ -10,11 +10,14 @@ import json
 from typing import Any
 
 from awgcheck.model import (
+    BaselineState,
+    BaselineUse,
     Finding,
     GateSummary,
     Location,
     NodeResult,
     Report,
+    RuleMeta,
     RunMeta,
     Status,
     Waiver,
@@ -25,8 +28,13 @@ SCHEMA = "awgcheck.report/v1"
 
 
 def _node(node: NodeResult) -> dict[str, Any]:
-    return {"name": node.name, "status": node.status.value, "error": node.error,
-            "error_class": node.error_class}
+    entry: dict[str, Any] = {"name": node.name, "status": node.status.value, "error": node.error,
+                             "error_class": node.error_class}
+    if node.index is not None:  # a node of an inventory, not a file of the gate
+        entry["index"] = node.index
+    if node.groups:
+        entry["groups"] = list(node.groups)
+    return entry
 
 
 def _location(location: Location | None) -> dict[str, Any] | None:
@@ -47,6 +55,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "symptom": finding.symptom,
         "remediation": finding.remediation,
         "waiver": _waiver(finding.waiver),
+        "baseline_state": finding.baseline_state,
+        "first_seen": finding.first_seen,
     }
 
 
@@ -92,6 +102,24 @@ def _source(report: Report) -> dict[str, Any]:
             "not_evaluated": [] if failure is None else list(failure.not_evaluated)}
 
 
+def _rule(meta: RuleMeta) -> dict[str, Any]:
+    return {"id": meta.id, "title": meta.title, "severity": meta.severity.value,
+            "description": meta.description, "remediation": meta.remediation,
+            "tags": list(meta.tags), "drift": meta.drift}
+
+
+def _baseline(use: BaselineUse) -> dict[str, Any]:
+    return {"path": use.path, "previous_run": use.previous_run, "fail_on_new": use.fail_on_new}
+
+
+def _baseline_counts(report: Report) -> dict[str, int]:
+    """How many findings are new, updated, unchanged, and resolved."""
+    states = [f.baseline_state for f in report.findings]
+    counts = {state.value: states.count(state) for state in
+              (BaselineState.NEW, BaselineState.UPDATED, BaselineState.UNCHANGED)}
+    return {**counts, "resolved": len(report.resolved)}
+
+
 def as_dict(report: Report) -> dict[str, Any]:
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
     document: dict[str, Any] = {
@@ -113,6 +141,11 @@ def as_dict(report: Report) -> dict[str, Any]:
         document["gate"] = _gate(report.gate)
     if report.shard is not None:
         document["shard"] = {"index": report.shard.index, "count": report.shard.count}
+    if report.baseline is not None:
+        document["summary"].update(_baseline_counts(report))
+        document["baseline"] = _baseline(report.baseline)
+        document["resolved"] = [_finding(f) for f in report.resolved]
+    document["rules"] = [_rule(meta) for meta in report.rules]
     if report.run is not None:
         document["run"] = _run(report.run)
     return document

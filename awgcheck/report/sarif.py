@@ -9,6 +9,13 @@ reason and place), and nodes that could not be checked (and a source of
 truth that could not be read) as tool execution notifications, since they
 have no place in a file. The invocation says when the run started and
 ended, on what inventory and rules.
+
+Compared with a baseline (``check --baseline``), each result carries its
+``baselineState`` (``new``, ``unchanged``, ``updated``) and, among its
+properties, ``first_seen``. Resolved findings are not written as
+``absent`` results: GitHub code scanning does not document reading
+``baselineState``, so each would risk an alert for something fixed; the
+JSON report lists them.
 """
 
 from __future__ import annotations
@@ -99,7 +106,8 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         ("node", finding.node), ("severity", finding.severity.value),
         ("param", finding.param), ("expected", finding.expected),
         ("actual", finding.actual), ("symptom", finding.symptom),
-        ("remediation", finding.remediation)) if value is not None}
+        ("remediation", finding.remediation), ("first_seen", finding.first_seen))
+        if value is not None}
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": index[finding.rule],
@@ -110,6 +118,8 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
     }
     if finding.status is Status.WAIVED and finding.waiver is not None:
         result["suppressions"] = [_suppression(finding.waiver)]
+    if finding.baseline_state is not None:
+        result["baselineState"] = finding.baseline_state.value
     return result
 
 

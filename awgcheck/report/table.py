@@ -4,7 +4,10 @@ Written for a terminal at 3 a.m.: the worst thing first, the symptom and
 the fix next to it, waived failures last with why and until when, and
 nodes that could not be checked said plainly. For the CI gate, what the
 change does during rollout follows the summary line; the line above it
-says which awgcheck ran, when, on what inventory and rules.
+says which awgcheck ran, when, on what inventory and rules. Compared with
+a baseline, what is new comes first: nodes with a new finding, then nodes
+with an updated one, and in each node new, updated, then unchanged
+findings; the findings resolved since follow the nodes.
 """
 
 from __future__ import annotations
@@ -12,7 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from awgcheck.errors import ErrorClass
-from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
+from awgcheck.model import (
+    TEMPLATE_PLACEHOLDERS,
+    BaselineState,
+    Finding,
+    GateSummary,
+    NodeResult,
+    Report,
+    Status,
+)
 from awgcheck.report.grid import grid
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, source_name
@@ -24,19 +35,42 @@ def _value(text: str | None) -> str:
 
 _SHOWN = (Status.FAIL, Status.ERROR, Status.WAIVED)
 
+_STATE_ORDER = {BaselineState.NEW: 0, BaselineState.UPDATED: 1}
+"""New findings first, then updated; unchanged ones (and a run without a
+baseline) after, in the order they rank by severity."""
+_LAST = len(_STATE_ORDER)
 
-def _node_rows(findings: list[Finding]) -> list[list[str]]:
+
+def _news(finding: Finding) -> int:
+    if finding.baseline_state is None:
+        return _LAST
+    return _STATE_ORDER.get(finding.baseline_state, _LAST)
+
+
+def _node_rows(findings: list[Finding], compared: bool) -> list[list[str]]:
     rows = []
     for f in sorted(findings, key=_rank):
         where = str(f.location) if f.location else ""
         shown = "WAIVED" if f.status is Status.WAIVED else f.severity.value.upper()
-        rows.append([shown, f.rule, _value(f.param), f.message, where])
+        state = [_value(f.baseline_state)] if compared else []
+        rows.append([*state, shown, f.rule, _value(f.param), f.message, where])
     return rows
 
 
-def _rank(finding: Finding) -> tuple[bool, int]:
-    """Worst first; waived findings after every live one."""
-    return finding.status is Status.WAIVED, -finding.severity.rank
+def _rank(finding: Finding) -> tuple[bool, int, int]:
+    """Waived findings after every live one; new, then updated, then the
+    rest; worst first."""
+    return finding.status is Status.WAIVED, _news(finding), -finding.severity.rank
+
+
+def _in_order(report: Report) -> list[NodeResult]:
+    """The nodes in report order; compared with a baseline, those with a
+    new live finding first, then those with an updated one."""
+    news: dict[str, int] = {}
+    for f in report.findings:
+        if f.status in (Status.FAIL, Status.ERROR):
+            news[f.node] = min(news.get(f.node, _LAST), _news(f))
+    return sorted(report.nodes, key=lambda n: news.get(n.name, _LAST))
 
 
 def render(report: Report) -> str:
@@ -50,7 +84,7 @@ def render(report: Report) -> str:
     for finding in report.findings:
         if finding.status in _SHOWN:
             by_node.setdefault(finding.node, []).append(finding)
-    for node in report.nodes:
+    for node in _in_order(report):
         if report.is_failed_source(node):
             continue  # said above, once
         if node.status is Status.ERROR and node.error_class is not ErrorClass.RULE_ERROR:
@@ -70,6 +104,10 @@ def render(report: Report) -> str:
         # Once per template, whether or not it failed: what was left alone.
         out.append("\nNot compared (template placeholders):")
         out.extend(f"   {f.node}: {f.message}" for f in templates)
+    if report.resolved:
+        out.append(f"\nResolved since the baseline ({len(report.resolved)}):")
+        out.extend(f"   {f.node}: {f.rule}{f' {f.param}' if f.param else ''} "
+                   f"(first seen {f.first_seen})" for f in report.resolved)
     out.append("")
     if report.run is not None:
         out.append(footer(report.run))  # above the summary, which stays last for `tail -1`
@@ -92,8 +130,11 @@ def _source_failure(report: Report) -> Iterator[str]:
 def _block(title: str, shown: list[Finding], report: Report) -> list[str]:
     """One node's (or file's) table, with the symptoms, fixes and waivers under it."""
     lines = [f"\n== {title} =="]
-    lines.append(grid(_node_rows(shown), ["severity", "rule", "param", "finding", "where"],
-                      tablefmt="simple", maxcolwidths=[None, None, None, 70, None]))
+    state = ["baseline"] if report.baseline is not None else []
+    lines.append(grid(_node_rows(shown, bool(state)),
+                      [*state, "severity", "rule", "param", "finding", "where"],
+                      tablefmt="simple",
+                      maxcolwidths=[*(None for _ in state), None, None, None, 70, None]))
     lines.extend(_explanations([f for f in shown if f.status is not Status.WAIVED], report))
     lines.extend(_waivers(shown))
     return lines
@@ -155,5 +196,16 @@ def _summary(report: Report) -> str:
     verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
     unread = ", source of truth not read" if report.source_failure is not None else ""
     return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked"
-            f"{unread} ({detail}; --fail-on {report.fail_on.value}); "
+            f"{unread} ({detail}; --fail-on {report.fail_on.value}{_since(report)}); "
             f"exit code {report.exit_code()}")
+
+
+def _since(report: Report) -> str:
+    """``; since the baseline: 1 new, 0 updated, 3 unchanged, 1 resolved``."""
+    if report.baseline is None:
+        return ""
+    states = [f.baseline_state for f in report.findings]
+    counts = [f"{states.count(state)} {state.value}" for state in
+              (BaselineState.NEW, BaselineState.UPDATED, BaselineState.UNCHANGED)]
+    only = ", --fail-on-new" if report.baseline.fail_on_new else ""
+    return f"; since the baseline: {', '.join(counts)}, {len(report.resolved)} resolved{only}"

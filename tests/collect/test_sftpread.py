@@ -1,9 +1,10 @@
 """The pipelined SFTP reader against servers that do not behave like OpenSSH.
 
-The reader guesses the handle OPEN will return so that FSTAT and READ ride
-in the same flight (awgcheck/collect/ssh/sftp.py). Against OpenSSH the guess
-is right (tests/collect/test_ssh_rtt.py); these tests make it wrong on
-purpose and check that a wrong or early guess never returns a wrong byte.
+The reader STATs a file first (a FIFO must never be opened), then guesses
+the handle OPEN will return so that FSTAT and READ ride in the same flight
+(awgcheck/collect/ssh/sftp.py). Against OpenSSH the guess is right
+(tests/collect/test_ssh_rtt.py); these tests make it wrong on purpose and
+check that a wrong or early guess never returns a wrong byte.
 The server is OpenSSH's real ``sftp-server`` on pipes, behind a shim that
 can disguise its handles or reorder the requests of one flight, which the
 protocol allows a server to do.
@@ -13,17 +14,18 @@ from __future__ import annotations
 
 import os
 import select
+import stat
 import struct
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sshd_fleet import SFTP_SERVER
 
-from awgcheck.collect.ssh.sftp import SftpError, SftpReader
+from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader
 
-SFTP_SERVER = "/usr/lib/openssh/sftp-server"
-INIT, OPEN, CLOSE, READ, FSTAT, HANDLE = 1, 3, 4, 5, 8, 102
+INIT, OPEN, CLOSE, READ, FSTAT, STAT, HANDLE = 1, 3, 4, 5, 8, 17, 102
 HANDLE_OPS = (CLOSE, READ, FSTAT)
 
 Reorder = Callable[[list[bytes]], list[bytes]]
@@ -192,7 +194,7 @@ def test_sftpread_errors_survive_a_guess(reader: tuple[SftpReader, ServerPipe],
     assert sftp.read(path, 100) == data
 
 
-def test_sftpread_first_file_in_one_flight_against_openssh(files: dict[str, bytes]) -> None:
+def test_sftpread_first_file_in_two_flights_against_openssh(files: dict[str, bytes]) -> None:
     pipe = ServerPipe()
     sftp = SftpReader(pipe)  # type: ignore[arg-type]
     path, data = next(iter(files.items()))
@@ -200,14 +202,30 @@ def test_sftpread_first_file_in_one_flight_against_openssh(files: dict[str, byte
         assert sftp.read(path, 100) == data
     finally:
         pipe.close()
-    assert pipe.batches[0] == [INIT, OPEN, FSTAT, READ]
-    assert len(pipe.batches) == 1  # the CLOSE is still held: never awaited
+    # STAT alone (a FIFO must not be opened), then the guessed flight.
+    assert pipe.batches == [[INIT, STAT], [OPEN, FSTAT, READ]]  # the CLOSE is never awaited
+
+
+class _CloseLate:
+    """A server that answers a CLOSE after the STAT sent behind it (it
+    reaches the server one flight later), and takes READs before the rest
+    of their flight."""
+
+    def __init__(self) -> None:
+        self.held: list[bytes] = []
+
+    def __call__(self, batch: list[bytes]) -> list[bytes]:
+        batch, self.held = self.held + batch, []
+        if any(_kind(p) == STAT for p in batch):
+            self.held = [p for p in batch if _kind(p) == CLOSE]
+            batch = [p for p in batch if _kind(p) != CLOSE]
+        return _read_first(batch)
 
 
 def test_sftpread_never_guesses_while_a_close_is_unanswered(files: dict[str, bytes]) -> None:
     # Were the guessed READ processed before the previous file's CLOSE, it
     # would read the previous file; so no guess until the CLOSE is answered.
-    pipe = ServerPipe(reorder=_read_first, hold_when_idle=True)
+    pipe = ServerPipe(reorder=_CloseLate(), hold_when_idle=True)
     sftp = SftpReader(pipe)  # type: ignore[arg-type]
     (first, first_data), (second, second_data) = list(files.items())[:2]
     try:
@@ -216,4 +234,18 @@ def test_sftpread_never_guesses_while_a_close_is_unanswered(files: dict[str, byt
     finally:
         pipe.close()
     # The held CLOSE goes out with the OPEN alone; FSTAT and READ wait for the handle.
-    assert pipe.batches[-2:] == [[CLOSE, OPEN], [READ, FSTAT]]
+    assert pipe.batches[-3:] == [[STAT], [CLOSE, OPEN], [READ, FSTAT]]
+
+
+def test_sftpread_refuses_a_fifo_without_opening_it(tmp_path: Path) -> None:
+    fifo = tmp_path / "awg0.conf"
+    os.mkfifo(fifo)
+    pipe = ServerPipe()
+    sftp = SftpReader(pipe)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(SftpNotRegular) as caught:
+            sftp.read(str(fifo), 100)
+    finally:
+        pipe.close()
+    assert stat.S_ISFIFO(caught.value.mode)
+    assert OPEN not in [kind for batch in pipe.batches for kind in batch]

@@ -1,29 +1,39 @@
 """Hostile files on a real sshd node: sizes that lie, files that never end,
-and a read that blocks must not leave anything running on the node."""
+and a read that blocks must not leave anything running on the node (a
+FIFO is refused before it is opened; a ``sudo cat`` ends with its
+timeout)."""
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import secrets
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sshd_fleet import SshdFleet, SudoUser
+import yaml
+from click.testing import CliRunner
+from sshd_fleet import SFTP_SERVER, SshdFleet, SudoUser
 
-from awgcheck.collect.base import MAX_FILE_BYTES
+from awgcheck.cli.main import main
 from awgcheck.collect.ssh.connect import open_ssh
 from awgcheck.errors import CollectError, ErrorClass
 
 
-def test_sftp_device_that_never_ends_is_too_large(fleet: SshdFleet) -> None:
-    # fstat says 0 bytes; trusting it read one chunk and gave parse_error.
+def test_sftp_device_that_never_ends_is_not_read(fleet: SshdFleet) -> None:
+    # fstat says 0 bytes; trusting it read one chunk and gave parse_error,
+    # then it was read to the 1 MiB cap; now its STAT refuses it, as a
+    # local node tree does.
     with open_ssh(fleet.target(fleet.nodes[0])) as collector, \
             pytest.raises(CollectError) as caught:
         collector.read_file("/dev/zero")
-    assert caught.value.error_class is ErrorClass.FILE_TOO_LARGE
-    assert str(caught.value).endswith(f"larger than {MAX_FILE_BYTES} bytes; refusing to read it")
+    assert caught.value.error_class is ErrorClass.NOT_A_FILE
+    assert str(caught.value).endswith(":/dev/zero: is a character device, not a regular file; "
+                                      "not read")
 
 
 def test_sftp_proc_file_is_read_whole(fleet: SshdFleet) -> None:
@@ -88,3 +98,84 @@ def test_sudo_cat_blocked_on_a_fifo_ends_after_the_deadline(fleet: SshdFleet) ->
             assert _gone(marker, within=deadline + 10), _running(marker)
     finally:
         fifo.unlink()
+
+
+def _reader_waiting(fifo: Path) -> bool:
+    """Whether a process holds ``fifo`` open for reading, or waits in
+    ``open()`` to: opening the write end without blocking succeeds only
+    then (ENXIO otherwise). It also lets that reader go (it sees EOF)."""
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        assert exc.errno == errno.ENXIO, exc
+        return False
+    os.close(fd)
+    return True
+
+
+@pytest.fixture(scope="module", params=["internal-sftp", "sftp-server"])
+def sftp_fleet(request: pytest.FixtureRequest) -> Iterator[SshdFleet]:
+    """One node served by sshd's internal-sftp, then by OpenSSH's own
+    sftp-server program (where a blocked open would stay as a process)."""
+    server = "internal-sftp" if request.param == "internal-sftp" else SFTP_SERVER
+    with SshdFleet(nodes_wanted=1, sftp_server=server) as started:
+        yield started
+
+
+@pytest.mark.parametrize("link", [False, True], ids=["fifo", "symlink-to-fifo"])
+def test_sftp_fifo_is_refused_before_it_is_opened(sftp_fleet: SshdFleet, link: bool) -> None:
+    """Opened, a FIFO with no writer blocks the node's sftp-server in
+    open(2) for good: closing the connection at the deadline does not wake
+    it. It must be refused (``not_a_file``) from its STAT, at once, and no
+    process on the node may be left waiting on it."""
+    node = sftp_fleet.nodes[0]
+    fifo = node.root / "etc" / f"awgcheck-fifo-{secrets.token_hex(6)}"
+    fifo.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(fifo)
+    path = fifo
+    if link:
+        path = fifo.with_suffix(".conf")
+        path.symlink_to(fifo)
+    try:
+        with open_ssh(sftp_fleet.target(node, deadline=8.0)) as collector:
+            with pytest.raises(CollectError) as caught:
+                collector.read_file(str(path))
+            # The session is still in step for the next file.
+            conf_read = collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+        assert caught.value.error_class is ErrorClass.NOT_A_FILE, caught.value
+        assert str(caught.value) == f"{node.host}:{node.port}:{path}: is a FIFO, not a " \
+                                    "regular file; not read"
+        assert conf_read
+        assert not _reader_waiting(fifo)
+    finally:
+        path.unlink()
+        if link:
+            fifo.unlink()
+
+
+def test_check_of_a_node_whose_conf_is_a_fifo(sftp_fleet: SshdFleet, tmp_path: Path) -> None:
+    """The whole ``check``: the FIFO node is ``not_a_file`` long before its
+    deadline (it used to wait the deadline out), and nothing on the node
+    is left waiting on the FIFO."""
+    node = sftp_fleet.nodes[0]
+    conf = Path(node.conf_path)
+    kept = conf.read_bytes()
+    conf.unlink()
+    os.mkfifo(conf)
+    inventory = tmp_path / "fleet.yaml"
+    inventory.write_text(yaml.safe_dump({"source": "fifo", "nodes": {
+        "fifo": sftp_fleet.inventory_fields(node)}}))
+    timeout = 30
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(main, ["check", "-i", str(inventory), "--format", "json",
+                                           "--ssh-config", "none", "--timeout", str(timeout)])
+        elapsed = time.monotonic() - started
+        assert not _reader_waiting(conf)
+    finally:
+        conf.unlink()
+        conf.write_bytes(kept)
+    (reported,) = json.loads(result.stdout)["nodes"]
+    assert (reported["status"], reported["error_class"]) == ("error", "not_a_file")
+    assert reported["error"].endswith(f":{conf}: is a FIFO, not a regular file; not read")
+    assert elapsed < timeout / 2

@@ -17,7 +17,7 @@ import paramiko
 from paramiko.auth_handler import AuthHandler
 
 from awgcheck.collect.ssh.config import Endpoint, candidate_identity_files
-from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail
+from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, not_utf8
 from awgcheck.errors import ErrorClass
 
 log = logging.getLogger(__name__)
@@ -181,6 +181,8 @@ def authenticate(transport: paramiko.Transport, hop: Endpoint, where: str,
                 deadline_exceeded(where, dog)
             fail(where, f"connection lost during authentication: {exc}",
                   ErrorClass.CONNECTION_DROPPED)
+        except UnicodeDecodeError:
+            not_utf8(where, "authentication")
         if transport.is_authenticated():
             return
     if dog.fired:

@@ -32,16 +32,21 @@ from awgcheck.collect.base import (
     CommandResult,
     file_missing,
     file_too_large,
+    not_regular,
     permission_denied,
 )
 from awgcheck.collect.ssh.config import SshTarget
 from awgcheck.collect.ssh.jumps import Lease
-from awgcheck.collect.ssh.sftp import SftpError, SftpReader, SftpTooLarge
+from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader, SftpTooLarge
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.collect.sudo import SudoRefused, read_argv, refusal, run_argv
 from awgcheck.errors import CollectError, ErrorClass
 
 STDERR_CAP = 64 * 1024
+_LOST = (paramiko.SSHException, EOFError, OSError, UnicodeDecodeError)
+"""What a dead or dying transport raises; UnicodeDecodeError is paramiko's
+transport thread failing on text the server sent (a disconnect reason that
+is not UTF-8), raised again in whoever waits on it."""
 _CHUNK = 32768
 
 T = TypeVar("T")
@@ -156,6 +161,10 @@ class SshCollector:
             return self._sftp_reader().read(path, limit)
         except SftpTooLarge:
             raise file_too_large(where, limit) from None
+        except SftpNotRegular as exc:
+            refused = not_regular(exc.mode, where)
+            assert refused is not None  # raised only for what is not a regular file
+            raise refused from None
         except SftpError as exc:
             if exc.errno == errno.ENOENT:
                 raise file_missing(where) from None
@@ -164,7 +173,7 @@ class SshCollector:
             if exc.errno == errno.EISDIR:
                 fail(where, "is a directory, not a file", ErrorClass.NOT_A_FILE)
             fail(where, f"SFTP read failed: {exc}", ErrorClass.COLLECT_FAILED)
-        except (EOFError, OSError, paramiko.SSHException) as exc:
+        except _LOST as exc:
             # The SFTP stream is in an unknown state now; never reuse it.
             self._drop_sftp()
             self._lost(where, exc)
@@ -239,7 +248,7 @@ class SshCollector:
         ends_at = time.monotonic() + allowed
         try:
             channel = self.transport.open_session(timeout=max(0.1, self._dog.remaining()))
-        except (paramiko.SSHException, EOFError, OSError) as exc:
+        except _LOST as exc:
             self._lost(where, exc)
         try:
             channel.exec_command(bounded(argv, allowed))
@@ -248,7 +257,7 @@ class SshCollector:
             if not channel.status_event.wait(max(0.0, ends_at - time.monotonic())):
                 self._timed_out(where, timeout)
             status = channel.exit_status
-        except (paramiko.SSHException, EOFError, OSError) as exc:
+        except _LOST as exc:
             self._lost(where, exc)
         finally:
             # After the watchdog (or the node) closed the transport, close()

@@ -57,7 +57,10 @@ class SshTarget:
     ``ssh_config`` is a path (``ssh -F``), ``"none"`` for no config file,
     or None for what plain ``ssh`` reads (``~/.ssh/config``, then
     ``/etc/ssh/ssh_config``). ``deadline`` bounds everything done on the
-    node, from the first TCP connect to the last read.
+    node, from the first TCP connect to the last read: ``deadline`` seconds
+    from the open, or until ``expires_at`` (a ``time.monotonic()`` value)
+    when the caller's deadline started earlier (the audit's covers the
+    node's rule evaluation too).
     """
 
     host: str
@@ -71,6 +74,7 @@ class SshTarget:
     accept_new_host_keys: bool = False
     connect_timeout: float | None = None
     deadline: float = DEFAULT_DEADLINE
+    expires_at: float | None = None
 
     def __post_init__(self) -> None:
         # Inventories hand over a YAML list or a single string; keep the
@@ -155,7 +159,7 @@ def target_of(node: Node, options: ConnectOptions) -> SshTarget:
         identity=str(node.identity) if node.identity else None, jump=node.jump,
         sudo=node.sudo, known_hosts=str(node.known_hosts) if node.known_hosts else None,
         ssh_config=options.ssh_config, accept_new_host_keys=options.accept_new_host_keys,
-        deadline=options.deadline,
+        deadline=options.deadline, expires_at=options.expires_at,
     )
 
 

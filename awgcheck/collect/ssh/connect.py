@@ -32,7 +32,14 @@ from awgcheck.collect.ssh.config import (
     resolve_route,
     target_of,
 )
-from awgcheck.collect.ssh.hop import Transient, open_hop, proxy_command, tcp_connect, with_retries
+from awgcheck.collect.ssh.hop import (
+    Transient,
+    Tunnel,
+    open_hop,
+    proxy_command,
+    tcp_connect,
+    with_retries,
+)
 from awgcheck.collect.ssh.hostkeys import load_known_hosts
 from awgcheck.collect.ssh.jumps import DEFAULT_CHANNELS, BastionPool
 from awgcheck.collect.ssh.watchdog import Watchdog
@@ -83,7 +90,8 @@ def _link(route: list[Endpoint], target: SshTarget, where: str, dog: Watchdog,
     def through() -> Link:
         lease = bastions.lease(route[:-1], route[-1], target, where, dog)
         try:
-            return Link(open_hop(lease.channel, route, node, target, where, dog), lease)
+            return Link(open_hop(Tunnel(lease.channel), route, node, target, where, dog),
+                        lease)
         except (CollectError, Transient) as exc:
             lease.release()
             error = exc.error if isinstance(exc, Transient) else exc
@@ -108,7 +116,7 @@ def open_ssh(target: SshTarget, bastions: BastionPool | None = None) -> SshColle
     failures are never retried. ``bastions`` is the run's pool; without
     one, the node's bastions are its own and closed with it.
     """
-    dog = Watchdog(target.deadline)
+    dog = Watchdog(target.deadline, target.expires_at)
     where = target.label
     own: BastionPool | None = None
     try:

@@ -20,14 +20,20 @@ import shlex
 import socket
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import paramiko
 
 from awgcheck.collect.ssh.auth import authenticate, open_agent
 from awgcheck.collect.ssh.config import Endpoint, SshTarget
 from awgcheck.collect.ssh.hostkeys import Peer, load_known_hosts, verify_host_key
-from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
+from awgcheck.collect.ssh.watchdog import (
+    Watchdog,
+    deadline_exceeded,
+    fail,
+    not_utf8,
+    quietly,
+)
 from awgcheck.errors import CollectError, ErrorClass
 
 log = logging.getLogger(__name__)
@@ -38,13 +44,39 @@ resets during the banner exchange)."""
 
 BACKOFF = 0.25
 
+_QUOTE_CAP = 200
+"""Characters of a paramiko handshake error (it may quote the server's
+banner line) kept in the node's error message."""
+
 # Fast, modern choices first: curve25519 key exchange and AES-GCM cost the
 # least CPU per handshake and per byte in paramiko; everything paramiko
 # supports stays available after them for older servers.
 _KEX_FIRST = ("curve25519-sha256@libssh.org", "mlkem768x25519-sha256")
 _CIPHERS_FIRST = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr")
 
-Sock = socket.socket | paramiko.Channel | paramiko.ProxyCommand
+
+
+class Tunnel:
+    """A ``direct-tcpip`` channel as the socket of the hop behind it.
+
+    paramiko's transport thread closes its socket on the way out, and a
+    channel's close sends a message over the bastion's connection: when
+    that connection is the reason the thread is ending, the send fails and
+    the thread would die with a traceback on stderr. Everything but
+    :meth:`close` is the channel's own.
+    """
+
+    def __init__(self, channel: paramiko.Channel) -> None:
+        self.channel = channel
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.channel, name)
+
+    def close(self) -> None:
+        quietly(self.channel.close)
+
+
+Sock = socket.socket | paramiko.Channel | paramiko.ProxyCommand | Tunnel
 T = TypeVar("T")
 
 
@@ -140,7 +172,7 @@ def channel_through(bastion: paramiko.Transport, bastion_label: str, hop: Endpoi
                  ErrorClass.PROXY_FAILED)
         fail(where, f"bastion {bastion_label} could not connect to "
              f"{hop.hostname}:{hop.port}: {exc.text}", ErrorClass.CONNECTION_REFUSED)
-    except (paramiko.SSHException, EOFError, OSError) as exc:
+    except (paramiko.SSHException, EOFError, OSError, UnicodeDecodeError) as exc:
         if dog.fired:
             deadline_exceeded(where, dog)
         fail(where, f"bastion {bastion_label} dropped the connection: {exc}",
@@ -216,7 +248,10 @@ def handshake(sock: Sock, hop: Endpoint, target: SshTarget, who: Peer, where: st
               dog: Watchdog) -> paramiko.Transport:
     """The SSH handshake with ``hop`` over ``sock``, its host key verified
     strictly against known_hosts (``who`` says whose key it is)."""
-    transport = paramiko.Transport(sock)
+    # paramiko uses any object that makes the socket calls it makes; its
+    # type hints name only the kinds it ships.
+    transport = paramiko.Transport(cast(paramiko.Channel, sock) if isinstance(sock, Tunnel)
+                                   else sock)
     dog.watch(transport.close)
     _security(transport, _key_algorithms(
         {e.key.get_name() for path in hop.known_hosts_files
@@ -237,6 +272,9 @@ def handshake(sock: Sock, hop: Endpoint, target: SshTarget, who: Peer, where: st
             deadline_exceeded(where, dog)
         raise Transient(CollectError(f"{where}: connection lost during SSH handshake: {exc}",
                                      error_class=ErrorClass.CONNECTION_DROPPED)) from None
+    except UnicodeDecodeError:
+        quietly(transport.close)
+        not_utf8(where, "handshake")
     if not transport.is_active() or transport.host_key is None:
         quietly(transport.close)
         if dog.fired:
@@ -267,7 +305,14 @@ def peer(route: Sequence[Endpoint], index: int, target: SshTarget, *, bastion: b
 def _classify_handshake(exc: paramiko.SSHException, where: str, elapsed: float,
                         budget: float) -> NoReturn:
     cause = exc.__context__
+    # paramiko's message may quote the server's banner line, which has no
+    # length limit: a hostile server's megabyte line stays out of reports.
     text = str(exc)
+    if len(text) > _QUOTE_CAP:
+        text = text[:_QUOTE_CAP] + "..."
+    if isinstance(cause, UnicodeDecodeError):
+        # Not a load-shedding sshd (nothing to retry): a banner of bytes.
+        not_utf8(where, "handshake")
     if "protocol banner" in text:
         if isinstance(cause, TimeoutError) or elapsed >= budget * 0.9:
             fail(where, f"accepted TCP but sent no SSH banner within {budget:.1f}s "

@@ -56,6 +56,7 @@ import paramiko
 from awgcheck.collect.ssh.config import Endpoint, SshTarget
 from awgcheck.collect.ssh.hop import (
     Sock,
+    Tunnel,
     channel_through,
     open_hop,
     proxy_command,
@@ -351,7 +352,7 @@ class BastionPool:
         def attempt() -> paramiko.Transport:
             if index:
                 lease = self.lease(route[:-1], hop, target, node, opening, where=where)
-                sock: Sock = lease.channel
+                sock: Sock = Tunnel(lease.channel)
             else:
                 lease = None
                 sock = (proxy_command(hop, where) if hop.proxy_command

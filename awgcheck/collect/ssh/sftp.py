@@ -3,9 +3,19 @@
 paramiko's SFTPClient waits for every reply before sending the next
 request: INIT, OPEN, READ, a second READ to see EOF, CLOSE — six round trips
 per first file. On a 100 ms link that dominates a fleet audit. The protocol
-lets a client keep requests in flight, so this reader sends INIT, OPEN,
-FSTAT and the first READ in one flight and CLOSE without waiting: one round
-trip per small file after the subsystem starts.
+lets a client keep requests in flight, so this reader needs two round trips
+per small file: STAT, then OPEN, FSTAT and the first READ in one flight,
+and CLOSE without waiting (INIT rides with the first STAT).
+
+STAT comes first, alone, because opening is not harmless: OpenSSH's
+sftp-server opens with a plain ``open(2)``, which blocks on a FIFO until a
+writer comes, and the server answers nothing else meanwhile. A node whose
+conf is a FIFO would keep its sftp-server blocked long after awgcheck's
+deadline closed the connection. What is not a regular file is refused
+(:class:`SftpNotRegular`) before it is opened. SFTP v3 has no
+non-blocking open and no conditional request, so the STAT cannot share a
+flight with the OPEN: the server would go on to the OPEN whatever the STAT
+said.
 
 FSTAT and READ need the handle that OPEN returns, so they are sent with a
 *guessed* handle: OpenSSH's sftp-server hands out the lowest free slot, so
@@ -17,9 +27,10 @@ very handle and FSTAT succeeded, and a READ that failed is asked again.
 A wrong guess (another server, a failed open) costs two small requests
 whose replies are discarded, never a round trip or a wrong byte.
 
-Only what awgcheck needs is implemented: open for reading, fstat, read,
-close. Replies are matched by request id; late replies to requests we no
-longer care about (reads past a short read, a wrong guess) are discarded.
+Only what awgcheck needs is implemented: stat, open for reading, fstat,
+read, close. Replies are matched by request id; late replies to requests
+we no longer care about (reads past a short read, a wrong guess) are
+discarded.
 """
 
 from __future__ import annotations
@@ -33,7 +44,7 @@ import threading
 import paramiko
 
 # SSH_FXP_* packet types and SSH_FX_* status codes (draft-ietf-secsh-filexfer-02)
-_INIT, _VERSION, _OPEN, _CLOSE, _READ, _FSTAT = 1, 2, 3, 4, 5, 8
+_INIT, _VERSION, _OPEN, _CLOSE, _READ, _FSTAT, _STAT = 1, 2, 3, 4, 5, 8, 17
 _STATUS, _HANDLE, _DATA, _ATTRS = 101, 102, 103, 105
 _FX_OK, _FX_EOF, _FX_NO_SUCH_FILE, _FX_PERMISSION_DENIED = 0, 1, 2, 3
 _FXF_READ = 0x01
@@ -51,6 +62,15 @@ FIRST_HANDLE = bytes(4)
 
 class SftpError(OSError):
     """A failed SFTP request; ``errno`` is ENOENT/EACCES/EISDIR when known."""
+
+
+class SftpNotRegular(SftpError):
+    """The path is a FIFO, a device or a socket (its STAT said so); it was
+    not opened. ``mode`` is the ``st_mode`` the server reported."""
+
+    def __init__(self, mode: int, path: str) -> None:
+        super().__init__(f"{path}: not a regular file (mode {mode:o})")
+        self.mode = mode
 
 
 class SftpTooLarge(Exception):
@@ -164,15 +184,17 @@ class SftpReader:
     def read(self, path: str, limit: int) -> bytes:
         """Return the file's bytes.
 
-        Raises SftpTooLarge past ``limit``, SftpError (errno ENOENT, EACCES,
-        EISDIR or None) for a failed request, EOFError or socket.timeout
-        when the channel dies or stalls.
+        Raises SftpTooLarge past ``limit``, SftpNotRegular for a FIFO, device
+        or socket (never opened), SftpError (errno ENOENT, EACCES, EISDIR or
+        None) for a failed request, EOFError or socket.timeout when the
+        channel dies or stalls.
         """
         with self._lock:
             return self._read(path, limit)
 
     def _read(self, path: str, limit: int) -> bytes:
         name = path.encode("utf-8", "surrogateescape")
+        self._refuse_irregular(name, path)
         if self._closing:
             self._settle()
         guess = self._guess if not self._closing else None
@@ -239,6 +261,17 @@ class SftpReader:
             # the error that is propagating.
             with contextlib.suppress(OSError, EOFError):
                 self._closing.add(self._send(_CLOSE, handle_field))
+
+    def _refuse_irregular(self, name: bytes, path: str) -> None:
+        """STAT ``path`` (following symlinks, as OPEN would) and raise
+        unless it is a regular file: the one round trip a file costs before
+        it may be opened. A server that leaves the mode out is believed."""
+        _, mode = _attrs(self._expect(self._send(_STAT, _string(name)), _ATTRS, path))
+        if mode is None or stat.S_ISREG(mode):
+            return
+        if stat.S_ISDIR(mode):
+            raise SftpError(errno.EISDIR, "is a directory", path)
+        raise SftpNotRegular(mode, path)
 
     def _stat_and_read(self, handle: bytes) -> tuple[int, int]:
         """Send FSTAT and the first READ on ``handle``; their request ids."""
@@ -316,6 +349,21 @@ def _status(body: bytes) -> tuple[int, str]:
     return code, message
 
 
+def _attrs(body: bytes) -> tuple[int | None, int | None]:
+    """(size, st_mode) from an ATTRS reply, each None when not sent."""
+    (flags,) = struct.unpack(">I", body[:4])
+    offset = 4
+    size = mode = None
+    if flags & _ATTR_SIZE:
+        (size,) = struct.unpack(">Q", body[offset : offset + 8])
+        offset += 8
+    if flags & _ATTR_UIDGID:
+        offset += 8
+    if flags & _ATTR_PERMISSIONS:
+        (mode,) = struct.unpack(">I", body[offset : offset + 4])
+    return size, mode
+
+
 def _parse_attrs(body: bytes) -> tuple[int | None, bool]:
     """(size, is_directory) from an ATTRS reply.
 
@@ -323,17 +371,7 @@ def _parse_attrs(body: bytes) -> tuple[int | None, bool]:
     non-zero size says where its end is. ``/dev/zero`` reports 0 and never
     ends; files under ``/proc`` report 0 (or a page) whatever they hold;
     so those are read to EOF or the caller's limit instead."""
-    (flags,) = struct.unpack(">I", body[:4])
-    offset = 4
-    size = None
-    if flags & _ATTR_SIZE:
-        (size,) = struct.unpack(">Q", body[offset : offset + 8])
-        offset += 8
-    if flags & _ATTR_UIDGID:
-        offset += 8
-    is_dir = regular = False
-    if flags & _ATTR_PERMISSIONS:
-        (mode,) = struct.unpack(">I", body[offset : offset + 4])
-        is_dir = stat.S_ISDIR(mode)
-        regular = stat.S_ISREG(mode)
+    size, mode = _attrs(body)
+    regular = mode is not None and stat.S_ISREG(mode)
+    is_dir = mode is not None and stat.S_ISDIR(mode)
     return (size if regular and size else None), is_dir

@@ -28,13 +28,15 @@ class Watchdog:
     with an error, which callers turn into ``deadline_exceeded``.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, expires_at: float | None = None) -> None:
+        """Fire ``seconds`` from now, or at ``expires_at`` (``time.monotonic()``)
+        when given; ``seconds`` is the deadline messages name."""
         self.seconds = seconds
-        self.expires_at = time.monotonic() + seconds
+        self.expires_at = time.monotonic() + seconds if expires_at is None else expires_at
         self.fired = False
         self._closers: list[Callable[[], object]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
+        self._timer = threading.Timer(self.remaining(), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
@@ -76,6 +78,14 @@ def quietly(func: Callable[[], object]) -> None:
 def fail(where: str, message: str, error_class: ErrorClass) -> NoReturn:
     """Raise the CollectError ``where: message`` of ``error_class``."""
     raise CollectError(f"{where}: {message}", error_class=error_class)
+
+
+def not_utf8(where: str, during: str) -> NoReturn:
+    """Raise ``handshake_failed``: paramiko could not decode text the server
+    sent during ``during`` (a banner line, a disconnect reason, a list of
+    methods), so its transport died with a UnicodeDecodeError."""
+    fail(where, f"SSH {during} failed: the server sent text that is not UTF-8 (not an SSH "
+                "server?)", ErrorClass.HANDSHAKE_FAILED)
 
 
 def deadline_exceeded(where: str, dog: Watchdog) -> NoReturn:

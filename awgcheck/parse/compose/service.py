@@ -311,7 +311,7 @@ def check_dependencies(
     """An active service needing an inactive or undefined one stops Compose."""
     if not service.active:
         return
-    for name, required, location in _dependencies(node.get("depends_on")):
+    for name, shown, required, location in _dependencies(node.get("depends_on")):
         target = services.get(name)
         if not required or (target is not None and target.active):
             continue
@@ -320,22 +320,26 @@ def check_dependencies(
             Diagnostic(
                 location,
                 DEPENDS_ON,
-                f"{service.name} depends on {name}, which is {why}",
+                f"{service.name} depends on {shown}, which is {why}",
                 Level.ERROR,
             )
         )
 
 
-def _dependencies(node: YNode | None) -> list[tuple[str, bool, Location]]:
+def _dependencies(node: YNode | None) -> list[tuple[str, str, bool, Location]]:
+    """(service name, how to show it, required, where) for each entry. An
+    interpolated name is shown as written (``${VAR}``): its value may be
+    anything the ``.env`` holds, a secret included."""
     if isinstance(node, YSeq):
         return [
-            (i.value, True, i.location)
+            (i.value, i.raw if i.variables else i.value, True, i.location)
             for i in node.items
             if isinstance(i, YScalar) and i.value is not None
         ]
     if isinstance(node, YMap):
         return [
             (
+                name,
                 name,
                 first(field_of(spec, "required")) != "false",
                 node.key_locations.get(name, node.location),
