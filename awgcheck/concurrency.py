@@ -20,6 +20,13 @@ MAX_IN_FLIGHT = 128
 100 ms RTT under 10 s on two cores (docs/performance.md); beyond it the
 reads compete for the interpreter's lock and each node gets slower."""
 
+BASTION_CHANNELS = MAX_IN_FLIGHT
+"""Nodes reached through one ProxyJump bastion at a time by default
+(``--bastion-channels``): as many as a run reads at once, so a fleet
+behind one bastion is read as fast as direct. sshd sets no per-connection
+limit on forwarded channels that this comes near (see
+:mod:`awgcheck.collect.ssh.jumps`)."""
+
 FILES_PER_NODE = 4
 """Open files one node in flight may hold: its socket (none behind a
 shared bastion), the pipe pair paramiko makes while a command runs, and a

@@ -21,8 +21,8 @@ import click
 from awgcheck import ansible_inventory, exitcodes, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
-from awgcheck.collect.ssh.jumps import DEFAULT_CHANNELS
 from awgcheck.collect.ssh.ssh_config import SshConfig
+from awgcheck.concurrency import BASTION_CHANNELS
 from awgcheck.documents.compose import MODES
 from awgcheck.errors import AwgcheckError, CollectError, UsageError
 from awgcheck.model import Severity
@@ -137,7 +137,7 @@ def ssh_options(func: F) -> F:
     @click.option("--concurrency", type=click.IntRange(1, 1024), default=None,
                   help="Nodes read at the same time [default: every node, at most 128, and "
                        "no more than the open-file limit (ulimit -n) allows].")
-    @click.option("--bastion-channels", type=click.IntRange(1, 1024), default=DEFAULT_CHANNELS,
+    @click.option("--bastion-channels", type=click.IntRange(1, 1024), default=BASTION_CHANNELS,
                   show_default=True,
                   help="Nodes reached at the same time through one ProxyJump bastion (the "
                        "nodes behind a bastion share one connection to it, one channel each).")

@@ -64,11 +64,12 @@ from awgcheck.collect.ssh.hop import (
     with_retries,
 )
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
+from awgcheck.concurrency import BASTION_CHANNELS
 from awgcheck.errors import CollectError, ErrorClass
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHANNELS = 128
+DEFAULT_CHANNELS = BASTION_CHANNELS
 """Channels open through one bastion at a time unless the run says
 otherwise (``--bastion-channels``); see the module docstring for why."""
 
