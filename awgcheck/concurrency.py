@@ -16,9 +16,10 @@ import resource
 from awgcheck.errors import UsageError
 
 MAX_IN_FLIGHT = 128
-"""The most nodes read at once by default. Enough to keep 1,000 nodes at
-100 ms RTT under 10 s on two cores (docs/performance.md); beyond it the
-reads compete for the interpreter's lock and each node gets slower."""
+"""The most nodes read at once by default. A node costs about seven round
+trips, so 1,000 nodes at 100 ms RTT in 10 s need some 70-100 in flight;
+beyond this the reads mostly compete for the interpreter's lock and each
+node gets slower (docs/performance.md)."""
 
 BASTION_CHANNELS = MAX_IN_FLIGHT
 """Nodes reached through one ProxyJump bastion at a time by default
