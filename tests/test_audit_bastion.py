@@ -29,7 +29,9 @@ from sshd_fleet import (
 
 from awgcheck import audit, inventory
 from awgcheck.cli.main import main
-from awgcheck.nodes import NodeRead, RunOptions
+from awgcheck.collect.scope import RunScope
+from awgcheck.collect.ssh.jumps import BastionPool
+from awgcheck.nodes import NodeRead, RunOptions, read_node
 
 NODES = 12
 CONNECTED = "Connection from"
@@ -201,3 +203,20 @@ def test_diff_of_two_nodes_behind_one_bastion(
     assert code in (0, 1), output
     assert "node1-secret" not in output
     assert bastion.sshd.logged(CONNECTED, mark) == 1
+
+
+def test_bastion_channels_reach_the_run_s_pool(
+        nodes: SshdFleet, bastion: FleetNode, tmp_path: Path) -> None:
+    fleet = inventory.load(write_inventory(tmp_path / "fleet.yaml", nodes, bastion))
+    with RunScope() as scope:
+        options = RunOptions(timeout=20, ssh_config="none", bastion_channels=3, scope=scope)
+        for node in fleet.nodes[:2]:
+            assert read_node(node, options).error is None
+        pool = scope.part(BastionPool, BastionPool)
+        assert pool.channels == 3
+
+
+def test_bastion_channels_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    code, output = invoke("check", "-i", str(tmp_path / "none.yaml"), "--bastion-channels", "0")
+    assert code == 2
+    assert "--bastion-channels" in output

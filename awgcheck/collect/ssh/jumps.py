@@ -147,19 +147,13 @@ class Lease:
     until the node is done (:meth:`release`)."""
 
     def __init__(self, pool: BastionPool, bastion: _Bastion, transport: paramiko.Transport,
-                 generation: int, channel: paramiko.Channel) -> None:
+                 channel: paramiko.Channel) -> None:
         self._pool = pool
         self._bastion = bastion
         self._transport = transport
-        self.generation = generation
         self.channel = channel
         self._released = False
         self._lock = threading.Lock()
-
-    @property
-    def bastion(self) -> str:
-        """The bastion's label, for messages."""
-        return self._bastion.label
 
     def dropped(self) -> bool:
         """Whether the bastion connection under this channel is gone, rather
@@ -220,7 +214,7 @@ class BastionPool:
     def _lease(self, bastion: _Bastion, to: Endpoint, target: SshTarget, node: str,
                dog: Watchdog, where: str) -> Lease:
         for attempt in (1, 2):
-            transport, generation = self._ready(bastion, target, node, dog)
+            transport = self._ready(bastion, target, node, dog)
             self._take_slot(bastion, node, dog)
             try:
                 channel = channel_through(transport, bastion.label, to, where, dog)
@@ -233,7 +227,7 @@ class BastionPool:
                 transport.join(min(_DEATH_WAIT, dog.remaining()))
                 continue
             dog.watch(channel.close)
-            return Lease(self, bastion, transport, generation, channel)
+            return Lease(self, bastion, transport, channel)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _take_slot(self, bastion: _Bastion, node: str, dog: Watchdog) -> None:
@@ -273,9 +267,9 @@ class BastionPool:
     # -- opening ------------------------------------------------------------
 
     def _ready(self, bastion: _Bastion, target: SshTarget, node: str,
-               dog: Watchdog) -> tuple[paramiko.Transport, int]:
-        """The bastion's live transport and its generation, opened by this
-        node when nobody has (or re-established after a drop)."""
+               dog: Watchdog) -> paramiko.Transport:
+        """The bastion's live transport, opened by this node when nobody
+        has (or re-established after a drop)."""
         where = f"{node} via bastion {bastion.label}"
         with bastion.cond:
             while True:
@@ -285,7 +279,7 @@ class BastionPool:
                     fail(where, "the run has ended", ErrorClass.DEADLINE_EXCEEDED)
                 if bastion.transport is not None:
                     if bastion.transport.is_active():
-                        return bastion.transport, bastion.generation
+                        return bastion.transport
                     self._lost(bastion)
                     continue
                 if not bastion.opening:
@@ -316,7 +310,7 @@ class BastionPool:
                         bastion.label)
 
     def _open(self, bastion: _Bastion, target: SshTarget, node: str, where: str,
-              dog: Watchdog) -> tuple[paramiko.Transport, int]:
+              dog: Watchdog) -> paramiko.Transport:
         parent: list[Lease] = []
         try:
             transport = self._connect(bastion, target, node, where, dog, parent)
@@ -334,7 +328,7 @@ class BastionPool:
                 bastion.transport = transport
                 bastion.parent = parent[0] if parent else None
                 bastion.generation += 1
-                return transport, bastion.generation
+                return transport
         # The run ended while this (abandoned) node was opening it.
         quietly(transport.close)
         for lease in parent:
