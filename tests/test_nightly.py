@@ -356,6 +356,17 @@ def test_night_3_unchanged_fleet_passes_fail_on_new_but_not_without(nights: Nigh
     assert nights.check(*args).code == 1  # the known failures still fail without the flag
 
 
+@pytest.mark.parametrize("which", ["night-1", "night-2"])
+def test_the_json_report_rendered_again_is_the_prometheus_file(nights: Nights,
+                                                                which: str) -> None:
+    # docs/nightly.md reads the fleet once a night and renders the JSON report
+    # as the textfile with `merge`: the metrics a --format prometheus run gives.
+    night = _first(nights) if which == "night-1" else _second(nights)
+    rendered = awgcheck("merge", night.report_path, "--format", "prometheus")
+    assert (rendered.code, rendered.err) == (1, "")
+    assert timeless(rendered.out) == timeless(night.prometheus)
+
+
 # --- shards ----------------------------------------------------------------------------
 
 
