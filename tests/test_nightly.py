@@ -84,7 +84,8 @@ class Night:
 
     @property
     def report(self) -> dict[str, Any]:
-        return json.loads(self.report_path.read_text())
+        report: dict[str, Any] = json.loads(self.report_path.read_text())
+        return report
 
 
 @dataclass
@@ -437,11 +438,12 @@ def _comparable(report: dict[str, Any]) -> dict[str, Any]:
     Ansible inventory lists hosts by name, so their index differs), every
     finding, the resolved ones, the summary; without the run's times."""
     findings = sorted(report["findings"], key=lambda f: f["node"])  # stable within a node
-    return json.loads(timeless(json.dumps({
+    comparable: dict[str, Any] = json.loads(timeless(json.dumps({
         "nodes": sorted(({k: v for k, v in n.items() if k != "index"} for n in report["nodes"]),
                         key=lambda n: n["name"]),
         "findings": findings, "resolved": report.get("resolved"), "summary": report["summary"],
         "source": report["source"]})))
+    return comparable
 
 
 def test_ansible_inventory_audits_the_same_fleet(nights: Nights) -> None:
