@@ -415,20 +415,38 @@ def test_docs_nightly_kubernetes_indexed_job_shards_then_merges(tmp_path: Path) 
     assert "shard=$((JOB_COMPLETION_INDEX + 1))" in command[2]
 
     conf, reports = _conf_dir(tmp_path), tmp_path / "reports"
+    args = ("--inventory", conf / "fleet.yaml", "--waivers", conf / "waivers.yaml",
+            "--ssh-config", conf / "ssh_config")
+    # A report from long ago: every pod's baseline, deleted once merged;
+    # and the shard reports of a run a month ago.
+    stale, old_run = reports / "awgcheck-2020-01-01.json", reports / "runs" / "old-job"
+    old_run.mkdir(parents=True)
+    stale.write_text(_single_run(*args))
+    long_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=200)).timestamp()
+    for path in (stale, old_run):
+        os.utime(path, (long_ago, long_ago))
     values = {"SHARDS": str(count), "CONF_DIR": str(conf), "REPORTS": str(reports),
               "HOME": str(tmp_path / "home"), "JOB_NAME": "awgcheck-nightly-29170290"}
     for index in range(count):  # the pods, one after the other
-        assert not list(reports.glob("awgcheck-*.json"))  # not merged before the last
+        assert [p.name for p in reports.glob("awgcheck-*.json")] == [stale.name]  # no merge yet
         done = subprocess.run(command, env=_env(tmp_path, **values,
                                                 JOB_COMPLETION_INDEX=str(index)),
                               capture_output=True, text=True, timeout=120, check=False)
         assert (done.returncode, done.stderr) == (0, ""), done.stdout  # whatever it found
     (merged,) = reports.glob("awgcheck-*.json")
-    single = _single_run("--inventory", conf / "fleet.yaml", "--waivers",
-                         conf / "waivers.yaml", "--ssh-config", conf / "ssh_config")
-    assert timeless(merged.read_text()) == timeless(single)
+    assert not stale.exists() and not old_run.exists()
+    assert [p.name for p in (reports / "runs").iterdir()] == [values["JOB_NAME"]]
+    report = json.loads(merged.read_text())
+    assert report["baseline"] == {"path": str(stale), "fail_on_new": True,
+                                  "previous_run": report["baseline"]["previous_run"]}
+    assert (report["summary"]["new"], report["summary"]["exit_code"]) == (0, 0)
     assert _metrics((reports / "metrics" / "awgcheck.prom").read_text())[
-        "awgcheck_exit_code"] == 1
+        "awgcheck_exit_code"] == 0
+    # The shards merged are the run one pod would have made over the fleet,
+    # against a baseline at the same path (the pods deleted the stale one).
+    stale.write_text(_single_run(*args))
+    single = _single_run(*args, "--baseline", stale, "--fail-on-new")
+    assert timeless(merged.read_text()) == timeless(single)
 
 
 # --- cron, systemd ---------------------------------------------------------------------
