@@ -154,9 +154,7 @@ class Command:
 VALUES = {"report": "/r/awgcheck-2026-06-01.json", "REPORTS": "/r", "TEXTFILE_DIR": "/t",
           "CONF_DIR": "/etc/awgcheck", "run": "/r/runs/j", "shard": "1", "SHARDS": "3",
           "previous": "/r/awgcheck-2026-05-31.json"}
-# "$@": the arguments `set --` gave (check), or the shard reports (merge).
-ARGUMENTS = {"check": [], "merge": ["/r/runs/j/shard-1.json"]}
-OPERATORS = {"||", "&&", ";", "|", ">", ">>", "2>", ";;"}
+OPERATORS = {"||", "&&", ";", "|", ">", ">>", ";;", ")"}
 
 
 def _shell_texts() -> Iterator[tuple[str, str]]:
@@ -172,27 +170,44 @@ def _shell_texts() -> Iterator[tuple[str, str]]:
     yield "the Kubernetes pod", _pod(_yaml("awgcheck-nightly.yaml"))["command"][2]
 
 
+def _words(line: str) -> list[str]:
+    """A shell line's words, operators apart, comments dropped; none for a
+    line the shell would read otherwise (a jq program's quotes)."""
+    line = re.sub(r"\$\{\{\s*matrix\.shard\s*\}\}", "1", line)
+    line = re.sub(r"\$\(date [^)]*\)", "2026-06-01", line)
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return []
+
+
 def _commands() -> Iterator[Command]:
+    """Each ``awgcheck`` command line of the page, its variables filled in;
+    ``"$@"`` is what the ``set --`` lines before it gave (every branch
+    taken, so the longest command line is the one parsed)."""
     for where, text in _shell_texts():
+        arguments: list[str] = []
         for line in text.replace("\\\n", " ").splitlines():
-            line = re.sub(r"\$\{\{\s*matrix\.shard\s*\}\}", "1", line)
-            line = re.sub(r"\$\(date [^)]*\)", "2026-06-01", line)
-            try:
-                words = shlex.split(line, comments=True)
-            except ValueError:
-                continue  # not a command line (a jq program's quotes, say)
+            words = _words(line)
             for start, word in enumerate(words[:-1]):
-                if word == "awgcheck" and words[start + 1] in main.commands:
-                    yield Command(where, _expanded(words[start + 1:]))
+                rest = _until_operator(words[start + 1:])
+                if word == "set" and rest[:1] == ["--"]:
+                    arguments = _expanded(rest[1:], arguments)  # "$@" in it: added to
+                elif word == "awgcheck" and rest[:1] and rest[0] in main.commands:
+                    yield Command(where, _expanded(rest, arguments))
 
 
-def _expanded(words: list[str]) -> list[str]:
+def _until_operator(words: list[str]) -> list[str]:
+    return words[:next((i for i, w in enumerate(words) if w in OPERATORS), len(words))]
+
+
+def _expanded(words: list[str], arguments: list[str]) -> list[str]:
     command: list[str] = []
     for word in words:
-        if word in OPERATORS:
-            break
         if word == "$@":
-            command += ARGUMENTS[command[0]]
+            command += arguments
         else:
             command.append(re.sub(r"\$\{?(\w+)\}?", lambda m: VALUES[m.group(1)], word))
     return command
