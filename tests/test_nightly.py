@@ -250,6 +250,9 @@ def test_night_1_prometheus_file(nights: Nights) -> None:
                                                   ("severity", "critical"))] == 1
     assert metrics["awgcheck_exit_code", ()] == 1
     assert _statuses(metrics) == _node_status(night.report)  # the waived nodes pass
+    # Jc on edge-waived and Jmax on edge-lapsing: accepted, counted apart
+    assert metrics["awgcheck_waived_findings", (("rule", "side-local-drift"),)] == 2
+    assert metrics["awgcheck_waived_findings", (("rule", "must-match-drift"),)] == 0
 
 
 # --- night 2 ---------------------------------------------------------------------------
@@ -315,6 +318,7 @@ def test_night_2_prometheus_file_replaced_with_the_new_run(nights: Nights) -> No
     drifting = {dict(labels)["param"]: value for (name, labels), value in metrics.items()
                 if name == "awgcheck_param_drift_nodes" and value}
     assert drifting == {"S1": 1, "S3": 1, "Jmax": 1}
+    assert metrics["awgcheck_waived_findings", (("rule", "side-local-drift"),)] == 1  # Jc
     for param in ("S2", "Jc"):  # fixed, waived: a zero series, not a gap
         assert any(name == "awgcheck_param_drift_nodes" and dict(labels)["param"] == param
                    and value == 0 for (name, labels), value in metrics.items())
