@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Python 3.11:
-# installs what the tests need (openssh-server and sudo via apt-get when
-# missing and running as root; the package with its test extras into
-# .venv), then runs ruff, mypy and pytest. CI runs exactly this.
+# installs what the tests need (openssh-server, sudo, and jq for the command
+# docs/nightly.md shows, via apt-get when missing and running as root; the
+# package with its test extras into .venv), then runs ruff, mypy and pytest.
+# CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] || ! command -v sudo >/dev/null 2>&1; then
+if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] || ! command -v sudo >/dev/null 2>&1 \
+    || ! command -v jq >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq openssh-server openssh-client sudo >/dev/null
+    apt-get install -y -qq openssh-server openssh-client sudo jq >/dev/null
   else
-    echo "tests/run.sh: openssh-server and sudo are needed (run as root to install them)" >&2
+    echo "tests/run.sh: openssh-server, sudo and jq are needed (run as root to install them)" >&2
   fi
 fi
 

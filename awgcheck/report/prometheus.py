@@ -126,11 +126,13 @@ def _findings(report: Report) -> Iterator[_Family]:
     A rule (or param) that was evaluated but did not fail has a zero series,
     so a graph shows the drop to 0 instead of a gap."""
     failed: dict[tuple[str, str], int] = {}
+    waived: dict[str, int] = {}
     drift_rules = {meta.id for meta in report.rules if meta.drift}
     drifting: dict[tuple[str, str], set[str]] = {}
     for f in report.findings:
         key = (f.rule, f.severity.value)
         failed[key] = failed.get(key, 0) + f.failed
+        waived[f.rule] = waived.get(f.rule, 0) + (f.status is Status.WAIVED)
         if f.rule in drift_rules and f.param is not None:
             nodes = drifting.setdefault((f.param, f.severity.value), set())
             if f.failed:
@@ -141,6 +143,12 @@ def _findings(report: Report) -> Iterator[_Family]:
     for (rule, severity), count in sorted(failed.items()):
         by_rule.add(count, rule=rule, severity=severity)
     yield by_rule
+    accepted = _Family("awgcheck_waived_findings",
+                       "Failures of the last run that a waiver in force accepted, by rule; "
+                       "they fail nothing until the waiver expires.")
+    for rule, count in sorted(waived.items()):
+        accepted.add(count, rule=rule)
+    yield accepted
     by_param = _Family("awgcheck_param_drift_nodes",
                        "Nodes whose drift rules failed on the param in the last run, by the "
                        "finding's severity (a spelling-only difference is a warning).")
