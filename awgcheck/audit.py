@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from awgcheck import engine, limits, waivers, workers
+from awgcheck import concurrency, engine, limits, waivers, workers
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
@@ -36,6 +36,7 @@ from awgcheck.nodes import (
     open_collector,
     read_node,
     read_source_file,
+    shared_connections,
 )
 from awgcheck.ruleset.load import RuleSet
 from awgcheck.selection import Selection, select
@@ -49,7 +50,10 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
                factory: CollectorFactory = open_collector,
                progress: Callable[[NodeRead], None] | None = None,
                documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> list[NodeRead]:
-    """Read nodes with at most ``options.concurrency`` in flight, in order."""
+    """Read nodes, in order, with at most ``options.concurrency`` in flight
+    (:func:`awgcheck.concurrency.for_run` when it is None) and one
+    connection per SSH bastion for the whole run."""
+    in_flight = concurrency.for_run(len(nodes), options.concurrency)
 
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(
@@ -61,10 +65,11 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
         # keeps a node from waiting out the deadline if one slips through.
         return NodeRead(node, None, internal_error(node.name, "reading", exc))
 
-    return workers.run_bounded(
-        nodes, lambda node: read_node(node, options, factory, documents),
-        concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
-        on_overrun=overrun, on_error=failed, on_result=progress)
+    with shared_connections(options) as shared:
+        return workers.run_bounded(
+            nodes, lambda node: read_node(node, shared, factory, documents),
+            concurrency=in_flight, deadline=options.timeout + DEADLINE_GRACE,
+            on_overrun=overrun, on_error=failed, on_result=progress)
 
 
 def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",

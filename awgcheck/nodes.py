@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 from awgcheck import engine
 from awgcheck.collect.base import Collector, ConnectOptions
 from awgcheck.collect.runtime import Missing
+from awgcheck.collect.scope import RunScope
 from awgcheck.collect.transports import TRANSPORTS
 from awgcheck.documents import params
 from awgcheck.documents.base import DocumentKind
@@ -33,7 +34,7 @@ class RunOptions:
     """The run's choices for reading nodes (the shared SSH options, and
     what ``check`` reads besides the conf)."""
 
-    concurrency: int = 32
+    concurrency: int | None = None  # None: awgcheck.concurrency decides from the fleet
     timeout: float = 30.0
     ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
@@ -45,13 +46,28 @@ class RunOptions:
     :func:`read_node` when the node's reading starts (``timeout`` from
     then), so the transport, the reading and the rule evaluation all end by
     the same moment."""
+    bastion_channels: int | None = None  # None: the SSH transport's default
+    scope: RunScope | None = field(default=None, compare=False)  # see shared_connections
 
     @property
     def connect(self) -> ConnectOptions:
         """What the node's transport is opened with."""
         return ConnectOptions(deadline=self.timeout, ssh_config=self.ssh_config,
                               accept_new_host_keys=self.accept_new_host_keys,
-                              expires_at=self.expires_at)
+                              expires_at=self.expires_at, scope=self.scope,
+                              bastion_channels=self.bastion_channels)
+
+
+@contextlib.contextmanager
+def shared_connections(options: RunOptions) -> Iterator[RunOptions]:
+    """``options`` for one run whose nodes share what they can (one
+    connection per SSH bastion): a scope made here is closed on leaving,
+    one the options already carry is left to whoever made it."""
+    if options.scope is not None:
+        yield options
+        return
+    with RunScope() as scope:
+        yield replace(options, scope=scope)
 
 
 CollectorFactory = Callable[[Node, RunOptions], Collector]

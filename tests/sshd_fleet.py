@@ -99,10 +99,9 @@ def known_hosts_name(host: str, port: int) -> str:
     return host if port == 22 else f"[{host}]:{port}"
 
 
-def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal ``pid`` and every descendant (sshd forks per connection and
-    its session children call setsid, so a process group is not enough)."""
-    children: dict[int, list[int]] = {}
+def children() -> dict[int, list[int]]:
+    """Every process's children, by parent pid (from /proc)."""
+    found: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -111,12 +110,19 @@ def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
                 ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(ppid, []).append(int(entry))
+        found.setdefault(ppid, []).append(int(entry))
+    return found
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal ``pid`` and every descendant (sshd forks per connection and
+    its session children call setsid, so a process group is not enough)."""
+    below = children()
     todo, seen = [pid], []
     while todo:
         current = todo.pop()
         seen.append(current)
-        todo += children.get(current, [])
+        todo += below.get(current, [])
     for victim in seen:
         with contextlib.suppress(ProcessLookupError):
             os.kill(victim, sig)
@@ -159,6 +165,23 @@ class Sshd:
                 raise RuntimeError(f"sshd not listening on {host}:{port}: "
                                    f"{self.log.read_text()[-2000:]}")
             time.sleep(0.05)
+
+    def connections(self) -> list[int]:
+        """Pids of the processes serving one client connection each (the
+        children of the listening sshd); killing one drops that client."""
+        assert self.process is not None
+        return children().get(self.process.pid, [])
+
+    def log_mark(self) -> int:
+        """Where the log ends now, for :meth:`logged` to count from."""
+        return self.log.stat().st_size
+
+    def logged(self, text: str, since: int = 0) -> int:
+        """Log lines since ``since`` that contain ``text`` (LogLevel VERBOSE
+        logs "Connection from" and "Accepted publickey" once per connection)."""
+        with open(self.log, "rb") as fh:
+            fh.seek(since)
+            return sum(text.encode() in line for line in fh)
 
     def kill(self) -> None:
         """SIGKILL sshd and every session it forked."""
@@ -206,9 +229,15 @@ class SshdFleet:
     host_key_type: str = "ed25519"
     extra_config: str = ""
     sshd_flags: tuple[str, ...] = ()
+    # A fleet audit opens many connections at once; sshd's defaults
+    # (MaxStartups 10:30:100, MaxSessions 10) are for a stock bastion.
+    max_startups: str = "1000"
+    max_sessions: int = 100
+    log_level: str = "ERROR"  # VERBOSE logs every connection and authentication
     sftp_server: str = "internal-sftp"  # or OpenSSH's own sftp-server program
     nodes: list[FleetNode] = field(default_factory=list)
     daemons: list[Sshd] = field(default_factory=list)
+    trusted: list[str] = field(default_factory=list)  # more known_hosts lines (bastions)
     _owns_dir: bool = False
 
     def __post_init__(self) -> None:
@@ -289,16 +318,14 @@ class SshdFleet:
             "KbdInteractiveAuthentication no",
             "PubkeyAuthentication yes",
             "PermitRootLogin prohibit-password",
-            # A fleet audit opens many connections at once; the default
-            # (10:30:100) would drop most of them before authentication.
-            "MaxStartups 1000",
-            "MaxSessions 100",
+            f"MaxStartups {self.max_startups}",
+            f"MaxSessions {self.max_sessions}",
             "AllowTcpForwarding yes",
             f"Subsystem sftp {self.sftp_server}",
             "PrintMotd no",
             "PrintLastLog no",
             "UseDNS no",
-            "LogLevel ERROR",
+            f"LogLevel {self.log_level}",
             self.extra_config,
         ]
         config = base / "sshd_config"
@@ -312,7 +339,7 @@ class SshdFleet:
         for node in self.nodes:
             kind, blob = node.sshd.host_pub.split()[:2]
             lines.append(f"{known_hosts_name(node.host, node.port)} {kind} {blob}")
-        self.known_hosts.write_text("\n".join(lines) + "\n")
+        self.known_hosts.write_text("\n".join([*lines, *self.trusted]) + "\n")
 
     def kill(self, node: FleetNode) -> None:
         """SIGKILL the node's sshd and all its sessions (a node crash)."""
@@ -529,6 +556,34 @@ class SudoUser:
     def __exit__(self, *exc: object) -> None:
         self.sudoers.unlink(missing_ok=True)
         subprocess.run(["userdel", "-f", self.name], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def stock_bastion(behind: SshdFleet, **kwargs: Any) -> Iterator[FleetNode]:
+    """A jump host for ``behind``'s nodes, its sshd as distributions ship
+    it (MaxStartups 10:30:100, MaxSessions 10) and logging every connection
+    (LogLevel VERBOSE): it trusts ``behind``'s client key, and ``behind``'s
+    known_hosts trusts its host key. ``kwargs`` change its SshdFleet."""
+    settings: dict[str, Any] = {"max_startups": "10:30:100", "max_sessions": 10,
+                                "log_level": "VERBOSE", **kwargs}
+    with SshdFleet(nodes_wanted=1, **settings) as jump:
+        with open(jump.authorized_keys, "a") as keys:
+            keys.write(behind.client_pub + "\n")
+        host = jump.nodes[0]
+        # wait_ready's probe connection is logged a moment later: let it
+        # be, so a test's log mark counts only its own connections.
+        ends = time.monotonic() + 10
+        while host.sshd.logged("Connection closed by") < 1 and time.monotonic() < ends:
+            time.sleep(0.02)
+        kind, blob = host.sshd.host_pub.split()[:2]
+        line = f"{known_hosts_name(host.host, host.port)} {kind} {blob}"
+        behind.trusted.append(line)
+        behind.write_known_hosts()
+        try:
+            yield host
+        finally:
+            behind.trusted.remove(line)
+            behind.write_known_hosts()
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ from awgcheck import ansible_inventory, exitcodes, inventory, nodes
 from awgcheck.cli import output
 from awgcheck.collect.local import read_local_file
 from awgcheck.collect.ssh.ssh_config import SshConfig
+from awgcheck.concurrency import BASTION_CHANNELS
 from awgcheck.documents.compose import MODES
 from awgcheck.errors import AwgcheckError, CollectError, UsageError
 from awgcheck.model import Severity
@@ -133,8 +134,13 @@ def ssh_options(func: F) -> F:
     """Options shared by every command that reads nodes; folded into one
     ``run_options`` argument."""
 
-    @click.option("--concurrency", type=click.IntRange(1, 1024), default=32,
-                  show_default=True, help="Nodes read at the same time.")
+    @click.option("--concurrency", type=click.IntRange(1, 1024), default=None,
+                  help="Nodes read at the same time [default: every node, at most 128, and "
+                       "no more than the open-file limit (ulimit -n) allows].")
+    @click.option("--bastion-channels", type=click.IntRange(1, 1024), default=BASTION_CHANNELS,
+                  show_default=True,
+                  help="Nodes reached at the same time through one ProxyJump bastion (the "
+                       "nodes behind a bastion share one connection to it, one channel each).")
     @click.option("--timeout", type=click.FloatRange(1, 3600), default=30.0,
                   show_default=True,
                   help="Deadline in seconds for each node as a whole (connect, read, run, "
@@ -144,10 +150,14 @@ def ssh_options(func: F) -> F:
                   help="Record host keys of hosts not yet in known_hosts (OpenSSH "
                        "accept-new). A changed key is still refused.")
     @functools.wraps(func)
-    def wrapper(*args: Any, concurrency: int, timeout: float, ssh_config: str | None,
-                accept_new_host_keys: bool, **kwargs: Any) -> Any:
-        options = nodes.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys)
-        return func(*args, run_options=options, **kwargs)
+    def wrapper(*args: Any, concurrency: int | None, bastion_channels: int, timeout: float,
+                ssh_config: str | None, accept_new_host_keys: bool, **kwargs: Any) -> Any:
+        options = nodes.RunOptions(concurrency, timeout, ssh_config, accept_new_host_keys,
+                                   bastion_channels=bastion_channels)
+        # One scope for the command: triage and diff read two nodes, and
+        # both share a bastion connection as the audit's nodes do.
+        with nodes.shared_connections(options) as shared:
+            return func(*args, run_options=shared, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

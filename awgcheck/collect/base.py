@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from awgcheck.collect.scope import RunScope
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
 
@@ -62,6 +63,8 @@ class ConnectOptions:
     expires_at: float | None = None  # that deadline as a time.monotonic() value, when set
     ssh_config: str | None = None  # None: what plain ssh reads (~/.ssh/config, /etc/ssh/ssh_config)
     accept_new_host_keys: bool = False
+    scope: RunScope | None = field(default=None, compare=False)  # what the run's nodes share
+    bastion_channels: int | None = None  # per shared bastion; None: the transport's default
 
 
 Opener = Callable[[Node, ConnectOptions], Collector]

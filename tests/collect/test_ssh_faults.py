@@ -143,7 +143,7 @@ def test_proxyjump_through_a_bastion(fleet: SshdFleet) -> None:
     with open_ssh(fleet.target(node, jump=(spec,))) as collector:
         assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
         # The node's sshd sees the bastion as the client: a real hop.
-        assert collector.transport.sock.__class__.__name__ == "Channel"
+        assert collector.transport.sock.channel.__class__.__name__ == "Channel"
 
 
 def test_proxyjump_two_bastions_from_ssh_config(fleet: SshdFleet, tmp_path: Path) -> None:

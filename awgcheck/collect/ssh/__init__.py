@@ -1,7 +1,9 @@
 """The SSH transport, one module per job.
 
-``connect`` opens a node (TCP, jump chain or ProxyCommand, handshake, the
-deadline's watchdog); ``auth`` loads keys and authenticates; ``hostkeys``
+``connect`` opens a node (TCP, jump chain or ProxyCommand, the deadline's
+watchdog); ``hop`` opens one hop (reach it, handshake, host key, auth);
+``jumps`` shares one connection per bastion across a run; ``auth`` loads
+keys and authenticates; ``hostkeys``
 checks known_hosts; ``config`` resolves targets through ssh_config; ``sftp``
 reads files; ``collector`` serves a node's reads and commands.
 """

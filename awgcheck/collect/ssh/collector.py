@@ -7,6 +7,10 @@ Commands run without a pty, stdout and stderr drained together, under the
 node's ``timeout`` so that none outlives awgcheck's wait for it. Every
 failure is a :class:`~awgcheck.errors.CollectError` that names the node and
 the file or command; past the node's deadline it is ``deadline_exceeded``.
+
+Behind a shared bastion, a read that fails because the bastion's
+connection dropped (not the node's) reconnects through the re-established
+bastion and is tried once more; a node is retried once at most.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from dataclasses import dataclass
+from typing import NoReturn, TypeVar
 
 import paramiko
 
@@ -31,6 +36,7 @@ from awgcheck.collect.base import (
     permission_denied,
 )
 from awgcheck.collect.ssh.config import SshTarget
+from awgcheck.collect.ssh.jumps import Lease
 from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader, SftpTooLarge
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.collect.sudo import SudoRefused, read_argv, refusal, run_argv
@@ -42,6 +48,8 @@ _LOST = (paramiko.SSHException, EOFError, OSError, UnicodeDecodeError)
 transport thread failing on text the server sent (a disconnect reason that
 is not UTF-8), raised again in whoever waits on it."""
 _CHUNK = 32768
+
+T = TypeVar("T")
 
 
 _BOUNDED = ('if timeout -k {kill} 1 true 2>/dev/null; then exec timeout -k {kill} {seconds} "$@"; '
@@ -64,16 +72,41 @@ def bounded(argv: Sequence[str], seconds: float) -> str:
     return shlex.join(["sh", "-c", script, "sh", *argv])
 
 
+@dataclass
+class Link:
+    """A node's open connection: its own transport and, behind bastions,
+    the channel of the shared bastion it runs over."""
+
+    transport: paramiko.Transport
+    lease: Lease | None = None
+
+    def bastion_dropped(self) -> bool:
+        """Whether it broke because the bastion's connection did."""
+        return self.lease is not None and self.lease.dropped()
+
+    def close(self) -> None:
+        quietly(self.transport.close)
+        if self.lease is not None:
+            self.lease.release()
+
+
 class SshCollector:
     """Reads files and runs commands on one SSH node (opened by
-    :func:`~awgcheck.collect.ssh.connect.open_ssh`)."""
+    :func:`~awgcheck.collect.ssh.connect.open_ssh`).
 
-    def __init__(self, target: SshTarget, label: str, transports: list[paramiko.Transport],
-                 watchdog: Watchdog, user: str) -> None:
+    ``reconnect()`` opens the node again after its link lost the bastion
+    under it; ``after_close`` runs once the node is closed.
+    """
+
+    def __init__(self, target: SshTarget, label: str, link: Link, watchdog: Watchdog,
+                 user: str, *, reconnect: Callable[[], Link] | None = None,
+                 after_close: Callable[[], None] | None = None) -> None:
         self.target = target
         self.label = label
         self.user = user  # the login user: the one a sudoers rule must name
-        self._transports = transports
+        self._link = link
+        self._reconnect = reconnect
+        self._after_close = after_close
         self._dog = watchdog
         self._sftp: SftpReader | None = None
         self._lock = threading.Lock()
@@ -81,7 +114,7 @@ class SshCollector:
     @property
     def transport(self) -> paramiko.Transport:
         """The node's own transport (the last hop of a jump chain)."""
-        return self._transports[-1]
+        return self._link.transport
 
     def describe(self, path: str) -> str:
         """``host:port:/path`` (``host:/path`` on port 22), as messages name it."""
@@ -95,11 +128,30 @@ class SshCollector:
         fail(where, f"connection dropped: {exc or type(exc).__name__}",
               ErrorClass.CONNECTION_DROPPED)
 
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """``operation()``, once more over a fresh connection if the shared
+        bastion under this one dropped (the bastion is re-established once
+        per run; each node is retried once)."""
+        try:
+            return operation()
+        except CollectError as exc:
+            if (exc.error_class is not ErrorClass.CONNECTION_DROPPED or self._dog.fired
+                    or self._reconnect is None or not self._link.bastion_dropped()):
+                raise
+        reconnect, self._reconnect = self._reconnect, None
+        self._drop_sftp()
+        self._link.close()
+        self._link = reconnect()
+        return operation()
+
     # -- files --------------------------------------------------------------
 
     def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
         """Read ``path`` over SFTP, or with ``sudo -n cat`` when sudo is asked
         for (per call or on the target)."""
+        return self._retrying(lambda: self._read(path, sudo, limit))
+
+    def _read(self, path: str, sudo: bool, limit: int) -> bytes:
         if sudo or self.target.sudo:
             return self._read_sudo(path, limit)
         where = self.describe(path)
@@ -169,6 +221,9 @@ class SshCollector:
             ) -> CommandResult:
         """Exec ``argv`` (each word shell-quoted) without a pty; stdout is
         capped at MAX_FILE_BYTES, stderr at 64 KiB."""
+        return self._retrying(lambda: self._run(argv, sudo, timeout))
+
+    def _run(self, argv: Sequence[str], sudo: bool, timeout: float) -> CommandResult:
         words = tuple(argv)
         if sudo or self.target.sudo:
             words = run_argv(words)
@@ -256,12 +311,14 @@ class SshCollector:
         fail(where, f"command did not finish within {timeout:g}s", ErrorClass.COMMAND_TIMEOUT)
 
     def close(self) -> None:
-        """Close the SFTP session and every hop, innermost first."""
+        """Close the SFTP session and the node's connection (its channel
+        through a shared bastion too; the bastion stays for other nodes)."""
         self._dog.cancel()
         if self._sftp is not None:
             quietly(self._sftp.close)
-        for transport in reversed(self._transports):
-            quietly(transport.close)
+        self._link.close()
+        if self._after_close is not None:
+            self._after_close()
 
     def __enter__(self) -> SshCollector:
         return self
