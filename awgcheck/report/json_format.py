@@ -6,7 +6,6 @@ the CI gate's impact prediction read them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from awgcheck.model import (
@@ -19,6 +18,7 @@ from awgcheck.model import (
     Status,
     Waiver,
 )
+from awgcheck.report import json_text
 from awgcheck.report.runinfo import utc_stamp
 
 SCHEMA = "awgcheck.report/v1"
@@ -119,4 +119,4 @@ def as_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text.dumps(as_dict(report)) + "\n"
