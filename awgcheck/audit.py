@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 
 from awgcheck import engine, waivers, workers
+from awgcheck.collect.transports import WAITING
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
@@ -42,7 +43,9 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
                factory: CollectorFactory = open_collector,
                progress: Callable[[NodeRead], None] | None = None,
                documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> list[NodeRead]:
-    """Read nodes with at most ``options.concurrency`` in flight, in order."""
+    """Read nodes with at most ``options.concurrency`` in flight, in order;
+    one at a time when none waits on a network (local node trees: more
+    threads only take turns at the GIL)."""
 
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(
@@ -56,7 +59,8 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
 
     return workers.run_bounded(
         nodes, lambda node: read_node(node, options, factory, documents),
-        concurrency=options.concurrency, deadline=options.timeout + DEADLINE_GRACE,
+        concurrency=options.concurrency if any(n.transport in WAITING for n in nodes) else 1,
+        deadline=options.timeout + DEADLINE_GRACE,
         on_overrun=overrun, on_error=failed, on_result=progress)
 
 
