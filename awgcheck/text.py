@@ -127,7 +127,14 @@ class _Walker:
         changes = {}
         for name in kind:
             old = getattr(value, name)
-            new = self.walk(old)
+            if old is None:
+                continue
+            if type(old) is str:  # inlined: most fields are text, and most of it clean
+                if old.isprintable() and "\\" not in old:
+                    continue
+                new = printable(old)
+            else:
+                new = self.walk(old)
             if new is not old:
                 changes[name] = new
         return dataclasses.replace(value, **changes) if changes else value

@@ -74,19 +74,20 @@ def _write(value: Any, newline: str, out: list[str]) -> None:
         if not value:
             append("{}")
             return
-        separator = "{" + inner
+        separator, known = "{" + inner, _KEYS.get
         for key, item in value.items():
-            # Inlined for the common items (text, null, a whole number):
-            # most of a report's values are these.
+            # Inlined for the common keys and items (text, null, a whole
+            # number): most of a report is these.
+            name = known(key) or _key(key)
             kind = type(item)
             if kind is str:
-                append(f"{separator}{_key(key)}: {_encode_text(item)}")
+                append(f"{separator}{name}: {_encode_text(item)}")
             elif item is None:
-                append(f"{separator}{_key(key)}: null")
+                append(f"{separator}{name}: null")
             elif kind is int:
-                append(f"{separator}{_key(key)}: {item}")
+                append(f"{separator}{name}: {item}")
             else:
-                append(f"{separator}{_key(key)}: ")
+                append(f"{separator}{name}: ")
                 _write(item, inner, out)
             separator = "," + inner
         append(newline + "}")
