@@ -6,13 +6,17 @@ was a second, more than reading the nodes. This writer walks the value
 once, appending to one list, and leaves the strings to the C
 ``encode_basestring``. It takes what the JSON reports hold (dicts with
 text keys, lists, tuples, text, numbers, booleans, None) and refuses
-anything else as ``json.dumps`` would, with a ``TypeError``.
+anything else as ``json.dumps`` would, with a ``TypeError``; one thing
+more: an iterator is written as a list, each item as it comes, so a
+report's findings need not all be turned into dicts before the first is
+written.
 """
 
 from __future__ import annotations
 
 import json
 import json.encoder
+from collections.abc import Iterator
 from typing import Any
 
 _encode_text = json.encoder.encode_basestring  # the C version where there is one
@@ -22,7 +26,8 @@ _KEYS: dict[str, str] = {}
 
 
 def dumps(value: Any) -> str:
-    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes it."""
+    """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes
+    it (an iterator as the list of its items)."""
     out: list[str] = []
     _write(value, "\n", out)
     return "".join(out)
@@ -91,15 +96,20 @@ def _write(value: Any, newline: str, out: list[str]) -> None:
                 _write(item, inner, out)
             separator = "," + inner
         append(newline + "}")
-    elif isinstance(value, list | tuple):
-        if not value:
-            append("[]")
-            return
+    elif isinstance(value, list | tuple | Iterator):
         separator = "[" + inner
         for item in value:
             append(separator)
-            _write(item, inner, out)
+            if isinstance(item, dict | list):
+                # One string per item, not one per token: a report's
+                # findings are most of it, and a list of millions of small
+                # strings took four times the text's own size.
+                part: list[str] = []
+                _write(item, inner, part)
+                append("".join(part))
+            else:
+                _write(item, inner, out)
             separator = "," + inner
-        append(newline + "]")
+        append("[]" if separator[0] == "[" else newline + "]")
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")

@@ -57,3 +57,9 @@ def test_json_text_writes_the_demo_report_as_json_would() -> None:
     report = json.loads(done.stdout)
     assert len(report["findings"]) > 100
     assert done.stdout == json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_json_text_writes_an_iterator_as_its_list() -> None:
+    items = [{"a": 1, "b": [None, {"c": "d"}]}, 2, [], {}]
+    assert json_text.dumps({"x": iter(items), "y": iter([])}) == json.dumps(
+        {"x": items, "y": []}, indent=2, ensure_ascii=False)
