@@ -55,7 +55,8 @@ class _Bounds(Composer, SafeConstructor):
 
     def __init__(self) -> None:
         self._depth = 0
-        self._nodes = 0
+        self._nodes = 0  # composed so far, written or copied
+        self._copied = 0  # copied by aliases
         self._open: set[str] = set()  # anchors whose node is still being composed
         self._sizes: dict[int, int] = {}  # id(anchored node) -> nodes it expands to
 
@@ -67,7 +68,7 @@ class _Bounds(Composer, SafeConstructor):
                 raise ComposerError(None, None, f"alias *{event.anchor} refers to the node"
                                     " that contains it (an endless cycle)", event.start_mark)
             node = super().compose_node(parent, index)
-            self._spend(self._sizes.get(id(node), 1), event.start_mark)
+            self._copy(self._sizes.get(id(node), 1), event.start_mark)
             return node
         if self._depth >= limits.YAML_MAX_DEPTH:
             raise ComposerError(None, None, f"nested deeper than {limits.YAML_MAX_DEPTH}"
@@ -76,7 +77,7 @@ class _Bounds(Composer, SafeConstructor):
         if anchor is not None:
             self._open.add(anchor)
         before = self._nodes
-        self._spend(1, event.start_mark)
+        self._nodes += 1  # written out in the text, which bounds it
         self._depth += 1
         try:
             node = super().compose_node(parent, index)
@@ -87,11 +88,14 @@ class _Bounds(Composer, SafeConstructor):
             self._sizes[id(node)] = self._nodes - before
         return node
 
-    def _spend(self, count: int, mark: yaml.Mark) -> None:
+    def _copy(self, count: int, mark: yaml.Mark) -> None:
+        """An alias copies ``count`` nodes: what a bomb multiplies."""
         self._nodes += count
-        if self._nodes > limits.YAML_MAX_NODES:
+        self._copied += count
+        if self._copied > limits.YAML_MAX_NODES:
             raise ComposerError(None, None, f"expands to more than {limits.YAML_MAX_NODES:,}"
-                                " nodes (aliases count each time they are used)", mark)
+                                " nodes through aliases (each *alias counts the nodes it"
+                                " copies, each time it is used)", mark)
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         digits = node.value.lstrip("+-").replace("_", "").lstrip("0")
