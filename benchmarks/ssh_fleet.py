@@ -39,6 +39,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -272,12 +273,19 @@ def _measure_cli(jobs: list[tuple[SshTarget, str]], concurrency: int | None, wor
         argv += ["--concurrency", str(concurrency)]
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode cached
-    started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=workdir, env=env)
-    _, _, usage = os.wait4(child.pid, 0)  # this child's own CPU and peak RSS
-    wall = time.perf_counter() - started
-    child.returncode = 0
+    out.unlink(missing_ok=True)
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen(argv, cwd=workdir, env=env, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)  # this child's own CPU and peak RSS
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        said = err.read().decode(errors="replace").strip().splitlines()
     cpu = usage.ru_utime + usage.ru_stime
+    if not out.exists():  # the command refused the run (exit 2): say why
+        return wall, cpu, usage.ru_maxrss / 1024, [wall], [
+            f"exit {child.returncode}: {said[-1] if said else '(nothing on stderr)'}"]
     report = json.loads(out.read_text())
     errors = [f"{n['name']}: {n['error_class']}: {n['error']}" for n in report["nodes"]
               if n["status"] == "error"]
