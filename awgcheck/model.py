@@ -62,7 +62,7 @@ class ArtifactKind(enum.StrEnum):
     PARAMS = "params"
 
 
-@dataclass(frozen=True, slots=True)  # slots: a fleet's report holds one per finding
+@dataclass(frozen=True)
 class Location:
     """A place in a file; ``line`` is 1-based, None for the whole file."""
 
@@ -198,7 +198,7 @@ class Waiver:
     owner: str | None = None
 
 
-@dataclass(frozen=True, slots=True)  # slots: 70,000 findings in a 1,000-node report
+@dataclass(frozen=True)
 class Finding:
     """The result of one rule on one node, as the JSON report contract has it.
 
