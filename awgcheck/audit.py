@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from awgcheck import concurrency, engine, limits, waivers, workers
+from awgcheck.collect.transports import WAITING
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
@@ -52,8 +53,11 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
                documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS) -> list[NodeRead]:
     """Read nodes, in order, with at most ``options.concurrency`` in flight
     (:func:`awgcheck.concurrency.for_run` when it is None) and one
-    connection per SSH bastion for the whole run."""
-    in_flight = concurrency.for_run(len(nodes), options.concurrency)
+    connection per SSH bastion for the whole run; one at a time when none
+    waits on a network (local node trees: more threads only take turns at
+    the GIL)."""
+    networked = any(n.transport in WAITING for n in nodes)
+    in_flight = concurrency.for_run(len(nodes), options.concurrency) if networked else 1
 
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(

@@ -22,10 +22,12 @@ allows it); Python's recursion limit does not, and no real file nests more
 than a dozen levels."""
 
 YAML_MAX_NODES = 100_000
-"""Nodes of one YAML file *after* alias expansion (every ``*alias`` counts
-the whole subtree it copies). Compose's go-yaml refuses "excessive aliasing"
-by a ratio (aliases may be 99% of at most 400,000 decoded nodes); a fixed
-budget is simpler to state and bounds time and memory the same way."""
+"""Nodes aliases may add to one YAML file (every ``*alias`` counts the whole
+subtree it copies, each time it is used). The nodes written out are bounded
+by the file's size and are not counted: a 10,000-node inventory has
+170,000 of them. Compose's go-yaml refuses "excessive aliasing" by a ratio
+(aliases may be 99% of at most 400,000 decoded nodes); a fixed budget for
+the copies is simpler to state and bounds time and memory the same way."""
 
 # --- numbers --------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ among what it was handed before any of that text is shown.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -62,6 +63,20 @@ def is_secret_name(name: str) -> bool:
     does not. A value shaped like a key is still hidden by
     :func:`is_secret_value`, whatever its name (public and private keys look
     alike)."""
+    # A fleet asks about the same few names again and again.
+    return _secret_name_short(name) if len(name) <= _REMEMBERED else _secret_name(name)
+
+
+_REMEMBERED = 256
+"""Texts up to this long are remembered (so the caches stay small)."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret_name_short(name: str) -> bool:
+    return _secret_name(name)
+
+
+def _secret_name(name: str) -> bool:
     rest = _PUBLIC_KEY_NAME.sub(" ", name)
     if _SECRET_PART.search(rest):
         return True
@@ -104,6 +119,17 @@ def scrub(text: str) -> str:
     command, a tool's stderr)."""
     if not text:
         return text
+    # The same lines and values come back from every node of a fleet (a conf
+    # line is scrubbed four times as it is read): short ones are remembered.
+    return _scrub_short(text) if len(text) <= _REMEMBERED else _scrub(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _scrub_short(text: str) -> str:
+    return _scrub(text)
+
+
+def _scrub(text: str) -> str:
     text = _BASE64_RUN.sub(_digest_run, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + redact(m.group("secret")), text)
     return _ASSIGNED.sub(_digest_assigned, text)

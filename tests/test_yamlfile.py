@@ -16,9 +16,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
-from awgcheck import yamlfile
+from awgcheck import inventory, yamlfile
 from awgcheck.cli.main import main
 from awgcheck.errors import InventoryError
 from tests.paths import DEMO, ROOT
@@ -113,3 +114,28 @@ def test_cli_waivers_file_duplicate_key_is_a_usage_error(tmp_path: Path) -> None
     assert code == 2
     assert ("waivers.yaml: line 6: not valid YAML: duplicate key 'nodes' "
             "(first defined at line 2)") in err
+
+
+def test_yamlfile_fleet_scale_inventory_is_no_alias_bomb(tmp_path: Path) -> None:
+    # 10,000 nodes of 7 fields are 150,000 YAML nodes written out: the alias
+    # budget (100,000 copied nodes) must not refuse them.
+    lines = ["source: n0", "nodes:"]
+    for i in range(10_000):
+        lines += [f"  n{i}:", "    host: 192.0.2.1", f"    port: {1024 + i}", "    user: audit",
+                  "    sudo: true", f"    conf: /etc/n{i}/awg0.conf", "    interface: awg0"]
+    path = tmp_path / "fleet.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    fleet = inventory.load(path)
+    assert len(fleet.nodes) == 10_000 and fleet.node("n9999").port == 11023
+
+
+@pytest.mark.parametrize("aliases", [1_000, 1_001])
+def test_yamlfile_alias_copies_are_counted(aliases: int) -> None:
+    # 100 nodes under an anchor, copied by each alias: 1,000 copies are the
+    # budget, one more is refused; the nodes written out are not counted.
+    text = "a: &a [" + ", ".join(["x"] * 99) + "]\nb: [" + ", ".join(["*a"] * aliases) + "]\n"
+    if aliases * 100 <= 100_000:
+        assert len(yamlfile.safe_load(text)["b"]) == aliases  # type: ignore[index]
+    else:
+        with pytest.raises(yaml.YAMLError, match="expands to more than 100,000 nodes"):
+            yamlfile.safe_load(text)

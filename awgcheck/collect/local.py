@@ -124,6 +124,7 @@ class LocalTreeCollector:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._described: dict[str, str] = {}
 
     @staticmethod
     def _parts(path: str) -> list[str]:
@@ -140,11 +141,17 @@ class LocalTreeCollector:
         # Relative to the working folder when inside it: shorter in reports
         # and the form CI annotations expect. The file itself is not
         # resolved: a symlink is named where it is, not where it points.
-        resolved = self.root.resolve().joinpath(*self._parts(path))
-        try:
-            return str(resolved.relative_to(Path.cwd()))
-        except ValueError:
-            return str(resolved)
+        # Remembered: a compose document names its file for every finding,
+        # and resolving the root each time was a third of the evaluation.
+        known = self._described.get(path)
+        if known is None:
+            resolved = self.root.resolve().joinpath(*self._parts(path))
+            try:
+                known = str(resolved.relative_to(Path.cwd()))
+            except ValueError:
+                known = str(resolved)
+            self._described[path] = known
+        return known
 
     def read_file(self, path: str, *, sudo: bool = False, limit: int = MAX_FILE_BYTES) -> bytes:
         where = str(self._resolve(path))

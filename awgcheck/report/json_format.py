@@ -6,7 +6,6 @@ the CI gate's impact prediction read them.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from awgcheck.model import (
@@ -22,6 +21,7 @@ from awgcheck.model import (
     Status,
     Waiver,
 )
+from awgcheck.report import json_text
 from awgcheck.report.runinfo import utc_stamp
 
 SCHEMA = "awgcheck.report/v1"
@@ -120,7 +120,10 @@ def _baseline_counts(report: Report) -> dict[str, int]:
     return {**counts, "resolved": len(report.resolved)}
 
 
-def as_dict(report: Report) -> dict[str, Any]:
+def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
+    """The report as JSON data; ``lazy``: its findings as an iterator, each
+    made when written (a fleet's findings as dicts were most of the peak
+    memory of a run)."""
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
     document: dict[str, Any] = {
         "schema": SCHEMA,
@@ -135,7 +138,8 @@ def as_dict(report: Report) -> dict[str, Any]:
             "exit_code": report.exit_code(),
         },
         "nodes": [_node(n) for n in report.nodes],
-        "findings": [_finding(f) for f in report.findings],
+        "findings": map(_finding, report.findings) if lazy else [
+            _finding(f) for f in report.findings],
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)
@@ -152,4 +156,4 @@ def as_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text.dumps(as_dict(report, lazy=True)) + "\n"

@@ -20,13 +20,13 @@ JSON report lists them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from awgcheck import __version__
 from awgcheck.model import Finding, Location, Report, RuleMeta, Severity, Status, Waiver
+from awgcheck.report import json_text
 from awgcheck.report.rulemeta import rule_metadata
 from awgcheck.report.runinfo import utc_stamp
 from awgcheck.report.source import statement
@@ -170,4 +170,4 @@ def as_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json_text.dumps(as_dict(report)) + "\n"

@@ -6,9 +6,7 @@ watchdog); ``hop`` opens one hop (reach it, handshake, host key, auth);
 keys and authenticates; ``hostkeys``
 checks known_hosts; ``config`` resolves targets through ssh_config; ``sftp``
 reads files; ``collector`` serves a node's reads and commands.
+
+Import the module you need: this package imports none of them, so reading
+ssh_config (``config``, ``ssh_config``) does not load paramiko.
 """
-
-from awgcheck.collect.ssh.config import SshTarget, parse_ssh_url
-from awgcheck.collect.ssh.connect import open_ssh
-
-__all__ = ["SshTarget", "open_ssh", "parse_ssh_url"]

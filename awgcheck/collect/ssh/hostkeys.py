@@ -110,10 +110,15 @@ class KnownHosts:
                                               repr=False, compare=False)
     _scanned: list[KnownKey] = field(default_factory=list, init=False, repr=False,
                                      compare=False)
+    # Looked through for every node too (revocation is global): kept apart
+    # so that is not a walk over the whole fleet's lines per node.
+    _revoked: list[KnownKey] = field(default_factory=list, init=False, repr=False,
+                                     compare=False)
 
     def __post_init__(self) -> None:
         for entry in self.entries:
             if entry.revoked:
+                self._revoked.append(entry)
                 continue
             plain = [p for p in entry.patterns if not any(c in p for c in "*?!|")]
             if len(plain) == len(entry.patterns):
@@ -135,8 +140,8 @@ class KnownHosts:
     def revoked(self, key: paramiko.PKey) -> KnownKey | None:
         """The ``@revoked`` entry for ``key``, if any (revocation is global)."""
         blob = key.asbytes()
-        for entry in self.entries:
-            if entry.revoked and entry.key.asbytes() == blob:
+        for entry in self._revoked:
+            if entry.key.asbytes() == blob:
                 return entry
         return None
 
