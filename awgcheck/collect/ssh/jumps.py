@@ -233,8 +233,8 @@ class BastionPool:
     def _take_slot(self, bastion: _Bastion, node: str, dog: Watchdog) -> None:
         if bastion.slots.acquire(timeout=dog.remaining()):
             return
-        if dog.fired:
-            deadline_exceeded(node, dog)
+        # The whole wait was for a channel, whether the watchdog or the
+        # acquire's timeout noticed the deadline first: say what it was spent on.
         fail(node, f"no free channel on bastion {bastion.label} within the node deadline of "
              f"{dog.seconds:g}s ({bastion.channels} in use; see --bastion-channels)",
              ErrorClass.DEADLINE_EXCEEDED)
