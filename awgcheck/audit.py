@@ -56,8 +56,11 @@ def read_nodes(nodes: Sequence[Node], options: RunOptions,
     connection per SSH bastion for the whole run; one at a time when none
     waits on a network (local node trees: more threads only take turns at
     the GIL)."""
-    networked = any(n.transport in WAITING for n in nodes)
-    in_flight = concurrency.for_run(len(nodes), options.concurrency) if networked else 1
+    # Checked for every fleet, so a limit too low is said before any node
+    # is read, whatever the transports.
+    in_flight = concurrency.for_run(len(nodes), options.concurrency)
+    if not any(n.transport in WAITING for n in nodes):
+        in_flight = 1
 
     def overrun(node: Node) -> NodeRead:
         return NodeRead(node, None, CollectError(
