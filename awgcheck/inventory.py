@@ -269,12 +269,7 @@ def node_from_url(url: str, **fields: Any) -> Node:
 def load(path: Path, source: str | None = None) -> Inventory:
     """Read and validate an inventory file; ``source`` (``--source``, a node
     name or a path from the working folder) replaces its ``source`` key."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(f"{path}: inventory file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{path}: cannot read inventory: {exc}") from None
+    text = yamlfile.read_text(path, "inventory file", InventoryError)
     data = yamlfile.load(text, str(path), InventoryError)
     fleet = parse(data, path, source)
     if isinstance(data, dict) and data.get(waiver_list.KEY) is not None:

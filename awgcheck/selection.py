@@ -20,11 +20,11 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from awgcheck.errors import InventoryError, UsageError
 from awgcheck.inventory import Inventory, Node, listing
 from awgcheck.model import Shard
+from awgcheck.patterns import matches
 
 _SHARD = re.compile(r"([0-9]{1,6})/([0-9]{1,6})")
 
@@ -56,13 +56,6 @@ def shard_of(name: str, count: int) -> int:
     Python's ``hash()`` would not do: it differs from run to run."""
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()
     return int.from_bytes(digest[:8], "big") % count + 1
-
-
-def matches(pattern: str, name: str) -> bool:
-    """``--node`` matching: the exact name, or a shell glob (``*``, ``?``,
-    ``[...]``), case-sensitive as node names are. The exact name comes
-    first, so a node called ``web[1]`` can still be named."""
-    return name == pattern or fnmatchcase(name, pattern)
 
 
 def select(inventory: Inventory, patterns: Sequence[str] = (), groups: Sequence[str] = (),

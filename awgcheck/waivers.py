@@ -30,7 +30,6 @@ import datetime as dt
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import yaml
@@ -38,6 +37,7 @@ import yaml
 from awgcheck import yamlfile
 from awgcheck.errors import InventoryError
 from awgcheck.model import Finding, Location, RuleMeta, Severity, Status, Waiver
+from awgcheck.patterns import matches
 from awgcheck.secrecy import scrub
 
 KEY = "waivers"
@@ -81,12 +81,7 @@ _NULL = "tag:yaml.org,2002:null"
 
 def load_file(path: Path) -> tuple[Waiver, ...]:
     """The waivers of a ``--waivers`` file: a mapping with the one key ``waivers``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(f"{path}: waivers file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InventoryError(f"{path}: cannot read waivers file: {exc}") from None
+    text = yamlfile.read_text(path, "waivers file", InventoryError)
     root = yamlfile.load_node(text, str(path), InventoryError)
     if not isinstance(root, yaml.MappingNode) or [_key(k) for k, _ in root.value] != [KEY]:
         raise InventoryError(f"{path}: a waivers file must be a mapping with one key "
@@ -196,12 +191,12 @@ def _line(node: yaml.Node) -> int:
 def names(waiver: Waiver, node: str, groups: Collection[str]) -> bool:
     """Whether ``waiver`` names ``node`` (a member of ``groups``)."""
     return any(pattern[len(GROUP):] in groups if pattern.startswith(GROUP)
-               else fnmatchcase(node, pattern) for pattern in waiver.nodes)
+               else matches(pattern, node) for pattern in waiver.nodes)
 
 
 def covers(waiver: Waiver, finding: Finding, groups: Collection[str]) -> bool:
     """Whether ``waiver`` covers ``finding`` (on a node in ``groups``)."""
-    return (names(waiver, finding.node, groups) and fnmatchcase(finding.rule, waiver.rule)
+    return (names(waiver, finding.node, groups) and matches(waiver.rule, finding.rule)
             and (waiver.param is None or finding.param == waiver.param))
 
 

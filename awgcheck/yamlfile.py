@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
@@ -266,6 +267,17 @@ def problem_line(exc: yaml.YAMLError) -> tuple[int | None, str]:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     return (mark.line + 1 if mark is not None else None), problem
+
+
+def read_text(path: Path, what: str, error: type[AwgcheckError]) -> str:
+    """The text of the YAML file ``path`` (``what`` names it in errors:
+    "inventory file", "waivers file"), or ``error`` saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read {what}: {exc}") from None
 
 
 def load(text: str, origin: str, error: type[AwgcheckError]) -> object:

@@ -179,6 +179,14 @@ def test_waivers_names_nodes_by_name_glob_and_group(nodes: tuple[str, ...], node
     assert waivers.names(waiver(nodes), node, FLEET[node]) is expected
 
 
+def test_waivers_name_a_node_exactly_as_node_does() -> None:
+    # The exact name first, as `--node` does: `web[1]` is that node, not
+    # only the glob that means `web1`.
+    assert waivers.names(waiver(("web[1]",)), "web[1]", ()) is True
+    assert waivers.names(waiver(("web[1]",)), "web1", ()) is True
+    assert waivers.names(waiver(("web[1]",)), "web2", ()) is False
+
+
 @pytest.mark.parametrize(("rule", "param", "found", "expected"), [
     ("must-match-drift", "S4", finding(), True),
     ("must-match-drift", None, finding(param="H1"), True),
