@@ -18,7 +18,7 @@ from awgcheck.collect.runtime import Missing
 from awgcheck.diff import hex_of
 from awgcheck.model import ParamValue
 from awgcheck.report.grid import grid
-from awgcheck.report.markdown import cell, code
+from awgcheck.report.markdown import cell, code, fenced
 from awgcheck.report.registry import Formats
 from awgcheck.text import printable
 from awgcheck.triage.evidence import Evidence
@@ -182,9 +182,8 @@ def render_markdown(report: TriageReport) -> str:
     out.extend(_md_list("Evidence", _evidence_lines(report.evidence)))
     out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
     if report.verdict.fix is not None:
-        out += ["", "**Fix**", "", "```"]
-        out.extend(_fix_lines(report.verdict.fix, report.node))
-        out.append("```")
+        out += ["", "**Fix**", ""]
+        out.extend(fenced(_fix_lines(report.verdict.fix, report.node)))
     return "\n".join(out) + "\n"
 
 
