@@ -251,6 +251,10 @@ class NodeResult:
     fleet (``check --node``) merge back in inventory order; None where the
     nodes are not an inventory's (the gate's files)."""
     groups: tuple[str, ...] = ()  # its inventory groups (what ``group:NAME`` names)
+    passes: int = 0
+    """How many of its findings passed: counted here so a report that
+    leaves passing findings out (``check --omit-passes``) still counts them,
+    node by node (``merge`` adds them up again)."""
 
     @property
     def read(self) -> bool:
@@ -263,12 +267,13 @@ class NodeResult:
         above ``fail_on``; else, when a rule could not be evaluated on it,
         not a pass but an error of class ``rule_error`` (the node was
         reached; reports list those rules, not the node, as unreadable)."""
+        passes = sum(1 for f in findings if f.status is Status.PASS)
         if any(f.failed and f.severity.at_least(fail_on) for f in findings):
-            return cls(name, Status.FAIL)
+            return cls(name, Status.FAIL, passes=passes)
         if any(f.status is Status.ERROR for f in findings):
             return cls(name, Status.ERROR, "some rules could not be evaluated",
-                       ErrorClass.RULE_ERROR)
-        return cls(name, Status.PASS)
+                       ErrorClass.RULE_ERROR, passes=passes)
+        return cls(name, Status.PASS, passes=passes)
 
 
 @dataclass(frozen=True)
@@ -420,6 +425,9 @@ class Report:
     run: RunMeta | None = field(default=None, compare=False)
     baseline: BaselineUse | None = None
     resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
+    omit_passes: bool = False
+    """The JSON report lists no passing finding (``check --omit-passes``, a
+    large fleet); its nodes and summary still count them."""
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold; with

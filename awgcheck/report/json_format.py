@@ -34,6 +34,7 @@ def _node(node: NodeResult) -> dict[str, Any]:
         entry["index"] = node.index
     if node.groups:
         entry["groups"] = list(node.groups)
+    entry["passes"] = node.passes
     return entry
 
 
@@ -120,11 +121,24 @@ def _baseline_counts(report: Report) -> dict[str, int]:
     return {**counts, "resolved": len(report.resolved)}
 
 
+def _counts(report: Report) -> dict[str, int]:
+    """Findings by status; passes counted from the nodes when they are not
+    listed (``--omit-passes``)."""
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    for finding in report.findings:
+        counts[finding.status.value] += 1
+    if report.omit_passes:
+        counts[Status.PASS.value] = sum(n.passes for n in report.nodes)
+    return counts
+
+
 def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
     """The report as JSON data; ``lazy``: its findings as an iterator, each
     made when written (a fleet's findings as dicts were most of the peak
     memory of a run)."""
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
+    listed = (report.findings if not report.omit_passes
+              else [f for f in report.findings if f.status is not Status.PASS])
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "source": _source(report),
@@ -136,10 +150,11 @@ def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
             "failed": sum(1 for n in report.nodes if n.status is Status.FAIL),
             "errors": len(report.unchecked()),
             "exit_code": report.exit_code(),
+            "findings": _counts(report),
         },
         "nodes": [_node(n) for n in report.nodes],
-        "findings": map(_finding, report.findings) if lazy else [
-            _finding(f) for f in report.findings],
+        "findings": map(_finding, listed) if lazy else [_finding(f) for f in listed],
+        "omitted": [Status.PASS.value] if report.omit_passes else [],
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -220,9 +221,35 @@ def _node(obj: _Object) -> NodeResult:
     if index is not None and index < 0:
         raise obj.error(f"{index} is not a place in an inventory", "index")
     groups = obj.texts("groups") if "groups" in obj.data else ()
+    passes = obj.optional_int("passes")
+    if passes is not None and passes < 0:
+        raise obj.error(f"{passes} is not a number of findings", "passes")
     return NodeResult(obj.text("name"), obj.choice("status", Status),
                       obj.optional_text("error"), obj.optional_choice("error_class", ErrorClass),
-                      index, groups)
+                      index, groups, passes or 0)
+
+
+def _counted(nodes: tuple[NodeResult, ...], findings: tuple[Finding, ...],
+             listed: bool) -> tuple[NodeResult, ...]:
+    """A report from before nodes counted their passes lists them all:
+    count them from its findings."""
+    if not listed or any(n.passes for n in nodes):
+        return nodes
+    passed: dict[str, int] = {}
+    for finding in findings:
+        if finding.status is Status.PASS:
+            passed[finding.node] = passed.get(finding.node, 0) + 1
+    return tuple(replace(n, passes=passed.get(n.name, 0)) for n in nodes)
+
+
+def _omitted(top: _Object) -> bool:
+    """Whether the report leaves passing findings out (--omit-passes)."""
+    omitted = top.texts("omitted") if "omitted" in top.data else ()
+    for kind in omitted:
+        if kind != Status.PASS.value:
+            raise top.error(f"{_quote(kind)}: only passing findings are ever left out",
+                            "omitted")
+    return bool(omitted)
 
 
 def _rule(obj: _Object) -> RuleMeta:
@@ -309,9 +336,12 @@ def from_json(data: object, file: str) -> Report:
     baseline = top.optional_child("baseline")
     run = top.optional_child("run")
     shard = top.optional_child("shard")
+    findings = top.each("findings", _finding)
+    omit_passes = _omitted(top)
     return Report(
         source_node=source.optional_text("node"), source_path=source.text("path"),
-        nodes=top.each("nodes", _node), findings=top.each("findings", _finding),
+        nodes=_counted(top.each("nodes", _node), findings, listed=not omit_passes),
+        findings=findings, omit_passes=omit_passes,
         fail_on=top.choice("fail_on", Severity), profile=profile,
         gate=None if gate is None else _gate(gate),
         rules=top.each("rules", _rule, optional=True),

@@ -166,8 +166,8 @@ def test_cli_json_contract() -> None:
     report = json.loads(out)
     assert report["schema"] == "awgcheck.report/v1"
     assert report["source"]["node"] == "server" and report["source"]["path"].endswith(CONF)
-    assert report["summary"] == {"nodes": 4, "checked": 4, "failed": 1, "errors": 0,
-                                 "exit_code": 1}
+    assert report["summary"].items() >= {"nodes": 4, "checked": 4, "failed": 1, "errors": 0,
+                                         "exit_code": 1}.items()
     assert [n["name"] for n in report["nodes"]] == [
         "server", "partner-berlin", "partner-tbilisi", "partner-almaty"]
     for node in report["nodes"]:
@@ -406,3 +406,4 @@ def test_cli_check_source_option_replaces_the_inventory_source() -> None:
     code, _, err = run("check", "-i", str(DEMO / "fleet.yaml"), "--source", "nowhere")
     assert code == 2
     assert err.startswith("awgcheck: error: --source: 'nowhere' is neither a node name")
+
