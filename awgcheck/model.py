@@ -74,15 +74,34 @@ class ArtifactKind(enum.StrEnum):
     PARAMS = "params"
 
 
+SSH_PORT = 22
+"""ssh's default port: a location on it is named without it, as ssh names it."""
+
+
 @dataclass(frozen=True)
 class Location:
-    """A place in a file; ``line`` is 1-based, None for the whole file."""
+    """A place in a file; ``line`` is 1-based, None for the whole file.
+
+    ``host`` and ``port`` say which SSH node the file is on (None: a local
+    file); ``path`` is then the path on that node. Messages and the human
+    formats name it as ssh does, ``host:/path`` (``host:port:/path``)."""
 
     path: str
     line: int | None = None
+    host: str | None = None  # the host as the inventory or ssh_config names it
+    port: int | None = None  # its SSH port
+
+    @property
+    def place(self) -> str:
+        """The file as messages name it: the path, after ``host:`` (and
+        ``port:`` unless it is ssh's default) for a file on an SSH node."""
+        if self.host is None:
+            return self.path
+        port = "" if self.port in (None, SSH_PORT) else f"{self.port}:"
+        return f"{self.host}:{port}{self.path}"
 
     def __str__(self) -> str:
-        return self.path if self.line is None else f"{self.path}:{self.line}"
+        return self.place if self.line is None else f"{self.place}:{self.line}"
 
 
 class Level(enum.StrEnum):

@@ -234,8 +234,9 @@ def test_night_1_reports_waived_expired_and_failing_drift(nights: Nights) -> Non
     drift = _by_key(report)["edge-fixed", "must-match-drift", "S2"]
     assert (drift["expected"], drift["actual"], drift["severity"]) == ("140", "141", "critical")
     node = nights.nodes["edge-fixed"]
-    assert drift["location"] == {"path": f"{node.host}:{node.port}:{node.conf_path}",
-                                 "line": 10}
+    # host, port and path apart (v1 wrote "host:port:path" as the path)
+    assert drift["location"] == {"host": node.host, "port": node.port,
+                                 "path": node.conf_path, "line": 10}
     assert "baseline" not in report and "resolved" not in report
 
 

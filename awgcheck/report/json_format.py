@@ -1,7 +1,9 @@
-"""The JSON report (schema ``awgcheck.report/v1``).
+"""The JSON report (schema ``awgcheck.report/v2``).
 
 Later versions may add fields, never remove or rename these: scripts and
-the CI gate's impact prediction read them.
+the CI gate's impact prediction read them. v2 took a location's host and
+port out of its path (v1 wrote ``"path": "host:2222:/etc/..."`` for a file
+on an SSH node); readers take either.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from awgcheck.model import (
 from awgcheck.report import json_text
 from awgcheck.report.runinfo import utc_stamp
 
-SCHEMA = "awgcheck.report/v1"
+SCHEMA = "awgcheck.report/v2"
+SCHEMA_V1 = "awgcheck.report/v1"
+"""The schema before locations had a host and port of their own."""
+READABLE = (SCHEMA, SCHEMA_V1)
 
 
 def _node(node: NodeResult) -> dict[str, Any]:
@@ -39,7 +44,12 @@ def _node(node: NodeResult) -> dict[str, Any]:
 
 
 def _location(location: Location | None) -> dict[str, Any] | None:
-    return None if location is None else {"path": location.path, "line": location.line}
+    """Where a file is: ``path`` and ``line``, after ``host`` and ``port``
+    for a file on an SSH node (a local file has neither key)."""
+    if location is None:
+        return None
+    place = {} if location.host is None else {"host": location.host, "port": location.port}
+    return {**place, "path": location.path, "line": location.line}
 
 
 def _finding(finding: Finding) -> dict[str, Any]:

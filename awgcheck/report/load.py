@@ -1,5 +1,5 @@
 """A report read back: a ``check --format json`` file (schema
-``awgcheck.report/v1``) as the :class:`~awgcheck.model.Report` the run
+``awgcheck.report/v2``, or v1) as the :class:`~awgcheck.model.Report` the run
 rendered, for ``check --baseline`` and ``merge``.
 
 A report file is input like any other, so every problem is a usage error
@@ -49,7 +49,7 @@ from awgcheck.model import (
     Status,
     Waiver,
 )
-from awgcheck.report.json_format import SCHEMA
+from awgcheck.report.json_format import READABLE, SCHEMA
 from awgcheck.ruleset.load import PROFILES
 from awgcheck.text import unprintable
 
@@ -197,9 +197,15 @@ class _Object:
 
 
 def _location(obj: _Object | None) -> Location | None:
+    """A location; one of a v1 report has no host or port (for a file on an
+    SSH node, its ``path`` reads ``host:/path``, as messages name it)."""
     if obj is None:
         return None
-    return Location(obj.text("path"), obj.optional_int("line"))
+    host = obj.optional_text("host")
+    port = obj.optional_int("port")
+    if port is not None and not 0 < port < 65536:
+        raise obj.error(f"{port} is not a port", "port")
+    return Location(obj.text("path"), obj.optional_int("line"), host, port)
 
 
 def _finding(obj: _Object) -> Finding:
@@ -325,9 +331,9 @@ def from_json(data: object, file: str) -> Report:
                               f"\"{SCHEMA}\"; write one with check --format json)")
     top = _Object(data, "", file)
     schema = top.text("schema")
-    if schema != SCHEMA:
-        raise top.error(f"schema {_quote(schema)} is not {SCHEMA}, the report of "
-                        "check --format json", "schema")
+    if schema not in READABLE:
+        raise top.error(f"schema {_quote(schema)} is not {' or '.join(READABLE)}, the report "
+                        "of check --format json", "schema")
     profile = top.text("profile")
     if profile not in PROFILES:
         raise top.error(f"{_quote(profile)} is not one of {', '.join(PROFILES)}", "profile")
