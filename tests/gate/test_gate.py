@@ -622,6 +622,19 @@ def test_gate_consumer_glob_matching_nothing_fails_at_its_config_line(
         r["id"] for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]}
 
 
+def test_gate_consumer_glob_unmatched_is_explained_by_rules_show() -> None:
+    result = CliRunner().invoke(main, ["rules", "show", "consumer-glob-unmatched"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "consumer-glob-unmatched: A consumer glob of the gate config matches no file",
+        "severity:    critical",
+        "reads:       gate config (the consumers: globs of the gate's awgcheck.yaml)"]
+    assert "allow_unmatched_consumers: true" in result.stdout
+    listing = CliRunner().invoke(main, ["rules", "list"]).stdout
+    assert any(line.split()[:3] == ["consumer-glob-unmatched", "critical", "gate"]
+               for line in listing.splitlines())
+
+
 def test_gate_consumer_glob_matching_nothing_allowed_is_a_note(
         repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
     config = dict(COMPOSE_CONFIG, allow_unmatched_consumers=True)
