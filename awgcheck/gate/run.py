@@ -244,8 +244,11 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None,
     source = reads[0]
     findings, source_failure = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
-    # About the config, not a file it names: after the files' findings.
-    findings += unmatched.findings(empty, config, repo)
+    # About the config, which is then a node of its own (failed, so the
+    # counts agree with the verdict): after the files.
+    if about_config := unmatched.findings(empty, config, repo):
+        findings += about_config
+        nodes += (NodeResult.judged(about_config[0].node, about_config, fail_on),)
     gate = _change_summary(repo, base, source, rules, fleet_report,
                            unmatched.notes(empty, config))
     return Report(None, config.source, nodes, tuple(findings), fail_on, profile, gate=gate,

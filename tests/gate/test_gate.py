@@ -610,6 +610,8 @@ def test_gate_consumer_glob_matching_nothing_fails_at_its_config_line(
     assert finding["location"]["path"] == "awgcheck.yaml"
     assert finding["location"]["line"] == config_line
     assert finding["message"].startswith("consumers: confs: 'partners/*.conf' matches no file")
+    assert json.loads(out)["nodes"][-1] == {"name": "awgcheck.yaml", "status": "fail",
+                                            "error": None, "error_class": None, "passes": 0}
     # whatever --fail-on says, and in the annotations on the config line
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--fail-on", "critical",
                             "--format", "github")
