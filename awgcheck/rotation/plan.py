@@ -166,7 +166,7 @@ def _must_match_groups(changes: Sequence[ParamChange],
             while pending and not states.passes(group):
                 group = group + pending.pop(0)
         states.apply(group)
-        groups.append(group)
+        groups.append(sorted(group, key=lambda c: params.OBFUSCATION_PARAMS.index(c.param)))
     return groups
 
 

@@ -68,14 +68,14 @@ def _md_step(step: Step) -> Iterator[str]:
     else:
         yield "- no tunnel is affected"
     yield ""
-    yield f"Check after the step: `{step.check}`"
+    yield f"Check after the step: {code(step.check)}"
     yield ""
 
 
 def markdown(plan: Plan) -> str:
     lines = [f"# Rotation plan: {cell(plan.source)} to {cell(plan.target)}", "",
              f"Inventory {code(plan.inventory)}; source of truth {code(plan.source)}.", "",
-             f"Before step 1, the fleet must be in sync with the source: `{plan.preflight}`",
+             f"Before step 1, the fleet must be in sync with the source: {code(plan.preflight)}",
              ""]
     if not plan.steps:
         lines += ["Nothing to do: the new params are what the source of truth states.", ""]
