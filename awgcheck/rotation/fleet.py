@@ -27,7 +27,8 @@ def fleet_of(inventory: Inventory, named_as: str) -> Fleet:
     others = tuple(n.name for n in inventory.nodes
                    if n.name != inventory.source_node and n.conf is not None)
     return Fleet(named_as, source, others,
-                 ssh=any(n.transport == "ssh" for n in inventory.nodes if n.conf is not None))
+                 ssh=any(n.transport == "ssh" for n in inventory.nodes if n.conf is not None),
+                 source_is_node=inventory.source_node is not None)
 
 
 def read_current(inventory: Inventory, options: nodes.RunOptions) -> ParamDocument:

@@ -52,6 +52,7 @@ class Fleet:
     source: str
     nodes: tuple[str, ...]
     ssh: bool = False  # some node is read over SSH: its runtime can be compared too
+    source_is_node: bool = True  # False: a conf or params document, no end of any tunnel
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,10 @@ class Step:
     ``together``: the nodes apply it at the same time, the source first
     (a must-match step); otherwise in any order. ``tunnels`` are the
     tunnels that behave as ``effects`` say, each until its node applies
-    the step."""
+    the step: the source node's tunnel to each node. With a source file
+    (no node of its own) the fleet's tunnels are not known and the list
+    is empty: every tunnel between a node that has applied the step and
+    one that has not is affected."""
 
     number: int
     kind: str
@@ -85,7 +89,7 @@ class Step:
     together: bool
     changes: tuple[ParamChange, ...]
     effects: tuple[Effect, ...]
-    tunnels: tuple[str, ...]
+    tunnels: tuple[tuple[str, str], ...]  # (source node, node)
     check: str
 
 
@@ -184,7 +188,7 @@ def build(current: ParamDocument, new: ParamDocument, target: str, fleet: Fleet,
     steps: list[Step] = []
 
     def add(kind: str, nodes: tuple[str, ...], together: bool, step_changes: Sequence[ParamChange],
-            tunnels: tuple[str, ...], check: str) -> None:
+            tunnels: tuple[tuple[str, str], ...], check: str) -> None:
         steps.append(Step(len(steps) + 1, kind, nodes, together, tuple(step_changes),
                           _effects(step_changes), tunnels, check))
 
@@ -196,7 +200,8 @@ def build(current: ParamDocument, new: ParamDocument, target: str, fleet: Fleet,
             add(SIDE_LOCAL_NODES, fleet.nodes, False, side, (), _check_command(fleet))
     states = _States(current, new, rules)
     for group in _must_match_groups(must, states):
-        tunnels = tuple(f"{fleet.source} <-> {node}" for node in fleet.nodes)
+        tunnels = (tuple((fleet.source, node) for node in fleet.nodes)
+                   if fleet.source_is_node else ())
         add(MUST_MATCH, (fleet.source, *fleet.nodes), True, group, tunnels,
             _check_command(fleet, *runtime))
     return Plan(fleet.inventory, fleet.source, target, _check_command(fleet, *runtime),

@@ -10,7 +10,7 @@ from, and are shown as such.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from awgcheck.compare import absent_text
 from awgcheck.model import ParamChange
@@ -47,6 +47,15 @@ def _effect_line(effect: Effect) -> str:
     return f"{effect.mismatch} ({effect.expects.value}, {state}): {effect.symptom}"
 
 
+def _tunnels(step: Step, show: Callable[[str], str] = str) -> str:
+    if not any(e.dark for e in step.effects):
+        return "no tunnel goes dark"
+    if step.tunnels:
+        return "tunnels affected: " + ", ".join(show(f"{a} <-> {b}") for a, b in step.tunnels)
+    return ("tunnels affected: every tunnel between a node that has applied this step and "
+            "one that has not")
+
+
 # --- Markdown ---------------------------------------------------------------------
 
 
@@ -63,10 +72,7 @@ def _md_step(step: Step) -> Iterator[str]:
     yield ""
     for effect in step.effects:
         yield f"- {cell(_effect_line(effect))}"
-    if step.tunnels:
-        yield f"- tunnels affected: {', '.join(code(t) for t in step.tunnels)}"
-    else:
-        yield "- no tunnel is affected"
+    yield f"- {_tunnels(step, code) if step.tunnels else cell(_tunnels(step))}"
     yield ""
     yield f"Check after the step: {code(step.check)}"
     yield ""
@@ -95,7 +101,7 @@ def _json_step(step: Step) -> dict[str, object]:
                     for c in step.changes],
         "effects": [{"mismatch": e.mismatch, "params": list(e.params), "symptom": e.symptom,
                      "expects": e.expects.value, "dark": e.dark} for e in step.effects],
-        "tunnels": list(step.tunnels), "check": step.check,
+        "tunnels": [list(t) for t in step.tunnels], "check": step.check,
     }
 
 
@@ -114,7 +120,7 @@ def table(plan: Plan) -> str:
         changes = "\n".join(f"{c.param}: {_value(c, False)} -> {_value(c, True)}"
                             for c in step.changes)
         nodes = ", ".join(step.nodes) + ("\n(at once)" if step.together else "")
-        effects = "\n".join(_effect_line(e) for e in step.effects)
+        effects = "\n".join([*(_effect_line(e) for e in step.effects), _tunnels(step)])
         rows.append([str(step.number), nodes, changes, effects, step.check])
     return grid(rows, ["step", "nodes", "changes", "expected effect", "check after"],
                 tablefmt="grid") + "\n"

@@ -67,7 +67,7 @@ def test_plan_demo_order_nodes_and_bundling() -> None:
         ("must-match", ["server", *OTHERS], ["S1", "H1", "H2"]),
     ]
     assert [s["together"] for s in steps] == [False, False, True, True]
-    assert steps[2]["tunnels"] == [f"server <-> {n}" for n in OTHERS]
+    assert steps[2]["tunnels"] == [["server", n] for n in OTHERS]
     assert steps[0]["tunnels"] == [] and not steps[0]["effects"][0]["dark"]
     assert steps[2]["effects"][0]["dark"]
     assert steps[0]["check"] == f"awgcheck check --inventory {DEMO} --profile protocol"
@@ -214,3 +214,32 @@ def test_plan_takes_what_params_generate_writes(tmp_path: Path, fmt: str) -> Non
     steps = plan_json(new)["steps"]
     changed = {c["param"] for s in steps for c in s["changes"]}
     assert {"S1", "H1", "HeaderProtectionKey", "RandomTrailers"} <= changed
+
+
+def test_plan_with_a_source_file_names_no_tunnel_it_cannot_know(tmp_path: Path) -> None:
+    """A source document is no end of a tunnel: the must-match step names
+    every tunnel between nodes on either side of it instead."""
+    inventory = _fleet(tmp_path)
+    shutil.copy(tmp_path / "server" / CONF, tmp_path / "source.conf")
+    fleet = yaml.safe_load(inventory.read_text())
+    fleet["source"] = "source.conf"
+    inventory.write_text(yaml.safe_dump(fleet))
+    steps = plan_json(ASSETS / "drop-header-protection.yaml", inventory)["steps"]
+    assert steps[0]["nodes"][0].endswith("source.conf")
+    assert steps[0]["tunnels"] == []
+    code, out, _ = run("plan", "--to", str(ASSETS / "drop-header-protection.yaml"),
+                       "-i", str(inventory))
+    assert code == 0
+    assert "every tunnel between a node that has applied this step and one that has not" in out
+
+
+def test_docs_rotation_example_is_the_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/rotation.md shows a plan on the demo fleet: it must be what
+    the command prints."""
+    text = (paths.ROOT / "docs" / "rotation.md").read_text()
+    shown = text.split("<!-- plan-example -->\n```markdown\n", 1)[1].split("```\n", 1)[0]
+    monkeypatch.chdir(paths.ROOT)
+    code, out, _ = run("plan", "--to", "tests/assets/rotation/drop-header-protection.yaml",
+                       "--inventory", "fixtures/demo/fleet.yaml")
+    assert code == 0
+    assert out == shown
