@@ -130,7 +130,10 @@ class _States:
         self.values: dict[str, ParamValue] = {
             name: value for name, value in current.params().items()
             if name in params.OBFUSCATION_PARAMS}
-        self.tolerated = self.failing(self.values)  # what the fleet runs already fails
+        # What the fleet runs already fails, and what the target itself
+        # fails below the refusal threshold: no step is blamed for those.
+        self.tolerated = self.failing(self.values) | self.failing(
+            {name: value for name, value in self.new.items() if name in params.OBFUSCATION_PARAMS})
 
     def failing(self, values: dict[str, ParamValue]) -> set[str]:
         doc = ParamsDoc("(params between steps)", Form.EPOCH, None, tuple(values.values()), ())
@@ -199,6 +202,7 @@ def build(current: ParamDocument, new: ParamDocument, target: str, fleet: Fleet,
         if fleet.nodes:
             add(SIDE_LOCAL_NODES, fleet.nodes, False, side, (), _check_command(fleet))
     states = _States(current, new, rules)
+    states.apply(side)  # the must-match steps run on the new side-local values
     for group in _must_match_groups(must, states):
         tunnels = (tuple((fleet.source, node) for node in fleet.nodes)
                    if fleet.source_is_node else ())

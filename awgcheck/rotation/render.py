@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 
-from awgcheck.compare import absent_text
-from awgcheck.model import ParamChange
+from awgcheck.compare import absent_text, shown
+from awgcheck.model import ParamChange, ParamValue
 from awgcheck.report.grid import grid
 from awgcheck.report.markdown import cell, code
 from awgcheck.report.markdown import table as md_table
@@ -23,7 +23,11 @@ from awgcheck.rotation.plan import MUST_MATCH, SIDE_LOCAL_SOURCE, Effect, Plan, 
 
 def _value(change: ParamChange, after: bool) -> str:
     raw = change.after if after else change.before
-    return raw if raw is not None else absent_text(change.param)
+    if raw is None:
+        return absent_text(change.param)
+    # A secret's raw text is its digest, the zero key's digest included:
+    # read as its own effective value, shown() names the all-zero key.
+    return shown(change.param, ParamValue(change.param, raw, raw))
 
 
 def _title(step: Step) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awgcheck import engine, params
-from awgcheck.model import ArtifactKind, Diagnostic, Finding, ParamDocument, Status
+from awgcheck.model import ArtifactKind, Diagnostic, Finding, ParamDocument, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.rotation.generate import ParamSet
 from awgcheck.ruleset.load import Rule, RuleSet
@@ -30,6 +30,13 @@ def violations(doc: ParamDocument, kind: ArtifactKind,
     node = engine.NodeDocuments(doc.path, {kind: doc})
     findings = engine.evaluate(rules, [node], engine.Source("(no source)", None))
     return [f for f in findings if f.status in (Status.FAIL, Status.ERROR)]
+
+
+def at_least(findings: Sequence[Finding], threshold: Severity) -> tuple[list[Finding],
+                                                                        list[Finding]]:
+    """``findings`` split into those at or above ``threshold`` and the rest."""
+    above = [f for f in findings if f.severity.at_least(threshold)]
+    return above, [f for f in findings if not f.severity.at_least(threshold)]
 
 
 def describe(finding: Finding) -> str:

@@ -243,3 +243,15 @@ def test_docs_rotation_example_is_the_real_output(monkeypatch: pytest.MonkeyPatc
                        "--inventory", "fixtures/demo/fleet.yaml")
     assert code == 0
     assert out == shown
+
+
+def test_plan_fail_on_sets_which_rule_failures_refuse_new() -> None:
+    """NEW that turns header obfuscation off fails only h-defaults (info):
+    by default a warning line and a plan; with --fail-on info, refused."""
+    new = str(paths.ASSETS / "params" / "epoch-zero-hpk.json")
+    code, out, err = run("plan", "--to", new, "-i", str(DEMO))
+    assert code == 0 and "# Rotation plan" in out
+    assert err.startswith(f"awgcheck: warning: --to {new}: rule h-defaults")
+    assert "(the all-zero key: unset)" in out
+    code, out, err = run("plan", "--to", new, "-i", str(DEMO), "--fail-on", "info")
+    assert code == 2 and out == "" and "h-defaults" in err
