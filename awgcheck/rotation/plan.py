@@ -95,6 +95,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Plan:
+    """The steps from the source of truth's params to the ``target``
+    document's, for the fleet of ``inventory``."""
+
     inventory: str
     source: str
     target: str
@@ -113,8 +116,11 @@ def _effects(changes: Sequence[ParamChange]) -> tuple[Effect, ...]:
 
 
 def _check_command(fleet: Fleet, *extra: str) -> str:
-    words = ["awgcheck", "check", "--inventory", fleet.inventory, *extra]
-    return shlex.join(words)
+    """The exact ``check`` that says a step is done; over SSH with
+    ``--runtime``: a conf changed on disk but not applied to the interface
+    leaves the tunnel as it was."""
+    runtime = ("--runtime",) if fleet.ssh else ()
+    return shlex.join(["awgcheck", "check", "--inventory", fleet.inventory, *extra, *runtime])
 
 
 # --- intermediate states ------------------------------------------------------------
@@ -187,7 +193,6 @@ def build(current: ParamDocument, new: ParamDocument, target: str, fleet: Fleet,
     changes = diff_params(current, new)
     side = [c for c in changes if not c.must_match]
     must = [c for c in changes if c.must_match]
-    runtime = ("--runtime",) if fleet.ssh else ()
     steps: list[Step] = []
 
     def add(kind: str, nodes: tuple[str, ...], together: bool, step_changes: Sequence[ParamChange],
@@ -207,6 +212,5 @@ def build(current: ParamDocument, new: ParamDocument, target: str, fleet: Fleet,
         tunnels = (tuple((fleet.source, node) for node in fleet.nodes)
                    if fleet.source_is_node else ())
         add(MUST_MATCH, (fleet.source, *fleet.nodes), True, group, tunnels,
-            _check_command(fleet, *runtime))
-    return Plan(fleet.inventory, fleet.source, target, _check_command(fleet, *runtime),
-                tuple(steps))
+            _check_command(fleet))
+    return Plan(fleet.inventory, fleet.source, target, _check_command(fleet), tuple(steps))

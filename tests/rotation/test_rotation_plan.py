@@ -255,3 +255,15 @@ def test_plan_fail_on_sets_which_rule_failures_refuse_new() -> None:
     assert "(the all-zero key: unset)" in out
     code, out, err = run("plan", "--to", new, "-i", str(DEMO), "--fail-on", "info")
     assert code == 2 and out == "" and "h-defaults" in err
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "json", "table"])
+def test_plan_escapes_control_characters_from_new(tmp_path: Path, fmt: str) -> None:
+    """An I1 carrying a terminal escape reaches the plan as text, never as
+    a control character."""
+    server = (paths.DEMO / "nodes" / "server" / CONF).read_text()
+    new = tmp_path / "new.conf"
+    new.write_text(re.sub(r"(?m)^I1 = .*$", "I1 = <b 0x01> \x1b]52;c;aGk=\x07 <r 2>", server))
+    code, out, _ = run("plan", "--to", str(new), "-i", str(DEMO), "--format", fmt)
+    assert code == 0 and "I1" in out
+    assert "\x1b" not in out and "\x07" not in out

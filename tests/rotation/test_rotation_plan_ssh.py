@@ -47,6 +47,8 @@ def test_plan_reads_the_source_node_over_ssh_and_checks_the_runtime(
     assert (s4["changes"][0]["from"], s4["changes"][0]["to"]) == ("18", "20")
     assert s4["check"] == f"awgcheck check --inventory {inventory} --runtime"
     assert plan["preflight"].endswith("--runtime")
+    assert plan["steps"][0]["check"] == (f"awgcheck check --inventory {inventory} "
+                                         "--profile protocol --runtime")
 
 
 def test_plan_source_node_unreachable_is_exit_2_naming_it(ssh_fleet: SshdFleet,
