@@ -37,6 +37,16 @@ def test_generate_judges_with_every_shipped_constraint_rule() -> None:
     assert not any(r.needs_source for r in RULES)
 
 
+def _within_documented_ranges(values: dict[str, str]) -> None:
+    """The ranges docs/rotation.md says are drawn from."""
+    number = {k: int(v) for k, v in values.items() if v.isdigit()}
+    assert 3 <= number["Jc"] <= 10 and 40 <= number["Jmin"] <= 100
+    assert number["Jmin"] + 20 <= number["Jmax"] <= number["Jmin"] + 200
+    assert all(15 <= number[s] <= 150 for s in ("S1", "S2"))
+    assert 15 <= number["S3"] <= 64 and 15 <= number["S4"] <= 32
+    assert number["S1"] + 56 != number["S2"]
+
+
 @pytest.mark.parametrize("generation", generate.GENERATIONS)
 def test_generate_1000_sets_pass_every_constraint_rule_and_are_distinct(generation: str) -> None:
     seen = set()
@@ -46,6 +56,7 @@ def test_generate_1000_sets_pass_every_constraint_rule_and_are_distinct(generati
         doc = form.read(form.write(drawn, i).encode(), f"set {i}")
         assert verify.violations(doc, form.kind, RULES) == [], drawn
         assert verify.round_trip_problems(drawn, doc) == [], drawn
+        _within_documented_ranges(dict(drawn.values))
         seen.add(drawn.values)
     assert len(seen) == 1000
 
