@@ -2,7 +2,7 @@
 form read back by awgcheck's own reader for it.
 
 * ``conf``: an ``[Interface]`` section of ``Key = value`` lines in the
-  canonical spelling (AWG-FACTS section 3), the lines a node's awg0.conf
+  canonical spelling (``Key = value``, one space each side), the lines a node's awg0.conf
   takes; the file is itself a conf awgcheck reads as a source of truth.
 * ``epoch``: ``{"epoch": N, "params": {...}}`` with conf-spelled keys.
 * ``registration``: ``{"awg": {...}}`` with snake_case keys, as a control

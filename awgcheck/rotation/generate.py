@@ -27,7 +27,7 @@ GENERATIONS = ("1.5", "2.0", "3.1")
 """What ``--generation`` accepts: the protocol generations a fleet runs."""
 
 H_RANGES_SINCE = "2.0"
-"""H1-H4 as ``lo-hi`` ranges (AWG-FACTS section 1); earlier, one u32 each."""
+"""H1-H4 as ``lo-hi`` ranges (amneziawg-tools 2.0+); earlier, one u32 each."""
 
 # Values drawn (inclusive). Every S is at least 15, so a HeaderProtectionKey
 # (which needs S1-S4 >= 12) can be added later without touching them. S4 is

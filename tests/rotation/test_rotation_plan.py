@@ -233,18 +233,6 @@ def test_plan_with_a_source_file_names_no_tunnel_it_cannot_know(tmp_path: Path) 
     assert "every tunnel between a node that has applied this step and one that has not" in out
 
 
-def test_docs_rotation_example_is_the_real_output(monkeypatch: pytest.MonkeyPatch) -> None:
-    """docs/rotation.md shows a plan on the demo fleet: it must be what
-    the command prints."""
-    text = (paths.ROOT / "docs" / "rotation.md").read_text()
-    shown = text.split("<!-- plan-example -->\n```markdown\n", 1)[1].split("```\n", 1)[0]
-    monkeypatch.chdir(paths.ROOT)
-    code, out, _ = run("plan", "--to", "tests/assets/rotation/drop-header-protection.yaml",
-                       "--inventory", "fixtures/demo/fleet.yaml")
-    assert code == 0
-    assert out == shown
-
-
 def test_plan_fail_on_sets_which_rule_failures_refuse_new() -> None:
     """NEW that turns header obfuscation off fails only h-defaults (info):
     by default a warning line and a plan; with --fail-on info, refused."""
