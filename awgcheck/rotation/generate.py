@@ -101,9 +101,14 @@ def _h_values(generation: str, bounds: tuple[int, int]) -> list[str]:
     rng = secrets.SystemRandom()
     ranged = version(generation) >= version(H_RANGES_SINCE)
     count = 8 if ranged else 4
-    if high - low + 1 < count:
-        raise ValueError(f"H bounds {low}-{high} hold fewer than {count} distinct values")
-    points = sorted(rng.sample(range(low, high + 1), count))
+    # 1..4 are WireGuard's own message types: a header drawn as one of them
+    # is not obfuscated at all, and h-min reads H1 = 1 as H1's default (so
+    # it would pass), hence never drawn, whatever the bounds.
+    candidates = [v for v in range(low, high + 1) if not 1 <= v <= 4] if low <= 4 else None
+    pool = candidates if candidates is not None else range(low, high + 1)
+    if len(pool) < count:
+        raise ValueError(f"H bounds {low}-{high} hold fewer than {count} values other than 1-4")
+    points = sorted(rng.sample(pool, count))
     if ranged:
         # Eight distinct sorted points paired up: each range ends below the
         # next one's start, so the four are disjoint by construction.

@@ -129,8 +129,8 @@ def test_cli_generate_registration_uses_snake_case_keys() -> None:
 
 
 def test_cli_generate_refuses_bounds_no_set_can_meet_naming_the_rule() -> None:
-    """H values from 0..7: four distinct ones (1.5) always include one below
-    5, so every draw fails h-min and the command gives up."""
+    """H values from 0..7: 1-4 are never drawn, so four distinct ones (1.5)
+    always include 0, every draw fails h-min and the command gives up."""
     code, out, err = run("params", "generate", "--generation", "1.5", "--h-bounds", "0-7")
     assert code == 2 and out == ""
     assert "h-min" in err and "5 draws" in err and "Traceback" not in err
