@@ -17,16 +17,13 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from awgcheck import engine, exitcodes, nodes
-from awgcheck.collect.base import MAX_FILE_BYTES
-from awgcheck.collect.local import read_local_file
 from awgcheck.collect.machine import ROOT, needs_sudo, open_machine
 from awgcheck.collect.runtime import Missing
 from awgcheck.documents.conf import read_conf
-from awgcheck.documents.params import parse_source
+from awgcheck.documents.params import read_named
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.inventory import DEFAULT_CONF, DEFAULT_INTERFACE, Node
 from awgcheck.model import ArtifactKind, Finding, Severity, Status
@@ -44,8 +41,6 @@ DEFAULT_TIMEOUT = 5.0
 WINDOW = 0.5
 """Seconds after the ping before the second dump: the rx growth then
 covers the ping's replies and a moment more."""
-
-STDIN = "-"
 
 
 class Outcome(enum.StrEnum):
@@ -102,25 +97,16 @@ def read_against(spec: str | None, stdin: BinaryIO) -> SourceRead:
     stdin (told apart by content); what cannot be read is missing."""
     if spec is None:
         return SourceRead(None, None)
-    name = "stdin" if spec == STDIN else spec
     try:
-        data = _stdin(stdin) if spec == STDIN else read_local_file(Path(spec))
-        if not data.strip():
-            raise ParseError(f"{name}: empty: the source states nothing")
-        doc = parse_source(data, name)
+        name, doc = read_named(spec, stdin)
+        if not doc.params():
+            raise ParseError(f"{name}: states no params at all")
     except (CollectError, ParseError) as exc:
-        return SourceRead(name, None, Missing("source", f"the source could not be read: {exc}",
+        return SourceRead(spec, None, Missing("source", f"the source could not be read: {exc}",
                                               "pass --against the params the server issued"))
     if isinstance(doc, ParamsDoc) and doc.epoch is not None:
         return SourceRead(f"epoch {doc.epoch} ({name})", doc)
     return SourceRead(name, doc)
-
-
-def _stdin(stream: BinaryIO) -> bytes:
-    data = stream.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise CollectError(f"stdin: more than {MAX_FILE_BYTES} bytes; refusing to read it")
-    return data
 
 
 # --------------------------------------------------------------------------
