@@ -76,6 +76,7 @@ def main() -> None:
         2  usage, inventory or rule error (nothing checked)
         4  no failures, but at least one node could not be checked
         5  failures, and at least one node could not be checked
+    10-12  verify: drift, not applied, no traffic (awgcheck verify --help)
       130  interrupted by SIGINT (Ctrl+C)
       143  terminated by SIGTERM
     """
