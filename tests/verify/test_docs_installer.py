@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import paths
-from fake_node import AWGCHECK, SOURCE, FakeNode, conf_text, with_
+from fake_node import AWGCHECK, SOURCE, FakeNode, with_
 
 DOC = paths.ROOT / "docs" / "installer.md"
 EPOCH = json.dumps({"epoch": 42, "params": SOURCE})
