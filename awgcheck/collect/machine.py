@@ -95,6 +95,9 @@ class MachineCollector:
             done = subprocess.run(list(words), stdin=subprocess.DEVNULL, capture_output=True,
                                   timeout=allowed, check=False)
         except FileNotFoundError:
+            if words[0] == "sudo":
+                raise CollectError(f"{where}: sudo is not installed",
+                                   error_class=ErrorClass.SUDO_FAILED) from None
             # As a shell says it: the runtime reader then explains how to
             # install the tool.
             return CommandResult(tuple(words), _NOT_FOUND, b"",

@@ -187,12 +187,12 @@ def _judge(report: TriageReport, findings: tuple[Finding, ...], options: VerifyO
         return said(Outcome.NOT_APPLIED, verdict.headline + detail, verdict.evidence,
                     *_fix(report))
     if options.probe:
-        return _probed(report, target, said)
+        return _probed(report, target, options.timeout, said)
     return said(Outcome.OK, _agreement(report, options.interface)
                 + "; no probe (add --probe to ping through the tunnel)")
 
 
-def _probed(report: TriageReport, target: Target | None,
+def _probed(report: TriageReport, target: Target | None, timeout: float,
             said: Callable[..., VerifyReport]) -> VerifyReport:
     evidence = report.evidence
     ping = evidence.ping
@@ -202,8 +202,11 @@ def _probed(report: TriageReport, target: Target | None,
                     hints=("pass --ping ADDR (the hub's address inside the tunnel)",))
     if ping is None or ping.loss is None:
         why = next((m for m in evidence.missing if m.what == "ping"), None)
+        # The reader's advice is for a node over SSH; here the ping is ours.
         return said(Outcome.UNCHECKED, f"the ping to {target.address} could not be run"
-                    + (f": {why.why}" if why else ""), hints=(why.how,) if why else ())
+                    + (f": {why.why}" if why else ""),
+                    hints=(f"run it by hand to see why; or raise --timeout (it was "
+                           f"{timeout:g} s; a ping with no reply takes about 4 s)",))
     seen = ", ".join(describe(evidence))
     if ping.loss >= 100:
         assert report.verdict is not None

@@ -167,3 +167,24 @@ def test_a_ping_address_that_is_not_an_ip_is_a_usage_error(node: FakeNode) -> No
     node.plant(SOURCE, SOURCE)
     code, _ = verify(node, "--probe", "--ping", "10.77.0.1; reboot")
     assert code == exitcodes.USAGE
+
+
+def test_a_ping_that_hangs_ends_at_the_timeout_as_could_not_check(node: FakeNode) -> None:
+    node.plant(SOURCE, SOURCE)
+    (node.bin / "ping").write_text("#!/bin/sh\nexec sleep 60\n")
+    code, out = verify(node, "--probe", "--timeout", "2")  # the subprocess allows 60 s
+    assert code == exitcodes.UNCHECKED
+    assert out.startswith("mesh: COULD NOT CHECK: the ping to 10.77.0.1 could not be run: ")
+    assert "command did not finish within" in out
+    assert "  hint: run it by hand to see why; or raise --timeout (it was 2 s" in out
+
+
+def test_a_header_protection_key_mismatch_never_shows_a_key(node: FakeNode) -> None:
+    other = with_(HeaderProtectionKey=key("hpk-other"))
+    node.plant(other, other)
+    code, out = verify(node)
+    assert code == exitcodes.VERIFY_DRIFT
+    assert out.startswith("mesh: DRIFT: HeaderProtectionKey differs (sha256:")
+    assert "`HeaderProtectionKey = <key>` to `HeaderProtectionKey = <the key from stdin:1>`" \
+        in out
+    assert key("hpk-other") not in out
