@@ -216,8 +216,9 @@ def _probed(report: TriageReport, target: Target | None, timeout: float,
                     f"What we see: {seen}.", hints=report.verdict.next_steps)
     replies = (f"{ping.received}/{ping.transmitted} replies" if ping.transmitted
                else f"{ping.loss:g}% loss")
+    rest = [x for x in describe(evidence) if not x.startswith("ping ")]  # said just before
     return said(Outcome.OK, f"{_agreement(report, report.interface)}; ping {target.address}: "
-                f"{replies}, {seen}")
+                + ", ".join([replies, *rest]))
 
 
 def _agreement(report: TriageReport, interface: str) -> str:
