@@ -188,3 +188,14 @@ def test_a_header_protection_key_mismatch_never_shows_a_key(node: FakeNode) -> N
     assert "`HeaderProtectionKey = <key>` to `HeaderProtectionKey = <the key from stdin:1>`" \
         in out
     assert key("hpk-other") not in out
+
+
+def test_nothing_to_ping_could_not_be_checked(node: FakeNode) -> None:
+    node.plant(SOURCE, SOURCE)
+    node.conf.write_text(node.conf.read_text().replace("AllowedIPs = 10.77.0.0/24",
+                                                       "AllowedIPs = 0.0.0.0/0"))
+    code, out = verify(node, "--probe")
+    assert code == exitcodes.UNCHECKED
+    assert out == ("mesh: COULD NOT CHECK: no address to ping: neither the source nor the conf "
+                   "names the hub's mesh address\n"
+                   "  hint: pass --ping ADDR (the hub's address inside the tunnel)\n")
