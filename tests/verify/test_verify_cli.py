@@ -9,10 +9,11 @@ document piped on stdin, as the issue's installer does.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
-from fake_node import HPK, SECRETS, SERVER, SOURCE, FakeNode, conf_text, key, with_
+from fake_node import AWGCHECK, HPK, SECRETS, SERVER, SOURCE, FakeNode, conf_text, key, with_
 
 from awgcheck import exitcodes
 
@@ -199,3 +200,21 @@ def test_nothing_to_ping_could_not_be_checked(node: FakeNode) -> None:
     assert out == ("mesh: COULD NOT CHECK: no address to ping: neither the source nor the conf "
                    "names the hub's mesh address\n"
                    "  hint: pass --ping ADDR (the hub's address inside the tunnel)\n")
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_control_characters_in_the_conf_are_escaped(node: FakeNode, fmt: str) -> None:
+    node.plant(SOURCE, SOURCE)
+    hostile = node.conf.read_bytes().replace(b"S3 = 36", b"S3 = 36\x1b]52;c;aGk=\x07")
+    node.conf.write_bytes(hostile.replace(b"S4 = 18", b"S4 = 18\xff"))
+    done = subprocess.run([str(AWGCHECK), "verify", "--conf", str(node.conf), "--against", "-",
+                           "--format", fmt], input=EPOCH.encode(), capture_output=True,
+                          env=node.env(), timeout=60, check=False)
+    assert done.returncode == exitcodes.VERIFY_DRIFT
+    raw = done.stdout
+    assert not [b for b in raw if b < 0x20 and b not in (0x0A, 0x09)], raw
+    text = raw.decode("utf-8")  # valid UTF-8: the stray byte is escaped
+    if fmt == "json":
+        report = json.loads(text)
+        text = "\n".join([report["headline"], *report["fix"]])
+    assert "\\x1b]52;c;aGk=\\x07" in text and "\\xff" in text
