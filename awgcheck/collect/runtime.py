@@ -27,6 +27,7 @@ from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, refusal, rule, run_
 from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Node
 from awgcheck.parse.runtime import RuntimeState, parse_dump, parse_showconf
+from awgcheck.text import printable
 
 COMMAND_TIMEOUT = 15.0
 """Seconds one ``awg`` command may take; it answers in milliseconds when the
@@ -183,6 +184,26 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
                        f"{node.name} (the tunnel is down)",
                        f"check `interface:` in the inventory; bring it up with "
                        f"`awg-quick up {node.interface}`")
+    said = node_message(result)
+    if not err and said:
+        # stderr empty, a message on stdout: what a login shell that refuses
+        # commands prints (nologin on an SFTP-only account), not awg.
+        return Missing("runtime", f"`{command}` exited {result.exit_status} on {node.name}, "
+                       f"which said: {said}",
+                       f"run `{command}` on the node as the login user to see why; an "
+                       "account that may only use SFTP cannot run it: use one with a shell")
     return Missing("runtime", f"`{command}` exited {result.exit_status}: "
-                   f"{err[:_STDERR_QUOTE] or 'no message'}",
+                   f"{said or 'no message'}",
                    f"run `{command}` on the node by hand to see why")
+
+
+def node_message(result: CommandResult) -> str:
+    """What a failed command said: its stderr, else its stdout (a login
+    shell that refuses commands prints there), secrets scrubbed, control
+    characters escaped, cut to a quotable length."""
+    for stream in (result.stderr, result.stdout):
+        text = params.scrub(stream.decode("utf-8", "replace").strip())
+        if text:
+            shown = printable(text)
+            return shown if len(shown) <= _STDERR_QUOTE else shown[:_STDERR_QUOTE] + " ..."
+    return ""

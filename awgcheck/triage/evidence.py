@@ -20,11 +20,13 @@ from dataclasses import dataclass
 from awgcheck import params
 from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, command_failure, read_dump
+from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.model import ParamDocument
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import PeerState, RuntimeState
+from awgcheck.symptoms import Health
 
 DEFAULT_PING = "ping -c 3 -W 2 -I {iface} {addr}"
 """The in-tunnel ping; a node's ``ping:`` field replaces it. ``{iface}`` and
@@ -206,6 +208,13 @@ def _ping(collector: Collector, node: Node, target: str | None,
         # ping itself needs no root; an SSH node with `sudo: true` still runs
         # it under sudo -n, as its transport does for every command.
         result = collector.run(argv, sudo=False, timeout=PING_TIMEOUT)
+    except SudoRefused as exc:
+        # A node with `sudo: true` runs the ping under sudo -n too: name the
+        # exact command and the sudoers line that allows it.
+        missing.append(Missing("ping", f"sudo refused `{exc.command}`",
+                               f"allow exactly that with this line in {SUDOERS_FILE} on "
+                               f"{node.name} (edit with visudo -f): `{exc.rule}`"))
+        return None
     except CollectError as exc:
         missing.append(Missing("ping", f"`{shown}` could not be run: {exc}",
                                "check that the node answers over SSH"))
@@ -263,3 +272,10 @@ def partial_loss(evidence: Evidence) -> bool:
     """Some pings came back and some did not."""
     ping = evidence.ping
     return ping is not None and ping.loss is not None and 0 < ping.loss < 100
+
+
+def health(evidence: Evidence) -> Health:
+    """The evidence as the symptom table reads it (:class:`Health`)."""
+    peer = evidence.peer
+    return Health(peer.handshake_recent if peer is not None else None,
+                  data_flows(evidence), partial_loss(evidence))
