@@ -185,9 +185,9 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
                        f"check `interface:` in the inventory; bring it up with "
                        f"`awg-quick up {node.interface}`")
     said = node_message(result)
-    if not err and said:
-        # stderr empty, a message on stdout: what a login shell that refuses
-        # commands prints (nologin on an SFTP-only account), not awg.
+    if result.stdout.strip():
+        # A failed command that printed on stdout: what a login shell that
+        # refuses commands does (nologin on an SFTP-only account), not awg.
         return Missing("runtime", f"`{command}` exited {result.exit_status} on {node.name}, "
                        f"which said: {said}",
                        f"run `{command}` on the node as the login user to see why; an "
@@ -198,12 +198,10 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
 
 
 def node_message(result: CommandResult) -> str:
-    """What a failed command said: its stderr, else its stdout (a login
-    shell that refuses commands prints there), secrets scrubbed, control
+    """What a failed command said on stderr and stdout (a login shell that
+    refuses commands prints on stdout), secrets scrubbed, control
     characters escaped, cut to a quotable length."""
-    for stream in (result.stderr, result.stdout):
-        text = params.scrub(stream.decode("utf-8", "replace").strip())
-        if text:
-            shown = printable(text)
-            return shown if len(shown) <= _STDERR_QUOTE else shown[:_STDERR_QUOTE] + " ..."
-    return ""
+    said = [text for stream in (result.stderr, result.stdout)
+            if (text := params.scrub(stream.decode("utf-8", "replace").strip()))]
+    shown = printable(" / ".join(said))
+    return shown if len(shown) <= _STDERR_QUOTE else shown[:_STDERR_QUOTE] + " ..."

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from awgcheck import params
 from awgcheck.collect.base import Collector
-from awgcheck.collect.runtime import Missing, command_failure, read_dump
-from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused
+from awgcheck.collect.runtime import Missing, command_failure, dump_argv, read_dump
+from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, rule
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.model import ParamDocument
@@ -143,7 +143,7 @@ def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None,
     missing: list[Missing] = []
     first = peer_evidence(state, target, now()) if state is not None else None
     if state is not None and first is None:
-        missing.append(_no_peer(state, target))
+        missing.append(_no_peer(state, node, target))
     if not probe:
         missing.append(Missing("probe", "no probe was run (probes are opt-in)",
                                "run triage again with --probe for rx/tx growth and an "
@@ -158,14 +158,18 @@ def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None,
     return Evidence(grown, window, ping, target, tuple(missing), probed=True)
 
 
-def _no_peer(state: RuntimeState, target: str | None) -> Missing:
+def _no_peer(state: RuntimeState, node: Node, target: str | None) -> Missing:
     if not state.peers:
         return Missing("peer", "the running interface has no peers",
                        "add the source as a [Peer] in the node's conf")
     if state.peers[0].latest_handshake is None:
+        dump = dump_argv(node.interface)
+        how = f"make `{shlex.join(dump)}` readable on the node"
+        if node.sudo:
+            how += (f": allow it with this line in {SUDOERS_FILE} (edit with visudo -f): "
+                    f"`{rule(node.user or '<the login user>', dump)}`")
         return Missing("counters", "the runtime view has no handshake or rx/tx counters "
-                       "(only `awg showconf` could be read)",
-                       "make `awg show <iface> dump` readable on the node")
+                       "(only `awg showconf` could be read)", how)
     return Missing("peer", f"no peer's AllowedIPs route the source address {target}",
                    "check the [Peer] AllowedIPs in the node's conf")
 
