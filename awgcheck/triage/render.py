@@ -50,14 +50,16 @@ def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: b
     return shown
 
 
-def _source_runtime_read(report: TriageReport) -> bool:
-    """Whether the source's own running interface is a column."""
-    return report.source.runtime is not None
+def _source_runtime_column(report: TriageReport) -> bool:
+    """Whether the source's own running interface is a column: only when
+    it runs something else than its file somewhere (else the column would
+    repeat the source's; the header says it was read)."""
+    return any(r.source_stale for r in report.rows)
 
 
 def _headers(report: TriageReport) -> list[str]:
     return ["param", "file", "runtime", "source",
-            *(["source runtime"] if _source_runtime_read(report) else []), "verdict"]
+            *(["source runtime"] if _source_runtime_column(report) else []), "verdict"]
 
 
 def _row_cells(row: Row, source_runtime: bool) -> list[str]:
@@ -166,7 +168,7 @@ def render_table(report: TriageReport) -> str:
         out.extend(_section("Missing evidence", _missing_lines(report.missing)))
         return "\n".join(out) + "\n"
     out.append("")
-    hub = _source_runtime_read(report)
+    hub = _source_runtime_column(report)
     table = [_row_cells(r, hub) for r in report.rows]
     widths: list[int | None] = [None, 34, 34, 34, *([34] if hub else []), 40]
     out.append(grid(table, _headers(report), tablefmt="simple", maxcolwidths=widths)
@@ -207,7 +209,7 @@ def render_markdown(report: TriageReport) -> str:
                for line in (*report.verdict.details, *report.verdict.next_steps))
     out.extend(_md_list("Also differing", _also_lines(report.verdict)))
     headers = _headers(report)
-    hub = _source_runtime_read(report)
+    hub = _source_runtime_column(report)
     out += ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     out.extend("| " + " | ".join(cell(c) for c in _row_cells(r, hub)) + " |"
                for r in report.rows)

@@ -110,7 +110,9 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
         headline = _headline(sides, cause.cls, cause.row)
         details.extend(_row_details(cause.row))
         details.extend(f"Also: {text} (partial or intermittent loss)." for text in overlaps)
-    stale = [r for r in rows if r.source_stale]
+    # The cause's own row already says its source is not applied.
+    stale = [r for r in rows if r.source_stale and not (
+        r is cause.row and r.verdict == SOURCE_NOT_APPLIED)]
     if stale:
         details.append(f"{sides.source_name} is not applied: its file says "
                        + ", ".join(f"{r.param} = {_there(r)}" for r in stale)

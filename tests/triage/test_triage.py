@@ -21,9 +21,12 @@ from memory_node import FakeCollector
 from awgcheck import inventory
 from awgcheck.cli.main import main
 from awgcheck.parse import awgconf
-from awgcheck.triage.evidence import ping_argv
+from awgcheck.parse.runtime import parse_showconf
+from awgcheck.triage.evidence import Evidence, ping_argv
 from awgcheck.triage.render import render_json, render_markdown, render_table
+from awgcheck.triage.rows import DIFFERS, Sides, build_rows
 from awgcheck.triage.run import SourceRead, TriageOptions, triage
+from awgcheck.triage.verdict import decide
 
 ASSETS = paths.ASSETS / "runtime"
 DEMO = paths.DEMO
@@ -356,3 +359,28 @@ def test_triage_cause_is_the_difference_the_evidence_supports(
     table = render_table(report)
     assert f"{other} (" in table.split("Also differing")[1]
     assert "does not match what we see" in table.split("Also differing")[1]
+
+
+def test_triage_source_not_applied_while_the_node_differs_too() -> None:
+    """The server's file says S4 = 18 but it still runs 17, and the node
+    has 17 in its file and runtime: the node's fix is the S4 edit, the
+    server needs its interface recreated, and the verdict says so."""
+    conf = awgconf.parse(b"[Interface]\nS4 = 17\n", "node.conf")
+    state = parse_showconf("[Interface]\nS4 = 17\n", source="node: awg showconf awg0")
+    source = awgconf.parse(b"[Interface]\nS4 = 18\n", "server.conf")
+    hub = parse_showconf("[Interface]\nS4 = 17\n", source="server: awg showconf awg0")
+    rows = build_rows(conf, state, source, hub, "server")
+    s4 = next(r for r in rows if r.param == "S4")
+    assert (s4.verdict, s4.note) == (DIFFERS, "server runs 17: its file was not applied")
+    sides = Sides("edge", "awg0", conf, state, source, "server", source_state=hub,
+                  source_interface="awg1", source_sudo=True)
+    verdict = decide(sides, rows, Evidence())
+    assert verdict.cause == "S4/H4" and verdict.headline.startswith("S4 differs (17 vs 18)")
+    assert ("server is not applied: its file says S4 = 18 but it runs S4 = 17: its interface "
+            "was not recreated after the edit.") in verdict.details
+    assert verdict.fix is not None
+    assert [(s.on, s.action) for s in verdict.fix.steps] == [
+        ("server", "sudo awg-quick down awg1 && sudo awg-quick up awg1 (its file already "
+                   "says S4 = 18; its interface was not recreated)"),
+        (None, "change `S4 = 17` to `S4 = 18`")]
+    assert verdict.fix.command == "awg-quick down awg0 && awg-quick up awg0"
