@@ -556,6 +556,30 @@ def test_triage_sftp_only_node_shows_what_the_node_said(
         assert said in out and "no message" not in out
 
 
+DOCS = paths.ROOT / "docs" / "triage.md"
+_EXAMPLE = re.compile(r"^<!-- example: (\S+) (\S+) -->\n```\n(.*?)^```$", re.M | re.S)
+
+
+def documented_output(planted: Planted, name: str, fmt: str, fakes: Path) -> str:
+    """The real output of a case as docs/triage.md shows it: the node is
+    partner-tbilisi, paths are the default ones, ages as planted."""
+    _, out = _triage(fakes, planted, name, fmt, "--probe")
+    out = re.sub(r"(latest handshake:|last handshake) \d+ s ago", r"\1 12 s ago", out)
+    out = out.replace(planted.node.conf_path, "/etc/amnezia/amneziawg/awg0.conf")
+    out = re.sub(r"[\d.]+:\d+:\S*?/etc/amnezia/amneziawg/awg0\.conf",
+                 "10.0.0.1:/etc/amnezia/amneziawg/awg0.conf", out)
+    return out.replace(name, "partner-tbilisi")
+
+
+def test_docs_examples_are_the_real_output(triage_fleet: dict[str, Planted],
+                                           fakes: Path) -> None:
+    examples = _EXAMPLE.findall(DOCS.read_text())
+    assert len(examples) >= 2, "docs/triage.md marks its output examples"
+    for name, fmt, shown in examples:
+        real = documented_output(triage_fleet[name], name, fmt, fakes)
+        assert shown == real, f"docs/triage.md example {name} {fmt} is not the output:\n{real}"
+
+
 # --------------------------------------------------------------------------
 # missing evidence: no awg, no sudo rule, the interface is down
 
