@@ -227,7 +227,10 @@ def _clean_headline(sides: Sides) -> str:
                 "compare them with).")
     compared = "the file, the running interface and " if sides.state is not None \
         else "the file and "
-    return f"No param differs: {compared}{sides.source_name} agree on every obfuscation param."
+    hub = (f" ({sides.source_name}'s running interface too)"
+           if sides.source_state is not None else "")
+    return (f"No param differs: {compared}{sides.source_name}{hub} agree on every "
+            "obfuscation param.")
 
 
 def _next_steps(sides: Sides, evidence: Evidence) -> list[str]:

@@ -323,7 +323,8 @@ CASES: dict[str, Case] = {
         server=Plant(SOURCE, running=with_(S4="17")), node_restart=False),
     "nothing-differs": Case(
         Plant(with_(), handshake_age=None, ping_loss=100), None,
-        "No param differs: the file, the running interface and server agree",
+        "No param differs: the file, the running interface and server (server's running "
+        "interface too) agree",
         "What we see: no handshake ever completed", exit_code=0),
 }
 
@@ -372,19 +373,23 @@ def second_server(fleet: SshdFleet) -> FleetNode:
 
 
 _AGE = re.compile(r"last handshake (\d+) s ago")
+# Seconds between planting a handshake time and the probe reading it: two
+# SSH connections (the node's and the server's) and a busy shared machine.
+# Far below the 180 s after which a handshake counts as stale.
+_SLACK = 30
 
 
 def _triage(fakes: Path, planted: Planted, name: str, fmt: str,
             *extra: str) -> tuple[int, str]:
     """Plant afresh (new handshake time, dump sequence from 1) and triage;
-    handshake ages a few seconds older than planted read as planted."""
+    handshake ages up to _SLACK seconds older than planted read as planted."""
     age = CASES[name].plant.handshake_age
     plant(fakes, planted.node, CASES[name].plant)
     code, out = run("triage", name, "-i", str(planted.inventory), "--format", fmt,
                     "--ssh-config", "none", *(extra or ("--probe", "--window", "0.2")))
     if age is not None:
         out = _AGE.sub(lambda m: f"last handshake {age} s ago"
-                       if 0 <= int(m.group(1)) - age <= 5 else m.group(0), out)
+                       if 0 <= int(m.group(1)) - age <= _SLACK else m.group(0), out)
     return code, out
 
 
@@ -621,7 +626,7 @@ def test_triage_with_sudo_but_no_rule(ssh_fleet: SshdFleet, fakes: Path,
     # The exact commands and the lines that allow them.
     assert "`sudo -n -- awg showconf awg0`, `sudo -n -- awg show awg0 dump`" in out
     assert f"`{user.name} ALL=(root) NOPASSWD: /usr/bin/awg show awg0 dump`" in out
-    assert "No param differs: the file and server agree" in out
+    assert "No param differs: the file and server" in out
 
 
 def test_triage_unreachable_node_exits_4(ssh_fleet: SshdFleet, tmp_path: Path) -> None:
