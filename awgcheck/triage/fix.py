@@ -44,7 +44,7 @@ def restart(interface: str, sudo: bool) -> str:
     return f"{prefix}awg-quick down {interface} && {prefix}awg-quick up {interface}"
 
 
-def build(sides: Sides, rows: list[Row]) -> Fix:
+def build_fix(sides: Sides, rows: list[Row]) -> Fix:
     """File edits that make the node's file equal the source, in the order
     of ``rows`` (the likely cause first), the source's restart where it was
     not applied, and the node's restart."""

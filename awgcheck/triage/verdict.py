@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awgcheck.symptoms import OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
-from awgcheck.triage import fix as fixes
 from awgcheck.triage.cause import Candidate, rank
 from awgcheck.triage.evidence import Evidence, data_flows, describe, health
-from awgcheck.triage.fix import Fix, FixStep
+from awgcheck.triage.fix import SYNCCONF, Fix, FixStep, build_fix, restart
 from awgcheck.triage.rows import (
     FILE_ONLY,
     NOT_APPLIED,
@@ -123,10 +122,10 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
     also = tuple(_also(c) for c in ranked[1:] if c.row is not None)
     ordered = [c.row for c in ranked if c.row is not None]
     ordered += [r for r in rows if r not in ordered]
-    fix = fixes.build(sides, ordered)
+    fix = build_fix(sides, ordered)
     if cause.row is None:
         fix = Fix((*_overlap_steps(sides, rows), *fix.steps),
-                  fix.command or fixes.restart(sides.interface, sides.sudo), fix.note)
+                  fix.command or restart(sides.interface, sides.sudo), fix.note)
     return Verdict("mismatch", cause.cls.id, headline, _fit(cause.cls, evidence),
                    tuple(details), (), fix, also)
 
@@ -189,7 +188,7 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
         details.append(f"Also differing between file and runtime: {', '.join(others)}.")
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
-    fix = fixes.build(sides, [*file_rows, *(r for r in rows if r not in file_rows)])
+    fix = build_fix(sides, [*file_rows, *(r for r in rows if r not in file_rows)])
     fix = Fix(fix.steps, None, "No restart needed: the running interface already has the "
               "right values. Correct the file so the next restart keeps them.")
     return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
@@ -206,7 +205,7 @@ def _unapplied(sides: Sides, headline: str, file_rows: list[Row],
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
     fix = Fix((FixStep(sides.edit_path, None, "make the file say what should run"),),
-              fixes.restart(sides.interface, sides.sudo), fixes.SYNCCONF)
+              restart(sides.interface, sides.sudo), SYNCCONF)
     return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
 
 
