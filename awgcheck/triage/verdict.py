@@ -119,7 +119,7 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
                            f"{r.param} = {shown(r.source_runtime_effective, r.source_runtime)}"
                            for r in stale)
                        + ": its interface was not recreated after the edit.")
-    also = tuple(_also(c) for c in ranked[1:] if c.row is not None)
+    also = tuple(_also(sides, c) for c in ranked[1:] if c.row is not None)
     ordered = [c.row for c in ranked if c.row is not None]
     ordered += [r for r in rows if r not in ordered]
     fix = build_fix(sides, ordered)
@@ -153,10 +153,15 @@ def _row_details(row: Row) -> list[str]:
     return details
 
 
-def _also(candidate: Candidate) -> Also:
+def _also(sides: Sides, candidate: Candidate) -> Also:
     row = candidate.row
     assert row is not None
-    return Also(row.param, _here(row), _there(row), candidate.cls.id, candidate.cls.symptom,
+    there = _there(row)
+    if row.verdict == SOURCE_NOT_APPLIED:
+        # The node agrees with the source's file; the tunnel sees what runs.
+        there = (f"{shown(row.source_runtime_effective, row.source_runtime)} running on "
+                 f"{sides.source_name}, whose file says {there}")
+    return Also(row.param, _here(row), there, candidate.cls.id, candidate.cls.symptom,
                 candidate.matches, candidate.policy)
 
 

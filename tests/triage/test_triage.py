@@ -384,3 +384,21 @@ def test_triage_source_not_applied_while_the_node_differs_too() -> None:
                    "says S4 = 18; its interface was not recreated)"),
         (None, "change `S4 = 17` to `S4 = 18`")]
     assert verdict.fix.command == "awg-quick down awg0 && awg-quick up awg0"
+
+
+def test_triage_source_not_applied_besides_the_cause_is_listed_with_what_runs() -> None:
+    """H2 differs on the node (no handshake: the cause); the server also
+    still runs an old S4 its file no longer says."""
+    conf = awgconf.parse(b"[Interface]\nS4 = 18\nH2 = 7\n", "node.conf")
+    source = awgconf.parse(b"[Interface]\nS4 = 18\nH2 = 8\n", "server.conf")
+    hub = parse_showconf("[Interface]\nS4 = 17\nH2 = 8\n", source="server: awg showconf awg0")
+    rows = build_rows(conf, None, source, hub, "server")
+    verdict = decide(Sides("edge", "awg0", conf, None, source, "server", source_state=hub),
+                     rows, Evidence())
+    assert verdict.cause == "S2/H2"
+    assert [(a.param, a.here, a.there) for a in verdict.also] == [
+        ("S4", "18", "17 running on server, whose file says 18")]
+    assert any(d.startswith("server is not applied: its file says S4 = 18 but it runs S4 = 17")
+               for d in verdict.details)
+    assert verdict.fix is not None
+    assert [s.on for s in verdict.fix.steps] == [None, "server"]
