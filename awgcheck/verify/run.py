@@ -31,8 +31,8 @@ from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.paramsdoc import ParamsDoc
 from awgcheck.ruleset.load import RuleSet
 from awgcheck.triage.evidence import describe
+from awgcheck.triage.rows import NOT_APPLIED, STILL_ACTIVE, UNAPPLIED
 from awgcheck.triage.run import SourceRead, TriageOptions, TriageReport, triage
-from awgcheck.triage.verdict import NOT_APPLIED, STILL_ACTIVE, UNAPPLIED
 from awgcheck.verify.target import Target, derive
 
 DEFAULT_TIMEOUT = 5.0
