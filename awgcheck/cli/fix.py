@@ -28,7 +28,7 @@ from awgcheck.cli.options import (
     warn,
 )
 from awgcheck.collect.local import LocalTreeCollector
-from awgcheck.errors import CollectError, UsageError
+from awgcheck.errors import UsageError
 from awgcheck.fix import apply as applying
 from awgcheck.fix import run
 from awgcheck.fix.render import FORMATS, FixView, notes
@@ -94,8 +94,12 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
             view = FixView(node.name, read.path, read.where, result.plan, result.remaining,
                            applying.reload_command(read) if result.plan.changes_values else "")
             if do_apply and result.plan.changes:
-                view = _apply(collector, view, result, rules, source_name, source_doc,
-                              profile, lock_timeout, do_reload)
+                done = applying.apply(
+                    collector, result, lambda data: run.remaining(
+                        rules, read, data, source_name, source_doc, profile),
+                    lock_timeout, do_reload)
+                view = replace(view, applied=True, backup=done.backup,
+                               remaining=done.remaining, reloaded=done.reloaded)
         finally:
             collector.close()
     except run.FixRefused as exc:
@@ -107,20 +111,3 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
             warn(note)
     sys.exit(exitcodes.FAILED if view.remaining else exitcodes.OK)
 
-
-def _apply(collector: applying.Collector, view: FixView, result: run.Fix,
-           rules: Sequence[ruleset.Rule], source_name: str, source_doc: run.ParamDocument,
-           profile: str, lock_timeout: float, do_reload: bool) -> FixView:
-    """The locked write, the re-check of what the node now holds, and the
-    reload when asked for and needed."""
-    try:
-        done = applying.write(collector, result.read, result.plan.data, lock_timeout)
-        again = run.remaining(rules, result.read, result.plan.data, source_name,
-                              source_doc, profile)
-        view = replace(view, applied=True, backup=done.backup, remaining=again)
-        if do_reload and view.reload:
-            applying.reload(collector, result.read)
-            view = replace(view, reloaded=True)
-    except CollectError as exc:
-        raise run.FixRefused(str(exc)) from None
-    return view

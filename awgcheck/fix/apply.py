@@ -31,13 +31,15 @@ import base64
 import datetime as dt
 import os
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from awgcheck.collect.base import Collector, CommandResult
 from awgcheck.collect.local import LocalTreeCollector, outside_tree
 from awgcheck.errors import CollectError
-from awgcheck.fix.run import FixRefused, NodeConf
+from awgcheck.fix.run import Fix, FixRefused, NodeConf
+from awgcheck.model import Finding
 
 LOCK_BUSY = 75
 CHANGED = 76
@@ -78,10 +80,32 @@ RELOAD = 'awg-quick down "$1" && awg-quick up "$1"'
 
 @dataclass(frozen=True)
 class Applied:
-    """What ``--apply`` did."""
+    """What ``--apply`` did, and what ``check`` says of the conf the node
+    now holds."""
 
     backup: str
-    reloaded: bool
+    remaining: tuple[Finding, ...]
+    reloaded: bool = False
+
+
+Recheck = Callable[[bytes], tuple[Finding, ...]]
+"""What ``check`` would fail on the node were its conf these bytes."""
+
+
+def apply(collector: Collector, fix: Fix, recheck: Recheck, lock_timeout: float,
+          reload_after: bool) -> Applied:
+    """Write ``fix``'s conf under the lock, check what the node now holds
+    and, when asked and the values changed, recreate the interface. Any
+    failure is a refusal that says what was (not) done."""
+    try:
+        backup, now = write(collector, fix.read, fix.plan.data, lock_timeout)
+        done = Applied(backup, recheck(now))
+        if reload_after and fix.plan.changes_values:
+            reload(collector, fix.read)
+            done = replace(done, reloaded=True)
+    except CollectError as exc:
+        raise FixRefused(str(exc)) from None
+    return done
 
 
 def backup_path(path: str, now: dt.datetime | None = None) -> str:
@@ -89,10 +113,12 @@ def backup_path(path: str, now: dt.datetime | None = None) -> str:
     return f"{path}.awgcheck-{stamp}.bak"
 
 
-def write(collector: Collector, read: NodeConf, data: bytes, lock_timeout: float) -> Applied:
-    """Run :data:`LOCKED_WRITE` for ``read`` with ``data``; returns once
-    the conf reads back as ``data``. Raises :class:`FixRefused` when the lock
-    stays held or the conf changed (nothing written), CollectError else."""
+def write(collector: Collector, read: NodeConf, data: bytes,
+          lock_timeout: float) -> tuple[str, bytes]:
+    """Run :data:`LOCKED_WRITE` for ``read`` with ``data``; returns the
+    backup's path and the conf as read back (``data``). Raises
+    :class:`FixRefused` when the lock stays held or the conf changed
+    (nothing written), CollectError else."""
     if len(data) > MAX_APPLY_BYTES:
         raise FixRefused(f"{read.node.name}: the fixed conf is {len(data)} bytes; --apply "
                          f"writes at most {MAX_APPLY_BYTES}: apply the diff by hand")
@@ -114,7 +140,7 @@ def write(collector: Collector, read: NodeConf, data: bytes, lock_timeout: float
     if result.stdout != data:
         raise CollectError(f"{read.node.name}: {read.where} does not read back as written "
                            f"(the backup is {backup})")
-    return Applied(backup, reloaded=False)
+    return backup, result.stdout
 
 
 def reload(collector: Collector, read: NodeConf) -> None:

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from awgcheck import engine, params
 from awgcheck.collect.base import Collector
-from awgcheck.documents.conf import read_conf
 from awgcheck.errors import AwgcheckError, CollectError, ParseError
 from awgcheck.fix import plan as planning
 from awgcheck.inventory import Inventory, Node

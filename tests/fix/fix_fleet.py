@@ -21,7 +21,8 @@ CONF = "etc/amnezia/amneziawg/awg0.conf"
 BERLIN = (paths.DEMO / "nodes" / "partner-berlin" / CONF).read_bytes()
 """A node in sync with the demo server: every drift is planted into it."""
 
-_KEY_LINE = re.compile(rb"^\s*(PrivateKey|PresharedKey|HeaderProtectionKey)\s*=\s*(\S+)", re.M | re.I)
+_KEY_LINE = re.compile(rb"^\s*(PrivateKey|PresharedKey|HeaderProtectionKey)\s*=\s*(\S+)",
+                       re.M | re.I)
 
 
 def secrets_of(*confs: bytes) -> set[bytes]:

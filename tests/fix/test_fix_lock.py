@@ -66,7 +66,7 @@ def test_apply_waits_for_a_lock_released_in_time(tmp_path: Path) -> None:
         waiter = wait_for_lock_waiter(fixing.pid)
         assert conf.read_bytes() == DRIFTED  # still waiting: nothing written
         release(holder)
-        out, err = fixing.communicate(timeout=120)
+        _, err = fixing.communicate(timeout=120)
     assert waiter
     assert fixing.returncode == 0, err
     assert conf.read_bytes() == BERLIN
@@ -85,7 +85,7 @@ def test_apply_refuses_a_conf_changed_after_the_diff(tmp_path: Path) -> None:
         merged = DRIFTED + b"# merged by the agent\n"
         conf.write_bytes(merged)
         release(holder)
-        out, err = fixing.communicate(timeout=120)
+        _, err = fixing.communicate(timeout=120)
     assert fixing.returncode == REFUSED, err
     assert b"changed since the diff was computed; nothing written" in err
     assert conf.read_bytes() == merged and backups(tmp_path) == []
