@@ -74,6 +74,7 @@ def main() -> None:
         0  everything checked and passed
         1  at least one failure at or above --fail-on
         2  usage, inventory or rule error (nothing checked)
+        3  fix refused (nothing changed)
         4  no failures, but at least one node could not be checked
         5  failures, and at least one node could not be checked
       130  interrupted by SIGINT (Ctrl+C)
