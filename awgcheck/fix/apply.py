@@ -16,7 +16,8 @@ The script:
    waiting up to ``--lock-timeout`` seconds, else gives up (exit 75);
 2. re-reads the conf under the lock and gives up (exit 76) if its SHA-256
    is not the one the diff was computed from;
-3. keeps a copy as ``<conf>.awgcheck-<UTC time>.bak`` (``cp -p``: same
+3. keeps a copy as ``<conf>.awgcheck-<UTC time>.bak`` (never over an
+   existing one) (``cp -p``: same
    mode, owner and times; the conf holds the private key);
 4. writes the new bytes to a temporary file in the same directory, gives it
    the conf's owner and mode, fsyncs it, renames it over the conf and
@@ -60,6 +61,7 @@ have=$(sha256sum < "$conf"); have=${have%% *}
 if [ "$have" != "$want" ]; then
   echo "awgcheck: $conf changed since the diff was computed" >&2; exit 76
 fi
+if [ -e "$backup" ]; then echo "awgcheck: $backup exists already" >&2; exit 1; fi
 cp -p -- "$conf" "$backup"
 tmp=$(mktemp "$conf.awgcheck-XXXXXX")
 trap 'rm -f -- "$tmp"' EXIT
@@ -109,7 +111,9 @@ def apply(collector: Collector, fix: Fix, recheck: Recheck, lock_timeout: float,
 
 
 def backup_path(path: str, now: dt.datetime | None = None) -> str:
-    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    # Microseconds: two applies within one second keep both backups (the
+    # script refuses to overwrite one, rather than lose the original).
+    stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{path}.awgcheck-{stamp}.bak"
 
 
