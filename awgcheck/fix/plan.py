@@ -270,15 +270,19 @@ class _Builder:
     def build(self) -> Plan:
         ops: list[Op] = []
         for number, line in enumerate(self.lines, start=1):
-            change = self.replaced.get(number, line.body.decode("utf-8", "surrogateescape"))
+            added = self.added.get(number, ())
+            # Only the last line lacks a newline; lines added after it get
+            # one before them, and the last of them goes without.
+            end = line.end or (self.eol if added else b"")
             if number not in self.replaced:
-                ops.append(Op(number, line, line))
-            elif change is None:
+                ops.append(Op(number, line, text.RawLine(line.body, end)))
+            elif (change := self.replaced[number]) is None:
                 ops.append(Op(number, line, None))
             else:
-                ops.append(Op(number, line, text.RawLine(_encode(change), line.end)))
-            for new in self.added.get(number, ()):
-                ops.append(Op(number, None, text.RawLine(_encode(new), line.end or self.eol)))
+                ops.append(Op(number, line, text.RawLine(_encode(change), end)))
+            for index, new in enumerate(added, start=1):
+                last = index == len(added) and not line.end
+                ops.append(Op(number, None, text.RawLine(_encode(new), b"" if last else end)))
         ops = self._final_newline(ops)
         after = tuple(op.new for op in ops if op.new is not None)
         edits = sorted(self.edits, key=lambda e: (e.line, e.action is Action.ADD))
@@ -286,18 +290,18 @@ class _Builder:
                     tuple(ops), self.safe)
 
     def _final_newline(self, ops: list[Op]) -> list[Op]:
-        """A file without a final newline keeps lacking one: when its last
-        line is removed, the line now last loses its newline (unless it
-        cannot be shown; then the file gains one rather than print it)."""
-        if not self.lines or self.lines[-1].end or ops[-1].new is not None:
+        """A file without a final newline keeps lacking one when its last
+        line is removed: the line now last loses its newline, unless it
+        holds a secret (then the file gains one rather than print it)."""
+        if not self.lines or self.lines[-1].end:
             return ops
-        index = max(i for i, op in enumerate(ops) if op.new is not None) if any(
-            op.new is not None for op in ops) else None
-        if index is None:
+        remaining = [i for i, op in enumerate(ops) if op.new is not None]
+        if not remaining:
             return ops
+        index = remaining[-1]
         op = ops[index]
         assert op.new is not None
-        if op.old is not None and op.old.end and op.number not in self.safe:
+        if not op.new.end or (op.kept and op.number not in self.safe):
             return ops
         ops[index] = Op(op.number, op.old, text.RawLine(op.new.body, b""))
         return ops

@@ -95,3 +95,12 @@ def test_plan_profile_protocol_leaves_side_local_params() -> None:
             b"HeaderProtectionKey = " + OTHER_KEY + b"\n")
     assert not fixed(data, "protocol").changes
     assert actions(fixed(data)) == [("set", "Jc", 3)]
+
+
+def test_plan_adds_after_a_last_line_without_newline() -> None:
+    data = b"[Interface]"
+    result = fixed(data)
+    assert result.data == b"[Interface]\nS3 = 36\nS4 = 18\nJc = 4"
+    assert diff.render(result, "/x.conf").splitlines()[2:] == [
+        "@@ -1,1 +1,4 @@", "-[Interface]", "\\ No newline at end of file", "+[Interface]",
+        "+S3 = 36", "+S4 = 18", "+Jc = 4", "\\ No newline at end of file"]
