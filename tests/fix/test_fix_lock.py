@@ -91,24 +91,25 @@ def test_apply_refuses_a_conf_changed_after_the_diff(tmp_path: Path) -> None:
     assert conf.read_bytes() == merged and backups(tmp_path) == []
 
 
-def wait_for_lock_waiter(ancestor: int) -> bool:
-    """Until a descendant of ``ancestor`` runs ``flock -w`` (fix has its
-    diff and waits for the lock)."""
+def wait_for_lock_waiter(ancestor: int | None, seconds: str | None = None) -> bool:
+    """Until a descendant of ``ancestor`` (any process: None) runs ``flock
+    -w`` (with ``seconds``): fix has its diff and waits for the lock."""
     ends = time.monotonic() + 60
     while time.monotonic() < ends:
         for pid in os.listdir("/proc"):
-            if pid.isdigit() and _waits(int(pid)) and _descends(int(pid), ancestor):
+            if pid.isdigit() and _waits(int(pid), seconds) and (
+                    ancestor is None or _descends(int(pid), ancestor)):
                 return True
         time.sleep(0.05)
     return False
 
 
-def _waits(pid: int) -> bool:
+def _waits(pid: int, seconds: str | None) -> bool:
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return argv[:2] == [b"flock", b"-w"]
+    return argv[:2] == [b"flock", b"-w"] and (seconds is None or argv[2:3] == [seconds.encode()])
 
 
 def _descends(pid: int, ancestor: int) -> bool:

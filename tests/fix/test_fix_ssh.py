@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 import yaml
 from fix_fleet import BERLIN, assert_no_secret, assert_only_edited, awgcheck
 from sshd_fleet import CONF_REL, SshdFleet, SudoUser
-from test_fix_lock import lock_held
+from test_fix_lock import lock_held, release, wait_for_lock_waiter
 
 SERVER = (paths.DEMO / "nodes" / "server" / CONF_REL).read_bytes()
 DRIFTED = BERLIN.replace(b"S4 = 18\n", b"S4 = 17\n").replace(b"Jc = 4\n", b"jc=4\n")
@@ -97,6 +98,25 @@ def test_ssh_fix_apply_refuses_while_the_node_lock_is_held(fleet: SshdFleet,
     assert done.returncode == REFUSED, done.stderr
     assert b"awg0.conf.lock is still held by another process after 1 s" in done.stderr
     assert conf.read_bytes() == DRIFTED
+
+
+def test_ssh_fix_apply_refuses_a_conf_changed_while_it_waited(fleet: SshdFleet,
+                                                             tmp_path: Path) -> None:
+    path = inventory(tmp_path, fleet)
+    conf = Path(fleet.nodes[1].conf_path)
+    wait = "97.25"  # tells this test's remote flock apart
+    with lock_held(Path(f"{conf}.lock")) as holder:
+        fixing = subprocess.Popen([sys.executable, "-m", "awgcheck", *ssh(
+            "fix", "edge", "-i", str(path), "--apply", "--lock-timeout", wait)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert wait_for_lock_waiter(None, wait)
+        merged = DRIFTED + b"# merged by the agent\n"
+        conf.write_bytes(merged)
+        release(holder)
+        _, err = fixing.communicate(timeout=120)
+    assert fixing.returncode == REFUSED, err
+    assert b"changed since the diff was computed; nothing written" in err
+    assert conf.read_bytes() == merged
 
 
 def test_ssh_fix_apply_through_sudo(fleet: SshdFleet, tmp_path: Path) -> None:
