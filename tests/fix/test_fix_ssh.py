@@ -19,6 +19,7 @@ import pytest
 import yaml
 from fix_fleet import BERLIN, assert_no_secret, assert_only_edited, awgcheck
 from sshd_fleet import CONF_REL, SshdFleet, SudoUser
+from test_fix_local import PLANTED
 from test_fix_lock import lock_held, release, wait_for_lock_waiter
 
 SERVER = (paths.DEMO / "nodes" / "server" / CONF_REL).read_bytes()
@@ -39,10 +40,10 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshdFleet]:
         yield f
 
 
-def inventory(tmp_path: Path, fleet: SshdFleet, **edge: Any) -> Path:
+def inventory(tmp_path: Path, fleet: SshdFleet, conf: bytes = DRIFTED, **edge: Any) -> Path:
     server, node = fleet.nodes
     server.write(CONF_REL, SERVER, 0o600)
-    node.write(CONF_REL, DRIFTED, 0o600)
+    node.write(CONF_REL, conf, 0o600)
     path = tmp_path / "fleet.yaml"
     path.write_text(yaml.safe_dump({"source": "server", "nodes": {
         "server": fleet.inventory_fields(server),
@@ -60,8 +61,14 @@ def check_passes(path: Path) -> None:
                                   if f["status"] == "fail"]
 
 
-def test_ssh_fix_diff_applied_on_the_node(fleet: SshdFleet, tmp_path: Path) -> None:
-    path = inventory(tmp_path, fleet)
+SSH_PLANTED = ["several", "crlf", "no-final-newline", "duplicate-last-drifts", "next-to-secret"]
+
+
+@pytest.mark.parametrize("planted", SSH_PLANTED)
+def test_ssh_fix_diff_applied_on_the_node(planted: str, fleet: SshdFleet,
+                                          tmp_path: Path) -> None:
+    drifted = PLANTED[planted](BERLIN)
+    path = inventory(tmp_path, fleet, drifted)
     done = awgcheck(*ssh("fix", "edge", "-i", str(path), "--format", "json"))
     assert done.returncode == 0, done.stderr
     assert_no_secret(done.stdout + done.stderr)
@@ -72,20 +79,27 @@ def test_ssh_fix_diff_applied_on_the_node(fleet: SshdFleet, tmp_path: Path) -> N
     patched = subprocess.run(["patch", "-p1", "--fuzz=0", "--no-backup-if-mismatch"],
                              cwd="/", input=result["diff"].encode(), capture_output=True)
     assert patched.returncode == 0, patched.stdout
-    assert_only_edited(DRIFTED, conf.read_bytes(), result["edits"])
+    assert_only_edited(drifted, conf.read_bytes(), result["edits"])
     check_passes(path)
 
 
-def test_ssh_fix_apply_as_root(fleet: SshdFleet, tmp_path: Path) -> None:
-    path = inventory(tmp_path, fleet)
+@pytest.mark.parametrize("planted", SSH_PLANTED)
+def test_ssh_fix_apply_as_root(planted: str, fleet: SshdFleet, tmp_path: Path) -> None:
+    drifted = PLANTED[planted](BERLIN)
+    path = inventory(tmp_path, fleet, drifted)
+    conf = Path(fleet.nodes[1].conf_path)
+    for old in conf.parent.glob("*.bak"):
+        old.unlink()
+    done = awgcheck(*ssh("fix", "edge", "-i", str(path), "--format", "json"))
+    expected = json.loads(done.stdout)
     done = awgcheck(*ssh("fix", "edge", "-i", str(path), "--apply"))
     assert done.returncode == 0, done.stderr
     assert_no_secret(done.stdout + done.stderr)
-    conf = Path(fleet.nodes[1].conf_path)
-    assert conf.read_bytes() == BERLIN
+    assert done.stdout.decode() == expected["diff"]
+    assert_only_edited(drifted, conf.read_bytes(), expected["edits"])
     assert stat.S_IMODE(conf.stat().st_mode) == 0o600
     [backup] = conf.parent.glob("awg0.conf.awgcheck-*.bak")
-    assert backup.read_bytes() == DRIFTED
+    assert backup.read_bytes() == drifted
     check_passes(path)
 
 
