@@ -151,9 +151,7 @@ class _Builder:
             assert spec is not None  # names come from the catalog
             lines = self._interface(name)
             if spec.secret:
-                self._manual(name, lines[-1].line if lines else None,
-                             "differs from the source; awgcheck never writes a secret: "
-                             "copy it from the source by hand")
+                self._manual(name, lines[-1].line if lines else None, _by_hand(there))
             elif there is None:
                 for entry in lines:
                     self._remove(entry, Action.REMOVE, "the source does not set it")
@@ -305,6 +303,21 @@ class _Builder:
             return ops
         ops[index] = Op(op.number, op.old, text.RawLine(op.new.body, b""))
         return ops
+
+
+def _by_hand(there: ParamValue | None) -> str:
+    """What to do about a secret that differs from the source's."""
+    if there is None or not _states_a_value(there):
+        return ("the source does not set it; awgcheck never prints or writes a secret: "
+                "delete the line by hand")
+    return ("differs from the source; awgcheck never writes a secret: copy it from the "
+            "source by hand")
+
+
+def _states_a_value(value: ParamValue) -> bool:
+    """Whether a stated value needs a line (the all-zero key means unset)."""
+    spec = params.spec(value.key)
+    return spec is None or not (spec.zero_is_unset and spec.reads_as_absent(value.effective))
 
 
 def _body(line: str) -> str:

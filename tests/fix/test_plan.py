@@ -104,3 +104,22 @@ def test_plan_adds_after_a_last_line_without_newline() -> None:
     assert diff.render(result, "/x.conf").splitlines()[2:] == [
         "@@ -1,1 +1,4 @@", "-[Interface]", "\\ No newline at end of file", "+[Interface]",
         "+S3 = 36", "+S4 = 18", "+Jc = 4", "\\ No newline at end of file"]
+
+
+@pytest.mark.parametrize(("source_key", "said"), [
+    (OTHER_KEY, "copy it from the source by hand"),
+    (None, "delete the line by hand"),
+    (base64.b64encode(bytes(32)), "delete the line by hand"),  # the all-zero key: unset
+], ids=["other-key", "source-unset", "source-zero-key"])
+def test_plan_leaves_a_secret_to_a_person(source_key: bytes | None, said: str) -> None:
+    source = b"[Interface]\nJc = 4\nS3 = 36\nS4 = 18\n"
+    if source_key is not None:
+        source += b"HeaderProtectionKey = " + source_key + b"\n"
+    data = (b"[Interface]\nPrivateKey = " + KEY + b"\nJc = 4\nS3 = 36\nS4 = 18\n"
+            b"HeaderProtectionKey = " + KEY + b"\n")
+    result = plan.plan(data, awgconf.parse(data, "node.conf"),
+                       awgconf.parse(source, "source.conf"), plan.targets("strict"))
+    assert not result.changes
+    [manual] = result.manual
+    assert (manual.param, manual.line) == ("HeaderProtectionKey", 6)
+    assert manual.why.endswith(said)
