@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from awgcheck.parse import awgconf
 from awgcheck.parse.awgconf import AwgConf
+from awgcheck.secrecy import scrub
 
 
 @dataclass(frozen=True)
@@ -48,27 +50,34 @@ def join(lines: Sequence[RawLine]) -> bytes:
 
 
 def shown_safely(lines: Sequence[RawLine], conf: AwgConf) -> frozenset[int]:
-    """The line numbers whose bytes may be printed: those the parser kept as
-    written, in plain text. The parser replaces every secret (a PrivateKey's
-    value, a key pasted into a PostUp, a line naming a password) by its
-    digest at the door, so a line it stored otherwise than read holds one.
-    A line with a control character or a byte that is not UTF-8 (in a
-    comment, say) would drive the terminal the diff is shown on. Neither
-    is ever shown, changed or used as diff context."""
-    stored: Mapping[int, bytes] = {line.number: line.raw for line in conf.lines}
+    """The line numbers whose bytes may be printed.
+
+    A key line only if the parser kept it as written: it replaces every
+    secret (a PrivateKey's value, a key pasted into a PostUp, a line naming
+    a password) by its digest at the door, so a line it stored otherwise
+    than read holds one. A comment only if :func:`awgcheck.secrecy.scrub`
+    finds nothing to hide in it (the parser keeps comments as they are, and
+    a commented-out old ``# PrivateKey = ...`` is still a key). Any line
+    only if it is plain text: a control character or a byte that is not
+    UTF-8 (in a comment, say) would drive the terminal the diff is shown
+    on. Other lines are never shown, changed or used as diff context."""
+    stored: Mapping[int, awgconf.Line] = {line.number: line for line in conf.lines}
     safe = set()
     for number, line in enumerate(lines, start=1):
         kept = stored.get(number)
-        if kept is not None and kept == line.body + line.end.removesuffix(b"\n") \
-                and _plain(line.body):
+        if kept is None or kept.raw != line.body + line.end.removesuffix(b"\n"):
+            continue
+        shown = _plain(line.body)
+        if shown is not None and (kept.kind is awgconf.LineKind.KEY or scrub(shown) == shown):
             safe.add(number)
     return frozenset(safe)
 
 
-def _plain(body: bytes) -> bool:
-    """Valid UTF-8 without a control character (a tab is fine)."""
+def _plain(body: bytes) -> str | None:
+    """``body`` as text, if it is valid UTF-8 without a control character
+    (a tab is fine)."""
     try:
         decoded = body.decode("utf-8")
     except UnicodeDecodeError:
-        return False
-    return all(ch == "\t" or ch.isprintable() for ch in decoded)
+        return None
+    return decoded if all(ch == "\t" or ch.isprintable() for ch in decoded) else None

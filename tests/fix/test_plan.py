@@ -123,3 +123,13 @@ def test_plan_leaves_a_secret_to_a_person(source_key: bytes | None, said: str) -
     [manual] = result.manual
     assert (manual.param, manual.line) == ("HeaderProtectionKey", 6)
     assert manual.why.endswith(said)
+
+
+def test_diff_never_shows_a_commented_out_key() -> None:
+    """The parser keeps comments as written; a key in one is still a key."""
+    old = base64.b64encode(bytes(range(2, 34)))
+    data = (b"[Interface]\nPrivateKey = " + KEY + b"\n# PrivateKey = " + old
+            + b"\nJc = 4\nS3 = 36\nS4 = 17\n")
+    shown = diff.render(fixed(data), "/x.conf")
+    assert shown.splitlines()[2:] == ["@@ -4,3 +4,3 @@", " Jc = 4", " S3 = 36", "-S4 = 17",
+                                      "+S4 = 18"]
