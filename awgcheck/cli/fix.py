@@ -72,8 +72,9 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
     other byte kept. Lines holding a secret are never printed or changed.
 
     Exit codes: 0 the fixed conf passes check; 1 it would still fail
-    (work left to a person is listed); 2 usage or inventory error; 3
-    refused, nothing changed (the reason is printed).
+    (work left to a person is listed), or --reload failed after the write;
+    2 usage or inventory error; 3 refused, nothing changed (the reason is
+    printed).
     """
     if do_reload and not do_apply:
         raise UsageError("--reload needs --apply")
@@ -99,7 +100,8 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
                         rules, read, data, source_name, source_doc, profile),
                     lock_timeout, do_reload)
                 view = replace(view, applied=True, backup=done.backup,
-                               remaining=done.remaining, reloaded=done.reloaded)
+                               remaining=done.remaining, reloaded=done.reloaded,
+                               reload_error=done.reload_error)
         finally:
             collector.close()
     except run.FixRefused as exc:
@@ -109,5 +111,5 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
     if fmt == "diff":
         for note in notes(view):
             warn(note)
-    sys.exit(exitcodes.FAILED if view.remaining else exitcodes.OK)
+    sys.exit(exitcodes.FAILED if view.remaining or view.reload_error else exitcodes.OK)
 

@@ -41,9 +41,10 @@ from awgcheck.collect.local import LocalTreeCollector, outside_tree
 from awgcheck.errors import CollectError
 from awgcheck.fix.run import Fix, FixRefused, NodeConf
 from awgcheck.model import Finding
+from awgcheck.secrecy import scrub
 
-LOCK_BUSY = 75
-CHANGED = 76
+LOCK_BUSY = 75  # the script's `exit 75`
+CHANGED = 76  # its `exit 76`
 MAX_APPLY_BYTES = 64 * 1024
 """The new conf travels base64-encoded as one argument of one command; Linux
 caps one argument at 128 KiB. A conf is a few KiB."""
@@ -88,6 +89,7 @@ class Applied:
     backup: str
     remaining: tuple[Finding, ...]
     reloaded: bool = False
+    reload_error: str | None = None  # the conf is written, but the reload failed
 
 
 Recheck = Callable[[bytes], tuple[Finding, ...]]
@@ -97,16 +99,20 @@ Recheck = Callable[[bytes], tuple[Finding, ...]]
 def apply(collector: Collector, fix: Fix, recheck: Recheck, lock_timeout: float,
           reload_after: bool) -> Applied:
     """Write ``fix``'s conf under the lock, check what the node now holds
-    and, when asked and the values changed, recreate the interface. Any
-    failure is a refusal that says what was (not) done."""
+    and, when asked and the values changed, recreate the interface. A
+    failed write is a refusal that says what was (not) done; a failed
+    reload is told with the written conf (it is not undone)."""
     try:
         backup, now = write(collector, fix.read, fix.plan.data, lock_timeout)
-        done = Applied(backup, recheck(now))
-        if reload_after and fix.plan.changes_values:
-            reload(collector, fix.read)
-            done = replace(done, reloaded=True)
     except CollectError as exc:
         raise FixRefused(str(exc)) from None
+    done = Applied(backup, recheck(now))
+    if reload_after and fix.plan.changes_values:
+        try:
+            reload(collector, fix.read)
+        except CollectError as exc:
+            return replace(done, reload_error=str(exc))
+        done = replace(done, reloaded=True)
     return done
 
 
@@ -131,7 +137,7 @@ def write(collector: Collector, read: NodeConf, data: bytes,
     payload = base64.b64encode(data).decode("ascii")
     args = [path, read.sha256, f"{lock_timeout:g}", backup, payload]
     result = _run_script(collector, read, LOCKED_WRITE, args, lock_timeout + COMMAND_SLACK)
-    said = result.stderr.decode("utf-8", "replace").strip()
+    said = scrub(result.stderr.decode("utf-8", "replace").strip())
     if result.exit_status == LOCK_BUSY:
         raise FixRefused(f"{read.node.name}: {read.where}.lock is still held by another "
                          f"process after {lock_timeout:g} s (--lock-timeout); nothing written")
@@ -151,7 +157,7 @@ def reload(collector: Collector, read: NodeConf) -> None:
     """Recreate the node's interface so the new params take effect."""
     result = _run_script(collector, read, RELOAD, [read.node.interface], COMMAND_SLACK)
     if result.exit_status != 0:
-        said = (result.stderr or result.stdout).decode("utf-8", "replace").strip()
+        said = scrub((result.stderr or result.stdout).decode("utf-8", "replace").strip())
         raise CollectError(f"{read.node.name}: `{reload_command(read)}` failed "
                            f"(exit {result.exit_status}): {said[:300]}")
 

@@ -31,6 +31,7 @@ class FixView:
     applied: bool = False
     backup: str | None = None
     reloaded: bool = False
+    reload_error: str | None = None
 
 
 def notes(view: FixView) -> list[str]:
@@ -47,6 +48,9 @@ def notes(view: FixView) -> list[str]:
                      f"{view.backup}")
     if view.reloaded:
         lines.append(f"{view.node}: reloaded with `{view.reload}`")
+    elif view.reload_error:
+        lines.append(f"{view.node}: the conf is written, but the reload failed: "
+                     f"{view.reload_error}")
     elif view.reload and view.plan.changes:
         lines.append(f"{view.node}: for the new values to take effect, run `{view.reload}` "
                      "on the node (awg syncconf does not clear a removed param), or use "
@@ -73,6 +77,7 @@ def _json(view: FixView) -> str:
         "applied": view.applied,
         "backup": view.backup,
         "reloaded": view.reloaded,
+        "reload_error": view.reload_error,
     }
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 

@@ -163,3 +163,18 @@ def test_ssh_fix_apply_reload_recreates_the_interface(fleet: SshdFleet,
     again = awgcheck(*ssh("fix", "edge", "-i", str(path), "--apply", "--reload"))
     assert again.returncode == 0 and b"nothing to change" in again.stderr
     assert log.read_text().count("up awg0") == 1
+
+
+def test_ssh_fix_apply_reload_failure_keeps_the_written_conf(fleet: SshdFleet,
+                                                             tmp_path: Path) -> None:
+    fake = Path(fleet.bin_dir) / "awg-quick"  # type: ignore[attr-defined]
+    fake.write_text("#!/bin/sh\necho \"awg-quick: \\`$2' is not a WireGuard interface\" >&2\n"
+                    "exit 1\n")
+    fake.chmod(0o755)
+    path = inventory(tmp_path, fleet)
+    done = awgcheck(*ssh("fix", "edge", "-i", str(path), "--apply", "--reload"))
+    assert done.returncode == 1, done.stderr
+    assert Path(fleet.nodes[1].conf_path).read_bytes() == BERLIN
+    assert (b"the conf is written, but the reload failed: edge: `awg-quick down awg0 && "
+            b"awg-quick up awg0` failed (exit 1): awg-quick: `awg0' is not a WireGuard "
+            b"interface") in done.stderr
