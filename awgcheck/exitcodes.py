@@ -8,6 +8,9 @@ FAILED = 1
 """At least one failure at or above --fail-on."""
 USAGE = 2
 """Usage, inventory or rule error: nothing was checked."""
+REFUSED = 3
+"""``fix`` refused (the node or source unusable, the lock held, the conf
+changed under it): nothing was changed."""
 UNCHECKED = 4
 """No failures, but at least one node (or the source of truth) could not be
 checked."""

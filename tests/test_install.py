@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import subprocess
 import venv
 from pathlib import Path
@@ -23,3 +24,14 @@ def test_install_non_editable_ships_the_catalog(tmp_path: Path) -> None:
         [str(python), "-c", "import awgcheck, awgcheck.catalog; print(awgcheck.__file__)"],
         capture_output=True, text=True, check=True, cwd=tmp_path, timeout=120)
     assert str(env_dir) in where.stdout  # the installed copy, not the checkout
+
+
+def test_every_package_is_shipped() -> None:
+    """setup.cfg lists packages by name: a new one left out installs
+    without it (the editable install the tests use still finds it)."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "awgcheck").rglob("__init__.py")}
+    assert found <= listed, sorted(found - listed)

@@ -18,8 +18,8 @@ import click
 from awgcheck import __version__, exitcodes
 
 COMMANDS = {name: f"awgcheck.cli.{name}"
-            for name in ("check", "diff", "gate", "inspect", "merge", "params", "plan", "rules",
-                          "triage", "verify")}
+            for name in ("check", "diff", "fix", "gate", "inspect", "merge", "params", "plan",
+                         "rules", "triage", "verify")}
 """Each command, and the module that defines it under that name. A command's
 module is imported when that command runs (or ``--help`` lists them all):
 ``check`` does not pay for loading ``triage``, ``gate`` and ``inspect``
@@ -74,6 +74,7 @@ def main() -> None:
         0  everything checked and passed
         1  at least one failure at or above --fail-on
         2  usage, inventory or rule error (nothing checked)
+        3  fix refused (nothing changed)
         4  no failures, but at least one node could not be checked
         5  failures, and at least one node could not be checked
     10-12  verify: drift, not applied, no traffic (awgcheck verify --help)

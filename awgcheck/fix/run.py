@@ -1,0 +1,153 @@
+"""The ``fix`` use: read one node's conf and the source of truth, refuse
+what cannot be fixed safely, plan the edit and judge its result with the
+same rules ``check`` runs.
+
+Refused (:class:`FixRefused`, nothing changed): a node or source that
+cannot be read, a node conf that does not load (``awg-quick up`` would
+reject it: what it needs is not a param edit), and a source that itself
+fails a rule at ``error`` or above that does not compare with a source
+(the constraint rules: copying a broken value to every node spreads it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from awgcheck import engine, params
+from awgcheck.collect.base import Collector
+from awgcheck.errors import AwgcheckError, CollectError, ParseError
+from awgcheck.fix import plan as planning
+from awgcheck.inventory import Inventory, Node
+from awgcheck.model import ArtifactKind, Finding, Level, ParamDocument, Severity
+from awgcheck.nodes import CollectorFactory, RunOptions, open_collector, read_source_file
+from awgcheck.parse import awgconf
+from awgcheck.ruleset.load import Rule
+
+FAIL_AT = Severity.ERROR
+"""What a remaining finding must reach to say the fixed conf still fails
+(``check``'s default ``--fail-on``)."""
+
+
+class FixRefused(AwgcheckError):
+    """Why fix will not edit the node; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class NodeConf:
+    """One node's conf as read: its bytes, and their parse."""
+
+    node: Node
+    path: str  # on the node
+    where: str  # as messages name it (host:path, a tree's file)
+    data: bytes
+    conf: awgconf.AwgConf
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fix:
+    """The edit for one node, and what ``check`` would still say after it."""
+
+    read: NodeConf
+    plan: planning.Plan
+    remaining: tuple[Finding, ...]
+
+
+def read_node_conf(collector: Collector, node: Node) -> NodeConf:
+    """The node's conf bytes and parse through an open collector."""
+    if node.conf is None:
+        raise FixRefused(f"{node.name}: has no conf (inventory 'conf: none'); nothing to fix")
+    data = collector.read_file(node.conf, sudo=node.sudo)
+    where = collector.describe(node.conf)
+    return NodeConf(node, node.conf, where, data, awgconf.parse(data, where))
+
+
+def with_node(node: Node, options: RunOptions, factory: CollectorFactory = open_collector
+              ) -> tuple[Collector, NodeConf]:
+    """Open ``node`` and read its conf; the caller closes the collector.
+    A node that cannot be opened or read is refused, saying why."""
+    try:
+        collector = factory(node, options)
+    except CollectError as exc:
+        raise FixRefused(f"{node.name}: cannot be read: {exc}") from None
+    try:
+        return collector, read_node_conf(collector, node)
+    except (CollectError, ParseError) as exc:
+        collector.close()
+        raise FixRefused(f"{node.name}: cannot be read: {exc}") from None
+    except BaseException:
+        collector.close()
+        raise
+
+
+def read_source(fleet: Inventory, options: RunOptions,
+                factory: CollectorFactory = open_collector) -> tuple[str, ParamDocument]:
+    """The source of truth (a file, or the source node's conf), or a refusal."""
+    if fleet.source_path is not None:
+        try:
+            return str(fleet.source_path), read_source_file(fleet.source_path)
+        except (CollectError, ParseError) as exc:
+            raise FixRefused(f"the source of truth cannot be read: {exc}") from None
+    if fleet.source_node is None:
+        raise FixRefused(f"{fleet.path}: names no source of truth ('source:' or --source)")
+    collector, read = with_node(fleet.node(fleet.source_node), options, factory)
+    collector.close()
+    return fleet.source_node, read.conf
+
+
+def refuse_unloadable(read: NodeConf) -> None:
+    """A conf awg-quick would reject needs a person, not a param edit."""
+    if read.conf.loads:
+        return
+    why = "; ".join(str(d) for d in read.conf.diagnostics if d.level is Level.FATAL)
+    raise FixRefused(f"{read.node.name}: {read.where} does not load ({why}); "
+                     "fix only edits confs that load")
+
+
+def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument,
+                         profile: str) -> None:
+    """The source must pass every rule that does not compare with it."""
+    kind = ArtifactKind.CONF if isinstance(source, awgconf.AwgConf) else ArtifactKind.PARAMS
+    own = [rule for rule in rules if not rule.needs_source]
+    findings = engine.evaluate(own, [engine.NodeDocuments(name, {kind: source}, is_source=True)],
+                               engine.Source(name, source), profile)
+    broken = [f for f in findings if f.failed and f.severity.at_least(FAIL_AT)]
+    if broken:
+        said = "; ".join(f"{f.rule}: {f.message}" for f in broken)
+        raise FixRefused(f"the source of truth {name} fails its own rules ({said}); "
+                         "fix will not copy its values to a node")
+
+
+def remaining(rules: Sequence[Rule], read: NodeConf, data: bytes, source_name: str,
+              source: ParamDocument, profile: str) -> tuple[Finding, ...]:
+    """What ``check`` would fail on the node once its conf holds ``data``."""
+    fixed = awgconf.parse(data, read.where)
+    findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name,
+                                                            {ArtifactKind.CONF: fixed})],
+                               engine.Source(source_name, source), profile)
+    return tuple(f for f in findings if f.failed and f.severity.at_least(FAIL_AT))
+
+
+def fix(rules: Sequence[Rule], read: NodeConf, source_name: str, source: ParamDocument,
+        profile: str) -> Fix:
+    """The edit for ``read`` under ``profile``, and what would still fail.
+
+    Under ``protocol`` a side-local param is left as it is, unless its
+    value fails a rule (a Jmax above 1280): then it too is set to the
+    source's, whose values pass every rule."""
+    refuse_unloadable(read)
+    names = planning.targets(profile)
+    for _ in range(2):
+        plan = planning.plan(read.data, read.conf, source, names)
+        left = remaining(rules, read, plan.data, source_name, source, profile)
+        failing = {f.param for f in left if f.param in params.SIDE_LOCAL_PARAMS}
+        more = tuple(sorted(failing - set(names), key=params.SIDE_LOCAL_PARAMS.index))
+        if not more:
+            break
+        names = names + more
+    return Fix(read, plan, left)
