@@ -29,6 +29,7 @@ from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
+from awgcheck.mesh import fleet as mesh_fleet
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
@@ -98,16 +99,20 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
         if progress is not None and read.node.name in reported:
             progress(read)
 
-    reads = read_nodes(chosen.read, options, factory, tick, documents)
-    source = _source(inventory, reads)
-    reads = [r for r in reads if r.node.name in reported]
+    every = read_nodes(chosen.read, options, factory, tick, documents)
+    source = _source(inventory, every)
+    reads = [r for r in every if r.node.name in reported]
     node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
+    # Every node read counts for the mesh (the source too, when it is only
+    # read to compare with): an edge needs both ends.
+    mesh = mesh_fleet.of_run(inventory, {r.node.name: r.documents.docs for r in every
+                                         if r.documents is not None})
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
-                               budget=_left_of_deadline(reads, options))
+                               budget=_left_of_deadline(reads, options), mesh=mesh)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
     findings = waivers.apply(
         findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),

@@ -3,7 +3,7 @@
 A rule names a check ``type``; :data:`CHECKS` maps it to a function, the
 options it accepts and the artifact kinds it reads. To add a check type,
 write its function in the family module it belongs to (``params``,
-``conf``, ``document``, ``compose``) and add one entry here.
+``conf``, ``document``, ``compose``, ``mesh``) and add one entry here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awgcheck.checks import base, compose, conf, document, implies, itags
+from awgcheck.checks import base, compose, conf, document, implies, itags, mesh
 from awgcheck.checks import params as param_checks
 from awgcheck.checks.base import CheckType, OptionSchema
 from awgcheck.model import ArtifactKind
@@ -89,6 +89,17 @@ CHECKS: dict[str, CheckType] = {
                                 compose.prepare_origin),
     "compose-diagnostics": CheckType(compose.check_diagnostics, compose.DIAGNOSTICS_OPTIONS,
                                      _COMPOSE, compose.prepare_diagnostics),
+    # the fleet as a mesh: a node's side of its edges (inventory ``mesh:``)
+    "mesh-peer-known": CheckType(mesh.check_peer_known, {}, _CONF),
+    "mesh-edges-symmetric": CheckType(mesh.check_symmetric, {}, _CONF),
+    "mesh-allowed-ips-cover": CheckType(mesh.check_allowed_ips_cover, {}, _CONF),
+    "mesh-allowed-ips-disjoint": CheckType(mesh.check_allowed_ips_disjoint,
+                                           {"allow_nested": (bool, False)}, _CONF),
+    "mesh-address-unique": CheckType(mesh.check_address_unique, {}, _CONF),
+    "mesh-endpoint": CheckType(mesh.check_endpoint, {}, _CONF),
+    "mesh-preshared-key": CheckType(mesh.check_preshared_key, {}, _CONF),
+    "mesh-mtu": CheckType(mesh.check_mtu, {}, _CONF),
+    "mesh-keepalive-nat": CheckType(mesh.check_keepalive_nat, {}, _CONF),
 }
 # implies wraps any other check type, so it is built over this very table.
 CHECKS["implies"] = implies.implies_type(CHECKS, _PARAM_KINDS)

@@ -18,7 +18,16 @@ from awgcheck import params
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.checks.options import one_of
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Location, ParamDocument, ParamValue, Severity, Status
+from awgcheck.mesh.model import Mesh
+from awgcheck.model import (
+    ArtifactKind,
+    Location,
+    ParamDocument,
+    ParamValue,
+    RelatedLocation,
+    Severity,
+    Status,
+)
 from awgcheck.parse import awgconf, paramsdoc
 
 
@@ -40,6 +49,10 @@ class Outcome:
     # A skip because the value is a template placeholder: the engine folds
     # these into one listing per template instead of one skip per rule.
     placeholder: bool = False
+    # A finding about two nodes (a mesh edge) names the other end here, and
+    # says what this very failure does (the rule's symptom otherwise).
+    related: RelatedLocation | None = None
+    symptom: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class Context:
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
     # What a compose rule selects (services, env, flags...); None otherwise.
     compose: ComposeSelection | None = None
+    # The fleet as a mesh, for the cross-node checks; None when the run
+    # declares no mesh (inventory ``mesh:``) or has no fleet (gate, triage).
+    mesh: Mesh | None = None
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means

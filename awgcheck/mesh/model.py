@@ -1,0 +1,216 @@
+"""The mesh of one run: every read node's interface, what each of its
+``[Peer]`` entries is (a node of the fleet, a declared external peer, or
+nothing known), and the edges between nodes with their two ends.
+
+Built once per run from the inventory and the confs that were read; pure
+(no transport, no I/O), so the checks and the engine can hold it.
+Private keys never get here: the conf parser keeps only the public key it
+derived and the PresharedKey's digest.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from awgcheck.mesh.settings import ExternalPeer, MeshSettings, Network, Topology
+from awgcheck.model import Location
+from awgcheck.parse import awgconf
+
+Address = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+
+DEFAULT_MTU = "1420"
+"""What awg-quick sets without an MTU line on the usual 1500-byte route
+(it takes the route's MTU minus 80)."""
+
+
+@dataclass(frozen=True)
+class Member:
+    """A node of the inventory as the mesh sees it (read or not)."""
+
+    name: str
+    host: str | None = None
+    public_address: tuple[str, ...] = ()
+    behind_nat: bool = False
+
+    @property
+    def reachable_at(self) -> tuple[str, ...]:
+        """The hosts a peer's Endpoint may name for it."""
+        return tuple(h for h in (self.host, *self.public_address) if h)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value of a conf line, where it is written."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PeerEntry:
+    """One ``[Peer]`` section of a node's conf."""
+
+    node: str
+    path: str
+    line: int  # the [Peer] header
+    public_key: Value | None
+    allowed_ips: tuple[tuple[Network, int], ...]  # each network and its line
+    endpoint: Value | None = None
+    preshared_key: Value | None = None  # its digest, never the key
+    keepalive: Value | None = None
+
+    @property
+    def location(self) -> Location:
+        return Location(self.path, self.line)
+
+    def where(self) -> str:
+        """``node (path:line)``, for a message that names this end."""
+        return f"{self.node} ({self.path}:{self.line})"
+
+
+@dataclass(frozen=True)
+class Interface:
+    """One read node's interface: its own keys, addresses and peers."""
+
+    node: str
+    path: str
+    line: int  # the [Interface] header, or 1
+    public_key: str | None
+    addresses: tuple[tuple[Address, int], ...] = ()
+    listen_port: Value | None = None
+    mtu: Value | None = None
+    peers: tuple[PeerEntry, ...] = ()
+
+    @property
+    def location(self) -> Location:
+        return Location(self.path, self.line)
+
+    def where(self, line: int | None = None) -> str:
+        return f"{self.node} ({self.path}:{line or self.line})"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a ``[Peer]`` entry's key names."""
+
+    nodes: tuple[str, ...] = ()  # every node whose PrivateKey gives this key
+    external: ExternalPeer | None = None
+
+    @property
+    def node(self) -> str | None:
+        return self.nodes[0] if len(self.nodes) == 1 else None
+
+
+@dataclass(frozen=True)
+class Mesh:
+    settings: MeshSettings
+    members: Mapping[str, Member]  # every inventory node with a conf, in order
+    interfaces: Mapping[str, Interface]  # the nodes read in this run
+    _holders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    _external: Mapping[str, ExternalPeer] = field(default_factory=dict)
+
+    @property
+    def unread(self) -> tuple[str, ...]:
+        """Nodes of the fleet not read in this run (not selected, or failed)."""
+        return tuple(n for n in self.members if n not in self.interfaces)
+
+    def target(self, entry: PeerEntry) -> Target:
+        if entry.public_key is None:
+            return Target()
+        key = entry.public_key.text
+        return Target(self._holders.get(key, ()), self._external.get(key))
+
+    def peer_for(self, node: str, other: str) -> PeerEntry | None:
+        """``node``'s [Peer] entry for node ``other`` (the last one, as the tool
+        keeps it), or None; None too when ``node`` was not read."""
+        found = None
+        for entry in self.interfaces[node].peers if node in self.interfaces else ():
+            if self.target(entry).node == other:
+                found = entry
+        return found
+
+    def node_peers(self, node: str) -> Iterator[tuple[PeerEntry, str]]:
+        """``node``'s [Peer] entries that name exactly one fleet node, with it."""
+        for entry in self.interfaces[node].peers:
+            other = self.target(entry).node
+            if other is not None and other != node:
+                yield entry, other
+
+    def required(self, node: str) -> tuple[str, ...]:
+        """The nodes the topology says ``node`` must list."""
+        others = [n for n in self.members if n != node]
+        if self.settings.topology is Topology.FULL_MESH:
+            return tuple(others)
+        if self.settings.topology is Topology.HUB_AND_SPOKE:
+            hub = self.settings.hub
+            return tuple(others) if node == hub else (() if hub is None else (hub,))
+        return ()
+
+    def owns_edge(self, node: str, other: str) -> bool:
+        """Whether a finding about the edge ``node``-``other`` as a whole
+        (both ends disagree) is reported on ``node``: once per edge, on the
+        spoke when one end is the hub, else on the first by inventory order."""
+        hub = self.settings.hub
+        if hub in (node, other):
+            return other == hub
+        order = list(self.members)
+        return order.index(node) < order.index(other) if other in order else True
+
+
+def build(settings: MeshSettings, members: Sequence[Member],
+          confs: Mapping[str, awgconf.AwgConf]) -> Mesh:
+    """The mesh of ``members`` (every inventory node with a conf), of which
+    the nodes in ``confs`` were read."""
+    interfaces = {name: interface(name, conf) for name, conf in confs.items()}
+    holders: dict[str, list[str]] = {}
+    for name, face in interfaces.items():
+        if face.public_key is not None:
+            holders.setdefault(face.public_key, []).append(name)
+    return Mesh(settings, {m.name: m for m in members}, interfaces,
+                {k: tuple(v) for k, v in holders.items()},
+                {p.public_key: p for p in settings.external})
+
+
+def interface(node: str, conf: awgconf.AwgConf) -> Interface:
+    """What the mesh needs of one conf, as ``awg-quick up`` reads it."""
+    section = conf.interface()
+    addresses: list[tuple[Address, int]] = []
+    if section is not None:
+        for entry in section.all("Address"):
+            for item in _items(entry):
+                try:
+                    addresses.append((ipaddress.ip_interface(item), entry.line))
+                except ValueError:
+                    continue  # not an address: conf-loads and awg-quick say so
+    return Interface(
+        node, conf.path, section.line if section is not None else 1, conf.public_key,
+        tuple(addresses), _value(section, "ListenPort"), _value(section, "MTU"),
+        tuple(_peer(node, conf.path, peer) for peer in conf.peers()))
+
+
+def _peer(node: str, path: str, section: awgconf.Section) -> PeerEntry:
+    networks: list[tuple[Network, int]] = []
+    for entry in section.all("AllowedIPs"):
+        for item in _items(entry):
+            try:
+                networks.append((ipaddress.ip_network(item, strict=False), entry.line))
+            except ValueError:
+                continue
+    return PeerEntry(node, path, section.line, _value(section, "PublicKey"), tuple(networks),
+                     _value(section, "Endpoint"), _value(section, "PresharedKey"),
+                     _value(section, "PersistentKeepalive"))
+
+
+def _items(entry: awgconf.Entry) -> tuple[str, ...]:
+    if entry.effective is None or entry.placeholder:
+        return ()
+    return tuple(i for i in entry.effective.replace(",", " ").split() if i)
+
+
+def _value(section: awgconf.Section | None, name: str) -> Value | None:
+    entry = section.get(name) if section is not None else None
+    if entry is None or entry.effective is None or entry.placeholder:
+        return None
+    return Value(entry.effective, entry.line)
