@@ -126,8 +126,8 @@ def check_symmetric(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcom
             continue  # said above: the other end lists this node
         if not mesh.owns_edge(ctx.node, other):
             continue  # a missing edge is said once, on the spoke
-        yield _fail(f"{ctx.node} and {other} do not list each other; {topology} wants "
-                    "the edge", face.location, _at(mesh.interfaces[other]),
+        yield _fail(f"{ctx.node} and {other} ({mesh.interfaces[other].path}) do not list "
+                    f"each other; {topology} wants the edge", face.location, _at(mesh.interfaces[other]),
                     f"no tunnel between {ctx.node} and {other}", f"peer {other}")
 
 
@@ -156,8 +156,8 @@ def check_allowed_ips_cover(ctx: Context, options: Mapping[str, Any]) -> Iterato
                 continue
             held = ", ".join(str(n) for n in nets) or "none"
             at = entry.allowed_ips[0][1] if entry.allowed_ips else entry.line
-            yield _fail(f"AllowedIPs for {other} ({held}) at {entry.path}:{at} do not cover "
-                        f"{other}'s tunnel address {ip} ({peer.path}:{line})",
+            yield _fail(f"AllowedIPs for {other} ({held}) do not cover {other}'s tunnel "
+                        f"address {ip} ({peer.path}:{line})",
                         Location(entry.path, at), _at(peer, line),
                         f"{ctx.node} drops every packet from {ip} (its source is not in "
                         f"{other}'s AllowedIPs) and routes nothing for {ip} to {other}", param)
@@ -403,8 +403,9 @@ def check_keepalive_nat(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
             continue
         other = mesh.target(entry).node
         back = mesh.peer_for(other, ctx.node) if other is not None else None
+        listed = f"; {back.where()} lists {ctx.node}" if back is not None else ""
         yield _fail(f"{ctx.node} is behind NAT ({mesh.settings.origin}) but its [Peer] for "
-                    f"{name} sets no PersistentKeepalive", entry.location,
+                    f"{name} sets no PersistentKeepalive{listed}", entry.location,
                     _at(back) if back is not None else None,
                     f"the NAT mapping expires when the tunnel is idle: {name} cannot reach "
                     f"{ctx.node} until {ctx.node} sends again", f"peer {name}")
