@@ -126,8 +126,9 @@ def check_symmetric(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcom
             continue  # said above: the other end lists this node
         if not mesh.owns_edge(ctx.node, other):
             continue  # a missing edge is said once, on the spoke
-        yield _fail(f"{ctx.node} and {other} ({mesh.interfaces[other].path}) do not list "
-                    f"each other; {topology} wants the edge", face.location, _at(mesh.interfaces[other]),
+        them = mesh.interfaces[other]
+        yield _fail(f"{ctx.node} and {other} ({them.path}) do not list each other; "
+                    f"{topology} wants the edge", face.location, _at(them),
                     f"no tunnel between {ctx.node} and {other}", f"peer {other}")
 
 

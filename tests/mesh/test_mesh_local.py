@@ -47,7 +47,7 @@ def test_mesh_faults_reported_on_the_right_nodes_with_both_ends(tmp_path: Path) 
 
 
 def test_mesh_findings_in_every_format_name_both_ends(tmp_path: Path) -> None:
-    mesh, expected = faulty_fleet()
+    mesh, _ = faulty_fleet()
     inventory = mesh.write_trees(tmp_path)
     secrets = [n.private_key for n in mesh.nodes.values()]
     secrets += [p.preshared_key for n in mesh.nodes.values() for p in n.peers.values()
