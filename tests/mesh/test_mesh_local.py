@@ -13,6 +13,8 @@ import mesh_fleet
 import pytest
 from faults import NAMES, expected_set, faulty_fleet, found
 
+import paths
+
 from awgcheck import audit
 from awgcheck import inventory as inventory_file
 from awgcheck.model import Status
@@ -87,3 +89,22 @@ def test_clean_hub_and_spoke_reports_no_mesh_failure(tmp_path: Path, size: int) 
     mesh = mesh_fleet.hub_and_spoke(NAMES[:size])
     report = json.loads(_check(mesh.write_trees(tmp_path), "json").stdout)
     assert found(report) == set()
+
+
+def test_docs_topology_shows_what_check_says(tmp_path: Path) -> None:
+    """docs/topology.md quotes findings of this very fleet (node trees under
+    nodes/): each quoted message and symptom is what the run says."""
+    mesh, _ = faulty_fleet()
+    report = json.loads(_check(mesh.write_trees(tmp_path / "nodes"), "json").stdout)
+    said = {(f["node"], f["rule"], f["severity"], f["message"].replace(f"{tmp_path}/", ""),
+             f["symptom"]) for f in report["findings"] if f["status"] == "fail"}
+    text = (paths.ROOT / "docs" / "topology.md").read_text()
+    block = text.split("```\nspoke2  mesh-edges-symmetric", 1)[1].split("```", 1)[0]
+    lines = ("spoke2  mesh-edges-symmetric" + block).strip().splitlines()
+    quoted = set()
+    for head, message, symptom in zip(lines[::3], lines[1::3], lines[2::3], strict=True):
+        node, rule, severity = head.split()
+        quoted.add((node, rule, severity, message.removeprefix("  message: "),
+                    symptom.removeprefix("  symptom: ")))
+    assert len(quoted) == 4
+    assert quoted <= said
