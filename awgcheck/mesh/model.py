@@ -19,6 +19,7 @@ from awgcheck.model import Location
 from awgcheck.parse import awgconf
 
 Address = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 DEFAULT_MTU = "1420"
 """What awg-quick sets without an MTU line on the usual 1500-byte route
@@ -105,11 +106,21 @@ class Target:
 
 @dataclass(frozen=True)
 class Mesh:
+    """The run's mesh, with the indexes every check asks (built once by
+    :func:`build`, so a 10,000-node hub costs no quadratic scan)."""
+
     settings: MeshSettings
     members: Mapping[str, Member]  # every inventory node with a conf, in order
     interfaces: Mapping[str, Interface]  # the nodes read in this run
     _holders: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     _external: Mapping[str, ExternalPeer] = field(default_factory=dict)
+    # node -> other node -> node's [Peer] for it (the last one, as the tool keeps)
+    _links: Mapping[str, Mapping[str, PeerEntry]] = field(default_factory=dict)
+    # node -> the nodes that list it -> their [Peer] for it
+    _listed_by: Mapping[str, Mapping[str, PeerEntry]] = field(default_factory=dict)
+    # tunnel IP -> (node, line) of every read node that has it
+    _addresses: Mapping[IP, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    _order: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def unread(self) -> tuple[str, ...]:
@@ -123,30 +134,32 @@ class Mesh:
         return Target(self._holders.get(key, ()), self._external.get(key))
 
     def peer_for(self, node: str, other: str) -> PeerEntry | None:
-        """``node``'s [Peer] entry for node ``other`` (the last one, as the tool
-        keeps it), or None; None too when ``node`` was not read."""
-        found = None
-        for entry in self.interfaces[node].peers if node in self.interfaces else ():
-            if self.target(entry).node == other:
-                found = entry
-        return found
+        """``node``'s [Peer] entry for node ``other``, or None (None too
+        when ``node`` was not read)."""
+        return self._links.get(node, {}).get(other)
 
     def node_peers(self, node: str) -> Iterator[tuple[PeerEntry, str]]:
-        """``node``'s [Peer] entries that name exactly one fleet node, with it."""
-        for entry in self.interfaces[node].peers:
-            other = self.target(entry).node
-            if other is not None and other != node:
-                yield entry, other
+        """``node``'s [Peer] entries for other fleet nodes, with the node,
+        one per node (the last entry, as the tool keeps it)."""
+        for other, entry in self._links.get(node, {}).items():
+            yield entry, other
 
-    def required(self, node: str) -> tuple[str, ...]:
+    def listed_by(self, node: str) -> Mapping[str, PeerEntry]:
+        """The read nodes that list ``node``, each with its [Peer] for it."""
+        return self._listed_by.get(node, {})
+
+    def holders_of(self, ip: IP) -> tuple[tuple[str, int], ...]:
+        """(node, line) of every read node whose tunnel Address is ``ip``."""
+        return self._addresses.get(ip, ())
+
+    def required(self, node: str) -> Iterator[str]:
         """The nodes the topology says ``node`` must list."""
-        others = [n for n in self.members if n != node]
-        if self.settings.topology is Topology.FULL_MESH:
-            return tuple(others)
-        if self.settings.topology is Topology.HUB_AND_SPOKE:
-            hub = self.settings.hub
-            return tuple(others) if node == hub else (() if hub is None else (hub,))
-        return ()
+        topology, hub = self.settings.topology, self.settings.hub
+        if topology is Topology.FULL_MESH or (topology is Topology.HUB_AND_SPOKE
+                                              and node == hub):
+            yield from (n for n in self.members if n != node)
+        elif topology is Topology.HUB_AND_SPOKE and hub is not None and hub != node:
+            yield hub
 
     def owns_edge(self, node: str, other: str) -> bool:
         """Whether a finding about the edge ``node``-``other`` as a whole
@@ -155,8 +168,8 @@ class Mesh:
         hub = self.settings.hub
         if hub in (node, other):
             return other == hub
-        order = list(self.members)
-        return order.index(node) < order.index(other) if other in order else True
+        last = len(self._order)
+        return self._order.get(node, last) < self._order.get(other, last + 1)
 
 
 def build(settings: MeshSettings, members: Sequence[Member],
@@ -165,12 +178,26 @@ def build(settings: MeshSettings, members: Sequence[Member],
     the nodes in ``confs`` were read."""
     interfaces = {name: interface(name, conf) for name, conf in confs.items()}
     holders: dict[str, list[str]] = {}
+    addresses: dict[IP, list[tuple[str, int]]] = {}
     for name, face in interfaces.items():
         if face.public_key is not None:
             holders.setdefault(face.public_key, []).append(name)
+        for address, line in face.addresses:
+            addresses.setdefault(address.ip, []).append((name, line))
+    unique = {key: names[0] for key, names in holders.items() if len(names) == 1}
+    links: dict[str, dict[str, PeerEntry]] = {}
+    listed_by: dict[str, dict[str, PeerEntry]] = {}
+    for name, face in interfaces.items():
+        for entry in face.peers:
+            other = unique.get(entry.public_key.text) if entry.public_key else None
+            if other is not None and other != name:
+                links.setdefault(name, {})[other] = entry
+                listed_by.setdefault(other, {})[name] = entry
+    order = {m.name: i for i, m in enumerate(members)}
     return Mesh(settings, {m.name: m for m in members}, interfaces,
                 {k: tuple(v) for k, v in holders.items()},
-                {p.public_key: p for p in settings.external})
+                {p.public_key: p for p in settings.external}, links, listed_by,
+                {k: tuple(v) for k, v in addresses.items()}, order)
 
 
 def interface(node: str, conf: awgconf.AwgConf) -> Interface:

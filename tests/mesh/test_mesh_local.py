@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import mesh_fleet
+import paths
 import pytest
 from faults import NAMES, expected_set, faulty_fleet, found
-
-import paths
 
 from awgcheck import audit
 from awgcheck import inventory as inventory_file
