@@ -30,6 +30,7 @@ from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
 from awgcheck.mesh import fleet as mesh_fleet
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
@@ -86,11 +87,13 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
           documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
-          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None,
+          mesh_seen: Callable[[Mesh | None], None] | None = None) -> Report:
     """Read the ``selection`` (every node by default; the source too, to
     compare with), evaluate ``rules`` and apply the waivers ``waived_by``
     as of ``today`` (UTC today by default). ``progress`` hears of each
-    reported node as it is read."""
+    reported node as it is read; ``mesh_seen`` hears of the run's mesh
+    (``awgcheck topology`` draws it)."""
     options = options or RunOptions()
     chosen = selection or select(inventory)
     reported = {n.name for n in chosen.nodes}
@@ -111,6 +114,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     # read to compare with): an edge needs both ends.
     mesh = mesh_fleet.of_run(inventory, {r.node.name: r.documents.docs for r in every
                                          if r.documents is not None})
+    if mesh_seen is not None:
+        mesh_seen(mesh)
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
                                budget=_left_of_deadline(reads, options), mesh=mesh)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)

@@ -1,21 +1,23 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Python 3.11:
 # installs what the tests need (openssh-server, sudo, jq for the command
-# docs/nightly.md shows, and wg from wireguard-tools, the oracle for public
-# keys derived from PrivateKey, via apt-get when missing and running as root; the
+# docs/nightly.md shows, wg from wireguard-tools, the oracle for public keys
+# derived from PrivateKey, and Graphviz's dot, which must read `topology
+# --format dot`, via apt-get when missing and running as root; the
 # package with its test extras into .venv), then runs ruff, mypy and pytest.
 # CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] || ! command -v sudo >/dev/null 2>&1 \
-    || ! command -v jq >/dev/null 2>&1 || ! command -v wg >/dev/null 2>&1; then
+    || ! command -v jq >/dev/null 2>&1 || ! command -v wg >/dev/null 2>&1 \
+    || ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq openssh-server openssh-client sudo jq wireguard-tools >/dev/null
+    apt-get install -y -qq openssh-server openssh-client sudo jq wireguard-tools graphviz >/dev/null
   else
-    echo "tests/run.sh: openssh-server, sudo, jq and wireguard-tools are needed (run as root to install them)" >&2
+    echo "tests/run.sh: openssh-server, sudo, jq, wireguard-tools and graphviz are needed (run as root to install them)" >&2
   fi
 fi
 

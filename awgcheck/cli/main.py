@@ -18,7 +18,8 @@ import click
 from awgcheck import __version__, exitcodes
 
 COMMANDS = {name: f"awgcheck.cli.{name}"
-            for name in ("check", "diff", "gate", "inspect", "merge", "rules", "triage")}
+            for name in ("check", "diff", "gate", "inspect", "merge", "rules", "triage",
+                         "topology")}
 """Each command, and the module that defines it under that name. A command's
 module is imported when that command runs (or ``--help`` lists them all):
 ``check`` does not pay for loading ``triage``, ``gate`` and ``inspect``

@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from awgcheck import params
 from awgcheck.mesh.settings import ExternalPeer, MeshSettings, Network, Topology
 from awgcheck.model import Location
 from awgcheck.parse import awgconf
@@ -83,6 +84,10 @@ class Interface:
     listen_port: Value | None = None
     mtu: Value | None = None
     peers: tuple[PeerEntry, ...] = ()
+    # The must-match params (S1-S4, H1-H4, HeaderProtectionKey,
+    # RandomTrailers) as the tool applies them, absent ones as their
+    # default: two ends that differ here cannot talk.
+    must_match: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def location(self) -> Location:
@@ -143,6 +148,19 @@ class Mesh:
         one per node (the last entry, as the tool keeps it)."""
         for other, entry in self._links.get(node, {}).items():
             yield entry, other
+
+    def edges(self) -> Iterator[tuple[str, str]]:
+        """Every pair of read nodes of which at least one lists the other,
+        once, in inventory order."""
+        last = len(self._order)
+        seen: set[tuple[str, str]] = set()
+        for node in self.interfaces:
+            for other in self._links.get(node, {}):
+                first, second = sorted((node, other),
+                                       key=lambda n: (self._order.get(n, last), n))
+                if (first, second) not in seen:
+                    seen.add((first, second))
+                    yield first, second
 
     def listed_by(self, node: str) -> Mapping[str, PeerEntry]:
         """The read nodes that list ``node``, each with its [Peer] for it."""
@@ -214,7 +232,20 @@ def interface(node: str, conf: awgconf.AwgConf) -> Interface:
     return Interface(
         node, conf.path, section.line if section is not None else 1, conf.public_key,
         tuple(addresses), _value(section, "ListenPort"), _value(section, "MTU"),
-        tuple(_peer(node, conf.path, peer) for peer in conf.peers()))
+        tuple(_peer(node, conf.path, peer) for peer in conf.peers()), _must_match(conf))
+
+
+def _must_match(conf: awgconf.AwgConf) -> tuple[tuple[str, str | None], ...]:
+    stated = conf.params()
+    values = []
+    for name in params.MUST_MATCH_PARAMS:
+        spec = params.spec(name)
+        found = stated.get(name)
+        value = found.effective if found is not None and not found.placeholder else None
+        if spec is not None and (value is None or spec.reads_as_absent(value)):
+            value = spec.default
+        values.append((name, value))
+    return tuple(values)
 
 
 def _peer(node: str, path: str, section: awgconf.Section) -> PeerEntry:
