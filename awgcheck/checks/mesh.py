@@ -191,7 +191,7 @@ def check_allowed_ips_disjoint(ctx: Context, options: Mapping[str, Any]) -> Iter
                       f"packets from {narrow} are accepted only from {to_narrow}")
         yield _fail(what, Location(face.path, line_b),
                     RelatedLocation(ctx.node, Location(face.path, line_a)), effect,
-                    f"peer {name_b}")
+                    _param(mesh, second))
     if held and not clashes:
         yield Outcome(Status.PASS, f"the AllowedIPs of {len(face.peers)} peer(s) are disjoint",
                       location=face.location)
@@ -218,6 +218,14 @@ def _overlaps(held: list[Held]) -> Iterator[tuple[Held, Held]]:
         if outer is not None:
             yield (outer, current) if outer[1] <= current[1] else (current, outer)
         stack.append(current)
+
+
+def _param(mesh: Mesh, entry: PeerEntry) -> str:
+    """A finding's ``param`` for an entry: ``peer NAME``, or ``peer line N``
+    for a key that names nothing known."""
+    target = mesh.target(entry)
+    known = target.node or (target.external.name if target.external else None)
+    return f"peer {known}" if known else f"peer line {entry.line}"
 
 
 def _name(mesh: Mesh, entry: PeerEntry) -> str:
@@ -262,8 +270,10 @@ def check_address_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[O
                         "peers whose AllowedIPs cover only the mesh prefix drop this "
                         "node's packets", f"address {ip}")
         if not clash:
-            yield Outcome(Status.PASS, f"{ip} is unique" + (" and inside the mesh prefix"
-                                                             if inside else ""),
+            among = (f" among the {len(mesh.interfaces)} nodes read ({len(mesh.unread)} "
+                     "not read)" if mesh.unread else "")
+            yield Outcome(Status.PASS, f"{ip} is unique{among}"
+                          + (" and inside the mesh prefix" if inside else ""),
                           f"address {ip}", location=here)
 
 
@@ -315,7 +325,7 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
         if hosts and host.lower() not in {h.lower() for h in hosts}:
             good = False
             yield _fail(f"Endpoint for {other} is host {host}, but the inventory has "
-                        f"{other} at {', '.join(hosts)}", here, _at(peer),
+                        f"{other} ({peer.path}) at {', '.join(hosts)}", here, _at(peer),
                         f"{ctx.node} sends its handshakes to a host that is not {other}",
                         param)
         if good:
@@ -414,7 +424,7 @@ def check_keepalive_nat(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
         name = _name(mesh, entry)
         if entry.keepalive is not None and entry.keepalive.text not in ("0", "off"):
             yield Outcome(Status.PASS, f"PersistentKeepalive {entry.keepalive.text} for "
-                          f"{name}", f"peer {name}", location=entry.location)
+                          f"{name}", _param(mesh, entry), location=entry.location)
             continue
         other = mesh.target(entry).node
         back = mesh.peer_for(other, ctx.node) if other is not None else None
@@ -423,4 +433,4 @@ def check_keepalive_nat(ctx: Context, options: Mapping[str, Any]) -> Iterator[Ou
                     f"{name} sets no PersistentKeepalive{listed}", entry.location,
                     _at(back) if back is not None else None,
                     f"the NAT mapping expires when the tunnel is idle: {name} cannot reach "
-                    f"{ctx.node} until {ctx.node} sends again", f"peer {name}")
+                    f"{ctx.node} until {ctx.node} sends again", _param(mesh, entry))

@@ -93,9 +93,6 @@ class Interface:
     def location(self) -> Location:
         return Location(self.path, self.line)
 
-    def where(self, line: int | None = None) -> str:
-        return f"{self.node} ({self.path}:{line or self.line})"
-
 
 @dataclass(frozen=True)
 class Target:

@@ -89,7 +89,7 @@ def faulty_fleet() -> tuple[Mesh, list[Expected]]:
         Expected("mesh-keepalive-nat", "spoke10", peer("spoke10", "hub"), "hub",
                  peer("hub", "spoke10"), "spoke10 is behind NAT"),
         Expected("mesh-endpoint", "spoke11", line("spoke11", "Endpoint"), "hub", 1,
-                 "is host 192.0.2.99, but the inventory has hub at"),
+                 "is host 192.0.2.99, but the inventory has hub ("),
     ]
     return mesh, expected
 

@@ -14,7 +14,7 @@ import paths
 import pytest
 from faults import NAMES, expected_set, faulty_fleet, found
 
-from awgcheck import audit
+from awgcheck import audit, selection
 from awgcheck import inventory as inventory_file
 from awgcheck.model import Status
 from awgcheck.ruleset import load as ruleset
@@ -107,3 +107,28 @@ def test_docs_topology_shows_what_check_says(tmp_path: Path) -> None:
                     symptom.removeprefix("  symptom: ")))
     assert len(quoted) == 4
     assert quoted <= said
+
+
+def test_a_selection_skips_edges_to_nodes_it_did_not_read(tmp_path: Path) -> None:
+    """--node hub reads only the hub: its edges to the spokes are not
+    compared (said as skips), and no fault of a spoke is invented."""
+    mesh, _ = faulty_fleet()
+    fleet = inventory_file.load(mesh.write_trees(tmp_path))
+    rules = ruleset.RuleSet(r for r in ruleset.load_shipped().rules
+                            if r.id.startswith("mesh-"))
+    report = audit.audit(fleet, rules, selection=selection.select(fleet, ["hub"]))
+    assert {n.name for n in report.nodes} == {"hub"}
+    # The spokes' keys are unknown (their confs were not read): their entries
+    # are said to be unjudged, never passed or failed.
+    known = [f for f in report.findings if f.rule == "mesh-peer-known"]
+    assert {f.status for f in known} == {Status.SKIP, Status.PASS}  # phone is declared
+    assert any("may be one of the nodes not read in this run" in f.message for f in known)
+    symmetric = [f for f in report.findings if f.rule == "mesh-edges-symmetric"]
+    assert {f.status for f in symmetric} == {Status.SKIP}
+    assert any(f.message == "not compared: node spoke3 was not read in this run"
+               for f in symmetric)
+    assert not [f for f in report.findings if f.rule == "mesh-allowed-ips-cover"]
+    failed = {(f.rule, f.param) for f in report.findings if f.status is Status.FAIL}
+    # the hub's own overlap is still its own fault
+    line = mesh.line_of("hub", "[Peer]", "# spoke7")
+    assert failed == {("mesh-allowed-ips-disjoint", f"peer line {line}")}
