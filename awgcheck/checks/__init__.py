@@ -43,6 +43,12 @@ def _compose_against_the_source(options: Mapping[str, Any]) -> bool:
     return bool(options.get("against") == "source")
 
 
+def _cross_node(fn: base.CheckFn, options: OptionSchema | None = None) -> CheckType:
+    """A mesh check: it reads the node's conf and, through the run's mesh,
+    every other node's."""
+    return CheckType(fn, options or {}, _CONF, cross_node=True)
+
+
 CHECKS: dict[str, CheckType] = {
     # params: any document that states interface params
     "equals-source": CheckType(_params(param_checks.check_equals_source),
@@ -90,16 +96,16 @@ CHECKS: dict[str, CheckType] = {
     "compose-diagnostics": CheckType(compose.check_diagnostics, compose.DIAGNOSTICS_OPTIONS,
                                      _COMPOSE, compose.prepare_diagnostics),
     # the fleet as a mesh: a node's side of its edges (inventory ``mesh:``)
-    "mesh-peer-known": CheckType(mesh.check_peer_known, {}, _CONF),
-    "mesh-edges-symmetric": CheckType(mesh.check_symmetric, {}, _CONF),
-    "mesh-allowed-ips-cover": CheckType(mesh.check_allowed_ips_cover, {}, _CONF),
-    "mesh-allowed-ips-disjoint": CheckType(mesh.check_allowed_ips_disjoint,
-                                           {"allow_nested": (bool, False)}, _CONF),
-    "mesh-address-unique": CheckType(mesh.check_address_unique, {}, _CONF),
-    "mesh-endpoint": CheckType(mesh.check_endpoint, {}, _CONF),
-    "mesh-preshared-key": CheckType(mesh.check_preshared_key, {}, _CONF),
-    "mesh-mtu": CheckType(mesh.check_mtu, {}, _CONF),
-    "mesh-keepalive-nat": CheckType(mesh.check_keepalive_nat, {}, _CONF),
+    "mesh-peer-known": _cross_node(mesh.check_peer_known),
+    "mesh-edges-symmetric": _cross_node(mesh.check_symmetric),
+    "mesh-allowed-ips-cover": _cross_node(mesh.check_allowed_ips_cover),
+    "mesh-allowed-ips-disjoint": _cross_node(mesh.check_allowed_ips_disjoint,
+                                             {"allow_nested": (bool, False)}),
+    "mesh-address-unique": _cross_node(mesh.check_address_unique),
+    "mesh-endpoint": _cross_node(mesh.check_endpoint),
+    "mesh-preshared-key": _cross_node(mesh.check_preshared_key),
+    "mesh-mtu": _cross_node(mesh.check_mtu),
+    "mesh-keepalive-nat": _cross_node(mesh.check_keepalive_nat),
 }
 # implies wraps any other check type, so it is built over this very table.
 CHECKS["implies"] = implies.implies_type(CHECKS, _PARAM_KINDS)

@@ -128,6 +128,8 @@ class CheckType:
     rule with these options reads the source of truth, so when the source
     could not be read the engine does not run it (the report says why
     once, instead of every node saying it for every such rule).
+    ``cross_node``: it judges a node against the other nodes' confs (the
+    mesh checks); ``select`` does not narrow it.
     """
 
     fn: CheckFn
@@ -137,6 +139,9 @@ class CheckType:
     compares_with_source: bool = False
     drifts: Callable[[Mapping[str, Any]], bool] = never
     needs_source: Callable[[Mapping[str, Any]], bool] = never
+    # It reads every node's conf through the run's mesh (Context.mesh), not
+    # the params its rule selects: `rules show` says so.
+    cross_node: bool = False
 
     def validate(self, where: str, data: Mapping[str, Any],
                  artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:

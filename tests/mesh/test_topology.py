@@ -107,3 +107,10 @@ def test_topology_escapes_a_hostile_node_name_in_every_format(tmp_path: Path) ->
                            capture_output=True)
         else:
             assert "<img" not in out and "#lt;img" in out
+
+
+def test_rules_show_says_a_mesh_rule_reads_every_node() -> None:
+    proc = subprocess.run([sys.executable, "-m", "awgcheck", "rules", "show", "mesh-mtu"],
+                          capture_output=True, text=True, timeout=60)
+    assert ("reads:       conf, and every other node's (the inventory's mesh:, "
+            "docs/topology.md)") in proc.stdout
