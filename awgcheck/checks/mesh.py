@@ -12,7 +12,8 @@ edge whose other node was not read is skipped, saying so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import ipaddress
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from awgcheck.checks.base import Context, Outcome
@@ -288,7 +289,7 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
         if target.external is not None:
             name, param = target.external.name, f"peer {target.external.name}"
             allowed = (target.external.address,) if target.external.address else ()
-            if allowed and host.lower() not in {a.lower() for a in allowed}:
+            if allowed and not _names(host, allowed):
                 yield _fail(f"Endpoint for {name} is {host}, but {mesh.settings.origin} "
                             f"declares its address {allowed[0]}", here, None,
                             f"{ctx.node} sends its handshakes to a host that is not {name}",
@@ -314,7 +315,7 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
                         f"{ctx.node}'s handshakes go to a closed port: no tunnel unless "
                         f"{other} initiates first", param)
         hosts = mesh.members[other].reachable_at if other in mesh.members else ()
-        if hosts and host.lower() not in {h.lower() for h in hosts}:
+        if hosts and not _names(host, hosts):
             good = False
             yield _fail(f"Endpoint for {other} is host {host}, but the inventory has "
                         f"{other} ({peer.path}) at {', '.join(hosts)}", here, _at(peer),
@@ -323,6 +324,19 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
         if good:
             yield Outcome(Status.PASS, f"Endpoint for {other} is its ListenPort {port}"
                           + (f" at {host}" if hosts else ""), param, location=here)
+
+
+def _names(host: str, hosts: Sequence[str]) -> bool:
+    """Does ``host`` name one of ``hosts``? Names compare without case,
+    addresses by value (``2001:DB8:0::1`` is ``2001:db8::1``)."""
+    return any(_host_key(host) == _host_key(h) for h in hosts)
+
+
+def _host_key(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host.strip("[]")))
+    except ValueError:
+        return host.lower().rstrip(".")
 
 
 def _split(endpoint: str) -> tuple[str, str]:
