@@ -311,7 +311,7 @@ class _Reader:
         self.stripped: list[int] = []
         self.headless_reported = False
         self.original = ""
-        self.public_key: str | None = None
+        self.private_key: str | None = None
 
     def diag(self, line: int | None, code: str, message: str,
              level: Level = Level.FATAL) -> None:
@@ -436,8 +436,11 @@ class _Reader:
             return
         reading = params.interpret(spec, cleaned_value)
         if spec.name == "PrivateKey" and reading.error is None and not self.placeholder(line):
-            # Derived here, before _add_entry replaces the value with its digest.
-            self.public_key = wgkeys.public_key(cleaned_value)
+            # Kept until the file is read (the last one wins, as in the tool),
+            # before _add_entry replaces the value with its digest; only its
+            # public key outlives the parse. Derived once, not per line: a
+            # file of 170,000 PrivateKey lines costs one X25519.
+            self.private_key = cleaned_value
         self._add_entry(number, raw, key, raw_value, spec.name,
                         params.Handler.SETCONF, reading.effective, reading.error)
         if reading.error is not None:
@@ -611,5 +614,5 @@ def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = F
         path=path, facts=facts, lines=tuple(reader.lines), sections=sections,
         entries=tuple(reader.entries), diagnostics=tuple(diagnostics),
         awg_quick_stripped=tuple(reader.stripped), template=template,
-        public_key=reader.public_key,
+        public_key=wgkeys.public_key(reader.private_key) if reader.private_key else None,
     )
