@@ -119,6 +119,7 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
                                budget=_left_of_deadline(reads, options), mesh=mesh)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
+    findings = _located(findings, every)
     findings = waivers.apply(
         findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
         fleet={n.name: n.groups for n in inventory.nodes},
@@ -143,11 +144,33 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
                   shard=chosen.shard, source_failure=failure)
 
 
+def _located(findings: list[Finding], reads: Sequence[NodeRead]) -> list[Finding]:
+    """The findings of nodes read over SSH with their locations' host,
+    port and path apart (the documents name a file as messages do,
+    ``host:/path``); ``reads`` are every node read, so a mesh finding's
+    other end is located too, whichever node it is on."""
+    remotes = {r.node.name: r.remote for r in reads if r.remote is not None}
+    if not remotes:
+        return findings
+    located = []
+    for finding in findings:
+        remote = remotes.get(finding.node)
+        if remote is not None and finding.location is not None:
+            finding = replace(finding, location=remote.locate(finding.location))
+        # A mesh finding's other end is in another node's file.
+        other = remotes.get(finding.related.node) if finding.related is not None else None
+        if other is not None and finding.related is not None:
+            finding = replace(finding, related=replace(
+                finding.related, location=other.locate(finding.related.location)))
+        located.append(finding)
+    return located
+
+
 def by_place(finding: Finding) -> tuple[str, int]:
     """The order of findings about no node (a waiver that matched nothing
     names its file): by file and line."""
     where = finding.location
-    return ("", 0) if where is None else (where.path, where.line or 0)
+    return ("", 0) if where is None else (where.place, where.line or 0)
 
 
 def _left_of_deadline(reads: Sequence[NodeRead], options: RunOptions) -> engine.Budget:

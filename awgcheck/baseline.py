@@ -54,7 +54,7 @@ def identity(finding: Finding) -> Identity:
     about another waiver of the same file."""
     about = finding.waiver if finding.status is not Status.WAIVED else None
     return (finding.node, finding.rule, finding.param,
-            finding.location.path if finding.location is not None else None,
+            finding.location.place if finding.location is not None else None,
             None if about is None else (about.nodes, about.rule, about.param))
 
 

@@ -269,5 +269,7 @@ def merge(parts: Sequence[Part]) -> Merged:
         first.report, source_path=source_path, shard=None, nodes=tuple(nodes),
         findings=(*(f for n in order for f in n.findings), *_loose(loose, every, nodes, today)),
         resolved=tuple(f for n in order for f in n.resolved), baseline=first.report.baseline,
-        rules=rules, source_failure=source_failure, run=run)
+        rules=rules, source_failure=source_failure, run=run,
+        # A part that left its passes out cannot give them back: none is listed.
+        omit_passes=any(p.report.omit_passes for p in parts))
     return Merged(report, tuple(warnings))

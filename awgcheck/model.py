@@ -74,15 +74,34 @@ class ArtifactKind(enum.StrEnum):
     PARAMS = "params"
 
 
+SSH_PORT = 22
+"""ssh's default port: a location on it is named without it, as ssh names it."""
+
+
 @dataclass(frozen=True)
 class Location:
-    """A place in a file; ``line`` is 1-based, None for the whole file."""
+    """A place in a file; ``line`` is 1-based, None for the whole file.
+
+    ``host`` and ``port`` say which SSH node the file is on (None: a local
+    file); ``path`` is then the path on that node. Messages and the human
+    formats name it as ssh does, ``host:/path`` (``host:port:/path``)."""
 
     path: str
     line: int | None = None
+    host: str | None = None  # the host as the inventory or ssh_config names it
+    port: int | None = None  # its SSH port
+
+    @property
+    def place(self) -> str:
+        """The file as messages name it: the path, after ``host:`` (and
+        ``port:`` unless it is ssh's default) for a file on an SSH node."""
+        if self.host is None:
+            return self.path
+        port = "" if self.port in (None, SSH_PORT) else f"{self.port}:"
+        return f"{self.host}:{port}{self.path}"
 
     def __str__(self) -> str:
-        return self.path if self.line is None else f"{self.path}:{self.line}"
+        return self.place if self.line is None else f"{self.place}:{self.line}"
 
 
 class Level(enum.StrEnum):
@@ -264,6 +283,10 @@ class NodeResult:
     fleet (``check --node``) merge back in inventory order; None where the
     nodes are not an inventory's (the gate's files)."""
     groups: tuple[str, ...] = ()  # its inventory groups (what ``group:NAME`` names)
+    passes: int = 0
+    """How many of its findings passed: counted here so a report that
+    leaves passing findings out (``check --omit-passes``) still counts them,
+    node by node (``merge`` adds them up again)."""
 
     @property
     def read(self) -> bool:
@@ -276,12 +299,13 @@ class NodeResult:
         above ``fail_on``; else, when a rule could not be evaluated on it,
         not a pass but an error of class ``rule_error`` (the node was
         reached; reports list those rules, not the node, as unreadable)."""
+        passes = sum(1 for f in findings if f.status is Status.PASS)
         if any(f.failed and f.severity.at_least(fail_on) for f in findings):
-            return cls(name, Status.FAIL)
+            return cls(name, Status.FAIL, passes=passes)
         if any(f.status is Status.ERROR for f in findings):
             return cls(name, Status.ERROR, "some rules could not be evaluated",
-                       ErrorClass.RULE_ERROR)
-        return cls(name, Status.PASS)
+                       ErrorClass.RULE_ERROR, passes=passes)
+        return cls(name, Status.PASS, passes=passes)
 
 
 @dataclass(frozen=True)
@@ -433,6 +457,9 @@ class Report:
     run: RunMeta | None = field(default=None, compare=False)
     baseline: BaselineUse | None = None
     resolved: tuple[Finding, ...] = ()  # the baseline's findings no longer found
+    omit_passes: bool = False
+    """The JSON report lists no passing finding (``check --omit-passes``, a
+    large fleet); its nodes and summary still count them."""
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold; with

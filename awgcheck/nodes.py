@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from awgcheck import engine
-from awgcheck.collect.base import Collector, ConnectOptions
+from awgcheck.collect.base import Collector, ConnectOptions, Remote
 from awgcheck.collect.runtime import Missing
 from awgcheck.collect.scope import RunScope
 from awgcheck.collect.transports import TRANSPORTS
@@ -116,6 +116,7 @@ class NodeRead:
     missing: tuple[Missing, ...] = ()  # evidence asked for but not read (runtime)
     findings: tuple[Finding, ...] = ()  # what the document kinds said of their reading
     expires_at: float | None = None  # the node's deadline (RunOptions.expires_at)
+    remote: Remote | None = None  # the host its files were read on (None: local files)
 
 
 def read_node(node: Node, options: RunOptions,
@@ -147,7 +148,8 @@ def _read_documents(collector: Collector, node: Node, options: RunOptions,
         if reading.document is not None:
             docs[kind] = reading.document
     return NodeRead(node, engine.NodeDocuments(node.name, docs), missing=tuple(missing),
-                    findings=tuple(findings), expires_at=options.expires_at)
+                    findings=tuple(findings), expires_at=options.expires_at,
+                    remote=collector.remote)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ the verdict can tell whether the evidence fits.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from awgcheck import params
@@ -30,6 +31,16 @@ class Expect(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class Health:
+    """What a tunnel was seen doing (triage's evidence); None where the
+    evidence cannot tell."""
+
+    handshake_recent: bool | None = None
+    data_flows: bool | None = None
+    partial_loss: bool = False
+
+
+@dataclass(frozen=True)
 class MismatchClass:
     """One row of the symptom table."""
 
@@ -37,6 +48,38 @@ class MismatchClass:
     params: tuple[str, ...]
     symptom: str
     expects: Expect
+
+    def explains(self, seen: Health) -> bool | None:
+        """Whether what was ``seen`` is what this mismatch predicts: True
+        it matches, False it contradicts, None the evidence cannot tell."""
+        return _EXPLAINS[self.expects](seen)
+
+
+def _up_but_dead(seen: Health) -> bool | None:
+    """Handshakes refresh while data is dropped: a stale handshake or data
+    that flows rules it out; both halves seen confirm it."""
+    if seen.handshake_recent is False or seen.data_flows is True:
+        return False
+    if seen.handshake_recent and seen.data_flows is False:
+        return True
+    return None
+
+
+def _healthy(seen: Health) -> bool | None:
+    return seen.data_flows
+
+
+_EXPLAINS: dict[Expect, Callable[[Health], bool | None]] = {
+    Expect.NO_HANDSHAKE: lambda seen: None if seen.handshake_recent is None
+    else not seen.handshake_recent,
+    Expect.UP_BUT_DEAD: _up_but_dead,
+    Expect.DEAD: lambda seen: None if seen.data_flows is None else not seen.data_flows,
+    Expect.PARTIAL: lambda seen: True if seen.partial_loss else None,
+    # A mismatch with no visible effect (until load) explains a tunnel that
+    # carries data, and cannot explain one that does not.
+    Expect.INVISIBLE: _healthy,
+    Expect.HEALTHY: _healthy,
+}
 
 
 # Param mismatches ordered by how completely each breaks the tunnel: when

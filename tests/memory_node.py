@@ -27,6 +27,8 @@ class FakeCollector:
         self.failures = failures or {}
         self.ran: list[tuple[tuple[str, ...], bool]] = []
 
+    remote = None  # local files, as far as reports go
+
     def describe(self, path: str) -> str:
         return f"fake:{path}"
 

@@ -98,6 +98,22 @@ def test_command_failure_never_quotes_a_key() -> None:
     assert secret not in command_failure(NODE, SHOWCONF, result).why
 
 
+def test_command_failure_quotes_a_message_on_stdout_escaped_and_capped() -> None:
+    """A login shell that refuses commands (nologin on an SFTP-only
+    account) says why on stdout, with stderr empty: that is quoted, with
+    control characters escaped and the length capped."""
+    said = b"This service allows sftp connections only.\x1b[2J" + b" more" * 100
+    missing = command_failure(NODE, SHOWCONF, CommandResult(SHOWCONF, 1, said, b""))
+    assert missing.why.startswith("`awg showconf awg0` exited 1 on edge, which said: This "
+                                  "service allows sftp connections only.\\x1b[2J more")
+    assert "\x1b" not in missing.why and "no message" not in missing.why
+    assert missing.why.endswith(" ...") and len(missing.why) < 300
+    assert "an account that may only use SFTP cannot run it" in missing.how
+    # Nothing on either stream: said so.
+    silent = command_failure(NODE, SHOWCONF, CommandResult(SHOWCONF, 3, b"", b""))
+    assert silent.why == "`awg showconf awg0` exited 3: no message"
+
+
 def test_read_node_adds_the_runtime_document_when_asked() -> None:
     conf = b"[Interface]\nS4 = 18\n"
     collector = FakeCollector({CONF_PATH: conf}, {SHOWCONF: [b"[Interface]\nS4 = 17\n"]})

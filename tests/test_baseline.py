@@ -77,9 +77,9 @@ def test_baseline_marks_findings_new_updated_unchanged_and_lists_resolved(
     assert [(f["node"], f["rule"], f["param"], f["baseline_state"])
             for f in report["resolved"]] == [
         ("partner-almaty", "canonical-spelling", "H3", "absent")]
-    assert report["summary"] | {} == {
+    assert report["summary"].items() >= {
         "nodes": 4, "checked": 4, "failed": 2, "errors": 0, "exit_code": 1,
-        "new": 1, "updated": 1, "unchanged": 2, "resolved": 1}
+        "new": 1, "updated": 1, "unchanged": 2, "resolved": 1}.items()
     night_1 = _started(first)
     assert report["baseline"] == {"path": str(first), "previous_run": night_1,
                                   "fail_on_new": False}
@@ -330,3 +330,4 @@ def test_compare_resolves_a_finding_whose_node_was_read_and_rule_ran() -> None:
     resolved = baseline.compare(_report(), _report(_finding()), USE, TONIGHT).resolved
     assert [(f.node, f.param, f.baseline_state, f.first_seen) for f in resolved] == [
         ("a", "S4", BaselineState.ABSENT, NIGHT_1_TEXT)]
+

@@ -96,6 +96,8 @@ class _Collector:
     def __init__(self, boom: BaseException | None = None) -> None:
         self.boom = boom
 
+    remote = None  # local files, as far as reports go
+
     def describe(self, path: str) -> str:
         return path
 

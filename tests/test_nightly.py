@@ -227,15 +227,16 @@ def test_night_1_reports_waived_expired_and_failing_drift(nights: Nights) -> Non
     assert _node_status(report) == {
         "server": "pass", "edge-new": "pass", "edge-waived": "pass", "edge-expired": "fail",
         "edge-fixed": "fail", "edge-lapsing": "pass"}
-    assert report["summary"] == {"nodes": 6, "checked": 6, "failed": 2, "errors": 0,
-                                 "exit_code": 1}
+    assert report["summary"].items() >= {"nodes": 6, "checked": 6, "failed": 2, "errors": 0,
+                                         "exit_code": 1}.items()
     assert {n["name"]: n["groups"] for n in report["nodes"]} == {
         name: groups for name, (groups, _, _) in PLAN.items()}
     drift = _by_key(report)["edge-fixed", "must-match-drift", "S2"]
     assert (drift["expected"], drift["actual"], drift["severity"]) == ("140", "141", "critical")
     node = nights.nodes["edge-fixed"]
-    assert drift["location"] == {"path": f"{node.host}:{node.port}:{node.conf_path}",
-                                 "line": 10}
+    # host, port and path apart (v1 wrote "host:port:path" as the path)
+    assert drift["location"] == {"host": node.host, "port": node.port,
+                                 "path": node.conf_path, "line": 10}
     assert "baseline" not in report and "resolved" not in report
 
 
@@ -278,9 +279,9 @@ def test_night_2_against_night_1_new_resolved_unchanged_updated(nights: Nights) 
     assert [(f["node"], f["rule"], f["param"], f["baseline_state"], f["actual"])
             for f in report["resolved"]] == [
         ("edge-fixed", "must-match-drift", "S2", "absent", "141")]
-    assert report["summary"] == {
+    assert report["summary"].items() >= {
         "nodes": 6, "checked": 6, "failed": 3, "errors": 0, "exit_code": 1,
-        "new": 2, "updated": 1, "unchanged": 3, "resolved": 1}
+        "new": 2, "updated": 1, "unchanged": 3, "resolved": 1}.items()
     first = _first(nights).report
     assert report["baseline"] == {"path": str(_first(nights).report_path),
                                   "previous_run": first["run"]["started_at"],
@@ -506,3 +507,4 @@ def _statuses(metrics: Samples) -> dict[str, str]:
 
 def _unix(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
+

@@ -136,3 +136,32 @@ def test_symptoms_gate_summary_carries_the_table_text() -> None:
     by_param = {c.param: c for c in summary.changes}
     assert by_param["S4"].symptom == S4 and S4 in by_param["S4"].text
     assert by_param["Jc"].symptom == symptoms.SIDE_LOCAL.symptom
+
+
+UP_NO_DATA = symptoms.Health(handshake_recent=True, data_flows=False)
+NO_HANDSHAKE = symptoms.Health(handshake_recent=False, data_flows=False)
+HEALTHY = symptoms.Health(handshake_recent=True, data_flows=True)
+PARTIAL = symptoms.Health(handshake_recent=True, data_flows=None, partial_loss=True)
+HANDSHAKE_ONLY = symptoms.Health(handshake_recent=True)
+
+
+@pytest.mark.parametrize(("param", "seen", "explains"), [
+    ("S4", UP_NO_DATA, True), ("H4", NO_HANDSHAKE, False), ("S4", HEALTHY, False),
+    ("S4", HANDSHAKE_ONLY, None),
+    ("H2", UP_NO_DATA, False), ("S2", NO_HANDSHAKE, True), ("H1", NO_HANDSHAKE, True),
+    ("HeaderProtectionKey", HANDSHAKE_ONLY, False), ("S1", symptoms.Health(), None),
+    ("RandomTrailers", UP_NO_DATA, True), ("RandomTrailers", HEALTHY, False),
+    ("S3", HEALTHY, True), ("S3", UP_NO_DATA, False), ("S3", HANDSHAKE_ONLY, None),
+    ("Jc", HEALTHY, True), ("Jc", NO_HANDSHAKE, False), ("I1", HANDSHAKE_ONLY, None),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_each_class_says_whether_the_evidence_fits_it(param: str, seen: symptoms.Health,
+                                                      explains: bool | None) -> None:
+    """What triage ranks causes by: the table's prediction against what was seen."""
+    found = symptoms.class_of(param)
+    assert found is not None
+    assert found.explains(seen) is explains
+
+
+def test_overlapping_headers_are_explained_by_partial_loss_only() -> None:
+    assert symptoms.OVERLAP.explains(PARTIAL) is True
+    assert symptoms.OVERLAP.explains(UP_NO_DATA) is None

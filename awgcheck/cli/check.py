@@ -84,6 +84,10 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @output_option
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
+@click.option("--omit-passes", is_flag=True,
+              help="With --format json: leave passing findings out of the report (a large "
+                   "fleet's report is mostly passes); each node and the summary still count "
+                   "them, and --baseline and merge read such reports.")
 @click.option("--baseline", "baseline_path", type=click.Path(path_type=Path),
               metavar="PREVIOUS.json",
               help="A `check --format json` report of an earlier run: mark each finding new, "
@@ -119,7 +123,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @user_errors
 def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
           rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
-          fail_on: str, baseline_path: Path | None, fail_on_new: bool,
+          fail_on: str, omit_passes: bool, baseline_path: Path | None, fail_on_new: bool,
           patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
           waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
@@ -135,6 +139,9 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     nothing (see docs/inventory.md, "Waivers").
     """
     started = dt.datetime.now(dt.UTC)
+    if omit_passes and fmt != "json":
+        raise UsageError(f"--omit-passes: only --format json lists passing findings, "
+                         f"not --format {fmt}")
     if output_path is not None:
         output.check_writable(output_path)
     against = _read_baseline(baseline_path, fail_on_new)
@@ -154,7 +161,7 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
                                  str(ansible_path or inventory_path), rules.digest))
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
-    emit(FORMATS.render(fmt, report), output_path)
+    emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes)), output_path)
     sys.exit(report.exit_code())
 
 

@@ -17,7 +17,7 @@ import click
 from awgcheck import __version__
 from awgcheck.cli import output
 from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
-from awgcheck.gate import config, fleet, git, run
+from awgcheck.gate import config, fleet, git, run, unmatched
 from awgcheck.model import RunMeta, Severity
 from awgcheck.report import GATE_FORMATS
 from awgcheck.report.rulemeta import with_rules
@@ -69,7 +69,7 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
                         fail_on=Severity(fail_on) if fail_on else settings.fail_on,
                         profile=profile or settings.profile, fleet_report=fleet_report)
     # The gate's config plays the inventory's part: it names what was checked.
-    report = replace(with_rules(report, rules.rules),
+    report = replace(with_rules(report, rules.rules, also=[unmatched.RULE]),
                      run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
                                  str(config_file), rules.digest))
     emit(GATE_FORMATS.render(fmt, report), output_path)

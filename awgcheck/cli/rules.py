@@ -1,8 +1,9 @@
 """``awgcheck rules list|show``: the rules, and everything about one of them.
 
 Besides the loaded rules, both list the ids no rule file declares that
-``check`` reports about waivers (``waiver-expired``, ``waiver-unused``),
-so every rule id a report names can be looked up here.
+``check`` reports about waivers (``waiver-expired``, ``waiver-unused``)
+and ``gate`` about its config (``consumer-glob-unmatched``), so every rule
+id a report names can be looked up here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 from awgcheck.checks import CHECKS
 from awgcheck.cli.options import load_rules, rules_option, user_errors
 from awgcheck.errors import UsageError
+from awgcheck.gate import unmatched
 from awgcheck.model import RuleMeta
 from awgcheck.report.grid import grid
 from awgcheck.text import printable
@@ -21,6 +23,12 @@ from awgcheck.waivers import RULES as WAIVER_RULES
 
 WAIVERS_READ = "waivers"
 """What the waiver ids read: the inventory's waivers and --waivers files."""
+BUILT_IN: tuple[tuple[str, str, RuleMeta], ...] = (
+    *((WAIVERS_READ, "the inventory's waivers: list and --waivers files", meta)
+      for meta in WAIVER_RULES),
+    ("gate config", "the consumers: globs of the gate's awgcheck.yaml", unmatched.RULE),
+)
+"""The ids no rule file declares: what each reads, in short and in full."""
 
 
 @click.group()
@@ -38,7 +46,7 @@ def rules_list(rule_paths: Sequence[str]) -> None:
     rows = [[printable(str(cell)) for cell in
              (r.id, r.severity.value, r.select.artifact_names, r.title)]
             for r in loaded.rules]
-    rows += [[meta.id, meta.severity.value, WAIVERS_READ, meta.title] for meta in WAIVER_RULES]
+    rows += [[meta.id, meta.severity.value, reads, meta.title] for reads, _, meta in BUILT_IN]
     click.echo(grid(rows, ["id", "severity", "reads", "title"], tablefmt="simple"))
 
 
@@ -50,9 +58,9 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     """Everything about one rule: what it checks, why, and how to fix it."""
     loaded = load_rules(rule_paths)
     rule = loaded.by_id.get(rule_id)
-    builtin = next((meta for meta in WAIVER_RULES if meta.id == rule_id), None)
+    builtin = next((entry for entry in BUILT_IN if entry[2].id == rule_id), None)
     if rule is None and builtin is not None:
-        _show_meta(builtin)
+        _show_meta(*builtin)
         return
     if rule is None:
         raise UsageError(f"no rule with id '{rule_id}' (see `awgcheck rules list`)")
@@ -78,9 +86,9 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     click.echo("\n".join(printable(part) for line in lines for part in line.split("\n")))
 
 
-def _show_meta(meta: RuleMeta) -> None:
-    """A rule id no rule file declares (the waiver findings)."""
+def _show_meta(reads: str, what: str, meta: RuleMeta) -> None:
+    """A rule id no rule file declares (the waiver and gate config findings)."""
     lines = [f"{meta.id}: {meta.title}", f"severity:    {meta.severity.value}",
-             f"reads:       {WAIVERS_READ} (the inventory's waivers: list and --waivers files)", "",
+             f"reads:       {reads} ({what})", "",
              meta.description, "", f"fix: {meta.remediation}"]
     click.echo("\n".join(lines))

@@ -52,6 +52,12 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     """Why does NODE's tunnel fail? File, runtime and source side by side,
     the evidence, the likely cause and the exact fix.
 
+    The likely cause is the differing param whose symptom the evidence
+    matches; the others are listed with their own symptoms, and the fix
+    starts with the cause's (side-local params last, as policy). A source
+    that is an SSH node has its running interface read too, so a source
+    whose file was never applied shows.
+
     \b
     Exit codes:
       0  nothing wrong found

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from awgcheck.collect.scope import RunScope
 from awgcheck.errors import CollectError, ErrorClass
 from awgcheck.inventory import Node
+from awgcheck.model import Location
 
 MAX_FILE_BYTES = 1024 * 1024
 """Cap on what is read from a node per file: a hostile or broken node must
@@ -33,8 +34,34 @@ class CommandResult:
     stderr: bytes
 
 
+@dataclass(frozen=True)
+class Remote:
+    """The host a transport reaches a node's files on: its name as the
+    inventory or ssh_config gives it, and the port. Messages name a file
+    there ``host:/path`` (``host:port:/path``, as :class:`Location` does);
+    reports take host, port and path apart again (:meth:`locate`)."""
+
+    host: str
+    port: int
+
+    def describe(self, path: str) -> str:
+        return Location(path, host=self.host, port=self.port).place
+
+    def locate(self, location: Location) -> Location:
+        """``location`` as read (its path named by :meth:`describe`) with
+        host, port and path apart; any other location as it is."""
+        prefix = self.describe("")
+        if location.host is not None or not location.path.startswith(prefix):
+            return location
+        return replace(location, path=location.path[len(prefix):], host=self.host,
+                       port=self.port)
+
+
 class Collector(Protocol):
     """Reads files and runs commands on one node."""
+
+    remote: Remote | None
+    """The host the node's files are on (None: local files)."""
 
     def describe(self, path: str) -> str:
         """How reports should name ``path`` on this node (a local file path,

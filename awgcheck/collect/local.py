@@ -24,6 +24,7 @@ from awgcheck.collect.base import (
     MAX_FILE_BYTES,
     CommandResult,
     ConnectOptions,
+    Remote,
     file_missing,
     file_too_large,
     not_regular,
@@ -121,6 +122,8 @@ class LocalTreeCollector:
 
     tree = "the node tree"
     """How errors name the tree a path must stay in."""
+
+    remote: Remote | None = None  # the files are on this machine
 
     def __init__(self, root: Path) -> None:
         self.root = root

@@ -24,7 +24,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from awgcheck.collect.base import MAX_FILE_BYTES, Collector, CommandResult, ConnectOptions
+from awgcheck.collect.base import (
+    MAX_FILE_BYTES,
+    Collector,
+    CommandResult,
+    ConnectOptions,
+    Remote,
+)
 from awgcheck.collect.local import open_local, read_local_file
 from awgcheck.collect.sudo import SudoRefused, read_argv, refusal, run_argv
 from awgcheck.errors import CollectError, ErrorClass
@@ -48,6 +54,8 @@ def needs_sudo() -> bool:
 
 class MachineCollector:
     """Reads this machine's files and runs commands on it."""
+
+    remote: Remote | None = None  # the files are on this machine
 
     def __init__(self, *, sudo: bool = False, expires_at: float | None = None) -> None:
         self.sudo = sudo

@@ -27,6 +27,7 @@ from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, refusal, rule, run_
 from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Node
 from awgcheck.parse.runtime import RuntimeState, parse_dump, parse_showconf
+from awgcheck.text import printable
 
 COMMAND_TIMEOUT = 15.0
 """Seconds one ``awg`` command may take; it answers in milliseconds when the
@@ -184,6 +185,24 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
                        f"{node.name} (the tunnel is down)",
                        f"check `interface:` in the inventory; bring it up with "
                        f"`awg-quick up {node.interface}`")
+    said = node_message(result)
+    if result.stdout.strip():
+        # A failed command that printed on stdout: what a login shell that
+        # refuses commands does (nologin on an SFTP-only account), not awg.
+        return Missing("runtime", f"`{command}` exited {result.exit_status} on {node.name}, "
+                       f"which said: {said}",
+                       f"run `{command}` on the node as the login user to see why; an "
+                       "account that may only use SFTP cannot run it: use one with a shell")
     return Missing("runtime", f"`{command}` exited {result.exit_status}: "
-                   f"{err[:_STDERR_QUOTE] or 'no message'}",
+                   f"{said or 'no message'}",
                    f"run `{command}` on the node by hand to see why")
+
+
+def node_message(result: CommandResult) -> str:
+    """What a failed command said on stderr and stdout (a login shell that
+    refuses commands prints on stdout), secrets scrubbed, control
+    characters escaped, cut to a quotable length."""
+    said = [text for stream in (result.stderr, result.stdout)
+            if (text := params.scrub(stream.decode("utf-8", "replace").strip()))]
+    shown = printable(" / ".join(said))
+    return shown if len(shown) <= _STDERR_QUOTE else shown[:_STDERR_QUOTE] + " ..."

@@ -15,6 +15,7 @@ exclude: [partners/old/*]           # optional: globs never read
 rules: [builtin, ci/rules]          # optional: rule files/folders; default the catalog
 profile: strict                     # optional: strict (default) or protocol
 fail_on: error                      # optional: critical, error (default), warning, info
+allow_unmatched_consumers: false    # optional: true makes a glob that matches nothing a note
 ```
 
 Every mistake is a :class:`GateConfigError` naming the file and the key,
@@ -38,11 +39,14 @@ from awgcheck.ruleset import load as ruleset
 from awgcheck.ruleset.load import PROFILES
 
 DEFAULT_NAME = "awgcheck.yaml"
+ALLOW_UNMATCHED = "allow_unmatched_consumers"
+"""The switch that lets a consumer glob match nothing (by default a failure:
+a renamed folder must not turn the gate green by checking nothing)."""
 CONSUMER_KINDS = ("confs", "templates", "params", "compose", "compose_templates")
 COMPOSE_KINDS = ("compose", "compose_templates")
 """Consumer kinds read as compose projects (globs or ``{file, conf}`` pairs)."""
 _TOP_KEYS = ("source", "consumers", "compose_env", "compose_profiles", "exclude", "rules",
-             "profile", "fail_on")
+             "profile", "fail_on", ALLOW_UNMATCHED)
 _PAIR_KEYS = ("file", "conf")
 # What Compose accepts as a variable name in its environment.
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -66,6 +70,7 @@ class GateConfig:
     rules: tuple[str, ...] = ()
     profile: str = "strict"
     fail_on: Severity = Severity.ERROR
+    allow_unmatched_consumers: bool = False
 
 
 def _strings(where: str, value: object) -> tuple[str, ...]:
@@ -180,6 +185,12 @@ def _choice(where: str, key: str, value: object, allowed: tuple[str, ...]) -> st
     return str(value)
 
 
+def _flag(where: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise GateConfigError(f"{where}: key '{key}' must be true or false, got {value!r}")
+    return value
+
+
 def parse(data: object, path: Path, repo: Path) -> GateConfig:
     """Validate loaded YAML; ``repo`` is the root the paths are relative to."""
     where = str(path)
@@ -215,6 +226,7 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
                     for r in _strings(f"{where}: key 'rules'", data.get("rules", []))),
         profile=_choice(where, "profile", data.get("profile", "strict"), PROFILES),
         fail_on=Severity(_choice(where, "fail_on", data.get("fail_on", "error"), severities)),
+        allow_unmatched_consumers=_flag(where, ALLOW_UNMATCHED, data.get(ALLOW_UNMATCHED, False)),
     )
 
 

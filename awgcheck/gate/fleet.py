@@ -15,7 +15,7 @@ from pathlib import Path
 
 from awgcheck.errors import UsageError
 from awgcheck.model import Status
-from awgcheck.report.json_format import SCHEMA
+from awgcheck.report.json_format import READABLE, SCHEMA
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _status(value: object) -> Status | None:
 def load(data: object, where: str) -> FleetReport:
     """A parsed ``check --format json`` report as a :class:`FleetReport`;
     anything else is a usage error naming ``where``."""
-    if (not isinstance(data, dict) or data.get("schema") != SCHEMA
+    if (not isinstance(data, dict) or data.get("schema") not in READABLE
             or not isinstance(data.get("nodes"), list)
             or not isinstance(data.get("findings"), list)):
         raise UsageError(f"--fleet-report {where}: not an awgcheck JSON report "

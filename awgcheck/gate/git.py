@@ -44,15 +44,35 @@ def _commit(repo: Path, ref: str) -> str | None:
     return done.stdout.decode().strip() if done.returncode == 0 else None
 
 
+FETCH_HISTORY = ("this is a shallow clone, which lacks the base's history: fetch it "
+                 "(actions/checkout: fetch-depth: 0; GitLab CI: GIT_DEPTH: \"0\"; by hand: "
+                 "git fetch --unshallow, then git fetch origin BRANCH)")
+"""What a shallow clone is told: the base commit is simply not there."""
+
+
+def is_shallow(repo: Path) -> bool:
+    """Whether the clone was made with ``--depth`` (CI's default checkout)."""
+    done = _git(repo, "rev-parse", "--is-shallow-repository")
+    return done.returncode == 0 and done.stdout.strip() == b"true"
+
+
 def resolve_base(repo: Path, ref: str | None) -> BaseCommit | None:
-    """``--base REF`` as a commit (an unknown REF is a usage error); without
-    REF, the merge base of HEAD with the default branch, or None when there
-    is none (a fresh repository, a detached checkout without remotes)."""
+    """``--base REF`` as a commit (an unknown REF is a usage error, which
+    says to fetch history in a shallow clone); without REF, the merge base
+    of HEAD with the default branch, or None when there is none (a fresh
+    repository, a detached checkout without remotes) or it cannot be told
+    (a shallow clone)."""
     if ref is not None:
         commit = _commit(repo, ref)
         if commit is None:
-            raise UsageError(f"--base {ref}: not a commit in {repo}")
+            hint = f": {FETCH_HISTORY}" if is_shallow(repo) else ""
+            raise UsageError(f"--base {ref}: not a commit in {repo}{hint}")
         return BaseCommit(ref, commit)
+    if is_shallow(repo):
+        # The history is cut: a merge base found in it may be the cut itself,
+        # or HEAD (a clone of one branch has origin/HEAD pointing at it), and
+        # the gate would say "no param changed" about a change it never saw.
+        return None
     for branch in DEFAULT_BRANCHES:
         if _commit(repo, branch) is None:
             continue

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from awgcheck import engine
 from awgcheck.errors import CollectError, ErrorClass, ParseError
-from awgcheck.gate import change, compose, git
+from awgcheck.gate import change, compose, git, unmatched
 from awgcheck.gate.config import COMPOSE_KINDS, CONSUMER_KINDS, GateConfig
 from awgcheck.gate.fleet import FleetReport
 from awgcheck.model import (
@@ -61,19 +61,21 @@ class Read:
         return path if self.part is None else f"{path} ({self.part})"
 
 
-def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list[str]]:
+def find_consumers(repo: Path,
+                   config: GateConfig) -> tuple[list[Consumer], list[unmatched.Unmatched]]:
     """The source first, then each consumer glob's files (once each, sorted),
-    and notes for globs that match nothing (a typo would check nothing)."""
+    and the globs that match nothing (a typo or a renamed folder would check
+    nothing)."""
     excluded = {p.relative_to(repo).as_posix() for g in config.exclude for p in repo.glob(g)}
     found = [Consumer("source", config.source)]
     seen = {config.source}
-    notes: list[str] = []
+    empty: list[unmatched.Unmatched] = []
     for kind in CONSUMER_KINDS:
         for pattern in config.consumers.get(kind, ()):
             paths = sorted(p.relative_to(repo).as_posix() for p in repo.glob(pattern)
                            if _inside(repo, p))
             if not paths:
-                notes.append(f"consumers: {kind}: '{pattern}' matches no file")
+                empty.append(unmatched.Unmatched(kind, pattern))
             for path in paths:
                 if path in seen or path in excluded:
                     continue
@@ -83,7 +85,7 @@ def find_consumers(repo: Path, config: GateConfig) -> tuple[list[Consumer], list
                 elif (files := compose.project_files(repo, path)) is not None:
                     found.append(Consumer(kind, path, files,
                                           config.compose_confs.get(pattern)))
-    return found, notes
+    return found, empty
 
 
 def _inside(repo: Path, path: Path) -> bool:
@@ -218,7 +220,8 @@ def _change_summary(repo: Path, base: BaseCommit | None, source: Read, rules: Ru
     if source.doc is None:
         notes.append("the source of truth could not be read: no change summary")
     elif base is None:
-        notes.append("no base commit found (pass --base): no change summary")
+        why = f"; {git.FETCH_HISTORY}" if git.is_shallow(repo) else ""
+        notes.append(f"no base commit found (pass --base){why}: no change summary")
     else:
         before = _base_document(repo, base, source.consumer)
         if before is None:
@@ -236,11 +239,17 @@ def run(repo: Path, config: GateConfig, rules: RuleSet, base: BaseCommit | None,
         fail_on: Severity, profile: str,
         fleet_report: FleetReport | None = None) -> Report:
     """Check every file the config names; summarise the source's change."""
-    consumers, notes = find_consumers(repo, config)
+    consumers, empty = find_consumers(repo, config)
     reads = [r for c in consumers for r in read_consumer(repo, c, config)]
     source = reads[0]
     findings, source_failure = _evaluate(reads, rules, source, profile)
     nodes = tuple(_node_result(r, findings, fail_on) for r in reads)
-    gate = _change_summary(repo, base, source, rules, fleet_report, notes)
+    # About the config, which is then a node of its own (failed, so the
+    # counts agree with the verdict): after the files.
+    if about_config := unmatched.findings(empty, config, repo):
+        findings += about_config
+        nodes += (NodeResult.judged(about_config[0].node, about_config, fail_on),)
+    gate = _change_summary(repo, base, source, rules, fleet_report,
+                           unmatched.notes(empty, config))
     return Report(None, config.source, nodes, tuple(findings), fail_on, profile, gate=gate,
                   source_failure=source_failure)

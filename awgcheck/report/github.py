@@ -44,7 +44,7 @@ def command(name: str, message: str, **properties: object) -> str:
 
 def _finding(finding: Finding) -> str:
     message = finding.message
-    if finding.location is None or finding.node != finding.location.path:
+    if finding.location is None or finding.node != finding.location.place:
         message = f"{finding.node}: {message}"
     if finding.symptom:
         message += f"\nSymptom: {finding.symptom}"
@@ -60,7 +60,7 @@ def _finding(finding: Finding) -> str:
         message += f"\nFix: {finding.remediation}"
     location = finding.location
     return command(name, message,
-                   file=location.path if location else None,
+                   file=location.place if location else None,
                    line=location.line if location else None,
                    title=title)
 
@@ -69,7 +69,7 @@ def _gate(summary: GateSummary) -> Iterator[str]:
     for change in summary.changes:
         where = change.location
         yield command("warning" if change.must_match else "notice", change.text,
-                      file=where.path if where else None, line=where.line if where else None,
+                      file=where.place if where else None, line=where.line if where else None,
                       title=f"{change.role.value} change: {change.param}")
     for warning in summary.warnings:
         yield command("warning", warning, title="awgcheck gate: rollout")

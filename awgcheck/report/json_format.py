@@ -1,7 +1,9 @@
-"""The JSON report (schema ``awgcheck.report/v1``).
+"""The JSON report (schema ``awgcheck.report/v2``).
 
 Later versions may add fields, never remove or rename these: scripts and
-the CI gate's impact prediction read them.
+the CI gate's impact prediction read them. v2 took a location's host and
+port out of its path (v1 wrote ``"path": "host:2222:/etc/..."`` for a file
+on an SSH node); readers take either.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from awgcheck.model import (
 from awgcheck.report import json_text
 from awgcheck.report.runinfo import utc_stamp
 
-SCHEMA = "awgcheck.report/v1"
+SCHEMA = "awgcheck.report/v2"
+SCHEMA_V1 = "awgcheck.report/v1"
+"""The schema before locations had a host and port of their own."""
+READABLE = (SCHEMA, SCHEMA_V1)
 
 
 def _node(node: NodeResult) -> dict[str, Any]:
@@ -34,11 +39,17 @@ def _node(node: NodeResult) -> dict[str, Any]:
         entry["index"] = node.index
     if node.groups:
         entry["groups"] = list(node.groups)
+    entry["passes"] = node.passes
     return entry
 
 
 def _location(location: Location | None) -> dict[str, Any] | None:
-    return None if location is None else {"path": location.path, "line": location.line}
+    """Where a file is: ``path`` and ``line``, after ``host`` and ``port``
+    for a file on an SSH node (a local file has neither key)."""
+    if location is None:
+        return None
+    place = {} if location.host is None else {"host": location.host, "port": location.port}
+    return {**place, "path": location.path, "line": location.line}
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
@@ -128,11 +139,24 @@ def _baseline_counts(report: Report) -> dict[str, int]:
     return {**counts, "resolved": len(report.resolved)}
 
 
+def _counts(report: Report) -> dict[str, int]:
+    """Findings by status; passes counted from the nodes when they are not
+    listed (``--omit-passes``)."""
+    counts = dict.fromkeys((s.value for s in Status), 0)
+    for finding in report.findings:
+        counts[finding.status.value] += 1
+    if report.omit_passes:
+        counts[Status.PASS.value] = sum(n.passes for n in report.nodes)
+    return counts
+
+
 def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
     """The report as JSON data; ``lazy``: its findings as an iterator, each
     made when written (a fleet's findings as dicts were most of the peak
     memory of a run)."""
     checked = [n for n in report.nodes if n.status is not Status.ERROR]
+    listed = (report.findings if not report.omit_passes
+              else [f for f in report.findings if f.status is not Status.PASS])
     document: dict[str, Any] = {
         "schema": SCHEMA,
         "source": _source(report),
@@ -144,10 +168,11 @@ def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
             "failed": sum(1 for n in report.nodes if n.status is Status.FAIL),
             "errors": len(report.unchecked()),
             "exit_code": report.exit_code(),
+            "findings": _counts(report),
         },
         "nodes": [_node(n) for n in report.nodes],
-        "findings": map(_finding, report.findings) if lazy else [
-            _finding(f) for f in report.findings],
+        "findings": map(_finding, listed) if lazy else [_finding(f) for f in listed],
+        "omitted": [Status.PASS.value] if report.omit_passes else [],
     }
     if report.gate is not None:
         document["gate"] = _gate(report.gate)

@@ -1,5 +1,5 @@
 """A report read back: a ``check --format json`` file (schema
-``awgcheck.report/v1``) as the :class:`~awgcheck.model.Report` the run
+``awgcheck.report/v2``, or v1) as the :class:`~awgcheck.model.Report` the run
 rendered, for ``check --baseline`` and ``merge``.
 
 A report file is input like any other, so every problem is a usage error
@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 from typing import TypeVar
@@ -49,7 +50,7 @@ from awgcheck.model import (
     Status,
     Waiver,
 )
-from awgcheck.report.json_format import SCHEMA
+from awgcheck.report.json_format import READABLE, SCHEMA
 from awgcheck.ruleset.load import PROFILES
 from awgcheck.text import unprintable
 
@@ -197,9 +198,15 @@ class _Object:
 
 
 def _location(obj: _Object | None) -> Location | None:
+    """A location; one of a v1 report has no host or port (for a file on an
+    SSH node, its ``path`` reads ``host:/path``, as messages name it)."""
     if obj is None:
         return None
-    return Location(obj.text("path"), obj.optional_int("line"))
+    host = obj.optional_text("host")
+    port = obj.optional_int("port")
+    if port is not None and not 0 < port < 65536:
+        raise obj.error(f"{port} is not a port", "port")
+    return Location(obj.text("path"), obj.optional_int("line"), host, port)
 
 
 def _finding(obj: _Object) -> Finding:
@@ -231,9 +238,35 @@ def _node(obj: _Object) -> NodeResult:
     if index is not None and index < 0:
         raise obj.error(f"{index} is not a place in an inventory", "index")
     groups = obj.texts("groups") if "groups" in obj.data else ()
+    passes = obj.optional_int("passes")
+    if passes is not None and passes < 0:
+        raise obj.error(f"{passes} is not a number of findings", "passes")
     return NodeResult(obj.text("name"), obj.choice("status", Status),
                       obj.optional_text("error"), obj.optional_choice("error_class", ErrorClass),
-                      index, groups)
+                      index, groups, passes or 0)
+
+
+def _counted(nodes: tuple[NodeResult, ...], findings: tuple[Finding, ...],
+             listed: bool) -> tuple[NodeResult, ...]:
+    """A report from before nodes counted their passes lists them all:
+    count them from its findings."""
+    if not listed or any(n.passes for n in nodes):
+        return nodes
+    passed: dict[str, int] = {}
+    for finding in findings:
+        if finding.status is Status.PASS:
+            passed[finding.node] = passed.get(finding.node, 0) + 1
+    return tuple(replace(n, passes=passed.get(n.name, 0)) for n in nodes)
+
+
+def _omitted(top: _Object) -> bool:
+    """Whether the report leaves passing findings out (--omit-passes)."""
+    omitted = top.texts("omitted") if "omitted" in top.data else ()
+    for kind in omitted:
+        if kind != Status.PASS.value:
+            raise top.error(f"{_quote(kind)}: only passing findings are ever left out",
+                            "omitted")
+    return bool(omitted)
 
 
 def _rule(obj: _Object) -> RuleMeta:
@@ -309,9 +342,9 @@ def from_json(data: object, file: str) -> Report:
                               f"\"{SCHEMA}\"; write one with check --format json)")
     top = _Object(data, "", file)
     schema = top.text("schema")
-    if schema != SCHEMA:
-        raise top.error(f"schema {_quote(schema)} is not {SCHEMA}, the report of "
-                        "check --format json", "schema")
+    if schema not in READABLE:
+        raise top.error(f"schema {_quote(schema)} is not {' or '.join(READABLE)}, the report "
+                        "of check --format json", "schema")
     profile = top.text("profile")
     if profile not in PROFILES:
         raise top.error(f"{_quote(profile)} is not one of {', '.join(PROFILES)}", "profile")
@@ -320,9 +353,12 @@ def from_json(data: object, file: str) -> Report:
     baseline = top.optional_child("baseline")
     run = top.optional_child("run")
     shard = top.optional_child("shard")
+    findings = top.each("findings", _finding)
+    omit_passes = _omitted(top)
     return Report(
         source_node=source.optional_text("node"), source_path=source.text("path"),
-        nodes=top.each("nodes", _node), findings=top.each("findings", _finding),
+        nodes=_counted(top.each("nodes", _node), findings, listed=not omit_passes),
+        findings=findings, omit_passes=omit_passes,
         fail_on=top.choice("fail_on", Severity), profile=profile,
         gate=None if gate is None else _gate(gate),
         rules=top.each("rules", _rule, optional=True),

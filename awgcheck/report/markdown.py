@@ -16,42 +16,80 @@ from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, 
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, reason
 
-# What a Markdown renderer (GitHub's) would act on in plain text: HTML tags
-# and autolinks (<), links and images ([ ]), code spans (`), table cells (|),
-# entities (&name; &#64;), and the backslash that escapes them all.
-_SPECIAL = re.compile(r"[\\`\[\]<|]|&(?=[#A-Za-z])")
+# What a Markdown renderer (GitHub's) would act on anywhere in a line, each
+# shown as written by a backslash escape (CommonMark's, for any ASCII
+# punctuation): the backslash itself, code spans (`), emphasis (* and _),
+# strikethrough (~), math ($, GitHub), links and images ([ ]), HTML tags and
+# autolinks (<), table cells (|), headings and their closing #, entities
+# (&name; &#64;). An underscore inside a word never formats, so it is left
+# alone there (AWG_S4 stays readable).
+_INLINE = re.compile(r"[\\`*_~$\[\]<|#]|&(?=[#A-Za-z])")
+# What acts only at the start of a line: a list item (- + 1. 1)) or a
+# block quote (>); escaped wherever the text starts, as it may start a line.
+_LINE_START = re.compile(r"[-+>]|\d{1,9}[.)](?= |$)")
+# Leading and trailing spaces are dropped by every renderer (and four would
+# start a code block): written as character references, they stay.
+_EDGE_SPACES = re.compile(r"^ +| +$")
 # @mentions and #123 references are linked after rendering, from the text
 # itself, so an escape would not stop them: a zero-width joiner does.
-_REFERENCE = re.compile(r"(?<![\w&])([@#])(?=\w)")
+_REFERENCE = re.compile(r"(?<![\w&\\])(\\?[@#])(?=\w)")
 _JOINER = "\u200d"
 
 
+def _escaped(match: re.Match[str]) -> str:
+    char, text, at = match.group(0), match.string, match.start()
+    if char == "_" and 0 < at < len(text) - 1 and text[at - 1].isalnum() \
+            and text[at + 1].isalnum():
+        return char
+    return "\\" + char
+
+
 def cell(text: object) -> str:
-    """Plain text for a table cell or a line: what Markdown would interpret
-    (tags, links, code spans, pipes, mentions, issue references) is shown
-    as written, line breaks as <br>, empty as a dash. The text is already
-    printable (:func:`awgcheck.text.printable`, applied to the report)."""
+    """Plain text for anywhere in a Markdown line (a table cell, a list
+    item, a heading, a paragraph): the one escaping every Markdown writer
+    uses (``check``, ``gate``, ``triage``). Whatever Markdown would
+    interpret (tags, links, code spans, emphasis, pipes, list and quote
+    markers, mentions, issue references) is shown as written, line breaks
+    as <br>, empty as a dash. The text is already printable
+    (:func:`awgcheck.text.printable`, applied to the report)."""
     if text is None or text == "":
         return "-"
-    escaped = _SPECIAL.sub(lambda m: "\\" + m.group(0), str(text))
+    escaped = _INLINE.sub(_escaped, str(text))
+    if (start := _LINE_START.match(escaped)) is not None:
+        marker = start.group(0)  # "1." stays a number once its dot is escaped
+        escaped = marker[:-1] + "\\" + marker[-1] + escaped[start.end():]
     escaped = _REFERENCE.sub(lambda m: m.group(1) + _JOINER, escaped)
+    escaped = _EDGE_SPACES.sub(lambda m: "&#32;" * len(m.group(0)), escaped)
     return escaped.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
 
-def code(text: object) -> str:
-    """Inline code for a value, for a table cell: the fence is longer than
-    any run of backticks inside, so the value cannot close its own span;
-    pipes are escaped (GFM splits cells before it reads code spans)."""
+def code(text: object, *, in_table: bool = False) -> str:
+    """Inline code for a value: the fence is longer than any run of
+    backticks inside, so the value cannot close its own span. In a table
+    cell (``in_table``) pipes are escaped, since GFM splits cells before it
+    reads code spans (and drops the backslash); elsewhere a backslash would
+    show. A value of spaces only, or with a line break (which would end a
+    table row), is plain text: a code span cannot show either as written."""
     if text is None:
         return "-"
     value = str(text)
-    if not value:
-        return "-"
+    if not value.strip(" ") or "\n" in value or "\r" in value:
+        return cell(value)
     fence = "`" * (max((len(run) for run in re.findall("`+", value)), default=0) + 1)
     # A space on both sides is stripped again by the renderer; without it a
     # value that starts or ends with a backtick would merge with the fence.
     pad = " " if value[0] in "` " or value[-1] in "` " else ""
-    return fence + pad + value.replace("|", "\\|") + pad + fence
+    if in_table:
+        value = value.replace("|", "\\|")
+    return fence + pad + value + pad + fence
+
+
+def fenced(lines: Sequence[str]) -> list[str]:
+    """A fenced code block of ``lines``, its fence longer than any run of
+    backticks they hold, so no line can close it early."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *lines, fence]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -92,8 +130,8 @@ def _gate(summary: GateSummary) -> Iterator[str]:
     else:
         yield f"Source of truth: {code(summary.source)}"
         yield ""
-        rows = [[cell(c.param), cell(c.role.value), code(c.before), code(c.after),
-                 cell(c.symptom)] for c in summary.changes]
+        rows = [[cell(c.param), cell(c.role.value), code(c.before, in_table=True),
+                 code(c.after, in_table=True), cell(c.symptom)] for c in summary.changes]
         yield from table(["param", "class", "before", "after",
                           "until a node applies it"], rows)
     for warning in summary.warnings:
@@ -116,7 +154,8 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
         yield ""
         return
     rows = [[cell(f.node), cell(f.rule), cell(f.severity.value), cell(f.param),
-             code(f.expected), code(f.actual), cell(f.location), cell(f.message)]
+             code(f.expected, in_table=True), code(f.actual, in_table=True),
+             cell(f.location), cell(f.message)]
             for f in sorted(findings, key=lambda f: (-f.severity.rank, f.node, f.rule))]
     yield from table(["node", "rule", "severity", "param", "expected", "actual",
                       "location", "message"], rows)

@@ -73,7 +73,7 @@ def uri(path: str) -> str:
 
 
 def _physical(location: Location) -> dict[str, Any]:
-    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(location.path)}}
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri(location.place)}}
     if location.line is not None and location.line >= 1:
         physical["region"] = {"startLine": location.line}
     return {"physicalLocation": physical}
@@ -94,7 +94,7 @@ def _suppression(waiver: Waiver) -> dict[str, Any]:
 
 def _message(finding: Finding) -> str:
     text = finding.message
-    if finding.location is None or finding.node != finding.location.path:
+    if finding.location is None or finding.node != finding.location.place:
         text = f"{finding.node}: {text}"
     if finding.symptom:
         text += f" Symptom: {finding.symptom}."

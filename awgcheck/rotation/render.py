@@ -69,8 +69,8 @@ def _md_step(step: Step) -> Iterator[str]:
     yield f"Nodes ({cell(_order(step))}): {', '.join(code(n) for n in step.nodes)}"
     yield ""
     yield from md_table(["param", "from", "to"],
-                        [[cell(c.param), code(_value(c, False)), code(_value(c, True))]
-                         for c in step.changes])
+                        [[cell(c.param), code(_value(c, False), in_table=True),
+                          code(_value(c, True), in_table=True)] for c in step.changes])
     yield ""
     yield "Expected effect until every node has applied this step:"
     yield ""

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 from awgcheck import params
 from awgcheck.collect.base import Collector
-from awgcheck.collect.runtime import Missing, command_failure, read_dump
+from awgcheck.collect.runtime import Missing, command_failure, dump_argv, read_dump
+from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, rule
 from awgcheck.errors import CollectError
 from awgcheck.inventory import Node
 from awgcheck.model import ParamDocument
 from awgcheck.parse.awgconf import AwgConf
 from awgcheck.parse.runtime import PeerState, RuntimeState
+from awgcheck.symptoms import Health
 
 DEFAULT_PING = "ping -c 3 -W 2 -I {iface} {addr}"
 """The in-tunnel ping; a node's ``ping:`` field replaces it. ``{iface}`` and
@@ -145,7 +147,7 @@ def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None,
     missing: list[Missing] = []
     first = peer_evidence(state, target, now()) if state is not None else None
     if state is not None and first is None:
-        missing.append(_no_peer(state, target))
+        missing.append(_no_peer(state, node, target))
     if not probe:
         missing.append(Missing("probe", "no probe was run (probes are opt-in)",
                                "run triage again with --probe for rx/tx growth and an "
@@ -166,14 +168,18 @@ def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None,
     return Evidence(grown, window, ping, target, tuple(missing), probed=True)
 
 
-def _no_peer(state: RuntimeState, target: str | None) -> Missing:
+def _no_peer(state: RuntimeState, node: Node, target: str | None) -> Missing:
     if not state.peers:
         return Missing("peer", "the running interface has no peers",
                        "add the source as a [Peer] in the node's conf")
     if state.peers[0].latest_handshake is None:
+        dump = dump_argv(node.interface)
+        how = f"make `{shlex.join(dump)}` readable on the node"
+        if node.sudo:
+            how += (f": allow it with this line in {SUDOERS_FILE} (edit with visudo -f): "
+                    f"`{rule(node.user or '<the login user>', dump)}`")
         return Missing("counters", "the runtime view has no handshake or rx/tx counters "
-                       "(only `awg showconf` could be read)",
-                       "make `awg show <iface> dump` readable on the node")
+                       "(only `awg showconf` could be read)", how)
     return Missing("peer", f"no peer's AllowedIPs route the source address {target}",
                    "check the [Peer] AllowedIPs in the node's conf")
 
@@ -216,6 +222,13 @@ def _ping(collector: Collector, node: Node, target: str | None,
         # ping itself needs no root; an SSH node with `sudo: true` still runs
         # it under sudo -n, as its transport does for every command.
         result = collector.run(argv, sudo=False, timeout=PING_TIMEOUT)
+    except SudoRefused as exc:
+        # A node with `sudo: true` runs the ping under sudo -n too: name the
+        # exact command and the sudoers line that allows it.
+        missing.append(Missing("ping", f"sudo refused `{exc.command}`",
+                               f"allow exactly that with this line in {SUDOERS_FILE} on "
+                               f"{node.name} (edit with visudo -f): `{exc.rule}`"))
+        return None
     except CollectError as exc:
         missing.append(Missing("ping", f"`{shown}` could not be run: {exc}",
                                "check that the node answers over SSH"))
@@ -273,3 +286,10 @@ def partial_loss(evidence: Evidence) -> bool:
     """Some pings came back and some did not."""
     ping = evidence.ping
     return ping is not None and ping.loss is not None and 0 < ping.loss < 100
+
+
+def health(evidence: Evidence) -> Health:
+    """The evidence as the symptom table reads it (:class:`Health`)."""
+    peer = evidence.peer
+    return Health(peer.handshake_recent if peer is not None else None,
+                  data_flows(evidence), partial_loss(evidence))

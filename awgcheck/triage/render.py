@@ -18,12 +18,14 @@ from awgcheck.collect.runtime import Missing
 from awgcheck.diff import hex_of
 from awgcheck.model import ParamValue
 from awgcheck.report.grid import grid
-from awgcheck.report.markdown import cell, code
+from awgcheck.report.markdown import cell, code, fenced
 from awgcheck.report.registry import Formats
 from awgcheck.text import printable
 from awgcheck.triage.evidence import Evidence
+from awgcheck.triage.fix import Fix
+from awgcheck.triage.rows import SAME, Row
 from awgcheck.triage.run import TriageReport
-from awgcheck.triage.verdict import SAME, Fix, Row, Verdict
+from awgcheck.triage.verdict import Verdict
 
 SCHEMA = "awgcheck.triage/v1"
 
@@ -48,12 +50,27 @@ def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: b
     return shown
 
 
-def _row_cells(row: Row) -> list[str]:
+def _source_runtime_column(report: TriageReport) -> bool:
+    """Whether the source's own running interface is a column: only when
+    it runs something else than its file somewhere (else the column would
+    repeat the source's; the header says it was read)."""
+    return any(r.source_stale for r in report.rows)
+
+
+def _headers(report: TriageReport) -> list[str]:
+    return ["param", "file", "runtime", "source",
+            *(["source runtime"] if _source_runtime_column(report) else []), "verdict"]
+
+
+def _row_cells(row: Row, source_runtime: bool) -> list[str]:
     hexed = row.verdict != SAME  # bytes only where something differs
+    hub = [_cell(row.source_runtime, row.source_runtime_effective, row.source_runtime_known,
+                 hexed)] if source_runtime else []
     return [row.param,
             _cell(row.file, row.file_effective, True, hexed),
             _cell(row.runtime, row.runtime_effective, row.runtime_known, hexed),
             _cell(row.source, row.source_effective, row.source_known, hexed),
+            *hub,
             row.verdict + (f": {row.note}" if row.note else "")]
 
 
@@ -78,7 +95,11 @@ def _source_text(report: TriageReport) -> str:
         return "none"
     if doc is None:
         return f"{name} (not read)"
-    return name if doc.path == name else f"{name} ({doc.path})"
+    text = name if doc.path == name else f"{name} ({doc.path})"
+    running = report.source.runtime
+    if running is not None:
+        text += f", running: {running.view} (tools generation {running.generation})"
+    return text
 
 
 def _evidence_lines(evidence: Evidence) -> list[str]:
@@ -106,6 +127,9 @@ def _missing_lines(missing: tuple[Missing, ...]) -> list[str]:
 def _fix_lines(fix: Fix, node: str) -> list[str]:
     lines = []
     for number, step in enumerate(fix.steps, 1):
+        if step.on is not None:
+            lines.append(f"{number}. on {step.on}: {step.action}")
+            continue
         where = step.path or "the node's conf"
         if step.line is not None:
             where += f" line {step.line}"
@@ -124,6 +148,11 @@ def _verdict_text(verdict: Verdict) -> list[str]:
     return lines
 
 
+def _also_lines(verdict: Verdict) -> list[str]:
+    """The other differences, each with its own symptom, most likely first."""
+    return [also.text for also in verdict.also]
+
+
 # --------------------------------------------------------------------------
 # table (terminal)
 
@@ -139,14 +168,16 @@ def render_table(report: TriageReport) -> str:
         out.extend(_section("Missing evidence", _missing_lines(report.missing)))
         return "\n".join(out) + "\n"
     out.append("")
-    table = [_row_cells(r) for r in report.rows]
-    out.append(grid(table, ["param", "file", "runtime", "source", "verdict"],
-                        tablefmt="simple", maxcolwidths=[None, 34, 34, 34, 40])
+    hub = _source_runtime_column(report)
+    table = [_row_cells(r, hub) for r in report.rows]
+    widths: list[int | None] = [None, 34, 34, 34, *([34] if hub else []), 40]
+    out.append(grid(table, _headers(report), tablefmt="simple", maxcolwidths=widths)
                if table else "(no obfuscation params on any side)")
     out.extend(_section("Evidence", _evidence_lines(report.evidence) or ["none gathered"]))
     out.extend(_section("Missing evidence", _missing_lines(report.missing)))
     assert report.verdict is not None
     out.extend(_section("Verdict", _verdict_text(report.verdict)))
+    out.extend(_section("Also differing", _also_lines(report.verdict)))
     if report.verdict.fix is not None:
         out.extend(_section("Fix", _fix_lines(report.verdict.fix, report.node)))
     return "\n".join(out) + "\n"
@@ -176,15 +207,17 @@ def render_markdown(report: TriageReport) -> str:
                 f"{cell(report.verdict.evidence)}"]
     out.extend(f"> {cell(line)}"
                for line in (*report.verdict.details, *report.verdict.next_steps))
-    out += ["", "| param | file | runtime | source | verdict |",
-            "|---|---|---|---|---|"]
-    out.extend("| " + " | ".join(cell(c) for c in _row_cells(r)) + " |" for r in report.rows)
+    out.extend(_md_list("Also differing", _also_lines(report.verdict)))
+    headers = _headers(report)
+    hub = _source_runtime_column(report)
+    out += ["", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    out.extend("| " + " | ".join(cell(c) for c in _row_cells(r, hub)) + " |"
+               for r in report.rows)
     out.extend(_md_list("Evidence", _evidence_lines(report.evidence)))
     out.extend(_md_list("Missing evidence", _missing_lines(report.missing)))
     if report.verdict.fix is not None:
-        out += ["", "**Fix**", "", "```"]
-        out.extend(_fix_lines(report.verdict.fix, report.node))
-        out.append("```")
+        out += ["", "**Fix**", ""]
+        out.extend(fenced(_fix_lines(report.verdict.fix, report.node)))
     return "\n".join(out) + "\n"
 
 
@@ -220,12 +253,17 @@ def as_dict(report: TriageReport) -> dict[str, Any]:
         "source": report.source.name,
         "runtime": None if report.runtime is None else {
             "view": report.runtime.view, "generation": report.runtime.generation},
+        "source_runtime": None if report.source.runtime is None else {
+            "view": report.source.runtime.view,
+            "generation": report.source.runtime.generation},
         "unreachable": None if report.unreachable is None else {
             "error": report.unreachable, "error_class": report.unreachable_class},
         "params": [{"param": r.param, "role": r.role, "verdict": r.verdict, "note": r.note,
                     "file": _value(r.file, r.file_effective, True),
                     "runtime": _value(r.runtime, r.runtime_effective, r.runtime_known),
-                    "source": _value(r.source, r.source_effective, r.source_known)}
+                    "source": _value(r.source, r.source_effective, r.source_known),
+                    "source_runtime": _value(r.source_runtime, r.source_runtime_effective,
+                                             r.source_runtime_known)}
                    for r in report.rows],
         "evidence": {
             "probed": evidence.probed, "window": evidence.window, "target": evidence.target,
@@ -244,8 +282,12 @@ def as_dict(report: TriageReport) -> dict[str, Any]:
             "status": verdict.status, "cause": verdict.cause, "headline": verdict.headline,
             "evidence": verdict.evidence, "details": list(verdict.details),
             "next_steps": list(verdict.next_steps),
+            "also": [{"param": a.param, "here": a.here, "there": a.there, "cause": a.cause,
+                      "symptom": a.symptom, "matches": a.matches, "policy": a.policy}
+                     for a in verdict.also],
             "fix": None if verdict.fix is None else {
-                "steps": [{"path": s.path, "line": s.line, "action": s.action}
+                "steps": [{"path": s.path, "line": s.line, "action": s.action,
+                           "policy": s.policy, "on": s.on}
                           for s in verdict.fix.steps],
                 "command": verdict.fix.command, "note": verdict.fix.note},
         },

@@ -3,9 +3,10 @@
 The flow is the audit's, for one node and with more to say: open the
 node's collector, read its conf, read its running interface (never fatal),
 gather health evidence (a second dump and a ping only with ``probe``),
-close, then compare and decide (:mod:`awgcheck.triage_verdict`). Renderers
-live in :mod:`awgcheck.triage_render`; the command in
-:mod:`awgcheck.cli_triage`.
+close, then compare and decide (:mod:`awgcheck.triage.verdict`). A source
+that is an SSH node has its running interface read too, so a source whose
+file was changed but not applied is seen. Renderers live in
+:mod:`awgcheck.triage.render`; the command in :mod:`awgcheck.cli.triage`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from awgcheck.model import ArtifactKind, ParamDocument
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
 from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
-from awgcheck.triage.verdict import Row, Sides, Verdict, build_rows, decide
+from awgcheck.triage.rows import Row, Sides, build_rows
+from awgcheck.triage.verdict import Verdict, decide
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class SourceRead:
     name: str | None
     doc: ParamDocument | None
     missing: Missing | None = None
+    node: inventory.Node | None = None  # when the source is an inventory node
+    runtime: RuntimeState | None = None  # its running interface, when read (SSH nodes)
+    runtime_missing: Missing | None = None
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,24 @@ def _source_file(path: Path) -> SourceRead:
 
 
 def _source_node(node: inventory.Node, options: nodes.RunOptions) -> SourceRead:
-    read = nodes.read_node(node, options)
+    """The source node's conf and, over SSH, its running interface (a
+    local tree has none): the tunnel's other end runs what that says."""
+    over_ssh = node.local is None
+    read = nodes.read_node(node, replace(options, runtime=over_ssh))
     if read.documents is None:
         return SourceRead(node.name, None, Missing(
             "source", f"the source node could not be read: {read.error}",
-            "make the source reachable, or pass --against with a copy of its conf"))
-    return SourceRead(node.name, read.documents.docs[ArtifactKind.CONF])
+            "make the source reachable, or pass --against with a copy of its conf"), node)
+    docs = read.documents.docs
+    runtime = docs.get(ArtifactKind.RUNTIME)
+    state = runtime if isinstance(runtime, RuntimeState) else None
+    unread = next((m for m in read.missing if m.what == "runtime"), None)
+    missing = None if unread is None or not over_ssh else Missing(
+        "source runtime", f"{node.name}'s running interface could not be read, so a "
+        f"change to its file that was never applied would not show: {unread.why}",
+        unread.how)
+    return SourceRead(node.name, docs[ArtifactKind.CONF], node=node, runtime=state,
+                      runtime_missing=missing)
 
 
 # --------------------------------------------------------------------------
@@ -132,17 +149,22 @@ def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
            sleep: Callable[[float], None] = time.sleep) -> TriageReport:
     """Read ``node`` once and say what differs, why it matters, and the fix."""
     read = _read(node, source, options, factory, now, sleep)
-    missing = tuple(m for m in (source.missing, *read.runtime.missing,
-                                *read.evidence.missing) if m is not None)
+    missing = tuple(m for m in (source.missing, source.runtime_missing,
+                                *read.runtime.missing, *read.evidence.missing)
+                    if m is not None)
     if read.error is not None:
         return TriageReport(node.name, node.interface, None, source, None, (),
                             read.evidence, missing, None, read.runtime.commands,
                             str(read.error), read.error.error_class)
     state = read.runtime.state
-    rows = build_rows(read.conf, state, source.doc)
-    sides = Sides(node.name, node.interface, read.conf, state, source.doc,
-                  source.name or "the source", node.sudo,
-                  file_path=_edit_path(node, read.conf))
+    source_name = source.name or "the source"
+    rows = build_rows(read.conf, state, source.doc, source.runtime, source_name)
+    hub = source.node
+    sides = Sides(node.name, node.interface, read.conf, state, source.doc, source_name,
+                  node.sudo, file_path=_edit_path(node, read.conf),
+                  source_state=source.runtime,
+                  source_interface=hub.interface if hub is not None else "awg0",
+                  source_sudo=hub.sudo if hub is not None else False)
     verdict = decide(sides, rows, read.evidence)
     return TriageReport(node.name, node.interface, sides.edit_path, source, state,
                         tuple(rows), read.evidence, missing, verdict, read.runtime.commands)

@@ -1,96 +1,56 @@
-"""Triage analysis: file, runtime and source side by side, and the verdict.
+"""Triage's verdict: the likely cause, whether the evidence fits it, and the fix.
 
-Pure functions over parsed documents and gathered evidence; nothing here
-reads a node. The likely cause comes from the symptom table
-(docs/triage.md): each mismatch class predicts what the tunnel looks like, and
-the verdict says whether the evidence matches that prediction.
-
-"On the wire" means the running interface when it could be read (what the
-kernel runs is what the tunnel does), else the file.
+Pure functions over the rows (:mod:`awgcheck.triage.rows`) and the gathered
+evidence; nothing here reads a node. The likely cause is the difference
+whose symptom (the one table, :mod:`awgcheck.symptoms`) the evidence
+supports (:mod:`awgcheck.triage.cause`); every other difference is listed
+with its own symptom, and the fix (:mod:`awgcheck.triage.fix`) starts with
+the cause's.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awgcheck import params
-from awgcheck.compare import Comparison, Quirks, Relation, compare
-from awgcheck.model import ParamDocument, ParamValue
-from awgcheck.parse.awgconf import AwgConf
-from awgcheck.parse.runtime import RuntimeState
-from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
-from awgcheck.triage.evidence import (
-    Evidence,
-    data_flows,
-    describe,
-    partial_loss,
+from awgcheck.symptoms import OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
+from awgcheck.triage.cause import Candidate, rank
+from awgcheck.triage.evidence import Evidence, data_flows, describe, health
+from awgcheck.triage.fix import SYNCCONF, Fix, FixStep, build_fix, restart
+from awgcheck.triage.rows import (
+    FILE_ONLY,
+    NOT_APPLIED,
+    SOURCE_NOT_APPLIED,
+    STILL_ACTIVE,
+    UNAPPLIED,
+    Row,
+    Sides,
+    overlapping,
+    shown,
 )
 
-SAME = "same"
-DIFFERS = "DIFFERS"  # the wire disagrees with the source
-NOT_APPLIED = "NOT APPLIED"  # the file was edited, the interface still runs the old value
-STILL_ACTIVE = "STILL ACTIVE"  # removed from the file, still running
-FILE_ONLY = "FILE DIFFERS"  # the wire is right, the file is not: the next restart breaks it
-UNAPPLIED = "FILE != RUNTIME"  # they differ and no source says which is right
-QUIRK = "quirk"
-SPELLING = "spelling"  # same effective value, other bytes (`018` vs `18`): not a mismatch
-
 
 @dataclass(frozen=True)
-class Row:
-    """One param as the file, the running interface and the source state it."""
+class Also:
+    """A param that differs on the wire besides the cause, with its own
+    symptom and whether the evidence matches it."""
 
     param: str
-    role: str
-    file: ParamValue | None
-    runtime: ParamValue | None
-    source: ParamValue | None
-    runtime_effective: str | None  # None when the runtime is unknown
-    runtime_known: bool
-    source_known: bool
-    # The file against the source (against nothing when no source was
-    # read): what each applies, and whether they differ.
-    file_vs_source: Comparison
-    verdict: str
-    note: str = ""
+    here: str  # what the node runs (or its file says)
+    there: str  # what the source says
+    cause: str  # its MismatchClass id
+    symptom: str
+    matches: bool | None  # True, False, or None when the evidence cannot tell
+    policy: bool = False  # side-local: a policy difference, no data-plane effect
 
     @property
-    def file_effective(self) -> str | None:
-        """What the file applies (absent -> the default)."""
-        return self.file_vs_source.here_effective
-
-    @property
-    def source_effective(self) -> str | None:
-        """What the source applies; None when no source was read."""
-        return self.file_vs_source.there_effective if self.source_known else None
-
-    @property
-    def file_differs(self) -> bool:
-        """The file applies something else than the source (or one of them
-        states a value awg cannot read)."""
-        return self.source_known and self.file_vs_source.differs
-
-    @property
-    def wire(self) -> str | None:
-        return self.runtime_effective if self.runtime_known else self.file_effective
-
-    @property
-    def wire_differs(self) -> bool:
-        return self.verdict in (DIFFERS, NOT_APPLIED, STILL_ACTIVE)
-
-
-@dataclass(frozen=True)
-class FixStep:
-    path: str | None
-    line: int | None
-    action: str
-
-
-@dataclass(frozen=True)
-class Fix:
-    steps: tuple[FixStep, ...]
-    command: str | None
-    note: str
+    def text(self) -> str:
+        """One line for the report."""
+        if self.policy:
+            return (f"{self.param} ({self.here} vs {self.there}): policy only, "
+                    f"{self.symptom}.")
+        fit = {True: "matches what we see", False: "does not match what we see",
+               None: "the evidence cannot tell"}[self.matches]
+        return f"{self.param} ({self.here} vs {self.there}): {self.symptom} ({fit})."
 
 
 @dataclass(frozen=True)
@@ -102,144 +62,21 @@ class Verdict:
     details: tuple[str, ...]
     next_steps: tuple[str, ...]
     fix: Fix | None
-
-
-# --------------------------------------------------------------------------
-# rows
-
-
-def build_rows(conf: AwgConf | None, state: RuntimeState | None,
-               source: ParamDocument | None) -> list[Row]:
-    """A row for every obfuscation param any side states or disagrees on."""
-    stated_file = conf.params() if conf is not None else {}
-    stated_source = source.params() if source is not None else {}
-    rows = []
-    for name in params.OBFUSCATION_PARAMS:
-        row = _row(name, conf, stated_file.get(name), state, stated_source.get(name), source)
-        interesting = any(v is not None for v in (row.file, row.runtime, row.source))
-        if interesting or row.verdict != SAME:
-            rows.append(row)
-    return rows
-
-
-def _row(name: str, conf: AwgConf | None, file: ParamValue | None,
-         state: RuntimeState | None, source_value: ParamValue | None,
-         source: ParamDocument | None) -> Row:
-    spec = params.spec(name)
-    assert spec is not None
-    running = state.get(name) if state is not None else None
-    # The wire is the running interface when it was read, else the file.
-    wire = compare(name, running if state is not None else file, source_value,
-                   quirks=Quirks(state, source) if state is not None else None)
-    vs_file = compare(name, running, file, quirks=Quirks(state, conf)) \
-        if state is not None and conf is not None else None
-    vs_source = compare(name, file, source_value)
-    verdict, note = _row_verdict(file, state is None, wire if source is not None else None,
-                                 vs_file)
-    if verdict == SAME and vs_source.relation is Relation.SPELLING:
-        verdict, note = SPELLING, "same effective value, written differently"
-    run_eff = wire.here_effective if state is not None else None
-    return Row(name, spec.role.value, file, running, source_value, run_eff,
-               state is not None, source is not None, vs_source, verdict, note)
-
-
-def _row_verdict(file: ParamValue | None, no_runtime: bool, wire: Comparison | None,
-                 vs_file: Comparison | None) -> tuple[str, str]:
-    """How file, runtime and source relate for one param (see the verdict
-    constants), from the two comparisons that matter: what is on the wire
-    against the source, and the runtime against the file (either None when
-    that side was not read). Runtime quirks are not differences."""
-    wire_vs_source = wire is not None and wire.differs
-    runtime_vs_file = vs_file is not None and vs_file.differs
-    if file is not None and file.effective is None:
-        note = f"awg cannot read the file's value ({file.error}): the next awg-quick up fails"
-        return (DIFFERS if wire_vs_source or no_runtime else FILE_ONLY), note
-    if wire_vs_source and runtime_vs_file:
-        assert vs_file is not None and wire is not None
-        if vs_file.there_effective == wire.there_effective:
-            kind = STILL_ACTIVE if file is None else NOT_APPLIED
-            return kind, "the file is right; the running interface was not recreated"
-        return DIFFERS, "the file, the running interface and the source all disagree"
-    if wire_vs_source:
-        return DIFFERS, ""
-    if runtime_vs_file and wire is None:
-        return UNAPPLIED, "no source of truth says which one is right"
-    if runtime_vs_file:
-        return FILE_ONLY, ("the running value is right; the file differs, so the next "
-                           "restart breaks the tunnel")
-    for found in (vs_file, wire):
-        if found is not None and found.relation is Relation.QUIRK:
-            return QUIRK, found.quirk or ""
-    return SAME, ""
-
-
-# --------------------------------------------------------------------------
-# overlap
-
-
-def overlapping(values: dict[str, str | None]) -> list[tuple[str, str]]:
-    """Pairs of magic headers whose ranges overlap (``H1 = 5-10``, ``H2 = 8``)."""
-    ranges = []
-    for name in ("H1", "H2", "H3", "H4"):
-        text = values.get(name)
-        bounds = params.parse_range(text) if text else None
-        if bounds is not None:
-            ranges.append((name, bounds))
-    pairs = []
-    for i, (name, (lo, hi)) in enumerate(ranges):
-        for other, (olo, ohi) in ranges[:i]:
-            if lo <= ohi and olo <= hi:
-                pairs.append((other, name))
-    return pairs
-
-
-# --------------------------------------------------------------------------
-# verdict
-
-
-@dataclass(frozen=True)
-class Sides:
-    """What the verdict is about, named for the sentences it writes."""
-
-    node: str
-    interface: str
-    conf: AwgConf | None
-    state: RuntimeState | None
-    source: ParamDocument | None
-    source_name: str
-    sudo: bool = False
-    file_path: str | None = None  # the conf as the operator edits it (path on the node)
-
-    @property
-    def edit_path(self) -> str | None:
-        return self.file_path or (self.conf.path if self.conf is not None else None)
+    also: tuple[Also, ...] = ()  # other params that differ on the wire, by likelihood
 
 
 def decide(sides: Sides, rows: list[Row], evidence: Evidence) -> Verdict:
-    """The likely cause, whether the evidence fits it, and the fix."""
+    """The likely cause, whether the evidence fits it, the other
+    differences with their own symptoms, and the fix (the cause's first)."""
     wire_rows = [r for r in rows if r.wire_differs]
     file_rows = [r for r in rows if r.verdict in (FILE_ONLY, UNAPPLIED)]
     overlaps = _overlaps(sides, rows)
-    cls, row = _likely(wire_rows)
-    if cls is not None and row is not None:
-        return _mismatch(sides, rows, cls, row, wire_rows, evidence, overlaps)
-    if overlaps:
-        return _overlap_verdict(sides, rows, overlaps, evidence)
+    ranked = rank(wire_rows, bool(overlaps), health(evidence))
+    if ranked:
+        return _mismatch(sides, rows, ranked, evidence, overlaps)
     if file_rows:
         return _file_only(sides, rows, file_rows, evidence)
     return _clean(sides, evidence)
-
-
-def _likely(wire_rows: list[Row]) -> tuple[MismatchClass | None, Row | None]:
-    by_param = {r.param: r for r in wire_rows}
-    for cls in CLASSES:
-        for name in cls.params:
-            if name in by_param:
-                return cls, by_param[name]
-    side = [r for r in wire_rows if r.role == params.Role.SIDE_LOCAL.value]
-    if side:
-        return SIDE_LOCAL, side[0]
-    return None, None
 
 
 def _overlaps(sides: Sides, rows: list[Row]) -> list[str]:
@@ -253,17 +90,56 @@ def _overlaps(sides: Sides, rows: list[Row]) -> list[str]:
     return found
 
 
-def _shown(value: str | None, stated: ParamValue | None) -> str:
-    if value is None:
-        return f"{stated.raw} (unreadable)" if stated is not None else "unset"
-    return value if stated is not None else f"{value} (absent)"
+def _here(row: Row) -> str:
+    return shown(row.wire, row.runtime if row.runtime_known else row.file)
 
 
-def _mismatch(sides: Sides, rows: list[Row], cls: MismatchClass, row: Row,
-              wire_rows: list[Row], evidence: Evidence, overlaps: list[str]) -> Verdict:
-    here = _shown(row.wire, row.runtime if row.runtime_known else row.file)
-    there = _shown(row.source_effective, row.source)
-    headline = f"{row.param} differs ({here} vs {there}): {cls.symptom}."
+def _there(row: Row) -> str:
+    return shown(row.source_effective, row.source)
+
+
+def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: Evidence,
+              overlaps: list[str]) -> Verdict:
+    cause = ranked[0]
+    details = []
+    if cause.row is None:
+        headline = f"{overlaps[0]}: {OVERLAP.symptom}."
+        details.extend(overlaps[1:])
+    else:
+        headline = _headline(sides, cause.cls, cause.row)
+        details.extend(_row_details(cause.row))
+        details.extend(f"Also: {text} (partial or intermittent loss)." for text in overlaps)
+    # The cause's own row already says its source is not applied.
+    stale = [r for r in rows if r.source_stale and not (
+        r is cause.row and r.verdict == SOURCE_NOT_APPLIED)]
+    if stale:
+        details.append(f"{sides.source_name} is not applied: its file says "
+                       + ", ".join(f"{r.param} = {_there(r)}" for r in stale)
+                       + " but it runs " + ", ".join(
+                           f"{r.param} = {shown(r.source_runtime_effective, r.source_runtime)}"
+                           for r in stale)
+                       + ": its interface was not recreated after the edit.")
+    also = tuple(_also(sides, c) for c in ranked[1:] if c.row is not None)
+    ordered = [c.row for c in ranked if c.row is not None]
+    ordered += [r for r in rows if r not in ordered]
+    fix = build_fix(sides, ordered)
+    if cause.row is None:
+        fix = Fix((*_overlap_steps(sides, rows), *fix.steps),
+                  fix.command or restart(sides.interface, sides.sudo), fix.note)
+    return Verdict("mismatch", cause.cls.id, headline, _fit(cause.cls, evidence),
+                   tuple(details), (), fix, also)
+
+
+def _headline(sides: Sides, cls: MismatchClass, row: Row) -> str:
+    if row.verdict == SOURCE_NOT_APPLIED:
+        running = shown(row.source_runtime_effective, row.source_runtime)
+        return (f"{row.param} differs on the wire: {sides.node} runs {_here(row)}, "
+                f"{sides.source_name} runs {running} although its file says {_there(row)} "
+                f"({sides.source_name} is not applied): {cls.symptom}.")
+    return f"{row.param} differs ({_here(row)} vs {_there(row)}): {cls.symptom}."
+
+
+def _row_details(row: Row) -> list[str]:
     details = []
     if row.verdict == NOT_APPLIED:
         details.append(f"The file already says {row.param} = {row.file_effective}: the "
@@ -274,26 +150,30 @@ def _mismatch(sides: Sides, rows: list[Row], cls: MismatchClass, row: Row,
     if not row.runtime_known:
         details.append("Compared from the file: the running state could not be read, so "
                        "what the kernel runs is not confirmed.")
-    others = [r.param for r in wire_rows if r is not row]
-    if others:
-        details.append(f"Also differing: {', '.join(others)}.")
-    details.extend(f"Also: {text} (partial or intermittent loss)." for text in overlaps)
-    return Verdict("mismatch", cls.id, headline, _fit(cls, evidence), tuple(details),
-                   (), _fix(sides, rows))
+    return details
 
 
-def _overlap_verdict(sides: Sides, rows: list[Row], overlaps: list[str],
-                     evidence: Evidence) -> Verdict:
-    headline = f"{overlaps[0]}: {OVERLAP.symptom}."
-    steps = []
-    for r in rows:
-        if r.param in ("H1", "H2", "H3", "H4") and r.file is not None:
-            steps.append(FixStep(sides.edit_path, _line(r.file),
-                                 f"`{r.param} = {r.file.raw}`: choose H1-H4 ranges that do not "
-                                 "overlap, the same in the source and on every node"))
-    fix = Fix(tuple(steps), _restart(sides), _SYNCCONF)
-    return Verdict("mismatch", OVERLAP.id, headline, _fit(OVERLAP, evidence),
-                   tuple(overlaps[1:]), (), fix)
+def _also(sides: Sides, candidate: Candidate) -> Also:
+    row = candidate.row
+    assert row is not None
+    there = _there(row)
+    if row.verdict == SOURCE_NOT_APPLIED:
+        # The node agrees with the source's file; the tunnel sees what runs.
+        there = (f"{shown(row.source_runtime_effective, row.source_runtime)} running on "
+                 f"{sides.source_name}, whose file says {there}")
+    return Also(row.param, _here(row), there, candidate.cls.id, candidate.cls.symptom,
+                candidate.matches, candidate.policy)
+
+
+def _overlap_steps(sides: Sides, rows: list[Row]) -> list[FixStep]:
+    return [FixStep(sides.edit_path, _line(r), f"`{r.param} = {r.file.raw}`: choose H1-H4 "
+                    "ranges that do not overlap, the same in the source and on every node")
+            for r in rows if r.param in ("H1", "H2", "H3", "H4") and r.file is not None]
+
+
+def _line(row: Row) -> int | None:
+    location = row.file.location if row.file is not None else None
+    return location.line if location is not None else None
 
 
 def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
@@ -301,8 +181,8 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
     row = file_rows[0]
     cls = class_of(row.param) or SIDE_LOCAL
     headline = (f"The file and the running interface differ: {row.param} = "
-                f"{_shown(row.file_effective, row.file)} in the file, "
-                f"{_shown(row.runtime_effective, row.runtime)} running"
+                f"{shown(row.file_effective, row.file)} in the file, "
+                f"{shown(row.runtime_effective, row.runtime)} running"
                 + (f" (= {sides.source_name})." if row.source_known else "."))
     if not row.source_known:
         return _unapplied(sides, headline, file_rows, evidence)
@@ -313,7 +193,7 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
         details.append(f"Also differing between file and runtime: {', '.join(others)}.")
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
-    fix = _fix(sides, rows)
+    fix = build_fix(sides, [*file_rows, *(r for r in rows if r not in file_rows)])
     fix = Fix(fix.steps, None, "No restart needed: the running interface already has the "
               "right values. Correct the file so the next restart keeps them.")
     return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
@@ -330,7 +210,7 @@ def _unapplied(sides: Sides, headline: str, file_rows: list[Row],
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
     fix = Fix((FixStep(sides.edit_path, None, "make the file say what should run"),),
-              _restart(sides), _SYNCCONF)
+              restart(sides.interface, sides.sudo), SYNCCONF)
     return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
 
 
@@ -351,7 +231,10 @@ def _clean_headline(sides: Sides) -> str:
                 "compare them with).")
     compared = "the file, the running interface and " if sides.state is not None \
         else "the file and "
-    return f"No param differs: {compared}{sides.source_name} agree on every obfuscation param."
+    hub = (f" ({sides.source_name}'s running interface too)"
+           if sides.source_state is not None else "")
+    return (f"No param differs: {compared}{sides.source_name}{hub} agree on every "
+            "obfuscation param.")
 
 
 def _next_steps(sides: Sides, evidence: Evidence) -> list[str]:
@@ -386,22 +269,7 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
     if not seen:
         return _no_evidence(evidence)
     observed = ", ".join(seen)
-    peer = evidence.peer
-    recent = peer.handshake_recent if peer is not None else None
-    flows = data_flows(evidence)
-    fits: bool | None
-    if cls.expects is Expect.NO_HANDSHAKE:
-        fits = None if recent is None else not recent
-    elif cls.expects is Expect.UP_BUT_DEAD:
-        fits = _up_but_dead(recent, flows)
-    elif cls.expects is Expect.DEAD:
-        fits = None if flows is None else not flows
-    elif cls.expects is Expect.PARTIAL:
-        fits = True if partial_loss(evidence) else None
-    elif cls.expects is Expect.INVISIBLE:
-        fits = flows is not False  # a dead tunnel needs another explanation
-    else:  # healthy
-        fits = flows is not False
+    fits = cls.explains(health(evidence))
     if fits is True:
         return f"This matches what we see: {observed}."
     if fits is False:
@@ -413,83 +281,8 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
     return f"Consistent so far: {observed}.{more}"
 
 
-def _up_but_dead(recent: bool | None, flows: bool | None) -> bool | None:
-    """S4/H4: handshakes refresh while data is dropped."""
-    if recent is False or flows is True:
-        return False
-    if recent and flows is False:
-        return True
-    return None
-
-
 def _no_evidence(evidence: Evidence) -> str:
     if evidence.missing:
         return ("No health evidence: "
                 + "; ".join(m.why for m in evidence.missing) + ".")
     return "No health evidence."
-
-
-# --------------------------------------------------------------------------
-# fix
-
-_SYNCCONF = ("awg syncconf does not clear a param removed from the file: recreate the "
-             "interface rather than syncconf.")
-
-
-def _restart(sides: Sides) -> str:
-    iface = sides.interface
-    prefix = "sudo " if sides.sudo else ""
-    return f"{prefix}awg-quick down {iface} && {prefix}awg-quick up {iface}"
-
-
-def _fix(sides: Sides, rows: list[Row]) -> Fix:
-    """File edits that make the file equal the source, and the restart."""
-    steps = [step for r in rows if (step := _step(sides, r)) is not None]
-    command = _restart(sides)
-    if not steps:
-        steps.append(FixStep(sides.edit_path, None,
-                             "the file is already right; only recreate the interface"))
-    return Fix(tuple(steps), command, _SYNCCONF)
-
-
-def _step(sides: Sides, row: Row) -> FixStep | None:
-    if not row.file_differs:
-        return None
-    path = sides.edit_path
-    spec = params.spec(row.param)
-    secret = spec is not None and spec.secret
-    wanted = f"{row.param} = <the key from {_source_where(sides, row)}>" if secret \
-        else f"{row.param} = {row.source.raw if row.source else row.source_effective}"
-    if row.file is not None and row.source is None:
-        return FixStep(path, _line(row.file), f"delete `{row.param} = "
-                       f"{_safe_raw(row.file)}` ({sides.source_name} does not set it)")
-    if row.file is not None:
-        return FixStep(path, _line(row.file),
-                       f"change `{row.param} = {_safe_raw(row.file)}` to `{wanted}`")
-    after = _interface_end(sides.conf)
-    return FixStep(path, after, f"add `{wanted}` in [Interface]"
-                   + (f" (after line {after})" if after else ""))
-
-
-def _safe_raw(value: ParamValue) -> str:
-    spec = params.spec(value.key)
-    return "<key>" if spec is not None and spec.secret else value.raw
-
-
-def _source_where(sides: Sides, row: Row) -> str:
-    location = row.source.location if row.source is not None else None
-    return str(location) if location is not None else sides.source_name
-
-
-def _line(value: ParamValue) -> int | None:
-    return value.location.line if value.location is not None else None
-
-
-def _interface_end(conf: AwgConf | None) -> int | None:
-    if conf is None:
-        return None
-    section = conf.interface()
-    if section is None:
-        return None
-    lines = [e.line for e in section.entries]
-    return max(lines) if lines else section.line

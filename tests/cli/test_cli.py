@@ -164,10 +164,10 @@ def test_cli_node_filter_reads_the_source_but_reports_the_selection(tmp_path: Pa
 def test_cli_json_contract() -> None:
     _, out, _ = run("check", "-i", str(DEMO / "fleet.yaml"), "--format", "json")
     report = json.loads(out)
-    assert report["schema"] == "awgcheck.report/v1"
+    assert report["schema"] == "awgcheck.report/v2"
     assert report["source"]["node"] == "server" and report["source"]["path"].endswith(CONF)
-    assert report["summary"] == {"nodes": 4, "checked": 4, "failed": 1, "errors": 0,
-                                 "exit_code": 1}
+    assert report["summary"].items() >= {"nodes": 4, "checked": 4, "failed": 1, "errors": 0,
+                                         "exit_code": 1}.items()
     assert [n["name"] for n in report["nodes"]] == [
         "server", "partner-berlin", "partner-tbilisi", "partner-almaty"]
     for node in report["nodes"]:
@@ -180,6 +180,7 @@ def test_cli_json_contract() -> None:
         assert finding["status"] in ("pass", "fail", "error", "skip")
         assert finding["severity"] in ("critical", "error", "warning", "info")
         if finding["location"] is not None:
+            # the demo's nodes are local trees: no host, no port
             assert set(finding["location"]) == {"path", "line"}
     (drift,) = [f for f in report["findings"]
                 if f["status"] == "fail" and f["severity"] == "critical"]
@@ -406,3 +407,4 @@ def test_cli_check_source_option_replaces_the_inventory_source() -> None:
     code, _, err = run("check", "-i", str(DEMO / "fleet.yaml"), "--source", "nowhere")
     assert code == 2
     assert err.startswith("awgcheck: error: --source: 'nowhere' is neither a node name")
+

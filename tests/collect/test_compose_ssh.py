@@ -128,9 +128,10 @@ def test_compose_ssh_file_mode_reads_over_sftp(ssh_fleet: SshdFleet, planted: di
     relay = failing.pop("compose-listener-mesh-bound/relay RELAY_BIND")
     assert not failing, failing
     assert relay["actual"] == "0.0.0.0" and relay["location"]["line"] == 37
-    # Named as the collector names node files: host:port:/path.
+    # The node's host and port apart from the path on it.
     partner = planted["partner"]
-    assert relay["location"]["path"] == f"{partner.host}:{partner.port}:{planted['compose']}"
+    assert relay["location"] == {"host": partner.host, "port": partner.port,
+                                 "path": planted["compose"], "line": 37}
     assert "exporter-healthcheck/exporter healthcheck" in _compose(report, "pass")
     assert HPK not in out
 

@@ -106,6 +106,8 @@ class MemoryCollector:
         self.files = files
         self.outputs = outputs or {}
 
+    remote = None  # local files, as far as reports go
+
     def describe(self, path: str) -> str:
         return f"fuzz:{path}"
 

@@ -119,9 +119,12 @@ CONFIG = {
         "confs": ["partners/*.conf"],
         "templates": ["templates/*.j2"],
         "params": ["control-plane/*.json"],
-        "compose": ["deploy/**/compose.yaml"],
     },
 }
+# A glob that matches nothing fails the gate: compose tests add the glob
+# with the files it matches.
+COMPOSE_CONFIG = dict(CONFIG, consumers={**CONFIG["consumers"],  # type: ignore[dict-item]
+                                         "compose": ["deploy/**/compose.yaml"]})
 
 FILES = {"server/awg0.conf": SERVER, "partners/berlin.conf": BERLIN,
          "templates/partner.conf.j2": TEMPLATE, "control-plane/params.json": PARAMS,
@@ -438,7 +441,8 @@ services:
 """
 DOTENV = "MESH_IP=10.77.0.2\nAWG_S4=18\n"
 EDGE = "deploy/edge/compose.yaml"
-COMPOSE_FILES = {EDGE: COMPOSE, "deploy/edge/.env": DOTENV}
+COMPOSE_FILES = {EDGE: COMPOSE, "deploy/edge/.env": DOTENV,
+                 "awgcheck.yaml": yaml.safe_dump(COMPOSE_CONFIG)}
 # compose-equals against the node's own conf: a rule a fleet may add
 CONF_RULE = {"rules": [{
     "id": "compose-s4-equals-conf", "title": "t", "severity": "error", "description": "d",
@@ -461,8 +465,9 @@ def test_gate_compose_consumer_stale_s4_fails_at_its_line(
     base = commit(repo, COMPOSE_FILES, "edge stack")
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
     assert code == 0, out
-    assert {"name": EDGE, "status": "pass", "error": None, "error_class": None} in \
-        json.loads(out)["nodes"]
+    [edge] = [n for n in json.loads(out)["nodes"] if n["name"] == EDGE]
+    assert edge == {"name": EDGE, "status": "pass", "error": None, "error_class": None,
+                    "passes": edge["passes"]} and edge["passes"] > 0
 
     commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "github")
@@ -498,7 +503,7 @@ def test_gate_compose_consumer_stale_s4_fails_at_its_line(
 
 def test_gate_compose_without_conf_skips_conf_comparisons(
         repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = dict(CONFIG, rules=["builtin", "ci/rules.yaml"])
+    config = dict(COMPOSE_CONFIG, rules=["builtin", "ci/rules.yaml"])
     commit(repo, {**COMPOSE_FILES, "ci/rules.yaml": yaml.safe_dump(CONF_RULE),
                   "awgcheck.yaml": yaml.safe_dump(config)}, "edge stack, conf rule")
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
@@ -552,7 +557,7 @@ def test_gate_compose_env_and_profiles_come_from_the_config_only(
     monkeypatch.setenv("COMPOSE_PROFILES", "metrics")
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
     assert code == 0, out
-    config = dict(CONFIG, compose_env={"AWG_S4": 17}, compose_profiles=["metrics"])
+    config = dict(COMPOSE_CONFIG, compose_env={"AWG_S4": 17}, compose_profiles=["metrics"])
     commit(repo, {"awgcheck.yaml": yaml.safe_dump(config)}, "as the stack is started")
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
     assert code == 1
@@ -580,7 +585,8 @@ def test_gate_compose_env_file_symlink_out_of_the_repository_is_not_read(
         repo: Path, base: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     outside = tmp_path / "outside.env"
     outside.write_text(DOTENV)
-    commit(repo, {EDGE: COMPOSE}, "edge stack")
+    commit(repo, {EDGE: COMPOSE, "awgcheck.yaml": COMPOSE_FILES["awgcheck.yaml"]},
+           "edge stack")
     (repo / "deploy" / "edge" / ".env").symlink_to(outside)
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
     assert code == 1
@@ -589,12 +595,88 @@ def test_gate_compose_env_file_symlink_out_of_the_repository_is_not_read(
     assert message.startswith("deploy/edge/.env: leads out of the repository's work tree")
 
 
-def test_gate_compose_glob_matching_nothing_is_a_note(
+def test_gate_consumer_glob_matching_nothing_fails_at_its_config_line(
         repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # partners/ renamed to peers/ in the pull request: the glob still says partners/
+    git(repo, "mv", "partners", "peers")
+    git(repo, "commit", "-q", "-m", "rename partners/ to peers/")
+    config_line = (repo / "awgcheck.yaml").read_text().splitlines().index(
+        "  - partners/*.conf") + 1
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
-    assert code == 0
-    assert "consumers: compose: 'deploy/**/compose.yaml' matches no file" in \
-        json.loads(out)["gate"]["notes"]
+    assert code == 1, out
+    [finding] = [f for f in json.loads(out)["findings"] if f["status"] == "fail"]
+    assert (finding["rule"], finding["node"], finding["severity"]) == (
+        "consumer-glob-unmatched", "awgcheck.yaml", "critical")
+    assert finding["location"]["path"] == "awgcheck.yaml"
+    assert finding["location"]["line"] == config_line
+    assert finding["message"].startswith("consumers: confs: 'partners/*.conf' matches no file")
+    assert json.loads(out)["nodes"][-1] == {"name": "awgcheck.yaml", "status": "fail",
+                                            "error": None, "error_class": None, "passes": 0}
+    # whatever --fail-on says, and in the annotations on the config line
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--fail-on", "critical",
+                            "--format", "github")
+    assert code == 1
+    assert (f"::error file=awgcheck.yaml,line={config_line},title=consumer-glob-unmatched::"
+            "consumers: confs: 'partners/*.conf' matches no file") in out
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "sarif")
+    validate_sarif(json.loads(out))
+    assert "consumer-glob-unmatched" in {
+        r["id"] for r in json.loads(out)["runs"][0]["tool"]["driver"]["rules"]}
+
+
+def test_gate_consumer_glob_unmatched_is_explained_by_rules_show() -> None:
+    result = CliRunner().invoke(main, ["rules", "show", "consumer-glob-unmatched"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:3] == [
+        "consumer-glob-unmatched: A consumer glob of the gate config matches no file",
+        "severity:    critical",
+        "reads:       gate config (the consumers: globs of the gate's awgcheck.yaml)"]
+    assert "allow_unmatched_consumers: true" in result.stdout
+    listing = CliRunner().invoke(main, ["rules", "list"]).stdout
+    assert any(line.split()[:3] == ["consumer-glob-unmatched", "critical", "gate"]
+               for line in listing.splitlines())
+
+
+def test_gate_consumer_glob_matching_nothing_allowed_is_a_note(
+        repo: Path, base: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = dict(COMPOSE_CONFIG, allow_unmatched_consumers=True)
+    commit(repo, {"awgcheck.yaml": yaml.safe_dump(config)}, "no stacks yet")
+    code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--format", "json")
+    assert code == 0, out
+    report = json.loads(out)
+    assert "consumer-glob-unmatched" not in {f["rule"] for f in report["findings"]}
+    assert report["gate"]["notes"] == [
+        "consumers: compose: 'deploy/**/compose.yaml' matches no file "
+        "(allow_unmatched_consumers: true)"]
+
+
+def test_gate_shallow_clone_without_the_base_says_to_fetch_history(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    git(repo, "checkout", "-q", "-b", "rotate-s4")
+    commit(repo, edit(repo, "server/awg0.conf", "S4 = 18", "S4 = 19"), "rotate S4")
+    commit(repo, edit(repo, "partners/berlin.conf", "S4 = 18", "S4 = 19"), "berlin too")
+    clone = tmp_path / "ci-checkout"
+    # what actions/checkout does by default: one commit of the pull request's branch
+    git(tmp_path, "clone", "-q", "--depth", "1", "--branch", "rotate-s4",
+        repo.resolve().as_uri(), str(clone))
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "true"
+    code, _, err = run_gate(clone, monkeypatch, "--base", "origin/main")
+    assert code == 2
+    assert err == (f"awgcheck: error: --base origin/main: not a commit in {clone.resolve()}: "
+                   "this is a shallow clone, which lacks the base's history: fetch it "
+                   "(actions/checkout: fetch-depth: 0; GitLab CI: GIT_DEPTH: \"0\"; by hand: "
+                   "git fetch --unshallow, then git fetch origin BRANCH)\n")
+    # without --base: no merge base in one commit of history, and it says why
+    code, out, _ = run_gate(clone, monkeypatch, "--format", "json")
+    [note] = json.loads(out)["gate"]["notes"]
+    assert note.startswith("no base commit found (pass --base); this is a shallow clone")
+    assert "git fetch --unshallow" in note
+    # the fix the message names works
+    git(clone, "fetch", "-q", "--unshallow")
+    git(clone, "fetch", "-q", "origin", "main:refs/remotes/origin/main")
+    code, out, err = run_gate(clone, monkeypatch, "--base", "origin/main")
+    assert code == 1, out + err  # the template and params document are stale
+    assert "S4 (must-match) changes from 18 to 19 in server/awg0.conf." in out
 
 
 def test_gate_params_document_as_source_of_truth(

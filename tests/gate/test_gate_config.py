@@ -45,7 +45,10 @@ def test_gate_config_full_schema(repo: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("source: server/awg0.conf\nsorce: x\n", "unknown key 'sorce' (allowed: source, "
-     "consumers, compose_env, compose_profiles, exclude, rules, profile, fail_on)"),
+     "consumers, compose_env, compose_profiles, exclude, rules, profile, fail_on, "
+     "allow_unmatched_consumers)"),
+    ("source: server/awg0.conf\nallow_unmatched_consumers: yes please\n",
+     "key 'allow_unmatched_consumers' must be true or false, got 'yes please'"),
     ("consumers: {confs: [a]}\n", "key 'source' must name the source of truth"),
     ("source: server/missing.conf\n", "key 'source': server/missing.conf is not a file in"),
     ("source: /etc/amnezia/amneziawg/awg0.conf\n", "key 'source': '/etc/amnezia/amneziawg/"
@@ -83,7 +86,8 @@ def test_gate_config_full_schema(repo: Path) -> None:
      "consumers: compose: key 'conf': edge.conf is not a file in"),
     ("source: server/awg0.conf\nconsumers: {compose: [{file: /c.yaml, conf: server/awg0.conf}]}\n",
      "consumers: compose: key 'file': '/c.yaml' must be relative"),
-], ids=["unknown-key", "no-source", "source-missing", "source-absolute", "source-outside",
+], ids=["unknown-key", "allow-unmatched-not-bool", "no-source", "source-missing",
+        "source-absolute", "source-outside",
         "unknown-consumer-kind", "consumer-not-list", "consumers-not-mapping", "bad-profile",
         "bad-fail-on", "bad-exclude", "absolute-rules", "not-a-mapping", "bad-yaml",
         "compose-env-not-mapping", "compose-env-bad-name", "compose-env-list-value",

@@ -113,7 +113,7 @@ def test_gate_install_script_without_a_conf_heredoc_is_not_checked(
     [node] = [n for n in report["nodes"] if n["name"] == SCRIPT]
     assert node == {"name": SCRIPT, "status": "error", "error_class": "parse_error",
                     "error": f"{SCRIPT}: no conf template found in this script (no heredoc "
-                             "holds an [Interface] or [Peer] header line)"}
+                             "holds an [Interface] or [Peer] header line)", "passes": 0}
     assert of(report, SCRIPT) == []
 
 

@@ -36,9 +36,12 @@ def test_mesh_faults_over_ssh(tmp_path: Path) -> None:
     # both ends are named by the path on their own node
     [one_sided] = [f for f in report["findings"]
                    if f["rule"] == "mesh-edges-symmetric" and f["status"] == "fail"]
-    hub_path = fleet.nodes[0].conf_path
-    assert one_sided["related"]["location"]["path"].endswith(hub_path)
-    assert hub_path in one_sided["message"]
+    hub = fleet.nodes[0]
+    # the other end is located on its own node: host and port apart from the path
+    assert one_sided["related"] == {"node": "hub", "location": {
+        "host": hub.host, "port": hub.port, "path": hub.conf_path,
+        "line": mesh.line_of("hub", "[Peer]", "# spoke2")}}
+    assert f"{hub.host}:{hub.port}:{hub.conf_path}:" in one_sided["message"]
     for node in mesh.nodes.values():
         assert node.private_key not in proc.stdout + proc.stderr
         for peer in node.peers.values():

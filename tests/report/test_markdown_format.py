@@ -27,7 +27,8 @@ DEMO = paths.DEMO / "fleet.yaml"
 def test_markdown_cell_escapes_pipes_and_newlines() -> None:
     assert markdown.cell("a|b\nc") == "a\\|b<br>c"
     assert markdown.cell(None) == "-"
-    assert markdown.code("<b 0x01>|x") == "`<b 0x01>\\|x`"
+    assert markdown.code("<b 0x01>|x") == "`<b 0x01>|x`"
+    assert markdown.code("<b 0x01>|x", in_table=True) == "`<b 0x01>\\|x`"
 
 
 def test_markdown_check_on_the_demo_fleet() -> None:
@@ -80,12 +81,15 @@ def test_markdown_gate_summary_section() -> None:
 
 def test_markdown_cell_shows_what_github_would_interpret_as_text() -> None:
     text = markdown.cell("<img src=x> [a](http://e) `x` &#64; @org/team #12 a|b \\ mail@x.org")
-    assert text == ("\\<img src=x> \\[a\\](http://e) \\`x\\` \\&#64; @\u200dorg/team "
-                    "#\u200d12 a\\|b \\\\ mail@x.org")
+    assert text == ("\\<img src=x> \\[a\\](http://e) \\`x\\` \\&\\#64; @\u200dorg/team "
+                    "\\#\u200d12 a\\|b \\\\ mail@x.org")
+    assert markdown.cell("*x* _y_ AWG_S4 ~z~ $v") == "\\*x\\* \\_y\\_ AWG_S4 \\~z\\~ \\$v"
+    assert markdown.cell("- item") == "\\- item"
+    assert markdown.cell("1. one") == "1\\. one"
 
 
 def test_markdown_code_fence_is_longer_than_any_backtick_run() -> None:
     assert markdown.code("a``b") == "```a``b```"
     assert markdown.code("`x`") == "`` `x` ``"
-    assert markdown.code("x|y") == "`x\\|y`"
+    assert markdown.code("x|y", in_table=True) == "`x\\|y`"
     assert markdown.code("") == "-"

@@ -21,9 +21,12 @@ from memory_node import FakeCollector
 from awgcheck import inventory
 from awgcheck.cli.main import main
 from awgcheck.parse import awgconf
-from awgcheck.triage.evidence import ping_argv
+from awgcheck.parse.runtime import parse_showconf
+from awgcheck.triage.evidence import Evidence, ping_argv
 from awgcheck.triage.render import render_json, render_markdown, render_table
+from awgcheck.triage.rows import DIFFERS, Sides, build_rows
 from awgcheck.triage.run import SourceRead, TriageOptions, triage
+from awgcheck.triage.verdict import decide
 
 ASSETS = paths.ASSETS / "runtime"
 DEMO = paths.DEMO
@@ -263,3 +266,139 @@ def test_triage_read_that_raises_is_an_unreadable_node_not_a_traceback() -> None
     assert report.exit_code() == 4
     assert report.unreachable_class == "internal_error"
     assert "internal error while reading: KeyError" in (report.unreachable or "")
+
+
+# --------------------------------------------------------------------------
+# several params differ: the cause first, policy differences last
+
+
+def _steps(fmt: str, out: str) -> list[str]:
+    """The fix's steps in the order a format prints them."""
+    if fmt == "json":
+        return [step["action"] for step in json.loads(out)["verdict"]["fix"]["steps"]]
+    fix = out[out.index("Fix"):]
+    return re.findall(r"^ *\d+\. .*$", fix, re.M)
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_triage_local_tree_fix_names_the_cause_first_and_policy_last(
+        tmp_path: Path, fmt: str) -> None:
+    """Tbilisi's S4 drift plus a Jc the server did not issue: Jc comes
+    first in the conf and in the side-by-side table, but the fix starts
+    with S4 (the cause) and ends with Jc, marked as a policy difference."""
+    shutil.copytree(DEMO, tmp_path / "demo")
+    conf = tmp_path / "demo" / "nodes" / "partner-tbilisi" / CONF
+    conf.write_text(conf.read_text().replace("Jc = 4", "Jc = 6"))
+    code, out = run("triage", "partner-tbilisi", "-i", str(tmp_path / "demo" / "fleet.yaml"),
+                    "--format", fmt)
+    assert code == 1, out
+    steps = _steps(fmt, out)
+    assert "change `S4 = 17` to `S4 = 18`" in steps[0], steps
+    assert "change `Jc = 6` to `Jc = 4` (policy only: Jc is side-local" in steps[1], steps
+    assert "awg-quick down awg0 && awg-quick up awg0" in steps[-1] or fmt == "json"
+    if fmt == "json":
+        verdict = json.loads(out)["verdict"]
+        assert verdict["cause"] == "S4/H4"
+        assert [s["policy"] for s in verdict["fix"]["steps"]] == [False, True]
+        assert verdict["also"] == [{
+            "param": "Jc", "here": "6", "there": "4", "cause": "side-local",
+            "symptom": verdict["also"][0]["symptom"], "matches": None, "policy": True}]
+        assert verdict["also"][0]["symptom"].startswith("no data-plane effect")
+    else:
+        assert "Jc (6 vs 4): policy only, no data-plane effect" in out
+
+
+SHOWCONF_S4_H2 = ("[Interface]\nJc = 4\nS4 = 17\nH2 = 1288052152\n\n"
+                  "[Peer]\nPublicKey = {peer}\nAllowedIPs = 10.8.0.0/24\n")
+
+
+def _two_causes(handshake_age: int | None, rx_growth: int, ping_loss: int) -> FakeCollector:
+    """A node whose S4 and H2 both differ from the source's, with the
+    given health: two dumps (rx grows by ``rx_growth``) and a ping."""
+    dump = (ASSETS / "3.1" / "dump").read_text().replace("10.8.0.2/32", "10.8.0.0/24")
+    lines = dump.splitlines()
+    peer = lines[1].split("\t")
+    now = 1795736524
+    peer[4] = "0" if handshake_age is None else str(now - handshake_age)
+    first = "\n".join([lines[0], "\t".join(peer)]) + "\n"
+    peer[5] = str(int(peer[5]) + rx_growth)
+    second = "\n".join([lines[0], "\t".join(peer)]) + "\n"
+    received = 3 if ping_loss == 0 else 0
+    ping = (f"--- 10.8.0.1 ping statistics ---\n3 packets transmitted, {received} received, "
+            f"{ping_loss}% packet loss, time 2003ms\n").encode()
+    conf = "[Interface]\nJc = 4\nS4 = 17\nH2 = 1288052152\n"
+    return FakeCollector(
+        {"/etc/amnezia/amneziawg/awg0.conf": conf.encode()},
+        {("awg", "showconf", "awg0"): [SHOWCONF_S4_H2.format(peer=peer[0]).encode()],
+         ("awg", "show", "awg0", "dump"): [first.encode(), second.encode()],
+         ("ping",): [ping]})
+
+
+@pytest.mark.parametrize(("health", "cause", "param", "other"), [
+    # Handshakes refresh, no data: what S4 predicts, not what H2 does.
+    ((12, 0, 100), "S4/H4", "S4", "H2"),
+    # No handshake ever: what H2 predicts; an S4 drift alone would handshake.
+    ((None, 0, 100), "S2/H2", "H2", "S4"),
+], ids=["handshake-ok-no-data", "no-handshake"])
+def test_triage_cause_is_the_difference_the_evidence_supports(
+        health: tuple[int | None, int, int], cause: str, param: str, other: str) -> None:
+    source = _source("[Interface]\nAddress = 10.8.0.1/24\nJc = 4\nS4 = 18\n"
+                     "H2 = 1288052141-1288052151\n")
+    collector = _two_causes(*health)
+    report = triage(_node(), source, TriageOptions(probe=True, window=1),
+                    factory=lambda node, options: collector, now=lambda: 1795736524.0,
+                    sleep=lambda seconds: None)
+    verdict = report.verdict
+    assert verdict is not None and verdict.cause == cause, verdict
+    assert verdict.evidence.startswith("This matches what we see"), verdict.evidence
+    assert verdict.headline.startswith(f"{param} differs")
+    assert [(a.param, a.matches) for a in verdict.also] == [(other, False)]
+    assert verdict.fix is not None
+    assert [s.action.split(" = ")[0] for s in verdict.fix.steps] == [
+        f"change `{param}", f"change `{other}"]
+    table = render_table(report)
+    assert f"{other} (" in table.split("Also differing")[1]
+    assert "does not match what we see" in table.split("Also differing")[1]
+
+
+def test_triage_source_not_applied_while_the_node_differs_too() -> None:
+    """The server's file says S4 = 18 but it still runs 17, and the node
+    has 17 in its file and runtime: the node's fix is the S4 edit, the
+    server needs its interface recreated, and the verdict says so."""
+    conf = awgconf.parse(b"[Interface]\nS4 = 17\n", "node.conf")
+    state = parse_showconf("[Interface]\nS4 = 17\n", source="node: awg showconf awg0")
+    source = awgconf.parse(b"[Interface]\nS4 = 18\n", "server.conf")
+    hub = parse_showconf("[Interface]\nS4 = 17\n", source="server: awg showconf awg0")
+    rows = build_rows(conf, state, source, hub, "server")
+    s4 = next(r for r in rows if r.param == "S4")
+    assert (s4.verdict, s4.note) == (DIFFERS, "server runs 17: its file was not applied")
+    sides = Sides("edge", "awg0", conf, state, source, "server", source_state=hub,
+                  source_interface="awg1", source_sudo=True)
+    verdict = decide(sides, rows, Evidence())
+    assert verdict.cause == "S4/H4" and verdict.headline.startswith("S4 differs (17 vs 18)")
+    assert ("server is not applied: its file says S4 = 18 but it runs S4 = 17: its interface "
+            "was not recreated after the edit.") in verdict.details
+    assert verdict.fix is not None
+    assert [(s.on, s.action) for s in verdict.fix.steps] == [
+        ("server", "sudo awg-quick down awg1 && sudo awg-quick up awg1 (its file already "
+                   "says S4 = 18; its interface was not recreated)"),
+        (None, "change `S4 = 17` to `S4 = 18`")]
+    assert verdict.fix.command == "awg-quick down awg0 && awg-quick up awg0"
+
+
+def test_triage_source_not_applied_besides_the_cause_is_listed_with_what_runs() -> None:
+    """H2 differs on the node (no handshake: the cause); the server also
+    still runs an old S4 its file no longer says."""
+    conf = awgconf.parse(b"[Interface]\nS4 = 18\nH2 = 7\n", "node.conf")
+    source = awgconf.parse(b"[Interface]\nS4 = 18\nH2 = 8\n", "server.conf")
+    hub = parse_showconf("[Interface]\nS4 = 17\nH2 = 8\n", source="server: awg showconf awg0")
+    rows = build_rows(conf, None, source, hub, "server")
+    verdict = decide(Sides("edge", "awg0", conf, None, source, "server", source_state=hub),
+                     rows, Evidence())
+    assert verdict.cause == "S2/H2"
+    assert [(a.param, a.here, a.there) for a in verdict.also] == [
+        ("S4", "18", "17 running on server, whose file says 18")]
+    assert any(d.startswith("server is not applied: its file says S4 = 18 but it runs S4 = 17")
+               for d in verdict.details)
+    assert verdict.fix is not None
+    assert [s.on for s in verdict.fix.steps] == [None, "server"]

@@ -30,6 +30,7 @@ import paramiko
 from awgcheck.collect.base import (
     MAX_FILE_BYTES,
     CommandResult,
+    Remote,
     file_missing,
     file_too_large,
     not_regular,
@@ -98,11 +99,12 @@ class SshCollector:
     under it; ``after_close`` runs once the node is closed.
     """
 
-    def __init__(self, target: SshTarget, label: str, link: Link, watchdog: Watchdog,
+    def __init__(self, target: SshTarget, remote: Remote, link: Link, watchdog: Watchdog,
                  user: str, *, reconnect: Callable[[], Link] | None = None,
                  after_close: Callable[[], None] | None = None) -> None:
         self.target = target
-        self.label = label
+        self.remote: Remote | None = remote
+        self.label = remote.describe("").removesuffix(":")  # host, or host:port
         self.user = user  # the login user: the one a sudoers rule must name
         self._link = link
         self._reconnect = reconnect

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from awgcheck.collect.base import ConnectOptions
+from awgcheck.collect.base import ConnectOptions, Remote
 from awgcheck.collect.ssh.collector import Link, SshCollector
 from awgcheck.collect.ssh.config import (
     Endpoint,
@@ -136,7 +136,10 @@ def open_ssh(target: SshTarget, bastions: BastionPool | None = None) -> SshColle
         if own is not None:
             own.close()
         raise
-    return SshCollector(target, where, link, dog, route[-1].user,
+    # The node as messages name it (``where``): host and port apart.
+    remote = (Remote(route[-1].alias, route[-1].port) if target.port is None
+              else Remote(target.host, target.port))
+    return SshCollector(target, remote, link, dog, route[-1].user,
                         reconnect=connect if link.lease is not None else None,
                         after_close=own.close if own is not None else None)
 
