@@ -29,6 +29,8 @@ from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, internal_error
 from awgcheck.inventory import Inventory, Node
+from awgcheck.mesh import fleet as mesh_fleet
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import ArtifactKind, Finding, NodeResult, Report, Severity, Status, Waiver
 from awgcheck.nodes import (
     CollectorFactory,
@@ -85,11 +87,13 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
           factory: CollectorFactory = open_collector,
           progress: Callable[[NodeRead], None] | None = None,
           documents: Mapping[ArtifactKind, DocumentKind] = DOCUMENTS,
-          waived_by: Sequence[Waiver] = (), today: dt.date | None = None) -> Report:
+          waived_by: Sequence[Waiver] = (), today: dt.date | None = None,
+          mesh_seen: Callable[[Mesh | None], None] | None = None) -> Report:
     """Read the ``selection`` (every node by default; the source too, to
     compare with), evaluate ``rules`` and apply the waivers ``waived_by``
     as of ``today`` (UTC today by default). ``progress`` hears of each
-    reported node as it is read."""
+    reported node as it is read; ``mesh_seen`` hears of the run's mesh
+    (``awgcheck topology`` draws it)."""
     options = options or RunOptions()
     chosen = selection or select(inventory)
     reported = {n.name for n in chosen.nodes}
@@ -98,18 +102,24 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
         if progress is not None and read.node.name in reported:
             progress(read)
 
-    reads = read_nodes(chosen.read, options, factory, tick, documents)
-    source = _source(inventory, reads)
-    reads = [r for r in reads if r.node.name in reported]
+    every = read_nodes(chosen.read, options, factory, tick, documents)
+    source = _source(inventory, every)
+    reads = [r for r in every if r.node.name in reported]
     node_docs = [
         engine.NodeDocuments(r.node.name, r.documents.docs,
                              is_source=r.node.name == inventory.source_node)
         for r in reads if r.documents is not None
     ]
+    # Every node read counts for the mesh (the source too, when it is only
+    # read to compare with): an edge needs both ends.
+    mesh = mesh_fleet.of_run(inventory, {r.node.name: r.documents.docs for r in every
+                                         if r.documents is not None})
+    if mesh_seen is not None:
+        mesh_seen(mesh)
     findings = engine.evaluate(rules.rules, node_docs, source, profile, options.timeout,
-                               budget=_left_of_deadline(reads, options))
+                               budget=_left_of_deadline(reads, options), mesh=mesh)
     findings.extend(f for r in reads if r.documents is not None for f in r.findings)
-    findings = _located(findings, reads)
+    findings = _located(findings, every)
     findings = waivers.apply(
         findings, waived_by, today=today or dt.datetime.now(dt.UTC).date(),
         fleet={n.name: n.groups for n in inventory.nodes},
@@ -137,7 +147,8 @@ def audit(inventory: Inventory, rules: RuleSet, *, profile: str = "strict",
 def _located(findings: list[Finding], reads: Sequence[NodeRead]) -> list[Finding]:
     """The findings of nodes read over SSH with their locations' host,
     port and path apart (the documents name a file as messages do,
-    ``host:/path``)."""
+    ``host:/path``); ``reads`` are every node read, so a mesh finding's
+    other end is located too, whichever node it is on."""
     remotes = {r.node.name: r.remote for r in reads if r.remote is not None}
     if not remotes:
         return findings
@@ -146,6 +157,11 @@ def _located(findings: list[Finding], reads: Sequence[NodeRead]) -> list[Finding
         remote = remotes.get(finding.node)
         if remote is not None and finding.location is not None:
             finding = replace(finding, location=remote.locate(finding.location))
+        # A mesh finding's other end is in another node's file.
+        other = remotes.get(finding.related.node) if finding.related is not None else None
+        if other is not None and finding.related is not None:
+            finding = replace(finding, related=replace(
+                finding.related, location=other.locate(finding.related.location)))
         located.append(finding)
     return located
 

@@ -23,6 +23,7 @@ from awgcheck import limits
 from awgcheck.checks import CHECKS
 from awgcheck.checks.base import Context, Outcome
 from awgcheck.errors import ErrorClass
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import (
     TEMPLATE_PLACEHOLDERS,
     ArtifactKind,
@@ -77,7 +78,7 @@ Budget = Callable[[NodeDocuments], float]
 
 def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Source,
              profile: str = "strict", deadline: float = limits.EVALUATION_DEADLINE,
-             budget: Budget | None = None) -> list[Finding]:
+             budget: Budget | None = None, mesh: Mesh | None = None) -> list[Finding]:
     """Every rule on every node; one node's rules get ``budget(node)``
     seconds (``deadline`` without a budget; see :func:`_time_limit`), after
     which that node gets an error finding that names its ``deadline`` and
@@ -85,13 +86,16 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
 
     Without a source (it could not be read), the rules that need it are
     not run: :func:`source_failure` says so once for the run, where each
-    node would otherwise repeat it for each rule (or each value)."""
+    node would otherwise repeat it for each rule (or each value).
+
+    ``mesh`` is the fleet as a mesh, for the cross-node checks (each runs
+    on one node and judges that node's side of its edges)."""
     if source.doc is None:
         rules = [rule for rule in rules if not rule.needs_source]
     findings: list[Finding] = []
     for node in nodes:
         seconds = deadline if budget is None else budget(node)
-        findings.extend(_evaluate_node(rules, node, source, profile, seconds, deadline))
+        findings.extend(_evaluate_node(rules, node, source, profile, seconds, deadline, mesh))
         findings.extend(_placeholder_listings(node))
     return findings
 
@@ -133,13 +137,14 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def _evaluate_node(rules: Sequence[Rule], node: NodeDocuments, source: Source,
-                   profile: str, seconds: float, deadline: float) -> list[Finding]:
+                   profile: str, seconds: float, deadline: float,
+                   mesh: Mesh | None = None) -> list[Finding]:
     done: list[Finding] = []
     current: Rule | None = None
     try:
         with _time_limit(seconds):
             for current in rules:
-                done.extend(_run_rule(current, node, source, profile))
+                done.extend(_run_rule(current, node, source, profile, mesh))
     except _Overrun:
         assert current is not None
         left = len(rules) - rules.index(current) - 1
@@ -174,7 +179,7 @@ def placeholder_message(found: Sequence[Placeholder]) -> str:
 
 
 def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
-              profile: str) -> Iterator[Finding]:
+              profile: str, mesh: Mesh | None = None) -> Iterator[Finding]:
     for artifact in rule.select.artifacts:
         doc = node.docs.get(artifact)
         if doc is None:
@@ -182,14 +187,14 @@ def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
         if CHECKS[rule.check.type].compares_with_source and node.is_source \
                 and doc is source.doc:
             continue  # the source trivially equals itself
-        yield from _run_on(rule, node, doc, source, profile)
+        yield from _run_on(rule, node, doc, source, profile, mesh)
 
 
 def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
-            profile: str) -> Iterator[Finding]:
+            profile: str, mesh: Mesh | None = None) -> Iterator[Finding]:
     names = () if rule.select.all_params else rule.select.params
     context = Context(node.name, doc, names, rule.select.section, source.doc, source.name,
-                      node.docs, rule.select.compose)
+                      node.docs, rule.select.compose, mesh)
     try:
         outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
     except Exception as exc:  # one broken check must not sink the run
@@ -227,9 +232,12 @@ def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
     # check downgraded it) changes nothing on the wire.
     drift = outcome.status is Status.FAIL and outcome.severity is None
     symptom = rule.symptom_for(outcome.param) if drift else None
+    if drift and outcome.symptom is not None and "default" not in rule.symptoms:
+        symptom = outcome.symptom  # what this failure does, unless the rule says otherwise
     return Finding(
         rule=rule.id, node=node, status=outcome.status, severity=severity,
         message=outcome.message, param=outcome.param, expected=outcome.expected,
         actual=outcome.actual, location=outcome.location, symptom=symptom,
         remediation=rule.remediation if outcome.status is Status.FAIL else None,
+        related=outcome.related,
     )

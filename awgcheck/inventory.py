@@ -32,9 +32,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import yaml
+
 from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
+from awgcheck.mesh import settings as mesh_settings
 from awgcheck.model import Waiver
 
 DEFAULT_CONF = "/etc/amnezia/amneziawg/awg0.conf"
@@ -60,8 +63,11 @@ _NODE_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "ping": ((str,), False),
     "description": ((str,), False),
     "groups": ((str, list), False),
+    # the mesh checks (docs/topology.md)
+    "behind_nat": ((bool,), False),
+    "public_address": ((str, list), False),
 }
-_TOP_FIELDS = ("source", "defaults", "nodes", waiver_list.KEY)
+_TOP_FIELDS = ("source", "defaults", "nodes", waiver_list.KEY, mesh_settings.KEY)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,8 @@ class Node:
     ping: str | None = None
     description: str | None = None
     groups: tuple[str, ...] = ()  # what ``check --group`` and a waiver's ``group:NAME`` name
+    behind_nat: bool = False  # the mesh checks want PersistentKeepalive on its peers
+    public_address: tuple[str, ...] = ()  # where peers reach it, besides ``host``
 
     @property
     def transport(self) -> str:
@@ -113,6 +121,7 @@ class Inventory:
     source_path: Path | None = None
     rejected: tuple[Rejected, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    mesh: mesh_settings.MeshSettings | None = None  # the ``mesh:`` section, if any
 
     def node(self, name: str) -> Node:
         for node in self.nodes:
@@ -218,6 +227,8 @@ def build_node(where: str, name: str, fields: dict[str, Any], base: Path,
         compose=words("compose"), compose_env_files=words("compose_env_files"),
         compose_profiles=words("compose_profiles"), ping=fields.get("ping"),
         description=fields.get("description"), groups=words("groups"),
+        behind_nat=bool(fields.get("behind_nat", False)),
+        public_address=words("public_address"),
     )
 
 
@@ -275,7 +286,21 @@ def load(path: Path, source: str | None = None) -> Inventory:
     if isinstance(data, dict) and data.get(waiver_list.KEY) is not None:
         # Read again as YAML nodes: only they keep each waiver's line.
         fleet = replace(fleet, waivers=waiver_list.in_inventory(text, str(path)))
+    if isinstance(data, dict) and data.get(mesh_settings.KEY) is not None:
+        fleet = replace(fleet, mesh=_mesh(text, fleet))
     return fleet
+
+
+def _mesh(text: str, fleet: Inventory) -> mesh_settings.MeshSettings | None:
+    """The ``mesh:`` section, read again as YAML nodes for its lines."""
+    root = yamlfile.load_node(text, str(fleet.path), InventoryError)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == mesh_settings.KEY:
+            return mesh_settings.parse(value, str(fleet.path), [n.name for n in fleet.nodes],
+                                       fleet.source_node)
+    return None
 
 
 def parse(data: object, path: Path, source_override: str | None = None) -> Inventory:

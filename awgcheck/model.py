@@ -230,6 +230,18 @@ class Waiver:
 
 
 @dataclass(frozen=True)
+class RelatedLocation:
+    """The other end of a finding about two nodes (a mesh edge): the other
+    node, and the place in its file the finding concerns."""
+
+    node: str
+    location: Location
+
+    def __str__(self) -> str:
+        return f"{self.node} {self.location}"
+
+
+@dataclass(frozen=True)
 class Finding:
     """The result of one rule on one node, as the JSON report contract has it.
 
@@ -251,6 +263,7 @@ class Finding:
     waiver: Waiver | None = None
     baseline_state: BaselineState | None = None  # set when compared with --baseline
     first_seen: str | None = None  # ISO 8601 UTC: the run that first found it (--baseline)
+    related: RelatedLocation | None = None  # the other end, for a finding about two nodes
 
     @property
     def failed(self) -> bool:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine with Python 3.11:
 # installs what the tests need (openssh-server, sudo, jq for the command
-# docs/nightly.md shows, and patch and git, the oracles `fix` diffs are
-# applied with, via apt-get when missing and running as root; the
+# docs/nightly.md shows, patch and git, the oracles `fix` diffs are applied
+# with, wg from wireguard-tools, the oracle for public keys derived from
+# PrivateKey, and Graphviz's dot, which must read `topology --format dot`)
+# via apt-get when missing and running as root (without recommends:
+# wireguard-tools would pull in a kernel module); the
 # package with its test extras into .venv), then runs ruff, mypy and pytest.
 # CI runs exactly this.
 set -euo pipefail
@@ -10,14 +13,16 @@ cd "$(dirname "$0")/.."
 
 if ! command -v sshd >/dev/null 2>&1 && [ ! -x /usr/sbin/sshd ] || ! command -v sudo >/dev/null 2>&1 \
     || ! command -v jq >/dev/null 2>&1 || ! command -v patch >/dev/null 2>&1 \
-    || ! command -v git >/dev/null 2>&1 || ! command -v flock >/dev/null 2>&1; then
+    || ! command -v git >/dev/null 2>&1 || ! command -v flock >/dev/null 2>&1 \
+    || ! command -v wg >/dev/null 2>&1 || ! command -v dot >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq openssh-server openssh-client sudo jq patch git util-linux >/dev/null
+    apt-get install -y -qq --no-install-recommends openssh-server openssh-client sudo jq patch \
+      git util-linux wireguard-tools graphviz >/dev/null
   else
-    echo "tests/run.sh: openssh-server, sudo, jq, patch, git and flock are needed" \
-      "(run as root to install them)" >&2
+    echo "tests/run.sh: openssh-server, sudo, jq, patch, git, flock, wireguard-tools and" \
+      "graphviz are needed (run as root to install them)" >&2
   fi
 fi
 

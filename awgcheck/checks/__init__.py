@@ -3,7 +3,7 @@
 A rule names a check ``type``; :data:`CHECKS` maps it to a function, the
 options it accepts and the artifact kinds it reads. To add a check type,
 write its function in the family module it belongs to (``params``,
-``conf``, ``document``, ``compose``) and add one entry here.
+``conf``, ``document``, ``compose``, ``mesh``) and add one entry here.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from awgcheck.checks import base, compose, conf, document, implies, itags
+from awgcheck.checks import base, compose, conf, document, implies, itags, mesh
 from awgcheck.checks import params as param_checks
 from awgcheck.checks.base import CheckType, OptionSchema
 from awgcheck.model import ArtifactKind
@@ -41,6 +41,12 @@ def _against_the_source(options: Mapping[str, Any]) -> bool:
 
 def _compose_against_the_source(options: Mapping[str, Any]) -> bool:
     return bool(options.get("against") == "source")
+
+
+def _cross_node(fn: base.CheckFn, options: OptionSchema | None = None) -> CheckType:
+    """A mesh check: it reads the node's conf and, through the run's mesh,
+    every other node's."""
+    return CheckType(fn, options or {}, _CONF, cross_node=True)
 
 
 CHECKS: dict[str, CheckType] = {
@@ -89,6 +95,17 @@ CHECKS: dict[str, CheckType] = {
                                 compose.prepare_origin),
     "compose-diagnostics": CheckType(compose.check_diagnostics, compose.DIAGNOSTICS_OPTIONS,
                                      _COMPOSE, compose.prepare_diagnostics),
+    # the fleet as a mesh: a node's side of its edges (inventory ``mesh:``)
+    "mesh-peer-known": _cross_node(mesh.check_peer_known),
+    "mesh-edges-symmetric": _cross_node(mesh.check_symmetric),
+    "mesh-allowed-ips-cover": _cross_node(mesh.check_allowed_ips_cover),
+    "mesh-allowed-ips-disjoint": _cross_node(mesh.check_allowed_ips_disjoint,
+                                             {"allow_nested": (bool, False)}),
+    "mesh-address-unique": _cross_node(mesh.check_address_unique),
+    "mesh-endpoint": _cross_node(mesh.check_endpoint),
+    "mesh-preshared-key": _cross_node(mesh.check_preshared_key),
+    "mesh-mtu": _cross_node(mesh.check_mtu),
+    "mesh-keepalive-nat": _cross_node(mesh.check_keepalive_nat),
 }
 # implies wraps any other check type, so it is built over this very table.
 CHECKS["implies"] = implies.implies_type(CHECKS, _PARAM_KINDS)

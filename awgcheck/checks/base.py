@@ -18,7 +18,16 @@ from awgcheck import params
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.checks.options import one_of
 from awgcheck.errors import RuleError
-from awgcheck.model import ArtifactKind, Location, ParamDocument, ParamValue, Severity, Status
+from awgcheck.mesh.model import Mesh
+from awgcheck.model import (
+    ArtifactKind,
+    Location,
+    ParamDocument,
+    ParamValue,
+    RelatedLocation,
+    Severity,
+    Status,
+)
 from awgcheck.parse import awgconf, paramsdoc
 
 
@@ -40,6 +49,10 @@ class Outcome:
     # A skip because the value is a template placeholder: the engine folds
     # these into one listing per template instead of one skip per rule.
     placeholder: bool = False
+    # A finding about two nodes (a mesh edge) names the other end here, and
+    # says what this very failure does (the rule's symptom otherwise).
+    related: RelatedLocation | None = None
+    symptom: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,9 @@ class Context:
     documents: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
     # What a compose rule selects (services, env, flags...); None otherwise.
     compose: ComposeSelection | None = None
+    # The fleet as a mesh, for the cross-node checks; None when the run
+    # declares no mesh (inventory ``mesh:``) or has no fleet (gate, triage).
+    mesh: Mesh | None = None
 
     def selected(self) -> tuple[str, ...]:
         """The selected names; an empty selection (``params: "*"``) means
@@ -112,6 +128,8 @@ class CheckType:
     rule with these options reads the source of truth, so when the source
     could not be read the engine does not run it (the report says why
     once, instead of every node saying it for every such rule).
+    ``cross_node``: it judges a node against the other nodes' confs (the
+    mesh checks); ``select`` does not narrow it.
     """
 
     fn: CheckFn
@@ -121,6 +139,9 @@ class CheckType:
     compares_with_source: bool = False
     drifts: Callable[[Mapping[str, Any]], bool] = never
     needs_source: Callable[[Mapping[str, Any]], bool] = never
+    # It reads every node's conf through the run's mesh (Context.mesh), not
+    # the params its rule selects: `rules show` says so.
+    cross_node: bool = False
 
     def validate(self, where: str, data: Mapping[str, Any],
                  artifacts: tuple[ArtifactKind, ...]) -> CheckSpec:

@@ -19,7 +19,7 @@ from awgcheck import __version__, exitcodes
 
 COMMANDS = {name: f"awgcheck.cli.{name}"
             for name in ("check", "diff", "fix", "gate", "inspect", "merge", "params", "plan",
-                         "rules", "triage", "verify")}
+                         "rules", "topology", "triage", "verify")}
 """Each command, and the module that defines it under that name. A command's
 module is imported when that command runs (or ``--help`` lists them all):
 ``check`` does not pay for loading ``triage``, ``gate`` and ``inspect``

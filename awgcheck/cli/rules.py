@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import click
 
+from awgcheck.checks import CHECKS
 from awgcheck.cli.options import load_rules, rules_option, user_errors
 from awgcheck.errors import UsageError
 from awgcheck.gate import unmatched
@@ -67,6 +68,8 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     reads = f"{rule.select.artifact_names}, [{rule.select.section}], {selected}"
     if rule.select.compose is not None:
         reads = f"compose: {rule.select.compose.describe()}"
+    if CHECKS[rule.check.type].cross_node:
+        reads = "conf, and every other node's (the inventory's mesh:, docs/topology.md)"
     lines = [
         f"{rule.id}: {rule.title}",
         f"severity:    {rule.severity.value}"

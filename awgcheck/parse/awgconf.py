@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import AnyStr
 
-from awgcheck import params
+from awgcheck import params, wgkeys
 from awgcheck.errors import ParseError
 from awgcheck.model import Diagnostic, Level, Location, ParamValue, Placeholder
 from awgcheck.parse.placeholders import CONF as PLACEHOLDER
@@ -137,6 +137,9 @@ class AwgConf:
     diagnostics: tuple[Diagnostic, ...]
     awg_quick_stripped: tuple[int, ...] = field(default=())
     template: bool = False
+    # The interface's public key, derived from the PrivateKey the tool
+    # applies (the last valid one); the private key itself is not kept.
+    public_key: str | None = None
 
     def placeholder_at(self, line: int | None) -> bool:
         """Does ``line`` of this template hold a placeholder? What the tool
@@ -308,6 +311,7 @@ class _Reader:
         self.stripped: list[int] = []
         self.headless_reported = False
         self.original = ""
+        self.private_key: str | None = None
 
     def diag(self, line: int | None, code: str, message: str,
              level: Level = Level.FATAL) -> None:
@@ -431,6 +435,12 @@ class _Reader:
                       f"Line unrecognized: `{_show(cleaned)}' (empty value for {spec.name})")
             return
         reading = params.interpret(spec, cleaned_value)
+        if spec.name == "PrivateKey" and reading.error is None and not self.placeholder(line):
+            # Kept until the file is read (the last one wins, as in the tool),
+            # before _add_entry replaces the value with its digest; only its
+            # public key outlives the parse. Derived once, not per line: a
+            # file of 170,000 PrivateKey lines costs one X25519.
+            self.private_key = cleaned_value
         self._add_entry(number, raw, key, raw_value, spec.name,
                         params.Handler.SETCONF, reading.effective, reading.error)
         if reading.error is not None:
@@ -604,4 +614,5 @@ def parse(data: bytes, path: str, *, template: bool = False, any_bytes: bool = F
         path=path, facts=facts, lines=tuple(reader.lines), sections=sections,
         entries=tuple(reader.entries), diagnostics=tuple(diagnostics),
         awg_quick_stripped=tuple(reader.stripped), template=template,
+        public_key=wgkeys.public_key(reader.private_key) if reader.private_key else None,
     )

@@ -53,6 +53,14 @@ def _location(location: Location | None) -> dict[str, Any] | None:
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
+    entry = _finding_fields(finding)
+    if finding.related is not None:  # a finding about two nodes (a mesh edge)
+        entry["related"] = {"node": finding.related.node,
+                            "location": _location(finding.related.location)}
+    return entry
+
+
+def _finding_fields(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
         "node": finding.node,

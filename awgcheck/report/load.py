@@ -40,6 +40,7 @@ from awgcheck.model import (
     Location,
     NodeResult,
     ParamChange,
+    RelatedLocation,
     Report,
     RuleMeta,
     RunMeta,
@@ -219,7 +220,17 @@ def _finding(obj: _Object) -> Finding:
         baseline_state=obj.optional_choice("baseline_state", BaselineState),
         first_seen=obj.optional_time("first_seen"),
         waiver=None if waiver is None else _waiver(waiver),
+        related=_related(obj.optional_child("related")),
     )
+
+
+def _related(obj: _Object | None) -> RelatedLocation | None:
+    """The other end of a finding about two nodes (mesh checks)."""
+    if obj is None:
+        return None
+    location = _location(obj.child("location"))
+    assert location is not None
+    return RelatedLocation(obj.text("node"), location)
 
 
 def _node(obj: _Object) -> NodeResult:

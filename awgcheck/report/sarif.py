@@ -116,6 +116,10 @@ def _result(finding: Finding, index: Mapping[str, int]) -> dict[str, Any]:
         "locations": _location(finding),
         "properties": properties,
     }
+    if finding.related is not None:  # the other end of a mesh edge
+        result["relatedLocations"] = [{
+            "id": 1, **_physical(finding.related.location),
+            "message": {"text": f"{finding.related.node}: the other end"}}]
     if finding.status is Status.WAIVED and finding.waiver is not None:
         result["suppressions"] = [_suppression(finding.waiver)]
     if finding.baseline_state is not None:

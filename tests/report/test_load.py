@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import mesh_fleet
 import paths
 import pytest
 import yaml
@@ -30,7 +31,7 @@ from awgcheck.report import FORMATS, GATE_FORMATS, load
 
 # Every format each kind of run renders, json aside: (run, format).
 RENDERED = [(name, fmt) for name, formats in (("check", FORMATS), ("source-unread", FORMATS),
-                                               ("gate", GATE_FORMATS))
+                                               ("gate", GATE_FORMATS), ("mesh", FORMATS))
             for fmt in formats.names if fmt != "json"]
 
 
@@ -118,11 +119,22 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     repo = _gate_repo(tmp)
     gate = {fmt: _gate(repo, "--fleet-report", first, "--format", fmt)
             for fmt in GATE_FORMATS.names}
+    mesh = _faulty_mesh(tmp / "mesh")
     return {"check": check, "baseline": {"json": baseline}, "gate": gate,
-            "source-unread": unread}
+            "source-unread": unread,
+            "mesh": {fmt: awgcheck("check", "-i", mesh, "--format", fmt).out
+                     for fmt in FORMATS.names}}
 
 
-CORPUS = ["check", "baseline", "gate", "source-unread"]
+def _faulty_mesh(root: Path) -> Path:
+    """A hub and two spokes, one of which forgot the hub: a finding with
+    a related location (the hub's [Peer] for it)."""
+    mesh = mesh_fleet.hub_and_spoke(["hub", "spoke1", "spoke2"])
+    del mesh.nodes["spoke2"].peers["hub"]
+    return mesh.write_trees(root)
+
+
+CORPUS = ["check", "baseline", "gate", "source-unread", "mesh"]
 
 
 @pytest.mark.parametrize("name", CORPUS)
@@ -167,15 +179,15 @@ def test_load_corpus_fills_in_every_field_of_the_json_format(
     assert {"baseline.previous_run", "resolved[].first_seen", "gate.impact.unknown[]",
             "shard.count",
             "nodes[].index", "nodes[].groups[]", "rules[].tags[]", "nodes[].error_class",
-            "source.not_evaluated[]", "findings[].waiver.owner", "run.rules_digest"
-            } <= set(filled)
+            "source.not_evaluated[]", "findings[].waiver.owner", "run.rules_digest",
+            "findings[].related.location.line"} <= set(filled)
 
 
 def test_load_every_field_of_a_check_report_is_in_docs_reports_md(
         runs: dict[str, dict[str, str]]) -> None:
     documented = (paths.ROOT / "docs" / "reports.md").read_text()
     keys = {path.rsplit(".", 1)[-1].removesuffix("[]")
-            for name in ("check", "baseline", "source-unread")
+            for name in ("check", "baseline", "source-unread", "mesh")
             for path, _ in _fields(json.loads(runs[name]["json"]))}
     assert sorted(key for key in keys if f'"{key}"' not in documented) == []
 

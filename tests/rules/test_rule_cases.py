@@ -10,6 +10,9 @@ the suite, so no rule ships untested. A case expects one of:
   ``message``, ``line`` narrow it down);
 - ``not-applicable``: the rule found nothing to check (only skips, or no
   finding at all), e.g. the params it selects are not set.
+
+A mesh rule's case gives a ``fleet:`` of nodes and a ``mesh:`` section
+instead of one conf (see ``mesh_case.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import mesh_case
 import pytest
 import yaml
 from memory_node import project_from_files
@@ -79,6 +83,8 @@ def _node_docs(case: dict[str, Any]) -> dict[ArtifactKind, Any]:
 def _evaluate(rule: ruleset.Rule, case: dict[str, Any], source_text: str,
               profile: str) -> list[Any]:
     source = awgconf.parse(source_text.encode("utf-8"), "source.conf")
+    if "fleet" in case:
+        return mesh_case.evaluate(rule, case, engine.Source("server", source), profile)
     node = engine.NodeDocuments("node", _node_docs(case))
     return engine.evaluate([rule], [node], engine.Source("server", source), profile)
 
@@ -114,6 +120,9 @@ def test_rule_case(spec: dict[str, Any], case: dict[str, Any]) -> None:
         assert any(case["message"] in f.message for f in failed), summary
     if "line" in case:
         assert any(f.location and f.location.line == case["line"] for f in failed), summary
+    if "symptom" in case:
+        assert any(case["symptom"] in (f.symptom or "") for f in failed), \
+            [f.symptom for f in failed]
 
 
 @pytest.mark.parametrize("rule_id", sorted(SHIPPED.by_id))
