@@ -11,10 +11,12 @@ from collections.abc import Sequence
 
 import click
 
-from awgcheck.cli.options import load_rules, rules_option, user_errors
+from awgcheck.cli.options import emit, load_rules, rules_option, screen_options, user_errors
+from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
 from awgcheck.model import RuleMeta
-from awgcheck.report.grid import grid
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import Layout, wrap_all
 from awgcheck.text import printable
 from awgcheck.waivers import RULES as WAIVER_RULES
 
@@ -27,10 +29,15 @@ def rules() -> None:
     """List and explain the rules."""
 
 
+_LIST = (Column("id", Kind.NAME), Column("severity", Kind.NAME, coloured=True),
+         Column("reads", Kind.VALUE), Column("title"))
+
+
 @rules.command("list")
 @rules_option
+@screen_options
 @user_errors
-def rules_list(rule_paths: Sequence[str]) -> None:
+def rules_list(rule_paths: Sequence[str], screen: Screen) -> None:
     """One line per rule: id, severity, title."""
     loaded = load_rules(rule_paths)
     # Rule files are input too: their text is escaped like any other.
@@ -38,20 +45,21 @@ def rules_list(rule_paths: Sequence[str]) -> None:
              (r.id, r.severity.value, r.select.artifact_names, r.title)]
             for r in loaded.rules]
     rows += [[meta.id, meta.severity.value, WAIVERS_READ, meta.title] for meta in WAIVER_RULES]
-    click.echo(grid(rows, ["id", "severity", "reads", "title"], tablefmt="simple"))
+    emit(grid(rows, _LIST, screen.layout()) + "\n", None)
 
 
 @rules.command("show")
 @click.argument("rule_id")
 @rules_option
+@screen_options
 @user_errors
-def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
+def rules_show(rule_id: str, rule_paths: Sequence[str], screen: Screen) -> None:
     """Everything about one rule: what it checks, why, and how to fix it."""
     loaded = load_rules(rule_paths)
     rule = loaded.by_id.get(rule_id)
     builtin = next((meta for meta in WAIVER_RULES if meta.id == rule_id), None)
     if rule is None and builtin is not None:
-        _show_meta(builtin)
+        _show_meta(builtin, screen.layout())
         return
     if rule is None:
         raise UsageError(f"no rule with id '{rule_id}' (see `awgcheck rules list`)")
@@ -72,12 +80,17 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     ]
     for param, text in rule.applicable_symptoms().items():
         lines.append(f"symptom ({param}): {text}")
-    click.echo("\n".join(printable(part) for line in lines for part in line.split("\n")))
+    _print([printable(part) for line in lines for part in line.split("\n")], screen.layout())
 
 
-def _show_meta(meta: RuleMeta) -> None:
+def _print(lines: list[str], view: Layout) -> None:
+    """Prose lines wrapped to the width, continuations under their text."""
+    emit("\n".join(wrap_all(lines, view.width, hanging="")) + "\n", None)
+
+
+def _show_meta(meta: RuleMeta, view: Layout) -> None:
     """A rule id no rule file declares (the waiver findings)."""
     lines = [f"{meta.id}: {meta.title}", f"severity:    {meta.severity.value}",
              f"reads:       {WAIVERS_READ} (the inventory's waivers: list and --waivers files)", "",
              meta.description, "", f"fix: {meta.remediation}"]
-    click.echo("\n".join(lines))
+    _print(lines, view)

@@ -15,11 +15,13 @@ import json
 from typing import Any
 
 from awgcheck.collect.runtime import Missing
-from awgcheck.diff import hex_of
+from awgcheck.diff import hex_of, shown
 from awgcheck.model import ParamValue
-from awgcheck.report.grid import grid
+from awgcheck.report.colour import paint_word
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
 from awgcheck.report.markdown import cell, code
-from awgcheck.report.registry import Formats
+from awgcheck.report.registry import Formats, ForPeople
 from awgcheck.text import printable
 from awgcheck.triage.evidence import Evidence
 from awgcheck.triage.run import TriageReport
@@ -32,28 +34,25 @@ SCHEMA = "awgcheck.triage/v1"
 # shared pieces
 
 
-_SHORT = 32  # longer values (I1..I5 tag strings) are cut where nothing differs
-
-
-def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: bool) -> str:
+def _cell(value: ParamValue | None, other: ParamValue | None, effective: str | None,
+          known: bool, hexed: bool) -> str:
+    """A value as :func:`awgcheck.diff.shown` shows it: a long one (an I1 tag
+    string) around where it differs from ``other``, its bytes in hex."""
     if not known:
         return "?"
     if value is None:
         return f"{effective} (absent)" if effective is not None else "(absent)"
-    shown = printable(value.raw)
-    if not hexed:
-        return shown if len(shown) <= _SHORT else shown[:_SHORT - 1] + "\u2026"
-    if (digits := hex_of(value)) and len(value.raw) <= _SHORT:
-        return f"{shown} ({digits})"
-    return shown
+    return shown(value, other, hexed)
 
 
 def _row_cells(row: Row) -> list[str]:
     hexed = row.verdict != SAME  # bytes only where something differs
     return [row.param,
-            _cell(row.file, row.file_effective, True, hexed),
-            _cell(row.runtime, row.runtime_effective, row.runtime_known, hexed),
-            _cell(row.source, row.source_effective, row.source_known, hexed),
+            _cell(row.file, row.source, row.file_effective, True, hexed),
+            _cell(row.runtime, row.source or row.file, row.runtime_effective,
+                  row.runtime_known, hexed),
+            _cell(row.source, row.file or row.runtime, row.source_effective,
+                  row.source_known, hexed),
             row.verdict + (f": {row.note}" if row.note else "")]
 
 
@@ -128,28 +127,37 @@ def _verdict_text(verdict: Verdict) -> list[str]:
 # table (terminal)
 
 
-def render_table(report: TriageReport) -> str:
+_TABLE = (Column("param", Kind.NAME), Column("file", Kind.VALUE), Column("runtime", Kind.VALUE),
+          Column("source", Kind.VALUE), Column("verdict", coloured=True))
+
+
+def render_table(report: TriageReport, view: Layout = PLAIN) -> str:
     """One terminal screen: sources, the side-by-side table, evidence,
-    missing evidence, verdict, fix."""
+    missing evidence, verdict, fix; drawn to ``view``'s width."""
     out = [_title(report)]
     out.extend(f"  {label + ':':9}{text}" for label, text in _sources(report))
     if report.unreachable is not None:
         out += ["", f"COULD NOT READ THE NODE ({report.unreachable_class}): "
                 f"{report.unreachable}", ""]
         out.extend(_section("Missing evidence", _missing_lines(report.missing)))
-        return "\n".join(out) + "\n"
+        return _lines(out, view)
     out.append("")
     table = [_row_cells(r) for r in report.rows]
-    out.append(grid(table, ["param", "file", "runtime", "source", "verdict"],
-                        tablefmt="simple", maxcolwidths=[None, 34, 34, 34, 40])
-               if table else "(no obfuscation params on any side)")
+    out.append(grid(table, _TABLE, view) if table else "(no obfuscation params on any side)")
     out.extend(_section("Evidence", _evidence_lines(report.evidence) or ["none gathered"]))
     out.extend(_section("Missing evidence", _missing_lines(report.missing)))
     assert report.verdict is not None
     out.extend(_section("Verdict", _verdict_text(report.verdict)))
     if report.verdict.fix is not None:
         out.extend(_section("Fix", _fix_lines(report.verdict.fix, report.node)))
-    return "\n".join(out) + "\n"
+    return _lines(out, view)
+
+
+def _lines(out: list[str], view: Layout) -> str:
+    """The screen's lines, each wrapped to the width, verdicts coloured."""
+    lines = wrap_all("\n".join(out).split("\n"), view.width)
+    return "\n".join(paint_word(line, view) if line.startswith("COULD NOT") else line
+                     for line in lines) + "\n"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -260,4 +268,5 @@ def render_json(report: TriageReport) -> str:
 
 # Listed alphabetically: the order --format shows them in.
 FORMATS: Formats[TriageReport] = Formats({"json": render_json, "markdown": render_markdown,
-                                          "table": render_table}, keep=(ParamValue,))
+                                          "table": ForPeople(render_table)},
+                                         keep=(ParamValue,))
