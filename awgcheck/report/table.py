@@ -230,7 +230,13 @@ def _verdict(report: Report) -> str:
         nodes += f", {unchecked} could not be checked"
     if report.source_failure is not None:
         nodes += ", source of truth not read"
-    return f"{verdict}: {nodes}; {_findings(report)}; exit code {report.exit_code()}"
+    news = ""
+    if report.baseline is not None:  # with --fail-on-new, what decides the verdict
+        states = [f.baseline_state for f in report.findings]
+        news = (f"; {states.count(BaselineState.NEW)} new, "
+                f"{states.count(BaselineState.UPDATED)} updated since the baseline")
+    return (f"{verdict}: {nodes}; {_findings(report)}{news}; "
+            f"exit code {report.exit_code()}")
 
 
 def _counts(report: Report) -> str:
