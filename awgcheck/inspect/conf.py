@@ -42,8 +42,9 @@ def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
     }
 
 
-_TABLE = (Column("line", Kind.NAME), Column("section", Kind.NAME), Column("key", Kind.NAME),
-          Column("raw", Kind.VALUE), Column("effective", Kind.VALUE), Column("read by", Kind.NAME))
+_TABLE = (Column("line", Kind.NAME), Column("key", Kind.NAME),
+          Column("section", Kind.NAME, under=True), Column("raw", Kind.VALUE),
+          Column("effective", Kind.VALUE), Column("read by", Kind.NAME))
 
 
 def render_conf_table(conf: AwgConf, view: Layout = PLAIN) -> str:
@@ -51,7 +52,7 @@ def render_conf_table(conf: AwgConf, view: Layout = PLAIN) -> str:
     rows = []
     for section in conf.sections:
         for e in section.entries:
-            rows.append([e.line, f"[{section.name}]", e.key, e.raw,
+            rows.append([e.line, e.key, f"[{section.name}]", e.raw,
                          e.effective if e.effective is not None else f"REJECTED: {e.error}",
                          e.handler.value if e.handler else "-"])
     out = [f"{conf.path}: {'loads' if conf.loads else 'DOES NOT LOAD'} with awg-quick up"]

@@ -23,6 +23,11 @@ STYLES = {
     "FAIL": "\x1b[1;31m",
     "DRIFT": "\x1b[1;31m",
     "REJECTED": "\x1b[1;31m",
+    "DIFFERS": "\x1b[1;31m",  # triage: the wire disagrees with the source
+    "NOT APPLIED": "\x1b[31m",
+    "STILL ACTIVE": "\x1b[31m",
+    "FILE DIFFERS": "\x1b[33m",
+    "FILE != RUNTIME": "\x1b[33m",
     "COULD NOT CHECK": "\x1b[1;35m",  # magenta: not a verdict on the node
     "COULD NOT READ": "\x1b[1;35m",
     "INCOMPLETE": "\x1b[1;35m",
@@ -37,8 +42,9 @@ STYLES = {
 """The style of each word awgcheck colours (upper case, as the table
 formats write them)."""
 
-_WORD = re.compile(r"\b(" + "|".join(sorted((re.escape(w) for w in STYLES), key=len,
-                                              reverse=True)) + r")\b")
+_ALTERNATIVES = "|".join(sorted((re.escape(w) for w in STYLES), key=len, reverse=True))
+_WORD = re.compile(rf"\b({_ALTERNATIVES})\b")
+_ANY_CASE = re.compile(rf"\b({_ALTERNATIVES})\b", re.IGNORECASE)
 
 
 def paint(text: str, word: str, layout: Layout) -> str:
@@ -50,19 +56,15 @@ def paint(text: str, word: str, layout: Layout) -> str:
     return f"{style}{text}{_RESET}"
 
 
-def paint_word(text: str, layout: Layout) -> str:
+def paint_word(text: str, layout: Layout, any_case: bool = False) -> str:
     """``text`` with its first styled word coloured (``== node: FAIL ==``,
-    a verdict line); the rest of the text as it is."""
+    a verdict line); the rest of the text as it is. ``any_case``: also a
+    word in lower case (a severity column of ``rules list``), for text that
+    holds nothing but that word."""
     if not layout.colour:
         return text
-    found = _WORD.search(text)
+    found = (_ANY_CASE if any_case else _WORD).search(text)
     if found is None:
         return text
     word = found.group(1)
-    return f"{text[:found.start()]}{paint(word, word, layout)}{text[found.end():]}"
-
-
-def paint_cell(text: str, layout: Layout) -> str:
-    """A table cell whose first word names its style (``CRITICAL``,
-    ``DRIFT: ...``): that word coloured."""
-    return paint_word(text, layout) if text[:1].isupper() else text
+    return f"{text[:found.start()]}{paint(word, word.upper(), layout)}{text[found.end():]}"

@@ -35,7 +35,7 @@ class Kind(enum.Enum):
 
     NAME = "name"
     """A param, a severity, a rule id, a line number: never cut, and wrapped
-    only when longer than a third of the width (a hostile key name)."""
+    only when longer than half the width (a hostile key name)."""
     WORDS = "words"
     """Prose: wrapped at spaces (a word longer than the column is split)."""
     VALUE = "value"
@@ -59,7 +59,7 @@ class Column:
     than taking a column of their own."""
 
 
-_NARROWEST = {Kind.WORDS: 16, Kind.VALUE: 12, Kind.PATH: 24}
+_NARROWEST = {Kind.WORDS: 12, Kind.VALUE: 12, Kind.PATH: 16}
 """A flexible column is not made narrower than this (or its header), so a
 message is never one word a line."""
 
@@ -100,7 +100,7 @@ def grid(rows: Sequence[Sequence[object]], columns: Sequence[Column | str],
             for part, group, width in zip(parts, groups, widths, strict=True):
                 padded = (part[n] if n < len(part) else "").ljust(width)
                 coloured = n == 0 and cols[group[0]].coloured
-                line.append(paint_word(padded, view) if coloured else padded)
+                line.append(paint_word(padded, view, any_case=True) if coloured else padded)
             out.append(GAP.join(line))
     return "\n".join((indent + line).rstrip() for line in out)
 
@@ -137,12 +137,11 @@ def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
     fixed = [n for n, g in enumerate(groups) if cols[g[0]].kind is Kind.NAME]
     flexible = [n for n in range(len(groups)) if n not in fixed]
     for n in fixed:
-        widths[n] = min(natural[n], max(room // 3, _NARROWEST[Kind.VALUE]))
+        widths[n] = min(natural[n], max(room // 2, _NARROWEST[Kind.VALUE]))
     room -= sum(widths[n] for n in fixed)
     for left, n in enumerate(sorted(flexible, key=lambda n: natural[n])):
         share = room // (len(flexible) - left)
-        least = min(natural[n], max(_NARROWEST[cols[i].kind] for i in groups[n]
-                                    if cols[i].kind is not Kind.NAME))
+        least = min(natural[n], _NARROWEST[cols[groups[n][0]].kind])
         widths[n] = min(natural[n], max(share, least))
         room -= widths[n]
     return widths
