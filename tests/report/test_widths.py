@@ -105,7 +105,7 @@ def joined(column: list[str]) -> str:
 def test_check_keeps_params_line_numbers_and_the_differing_byte(
         folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = run(folder, "check-hostile", [], "80", monkeypatch)
-    (severity, param_rule, finding), = list(tables(out))
+    (_severity, param_rule, finding), = list(tables(out))
     assert [cell.strip() for cell in param_rule if cell.strip()] == [
         "S4", "must-match-drift", "I1", "side-local-drift"]
     text = joined(finding)
@@ -121,7 +121,7 @@ def test_check_keeps_params_line_numbers_and_the_differing_byte(
 def test_diff_keeps_the_differing_byte_and_its_hex(folder: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     out = run(folder, "diff-hostile", ["--only-differences"], "80", monkeypatch)
-    (param, left, right, verdict), = list(tables(out))
+    (param, left, right, _verdict), = list(tables(out))
     assert [p.strip() for p in param if p.strip()] == ["S4", "I1"]
     left_text, right_text = joined(left), joined(right)
     assert "18(3138)" in left_text and "17(3137)" in right_text
@@ -148,7 +148,7 @@ def test_rules_list_keeps_every_rule_id_whole(folder: Path,
 def test_inspect_conf_keeps_line_numbers_and_keys(folder: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     out = run(folder, "inspect-conf", [], "80", monkeypatch)
-    (line, key, raw, effective, read_by), = list(tables(out))
+    (line, key, raw, _effective, _read_by), = list(tables(out))
     keys = [k.strip() for k in key if k.strip()]
     assert "I1" in keys and "HeaderProtectionKey" in keys and "S4" in keys
     numbers = [n.strip() for n in line if n.strip()]
