@@ -128,7 +128,7 @@ def _rows(hop: Hop) -> list[list[object]]:
     return rows
 
 
-_TABLE = (Column("setting", Kind.NAME), Column("value", Kind.VALUE), Column("from", Kind.PATH))
+_TABLE = (Column("setting", Kind.NAME), Column("value", Kind.WORDS), Column("from", Kind.PATH))
 
 
 def render_table(view: SshView, layout: Layout = PLAIN) -> str:

@@ -132,9 +132,8 @@ def _painted(lines: list[str], view: Layout) -> list[str]:
     are coloured by :func:`~awgcheck.report.grid.grid`)."""
     if not view.colour:
         return lines
-    return [paint_word(line, view) if line.startswith(("== ", "\n== ", "FAIL:", "PASS:",
-                                                         "INCOMPLETE:")) else line
-            for line in lines]
+    return [paint_word(line, view) if line.startswith(("== ", "FAIL:", "PASS:", "INCOMPLETE:"))
+            else line for line in lines]
 
 
 def _source_failure(report: Report) -> Iterator[str]:
