@@ -12,6 +12,8 @@ are always on screen and the rest is accounted for.
 from __future__ import annotations
 
 ELLIPSIS = "..."
+"""Marks what was left out (here, and where a path is shortened): ASCII,
+one column per character everywhere."""
 LIMIT = 64
 """A value longer than this is shown as an excerpt in a finding's message."""
 _CONTEXT = 4

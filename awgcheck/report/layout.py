@@ -12,7 +12,8 @@ table formats goes through here. The rules, in order of preference:
 * a value is wrapped at any character, never cut: its bytes are the
   evidence (a very long one is shown around where it differs by
   :mod:`awgcheck.excerpt`, before it reaches a table);
-* a name (a param, a severity, a rule id) is never cut nor wrapped.
+* a name (a param, a severity, a rule id) is never cut, and wrapped only
+  when longer than half the width (a hostile key name).
 
 Widths count what the terminal shows: colour codes
 (:mod:`awgcheck.report.colour`) take no column.
@@ -22,8 +23,9 @@ from __future__ import annotations
 
 import re
 import textwrap
-from collections.abc import Iterator
 from dataclasses import dataclass
+
+from awgcheck.excerpt import ELLIPSIS
 
 DEFAULT_WIDTH = 100
 """The width when no terminal says otherwise (a pipe, a file, CI logs)."""
@@ -31,8 +33,6 @@ MIN_WIDTH = 40
 """Narrower than this, a table's names alone would not fit: the width used
 instead of a smaller one."""
 
-ELLIPSIS = "..."
-"""Marks what was shortened: ASCII, one column per character everywhere."""
 
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -110,9 +110,3 @@ def shorten_path(path: str, width: int) -> str:
         if len(candidate) <= width:
             return candidate
     return f"{ELLIPSIS}/{tail}" if tail != path else path
-
-
-def widest(lines: str | list[str]) -> int:
-    """The widest line, in columns (``lines`` a text or its lines)."""
-    parts: Iterator[str] | list[str] = (lines.split("\n") if isinstance(lines, str) else lines)
-    return max((visible(line) for line in parts), default=0)
