@@ -242,7 +242,7 @@ def read_written(spec: params.ParamSpec, text: str) -> params.Reading:
     """How awg reads ``text`` once it is written into a conf line as the
     value of ``spec`` (an image rendering its environment, a value copied
     from a report): blanks deleted, I1-I5 only trimmed (the awg-quick
-    path, AWG-FACTS section 3), then the tool's own parsing."""
+    path, docs/rules.md "How values are read"), then the tool's own parsing."""
     if spec.kind is params.Kind.TAGS:
         cleaned = text.strip(C_SPACE)
     else:

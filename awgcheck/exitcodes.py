@@ -14,6 +14,15 @@ checked."""
 FAILED_AND_UNCHECKED = 5
 """Failures, and at least one node (or the source of truth) could not be
 checked."""
+VERIFY_DRIFT = 10
+"""``verify``: the conf differs from the source, or breaks a shipped rule
+(constraints, does not load)."""
+VERIFY_NOT_APPLIED = 11
+"""``verify``: the conf is right, the running interface still runs other
+values (not recreated after the edit)."""
+VERIFY_NO_TRAFFIC = 12
+"""``verify --probe``: params agree, but nothing came back through the
+tunnel."""
 INTERRUPTED = 130
 """Stopped by SIGINT (Ctrl+C) before the report was written: 128 + 2, as a
 shell reports a process the signal killed."""

@@ -1,6 +1,6 @@
 """The symptom table: what a mismatch of each param does to the tunnel.
 
-One table (AWG-FACTS section 5) read by every output that names a
+One table (docs/triage.md, "The symptom table") read by every output that names a
 symptom: the drift rules' findings (and so the table, JSON, SARIF,
 markdown, GitHub and JUnit reports), triage's verdict and the gate's
 change summary. A rule may still override the text with its own

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.model import BaselineState, Status
 
 REPORTS_MD = Path(__file__).resolve().parents[1] / "docs" / "reports.md"
 
@@ -39,3 +40,12 @@ def test_error_class_serialises_as_its_value() -> None:
 
 def test_collect_error_defaults_to_collect_failed() -> None:
     assert CollectError("edge: broken").error_class is ErrorClass.COLLECT_FAILED
+
+
+def test_every_status_and_baseline_state_is_documented() -> None:
+    """Statuses and baseline states are matched on by scripts as error
+    classes are: each one a report can hold is named in docs/reports.md."""
+    text = REPORTS_MD.read_text(encoding="utf-8")
+    undocumented = [member.value for member in (*Status, *BaselineState)
+                    if f"`{member.value}`" not in text and f'"{member.value}"' not in text]
+    assert not undocumented

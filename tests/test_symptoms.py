@@ -1,6 +1,6 @@
 """The symptom table is the one place a symptom text comes from.
 
-The table itself (AWG-FACTS section 5), then every output that names a
+The table itself (docs/triage.md), then every output that names a
 symptom: check reports (JSON, SARIF, markdown, table), triage's verdict
 and the gate's change summary must all print the table's text, and no
 shipped rule file may carry a copy of it.

@@ -1,7 +1,8 @@
 """``awgcheck diff LEFT RIGHT``: every param of two sides, bytes in hex.
 
-A side is a conf file, an inventory node, an ``ssh://`` URL, or a node's
-running interface (``NODE:runtime``).
+A side is a conf or params document file (``-``: one on stdin), an
+inventory node, an ``ssh://`` URL, or a node's running interface
+(``NODE:runtime``).
 """
 
 from __future__ import annotations
@@ -14,15 +15,9 @@ import click
 
 from awgcheck import diff as diffing
 from awgcheck import exitcodes, inventory, nodes
-from awgcheck.cli.options import (
-    emit,
-    format_option,
-    read_conf,
-    screen_options,
-    ssh_options,
-    user_errors,
-)
+from awgcheck.cli.options import emit, format_option, screen_options, ssh_options, user_errors
 from awgcheck.cli.screen import Screen
+from awgcheck.documents import params
 from awgcheck.errors import UsageError
 from awgcheck.model import ArtifactKind, ParamDocument
 
@@ -31,11 +26,11 @@ RUNTIME_SUFFIX = ":runtime"
 
 def _document(spec: str, inventory_path: Path | None,
               options: nodes.RunOptions) -> tuple[str, ParamDocument]:
-    """A diff side: a conf file path, a node name, or an ssh:// URL; with
-    ``:runtime`` appended, that node's running interface."""
-    path = Path(spec)
-    if path.is_file():
-        return spec, read_conf(path)
+    """A diff side: a conf or params document file (or ``-``, one on stdin),
+    a node name, or an ssh:// URL; with ``:runtime`` appended, that node's
+    running interface."""
+    if spec == params.STDIN or Path(spec).is_file():
+        return params.read_named(spec, sys.stdin.buffer)
     wants_runtime = spec.endswith(RUNTIME_SUFFIX)
     name = spec.removesuffix(RUNTIME_SUFFIX)
     # The inventory is only opened for a name it must hold, as before.
@@ -68,9 +63,13 @@ def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
     --inventory, or ssh://user@host:port; NODE:runtime for the node's running
     interface).
 
+    A file is a conf or a params document (epoch or registration JSON/YAML),
+    told apart by content; - reads one from stdin (one side only).
     Differences are shown with their bytes in hex. Exit code 1 when any
     param drifts (different effective values), 0 otherwise.
     """
+    if left == right == params.STDIN:
+        raise UsageError("only one side can be - (stdin)")
     left_name, left_doc = _document(left, inventory_path, run_options)
     right_name, right_doc = _document(right, inventory_path, run_options)
     view = diffing.DiffView(left_name, right_name,

@@ -56,7 +56,9 @@ def conf(path: Path, fmt: str, screen: Screen) -> None:
               help="Use these env files instead of the project's .env (like "
                    "`docker compose --env-file`); repeatable.")
 @click.option("--profile", "profiles", multiple=True, metavar="NAME",
-              help="Enable a compose profile; repeatable (default: COMPOSE_PROFILES).")
+              help="Enable a compose profile; repeatable (default: COMPOSE_PROFILES "
+                   "from the project's .env or --compose-env; this shell's "
+                   "COMPOSE_PROFILES is not read).")
 @compose_env_option
 @format_option(inspect_compose.FORMATS)
 @screen_options

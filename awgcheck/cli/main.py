@@ -18,7 +18,8 @@ import click
 from awgcheck import __version__, exitcodes
 
 COMMANDS = {name: f"awgcheck.cli.{name}"
-            for name in ("check", "diff", "gate", "inspect", "merge", "rules", "triage")}
+            for name in ("check", "diff", "gate", "inspect", "merge", "params", "plan", "rules",
+                          "triage", "verify")}
 """Each command, and the module that defines it under that name. A command's
 module is imported when that command runs (or ``--help`` lists them all):
 ``check`` does not pay for loading ``triage``, ``gate`` and ``inspect``
@@ -75,6 +76,7 @@ def main() -> None:
         2  usage, inventory or rule error (nothing checked)
         4  no failures, but at least one node could not be checked
         5  failures, and at least one node could not be checked
+    10-12  verify: drift, not applied, no traffic (awgcheck verify --help)
       130  interrupted by SIGINT (Ctrl+C)
       143  terminated by SIGTERM
     """

@@ -144,7 +144,8 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
         return Missing("runtime-local", f"{node.name} is a local node tree: it has no "
                        "running interface to ask",
                        "triage the node over SSH (give it `host:` in the inventory, or "
-                       "name it as ssh://user@host:port)")
+                       "name it as ssh://user@host:port), or on the node itself "
+                       "(`local: /`)")
     if exc.error_class in _SUDO_CLASSES:
         # The transport saw sudo refuse before awg ever ran.
         user = exc.user if isinstance(exc, SudoRefused) else None

@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 
 from awgcheck.collect.base import Collector, ConnectOptions, Opener
-from awgcheck.collect.local import open_local
+from awgcheck.collect.machine import open_local_node
 from awgcheck.inventory import Node
 
 
@@ -43,7 +43,7 @@ class Deferred:
 
 
 TRANSPORTS: dict[str, Opener] = {
-    "local": open_local,
+    "local": open_local_node,  # a node tree, or this machine (`local: /`)
     "ssh": Deferred("awgcheck.collect.ssh.connect", "open_ssh_node"),
 }
 

@@ -9,10 +9,17 @@ content, so the file name does not matter.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
+from awgcheck.collect.base import MAX_FILE_BYTES, file_too_large
 from awgcheck.collect.local import read_local_file
+from awgcheck.errors import ParseError
 from awgcheck.model import ParamDocument
 from awgcheck.parse import awgconf, paramsdoc
+
+STDIN = "-"
+"""The name that means "read it from stdin" (an installer pipes what the
+control plane's API returned)."""
 
 
 def parse_source(data: bytes, path: str) -> ParamDocument:
@@ -26,3 +33,17 @@ def read_source(path: Path) -> ParamDocument:
     """The source of truth in the local file ``path``; raises
     ``CollectError`` or ``ParseError``."""
     return parse_source(read_local_file(path), str(path))
+
+
+def read_named(spec: str, stdin: BinaryIO) -> tuple[str, ParamDocument]:
+    """A conf or params document named on the command line: a file, or
+    ``-`` for stdin (named ``stdin``); returns its name and the document.
+    Raises ``CollectError`` or ``ParseError``."""
+    if spec != STDIN:
+        return spec, read_source(Path(spec))
+    data = stdin.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise file_too_large("stdin", MAX_FILE_BYTES)
+    if not data.strip():
+        raise ParseError("stdin: empty: nothing was piped in")
+    return "stdin", parse_source(data, "stdin")

@@ -53,8 +53,9 @@ GEN_SHOWCONF_GO = "showconf-go"
 GEN_SHOWCONF = "showconf"  # showconf whose producer cannot be told
 
 # Generations whose kernel module / amneziawg-go silently replace a magic
-# header <= 4 with the default (AWG-FACTS section 2; taken from there, not
-# re-read in the module sources for this reader).
+# header <= 4 with the default (the
+# documented quirk of those builds; not re-read in the module sources for
+# this reader).
 _HEADER_CLAMPING_GENERATIONS = frozenset({GEN_1_0, GEN_1_5, GEN_2_0})
 
 

@@ -73,11 +73,12 @@ def clip(text: object, limit: int = limits.MAX_CELL_CHARS) -> str:
 
 
 def grid(rows: Sequence[Sequence[object]], columns: Sequence[Column | str],
-         view: Layout = PLAIN, indent: str = "") -> str:
+         view: Layout = PLAIN, indent: str = "", apart: bool = False) -> str:
     """``rows`` as a table under ``columns`` (a bare header is a column of
     words), as narrow as ``view.width`` allows; each line starts with
     ``indent``. A header too long for its column (a path) is shortened from
-    the left, or wrapped."""
+    the left, or wrapped. ``apart``: a blank line between rows, for rows of
+    several lines each."""
     cols = [c if isinstance(c, Column) else Column(c) for c in columns]
     cells = [[clip(cell) for cell in row] for row in rows]
     room = view.width - len(indent)
@@ -91,7 +92,9 @@ def grid(rows: Sequence[Sequence[object]], columns: Sequence[Column | str],
         out.append(GAP.join((h[n] if n < len(h) else "").ljust(w)
                             for h, w in zip(headers, widths, strict=True)))
     out.append(GAP.join("-" * w for w in widths))
-    for row in cells:
+    for number, row in enumerate(cells):
+        if apart and number:
+            out.append("")
         parts = [[line for i in group if i == group[0] or row[i]
                   for line in _fit(row[i], cols[i].kind, width)]
                  for group, width in zip(groups, widths, strict=True)]

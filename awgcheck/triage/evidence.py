@@ -134,10 +134,14 @@ def peer_evidence(state: RuntimeState, target: str | None, now: float) -> PeerEv
 def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None, *,
            collector: Collector | None, probe: bool, window: float,
            now: Callable[[], float] = time.time,
-           sleep: Callable[[float], None] = time.sleep) -> Evidence:
+           sleep: Callable[[float], None] = time.sleep,
+           target: str | None = None, ping_first: bool = False) -> Evidence:
     """Evidence from the dump already read, plus (with ``probe``) a second
-    dump after ``window`` seconds and an in-tunnel ping."""
-    target = mesh_address(source)
+    dump after ``window`` seconds and an in-tunnel ping to ``target`` (by
+    default the source's mesh address). ``ping_first``: ping between the
+    two dumps, so the rx growth covers the ping's replies (``verify``, whose
+    whole run has a few seconds)."""
+    target = target or mesh_address(source)
     missing: list[Missing] = []
     first = peer_evidence(state, target, now()) if state is not None else None
     if state is not None and first is None:
@@ -151,6 +155,12 @@ def gather(state: RuntimeState | None, node: Node, source: ParamDocument | None,
         missing.append(Missing("probe", "no probe is possible without the running state",
                                "first make the running state readable (see above)"))
         return Evidence(first, target=target, missing=tuple(missing), probed=True)
+    if ping_first:
+        started = now()
+        ping = _ping(collector, node, target, missing)
+        grown = _growth(collector, node, first, target, window, now, sleep, missing)
+        return Evidence(grown, round(now() - started, 1), ping, target, tuple(missing),
+                        probed=True)
     grown = _growth(collector, node, first, target, window, now, sleep, missing)
     ping = _ping(collector, node, target, missing)
     return Evidence(grown, window, ping, target, tuple(missing), probed=True)

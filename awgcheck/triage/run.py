@@ -34,6 +34,8 @@ class TriageOptions:
     probe: bool = False
     window: float = DEFAULT_WINDOW
     run: nodes.RunOptions = field(default_factory=nodes.RunOptions)
+    target: str | None = None  # the address to ping; None: the source's mesh address
+    ping_first: bool = False  # ping between the two dumps (see evidence.gather)
 
 
 @dataclass(frozen=True)
@@ -175,5 +177,6 @@ def _read_open(collector: Collector, node: inventory.Node, source: SourceRead,
     conf = read_conf(collector, node)
     running = read_runtime(collector, node, timeout=min(options.run.timeout, 15.0))
     evidence = gather(running.state, node, source.doc, collector=collector,
-                      probe=options.probe, window=options.window, now=now, sleep=sleep)
+                      probe=options.probe, window=options.window, now=now, sleep=sleep,
+                      target=options.target, ping_first=options.ping_first)
     return _NodeRead(conf, running, evidence)

@@ -1,8 +1,8 @@
 """Triage analysis: file, runtime and source side by side, and the verdict.
 
 Pure functions over parsed documents and gathered evidence; nothing here
-reads a node. The likely cause comes from the symptom table (AWG-FACTS
-section 5): each mismatch class predicts what the tunnel looks like, and
+reads a node. The likely cause comes from the symptom table
+(docs/triage.md): each mismatch class predicts what the tunnel looks like, and
 the verdict says whether the evidence matches that prediction.
 
 "On the wire" means the running interface when it could be read (what the

@@ -1,7 +1,7 @@
 """The conf parser against real files in tests/assets/conf/.
 
 Expected effective values follow amneziawg-tools config.c/type.c and
-wg-quick/linux.bash at v3.1.20260812 (see AWG-FACTS section 3).
+wg-quick/linux.bash at v3.1.20260812 (docs/rules.md, "How values are read").
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ the PATH sshd gives its sessions (``SetEnv PATH=...``). A small wrapper in
 front of each picks the node's own fake state by the sshd port the session
 reached (``$SSH_CONNECTION``), and replays ``dump.1``, ``dump.2``, ... in
 turn so a probe sees the counters move (or not). One node per mismatch
-class of the symptom table (AWG-FACTS section 5), each triaged in table,
+class of the symptom table (docs/triage.md), each triaged in table,
 markdown and JSON.
 """
 

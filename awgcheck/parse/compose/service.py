@@ -350,8 +350,9 @@ def _dependencies(node: YNode | None) -> list[tuple[str, str, bool, Location]]:
 
 
 def _check_container_variables(loader: Sink, svc: YMap, env: Mapping[str, EnvVar]) -> None:
-    """The AWG-FACTS trap: ``$VAR`` in a command or healthcheck meant for the
-    container's shell is interpolated by Compose from the project env."""
+    """The Compose trap docs/compose.md documents: ``$VAR`` in a command or
+    healthcheck meant for the container's shell is interpolated by Compose
+    from the project env."""
     for key in ("command", "entrypoint", "healthcheck"):
         for scalar in scalars(svc.get(key)):
             for name in scalar.unset:
