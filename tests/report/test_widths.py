@@ -62,7 +62,8 @@ def test_no_line_is_wider_than_the_width(folder: Path, monkeypatch: pytest.Monke
     assert ("\x1b[" in out) == ("--color" in extra and name not in ("inspect-conf",
                                                                    "inspect-compose",
                                                                    "inspect-ssh",
-                                                                   "rules-show"))
+                                                                   "rules-show",
+                                                                   "plan-table"))
 
 
 def test_without_a_terminal_the_width_is_100(folder: Path,

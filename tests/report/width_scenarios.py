@@ -125,4 +125,7 @@ def scenarios(folder: Path) -> list[tuple[str, list[str], Path]]:
          folder),
         ("inspect-ssh", ["inspect", "ssh", "vpn-fra-1", "-i", "fleet.yaml", "--ssh-config",
                          "ssh_config"], folder / "ssh"),
+        ("plan-table", ["plan", "--to", str(paths.ROOT / "tests" / "assets" / "rotation" /
+                                            "drop-header-protection.yaml"),
+                        "--inventory", str(demo / "fleet.yaml"), "--format", "table"], folder),
     ]
