@@ -44,7 +44,8 @@ formats write them)."""
 
 _ALTERNATIVES = "|".join(sorted((re.escape(w) for w in STYLES), key=len, reverse=True))
 _WORD = re.compile(rf"\b({_ALTERNATIVES})\b")
-_ANY_CASE = re.compile(rf"\b({_ALTERNATIVES})\b", re.IGNORECASE)
+_SEVERITIES = ("CRITICAL", "ERROR", "WARNING", "INFO")
+_ANY_CASE = re.compile(rf"\b({'|'.join(_SEVERITIES)})\b", re.IGNORECASE)
 
 
 def paint(text: str, word: str, layout: Layout) -> str:
@@ -59,11 +60,12 @@ def paint(text: str, word: str, layout: Layout) -> str:
 def paint_word(text: str, layout: Layout, any_case: bool = False) -> str:
     """``text`` with its first styled word coloured (``== node: FAIL ==``,
     a verdict line); the rest of the text as it is. ``any_case``: also a
-    word in lower case (a severity column of ``rules list``), for text that
-    holds nothing but that word."""
+    severity in lower case (the severity column of ``rules list``); other
+    words only as the table formats write them (``differs (per node)`` in
+    ``diff`` is not ``DIFFERS``)."""
     if not layout.colour:
         return text
-    found = (_ANY_CASE if any_case else _WORD).search(text)
+    found = _WORD.search(text) or (_ANY_CASE.search(text) if any_case else None)
     if found is None:
         return text
     word = found.group(1)

@@ -60,8 +60,8 @@ class Column:
 
 
 _NARROWEST = {Kind.WORDS: 12, Kind.VALUE: 12, Kind.PATH: 16}
-"""A flexible column is not made narrower than this (or its header), so a
-message is never one word a line."""
+"""A flexible column is not made narrower than this (unless its text is
+narrower), so a message is never one word a line."""
 
 
 def clip(text: object, limit: int = limits.MAX_CELL_CHARS) -> str:

@@ -123,6 +123,9 @@ def test_colour_marks_only_the_styled_word_and_takes_no_column() -> None:
     assert visible(coloured) == len("== node: FAIL ==")
     assert paint_word("critical", on, any_case=True).startswith(STYLES["CRITICAL"])
     assert paint_word("critical", on) == "critical"  # prose keeps its words
+    assert paint_word("DRIFT", on, any_case=True).startswith(STYLES["DRIFT"])
+    # diff's keys and addresses that differ by design are not a verdict
+    assert paint_word("differs (per node)", on, any_case=True) == "differs (per node)"
 
 
 # --- how the CLI picks width and colour -------------------------------------------
