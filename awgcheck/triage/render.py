@@ -132,9 +132,10 @@ _TABLE = (Column("param", Kind.NAME), Column("file", Kind.VALUE), Column("runtim
 
 
 def render_table(report: TriageReport, view: Layout = PLAIN) -> str:
-    """One terminal screen: sources, the side-by-side table, evidence,
-    missing evidence, verdict, fix; drawn to ``view``'s width."""
-    out = [_title(report)]
+    """One terminal screen: the verdict in one line, then sources, the
+    side-by-side table, evidence, missing evidence, verdict, fix; drawn to
+    ``view``'s width."""
+    out = [_first_line(report), _title(report)]
     out.extend(f"  {label + ':':9}{text}" for label, text in _sources(report))
     if report.unreachable is not None:
         out += ["", f"COULD NOT READ THE NODE ({report.unreachable_class}): "
@@ -153,11 +154,20 @@ def render_table(report: TriageReport, view: Layout = PLAIN) -> str:
     return _lines(out, view)
 
 
+def _first_line(report: TriageReport) -> str:
+    """The one line to read first: ``FAIL: S4 differs (17 vs 18): ...``."""
+    if report.unreachable is not None:
+        return f"COULD NOT CHECK: {report.node} could not be read ({report.unreachable_class})"
+    assert report.verdict is not None
+    word = "FAIL" if report.exit_code() else "PASS"
+    return f"{word}: {report.verdict.headline.removesuffix('.')}; exit code {report.exit_code()}"
+
+
 def _lines(out: list[str], view: Layout) -> str:
     """The screen's lines, each wrapped to the width, verdicts coloured."""
     lines = wrap_all("\n".join(out).split("\n"), view.width)
-    return "\n".join(paint_word(line, view) if line.startswith("COULD NOT") else line
-                     for line in lines) + "\n"
+    return "\n".join(paint_word(line, view) if line.startswith(("COULD NOT", "FAIL:", "PASS:"))
+                     else line for line in lines) + "\n"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
