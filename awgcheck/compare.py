@@ -30,7 +30,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from awgcheck import params
+from awgcheck import excerpt, params
 from awgcheck.model import ParamDocument, ParamValue
 from awgcheck.parse.runtime import RuntimeState, explain_header_quirk, explain_quirk
 
@@ -134,11 +134,14 @@ class Comparison:
 
     @property
     def shown_here(self) -> str:
-        return shown(self.name, self.here)
+        """This side as a message shows it: a long value around where it
+        differs from the other (:mod:`awgcheck.excerpt`)."""
+        return excerpt.around(shown(self.name, self.here), shown(self.name, self.there))
 
     @property
     def shown_there(self) -> str:
-        return shown(self.name, self.there)
+        """The other side, as :attr:`shown_here`."""
+        return excerpt.around(shown(self.name, self.there), shown(self.name, self.here))
 
     @property
     def spelling_here(self) -> bool:

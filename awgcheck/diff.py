@@ -13,11 +13,12 @@ import json
 from dataclasses import dataclass
 
 from awgcheck import compare as comparing
-from awgcheck import params
+from awgcheck import excerpt, params
 from awgcheck.compare import Relation
 from awgcheck.model import ParamDocument, ParamValue
-from awgcheck.report.grid import grid
-from awgcheck.report.registry import Formats
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap
+from awgcheck.report.registry import Formats, ForPeople
 from awgcheck.text import printable
 
 SAME, DRIFT, SPELLING, ABSENT = "same", "DRIFT", "SPELLING", "ABSENT"
@@ -42,12 +43,35 @@ def hex_of(value: ParamValue | None) -> str:
     return _hex(value)
 
 
-def _hex(value: ParamValue | None) -> str:
+def _hex(value: ParamValue | None, part: slice = slice(None)) -> str:
+    """The hex of ``value``'s characters ``part`` (all of them by default)."""
     if value is None:
         return ""
     if value.raw.startswith("sha256:") and params.is_secret(value.key):
         return ""  # a digest's bytes say nothing
-    return " ".join(f"{b:02x}" for b in value.raw.encode("utf-8", "surrogateescape"))
+    return " ".join(f"{b:02x}" for b in value.raw[part].encode("utf-8", "surrogateescape"))
+
+
+LONG = 48
+"""A value longer than this (an I1 tag string of 2,000 characters) is shown
+in part: where it differs from the other side's, with its hex, and how
+much was left out before and after."""
+
+
+def shown(value: ParamValue, other: ParamValue | None, with_hex: bool) -> str:
+    """``value`` as a cell: escaped, with its bytes in hex when ``with_hex``;
+    a long one only around where it differs from ``other`` (its start when
+    nothing differs), so the bytes that differ are always on screen."""
+    raw = value.raw
+    if len(raw) <= LONG:
+        first, last = 0, len(raw)
+    elif with_hex:
+        first, last = excerpt.window(raw, other.raw if other is not None else "", LONG)
+    else:
+        first, last = 0, LONG
+    text = excerpt.elided(raw, first, last, printable(raw[first:last]))
+    hexed = _hex(value, slice(first, last)) if with_hex else ""
+    return f"{text} ({hexed})" if hexed else text
 
 
 def _order(name: str) -> tuple[int, str]:
@@ -105,20 +129,18 @@ def _absent_note(a: ParamValue | None, default: str | None) -> str:
     return f"absent on the {side} ({implied})"
 
 
-def _cell(value: ParamValue | None, with_hex: bool) -> str:
+def _cell(value: ParamValue | None, other: ParamValue | None, with_hex: bool) -> str:
     if value is None:
         return "(absent)"
-    hexed = _hex(value) if with_hex else ""
-    raw = printable(value.raw)
-    shown = f"{raw} ({hexed})" if hexed else raw
+    text = shown(value, other, with_hex)
     if value.effective is None and value.error is not None:
         # Never an empty cell: say that the tool refuses what is written.
-        return f"{shown or '(empty)'} [rejected]"
-    return shown
+        return f"{text or '(empty)'} [rejected]"
+    return text
 
 
 def render_table(rows: list[DiffRow], left_name: str, right_name: str,
-                 only_differences: bool = False) -> str:
+                 only_differences: bool = False, view: Layout = PLAIN) -> str:
     table = []
     for r in rows:
         if only_differences and r.verdict == SAME:
@@ -126,15 +148,24 @@ def render_table(rows: list[DiffRow], left_name: str, right_name: str,
         # Bytes in hex only where obfuscation values differ: that is where an
         # invisible character hides.
         with_hex = r.verdict not in (SAME, PER_NODE)
-        table.append([r.param, _cell(r.left, with_hex), _cell(r.right, with_hex),
+        table.append([r.param, _cell(r.left, r.right, with_hex),
+                      _cell(r.right, r.left, with_hex),
                       r.verdict + (f": {r.note}" if r.note else "")])
     drift = sum(1 for r in rows if r.verdict.startswith("DRIFT"))
     rejected = sum(1 for r in rows if r.verdict == REJECTED)
-    text = grid(table, ["param", left_name, right_name, "verdict"],
-                    tablefmt="simple", maxcolwidths=[None, 45, 45, 40])
+    # The sides are named above the table: two paths as headers would take
+    # the columns' room, or be shortened to the same file name.
+    sides = [*wrap(left_name, view.width, "left:  ", "       "),
+             *wrap(right_name, view.width, "right: ", "       ")]
+    text = grid(table, [Column("param", Kind.NAME), Column("left", Kind.VALUE),
+                        Column("right", Kind.VALUE), Column("verdict", coloured=True)],
+                view)
+    text = "\n".join(sides) + "\n\n" + text
     tail = f", {rejected} rejected (that file does not load)" if rejected else ""
-    return f"{text}\n\n{drift} param(s) drift, " \
-           f"{sum(1 for r in rows if r.verdict == SPELLING)} spelled differently{tail}\n"
+    drifting = "param drifts" if drift == 1 else "params drift"
+    spelled = sum(1 for r in rows if r.verdict == SPELLING)
+    summary = f"{drift} {drifting}, {spelled} spelled differently{tail}"
+    return f"{text}\n\n" + "\n".join(wrap(summary, view.width, hanging="    ")) + "\n"
 
 
 def as_dict(rows: list[DiffRow]) -> list[dict[str, object]]:
@@ -162,8 +193,8 @@ class DiffView:
         return any(r.verdict.startswith(DRIFT) or r.verdict == REJECTED for r in self.rows)
 
 
-def _render_table(view: DiffView) -> str:
-    return render_table(list(view.rows), view.left, view.right, view.only_differences)
+def _render_table(diff: DiffView, view: Layout) -> str:
+    return render_table(list(diff.rows), diff.left, diff.right, diff.only_differences, view)
 
 
 def _render_json(view: DiffView) -> str:
@@ -172,5 +203,5 @@ def _render_json(view: DiffView) -> str:
                        "params": as_dict(list(view.rows))}, indent=2) + "\n"
 
 
-FORMATS: Formats[DiffView] = Formats({"table": _render_table, "json": _render_json},
+FORMATS: Formats[DiffView] = Formats({"table": ForPeople(_render_table), "json": _render_json},
                                      keep=(ParamValue,))

@@ -37,6 +37,7 @@ from awgcheck.model import (
     TemplateDocument,
 )
 from awgcheck.ruleset.load import Rule
+from awgcheck.wording import count
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ def _evaluate_node(rules: Sequence[Rule], node: NodeDocuments, source: Source,
         left = len(rules) - rules.index(current) - 1
         done.append(_finding(current, node.name, profile, Outcome(
             Status.ERROR, f"rule {current.id} did not finish within the node's {deadline:g} s"
-            f" deadline (a pattern too costly for this value?); {left} later rule(s)"
-            " were not evaluated on this node")))
+            f" deadline (a pattern too costly for this value?); {count(left, 'later rule')}"
+            f" {'was' if left == 1 else 'were'} not evaluated on this node")))
     return done
 
 
@@ -174,7 +175,7 @@ def placeholder_message(found: Sequence[Placeholder]) -> str:
     listed = ", ".join(
         p.what if p.what.startswith("line ") or p.location.line is None
         else f"{p.what} (line {p.location.line})" for p in found)
-    return (f"not compared: {len(found)} template placeholder(s), known only once "
+    return (f"not compared: {count(len(found), 'template placeholder')}, known only once "
             f"rendered: {listed}; every literal value was checked")
 
 

@@ -170,7 +170,8 @@ def _missing_shards(parts: Sequence[Part]) -> list[str]:
     if not missing:
         return []
     named = ", ".join(f"{index}/{count}" for index in missing)
-    return [f"shard(s) {named} missing: the merged report covers only part of the fleet"]
+    noun = "shard" if len(missing) == 1 else "shards"
+    return [f"{noun} {named} missing: the merged report covers only part of the fleet"]
 
 
 def _restamped(report: Report, run: RunMeta | None) -> Report:

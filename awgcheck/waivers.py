@@ -39,6 +39,7 @@ from awgcheck.errors import InventoryError
 from awgcheck.model import Finding, Location, RuleMeta, Severity, Status, Waiver
 from awgcheck.patterns import matches
 from awgcheck.secrecy import scrub
+from awgcheck.wording import count as counted
 
 KEY = "waivers"
 GROUP = "group:"
@@ -252,7 +253,8 @@ def _expired(waiver: Waiver, node: str, count: int) -> Finding:
     return Finding(
         rule=WAIVER_EXPIRED, node=node, status=Status.FAIL, severity=Severity.ERROR,
         message=(f"the waiver at {waiver.location} ({describe(waiver)}) expired on "
-                 f"{waiver.expires.isoformat()}: {count} finding(s) it covers fail again "
+                 f"{waiver.expires.isoformat()}: {counted(count, 'finding')} it covers "
+                 f"{'fails' if count == 1 else 'fail'} again "
                  f"(reason: {waiver.reason}{owner})"),
         param=waiver.param, location=waiver.location, remediation=RULES[0].remediation,
         waiver=waiver)
@@ -266,8 +268,8 @@ def _unused(waiver: Waiver, today: dt.date, fleet: Mapping[str, Collection[str]]
     lapsed = (f" expired on {waiver.expires.isoformat()} and" if waiver.expires < today
               else "")
     what = ("names no node of the inventory" if not named else
-            f"matches no failed finding on the {sum(n in checked for n in named)} checked "
-            "node(s) it names")
+            "matches no failed finding on the "
+            f"{counted(sum(n in checked for n in named), 'checked node')} it names")
     return Finding(
         rule=WAIVER_UNUSED, node=waiver.location.path, status=Status.FAIL,
         severity=Severity.WARNING,

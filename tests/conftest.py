@@ -20,6 +20,19 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 DEMO = ROOT / "fixtures" / "demo"
 
 
+CONTENT_WIDTH = "1000"
+
+
+@pytest.fixture(autouse=True)
+def _wide_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables drawn 1,000 columns wide (COLUMNS, inherited by the awgcheck
+    processes tests start): a test of what a report says finds each
+    message on one line. How reports fit a terminal is tested where the
+    width is set on purpose (tests/report/test_widths.py, the docs examples)."""
+    monkeypatch.setenv("COLUMNS", CONTENT_WIDTH)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
 @pytest.fixture
 def demo_inventory() -> Path:
     return DEMO / "fleet.yaml"

@@ -183,11 +183,12 @@ def test_fail_on_new_fails_only_on_new_or_updated_findings(fleet: Fleet,
     same = fleet.check("--baseline", first, "--fail-on-new")
     assert same.code == 0, same.out
     assert fleet.check("--baseline", first).code == 1  # the same failures, without the flag
-    summary = same.out.rstrip().splitlines()[-1]
+    summary = "\n".join(same.out.rstrip().splitlines()[-2:])
     assert summary == (
-        "PASS: 3 passed, 1 failed, 0 could not be checked (1 error, 1 critical, 2 warning; "
-        "--fail-on error; since the baseline: 0 new, 0 updated, 4 unchanged, 0 resolved, "
-        "--fail-on-new); exit code 0")
+        "3 passed, 1 failed, 0 could not be checked (--fail-on error; since the baseline: "
+        "0 new, 0 updated, 4 unchanged, 0 resolved, --fail-on-new)\n"
+        "PASS: 1 of 4 nodes failed; 1 critical, 1 error, 2 warnings; 0 new, 0 updated since "
+        "the baseline; exit code 0")
     assert f"\n{summary}\n" in (paths.ROOT / "docs" / "reports.md").read_text()  # as shown
     fleet.edit("partner-tbilisi", "S4 = 17", "S4 = 16")
     assert fleet.check("--baseline", first, "--fail-on-new").code == 1  # updated
@@ -262,11 +263,11 @@ def test_baseline_table_shows_new_findings_first(fleet: Fleet, tmp_path: Path) -
     sections = [line for line in out.splitlines() if line.startswith("== ")]
     assert sections == ["== partner-almaty: FAIL ==", "== partner-tbilisi: FAIL =="]
     almaty = out[out.index("== partner-almaty"):out.index("== partner-tbilisi")]
-    rows = [line.split()[:3] for line in almaty.splitlines()
+    rows = [line.split()[:4] for line in almaty.splitlines()
             if line.startswith(("new", "updated", "unchanged"))]
-    assert rows == [["new", "CRITICAL", "must-match-drift"],
-                    ["unchanged", "WARNING", "canonical-spelling"],
-                    ["unchanged", "WARNING", "canonical-spelling"]]
+    assert rows == [["new", "CRITICAL", "S3", "must-match-drift"],
+                    ["unchanged", "WARNING", "S4", "canonical-spelling"],
+                    ["unchanged", "WARNING", "H3", "canonical-spelling"]]
     assert "\nResolved since the baseline (1):\n   partner-tbilisi: must-match-drift S4 " \
            f"(first seen {_started(first)})\n" in out
     assert "since the baseline: 1 new, 0 updated, 3 unchanged, 1 resolved)" in out

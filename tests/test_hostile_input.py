@@ -161,7 +161,7 @@ CASES = {
     # item 3: memory and time bombs
     "compose-alias-bomb": Case(_alias_bomb, (1,), "expands to more than 100,000 nodes"),
     "dotenv-doubling": Case(_dotenv_doubling, (1,), "exceeds 65,536 characters"),
-    "table-1mb-line": Case(_long_line, (1,), "more characters)"),
+    "table-1mb-line": Case(_long_line, (1,), "chars after)"),
     "170k-duplicate-lines": Case(_duplicates, (1,), "more like these"),
     "nested-quantifier-rule": Case(_catastrophic_rule("^(<t>)?(a+)+$"), (2,),
                                    "repeats a group that itself repeats"),

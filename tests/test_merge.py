@@ -114,7 +114,7 @@ def test_merge_of_shards_with_an_empty_one_is_the_report_of_one_run(
 def test_merge_of_some_shards_says_the_others_are_missing(fleet: Fleet, tmp_path: Path) -> None:
     shards = _shards(fleet, tmp_path)  # 3/3, 2/3, 1/3
     run = merge(shards[0], shards[2], "--format", "json")
-    assert run.err == ("awgcheck: warning: shard(s) 2/3 missing: the merged report covers "
+    assert run.err == ("awgcheck: warning: shard 2/3 missing: the merged report covers "
                        "only part of the fleet\n")
     assert [n["name"] for n in run.json()["nodes"]] == [
         "server", "partner-tbilisi", "partner-almaty", "partner-late"]
@@ -216,7 +216,7 @@ def test_merge_counts_a_waiver_unused_over_every_part(fleet: Fleet, tmp_path: Pa
     merged = [f for f in merge(*parts, "--format", "json").json()["findings"]
               if f["rule"] == "waiver-unused"]
     assert [(f["node"], f["message"].split(") ", 1)[1]) for f in merged] == [
-        (str(fleet.inventory), "matches no failed finding on the 3 checked node(s) it names"),
+        (str(fleet.inventory), "matches no failed finding on the 3 checked nodes it names"),
         (str(fleet.inventory), "names no node of the inventory")]
     assert [f["waiver"]["rule"] for f in merged] == ["legacy-keys", "*"]
 

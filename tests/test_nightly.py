@@ -343,10 +343,11 @@ def test_night_2_fail_on_new_fails_on_the_new_drift_and_the_lapsed_waiver(
     run = nights.check("-i", nights.inventory, "--today", NIGHT_2, "--baseline", night_1,
                        "--fail-on-new")
     assert run.code == 1, run.err
-    assert run.out.rstrip().splitlines()[-1] == (
-        "FAIL: 3 passed, 3 failed, 0 could not be checked (2 critical, 3 error, 1 waived; "
-        "--fail-on error; since the baseline: 2 new, 1 updated, 3 unchanged, 1 resolved, "
-        "--fail-on-new); exit code 1")
+    assert run.out.rstrip().splitlines()[-2:] == [
+        "3 passed, 3 failed, 0 could not be checked (--fail-on error; since the baseline: "
+        "2 new, 1 updated, 3 unchanged, 1 resolved, --fail-on-new)",
+        "FAIL: 3 of 6 nodes failed; 2 critical, 3 errors, 1 waived; 2 new, 1 updated since "
+        "the baseline; exit code 1"]
 
 
 def test_night_3_unchanged_fleet_passes_fail_on_new_but_not_without(nights: Nights) -> None:

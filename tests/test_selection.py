@@ -283,7 +283,7 @@ def test_cli_check_shards_report_each_node_once_with_the_shard_key() -> None:
 
 def test_cli_check_table_names_the_shard() -> None:
     _, out, _ = run("check", "-i", str(FLEET), "--shard", "2/3")
-    assert out.splitlines()[0].startswith("awgcheck: 1 nodes (shard 2/3), source of truth: ")
+    assert out.splitlines()[1].startswith("awgcheck: 1 node (shard 2/3), source of truth: ")
 
 
 @pytest.mark.parametrize(("value", "message"), [

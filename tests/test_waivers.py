@@ -236,7 +236,7 @@ def test_waivers_expired_waiver_fails_its_findings_and_names_itself_once_per_nod
     assert first.location == Location("fleet.yaml", 9) and first.waiver == old
     assert first.message == (
         "the waiver at fleet.yaml:9 (rule must-match-drift, nodes partner-*) expired on "
-        "2025-01-31: 2 finding(s) it covers fail again (reason: vendor build until the "
+        "2025-01-31: 2 findings it covers fail again (reason: vendor build until the "
         "2.1 upgrade; owner: alice)")
 
 
@@ -247,7 +247,7 @@ def test_waivers_unused_waiver_is_a_warning_about_its_file() -> None:
     assert (unused.rule, unused.node, unused.status, unused.severity) == (
         "waiver-unused", "fleet.yaml", Status.FAIL, Severity.WARNING)
     assert unused.location == Location("fleet.yaml", 12) and unused.waiver == stale
-    assert "matches no failed finding on the 1 checked node(s) it names" in unused.message
+    assert "matches no failed finding on the 1 checked node it names" in unused.message
 
 
 def test_waivers_naming_no_node_of_the_inventory_is_unused() -> None:

@@ -26,10 +26,12 @@ from awgcheck.cli.options import (
     load_rules,
     output_option,
     rules_option,
+    screen_options,
     ssh_options,
     user_errors,
     warn,
 )
+from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
 from awgcheck.model import BaselineUse, Report, RunMeta, Severity, Shard
 from awgcheck.report import FORMATS
@@ -82,6 +84,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @format_option(FORMATS, help="Report format (prometheus: for node_exporter's textfile "
                               "collector, written with --output).")
 @output_option
+@screen_options
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="error", show_default=True,
               help="Lowest severity that fails the run (exit code 1).")
 @click.option("--omit-passes", is_flag=True,
@@ -123,7 +126,8 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @user_errors
 def check(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
           rule_paths: Sequence[str], profile: str, fmt: str, output_path: Path | None,
-          fail_on: str, omit_passes: bool, baseline_path: Path | None, fail_on_new: bool,
+          screen: Screen, fail_on: str, omit_passes: bool, baseline_path: Path | None,
+          fail_on_new: bool,
           patterns: Sequence[str], groups: Sequence[str], shard: Shard | None,
           waiver_paths: Sequence[Path], today: dt.datetime | None, runtime: bool,
           run_options: nodes.RunOptions) -> None:
@@ -161,7 +165,8 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
                                  str(ansible_path or inventory_path), rules.digest))
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
-    emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes)), output_path)
+    emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
+         output_path)
     sys.exit(report.exit_code())
 
 

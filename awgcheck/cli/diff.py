@@ -15,7 +15,8 @@ import click
 
 from awgcheck import diff as diffing
 from awgcheck import exitcodes, inventory, nodes
-from awgcheck.cli.options import emit, format_option, ssh_options, user_errors
+from awgcheck.cli.options import emit, format_option, screen_options, ssh_options, user_errors
+from awgcheck.cli.screen import Screen
 from awgcheck.documents import params
 from awgcheck.errors import UsageError
 from awgcheck.model import ArtifactKind, ParamDocument
@@ -53,10 +54,11 @@ def _document(spec: str, inventory_path: Path | None,
               help="Inventory, to name nodes instead of files.")
 @format_option(diffing.FORMATS)
 @click.option("--only-differences", is_flag=True, help="Hide params that are identical.")
+@screen_options
 @ssh_options
 @user_errors
 def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
-         only_differences: bool, run_options: nodes.RunOptions) -> None:
+         only_differences: bool, screen: Screen, run_options: nodes.RunOptions) -> None:
     """Compare every param of LEFT and RIGHT (conf files, node names from
     --inventory, or ssh://user@host:port; NODE:runtime for the node's running
     interface).
@@ -72,5 +74,5 @@ def diff(left: str, right: str, inventory_path: Path | None, fmt: str,
     right_name, right_doc = _document(right, inventory_path, run_options)
     view = diffing.DiffView(left_name, right_name,
                             tuple(diffing.compare(left_doc, right_doc)), only_differences)
-    emit(diffing.FORMATS.render(fmt, view), None)
+    emit(diffing.FORMATS.render(fmt, view, screen.layout()), None)
     sys.exit(exitcodes.FAILED if view.drifts else exitcodes.OK)

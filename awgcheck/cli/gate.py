@@ -16,7 +16,15 @@ import click
 
 from awgcheck import __version__
 from awgcheck.cli import output
-from awgcheck.cli.options import SEVERITIES, emit, format_option, output_option, user_errors
+from awgcheck.cli.options import (
+    SEVERITIES,
+    emit,
+    format_option,
+    output_option,
+    screen_options,
+    user_errors,
+)
+from awgcheck.cli.screen import Screen
 from awgcheck.gate import config, fleet, git, run, unmatched
 from awgcheck.model import RunMeta, Severity
 from awgcheck.report import GATE_FORMATS
@@ -41,10 +49,11 @@ from awgcheck.ruleset import load as ruleset
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default=None,
               help="Rule profile [default: the config's profile, else strict].")
 @output_option
+@screen_options
 @user_errors
 def gate(base_ref: str | None, config_path: Path | None, fmt: str,
          fleet_report_path: Path | None, fail_on: str | None, profile: str | None,
-         output_path: Path | None) -> None:
+         output_path: Path | None, screen: Screen) -> None:
     """Pre-merge gate: a repository's AWG files and its param change.
 
     Run inside a git repository. awgcheck.yaml names the source of truth
@@ -72,5 +81,5 @@ def gate(base_ref: str | None, config_path: Path | None, fmt: str,
     report = replace(with_rules(report, rules.rules, also=[unmatched.RULE]),
                      run=RunMeta(__version__, started, dt.datetime.now(dt.UTC),
                                  str(config_file), rules.digest))
-    emit(GATE_FORMATS.render(fmt, report), output_path)
+    emit(GATE_FORMATS.render(fmt, report, screen.layout(output_path)), output_path)
     sys.exit(report.exit_code())

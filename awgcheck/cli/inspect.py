@@ -15,9 +15,11 @@ from awgcheck.cli.options import (
     emit,
     format_option,
     read_conf,
+    screen_options,
     ssh_config_option,
     user_errors,
 )
+from awgcheck.cli.screen import Screen
 from awgcheck.inspect import compose as inspect_compose
 from awgcheck.inspect import conf as inspect_conf
 from awgcheck.inspect import ssh as inspect_ssh
@@ -31,8 +33,9 @@ def inspect() -> None:
 @inspect.command("conf")
 @click.argument("path", type=click.Path(path_type=Path))
 @format_option(inspect_conf.FORMATS)
+@screen_options
 @user_errors
-def conf(path: Path, fmt: str) -> None:
+def conf(path: Path, fmt: str, screen: Screen) -> None:
     """Parse PATH as awg-quick would and show every key, raw and effective.
 
     `loads` tells whether `awg-quick up` would accept the file. Secrets are
@@ -42,7 +45,7 @@ def conf(path: Path, fmt: str) -> None:
     # Any bytes have an answer to "would awg-quick load this?": a binary is
     # read line by line and rejected, as the tool rejects it.
     parsed = read_conf(path, any_bytes=True)
-    emit(inspect_conf.FORMATS.render(fmt, parsed), None)
+    emit(inspect_conf.FORMATS.render(fmt, parsed, screen.layout()), None)
     sys.exit(exitcodes.OK if parsed.loads else exitcodes.FAILED)
 
 
@@ -58,9 +61,10 @@ def conf(path: Path, fmt: str) -> None:
                    "COMPOSE_PROFILES is not read).")
 @compose_env_option
 @format_option(inspect_compose.FORMATS)
+@screen_options
 @user_errors
 def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str],
-            compose_env: tuple[tuple[str, str], ...], fmt: str) -> None:
+            compose_env: tuple[tuple[str, str], ...], fmt: str, screen: Screen) -> None:
     """Resolve a compose project as `docker compose config` would and show it.
 
     PATH is a compose file (more than one: override files, in order) or a
@@ -73,7 +77,7 @@ def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[
     when docker compose would refuse the project.
     """
     project = inspect_compose.load(paths, env_files, profiles, compose_env)
-    emit(inspect_compose.FORMATS.render(fmt, project), None)
+    emit(inspect_compose.FORMATS.render(fmt, project, screen.layout()), None)
     sys.exit(exitcodes.FAILED if project.failed else exitcodes.OK)
 
 
@@ -83,8 +87,10 @@ def compose(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[
               type=click.Path(path_type=Path), help="Fleet inventory (YAML) naming NODE.")
 @ssh_config_option
 @format_option(inspect_ssh.FORMATS)
+@screen_options
 @user_errors
-def ssh(node_name: str, inventory_path: Path, ssh_config: str | None, fmt: str) -> None:
+def ssh(node_name: str, inventory_path: Path, ssh_config: str | None, fmt: str,
+        screen: Screen) -> None:
     """Show how awgcheck will reach NODE over SSH, without connecting.
 
     For the node and each bastion of its jump chain (each resolved through
@@ -94,4 +100,5 @@ def ssh(node_name: str, inventory_path: Path, ssh_config: str | None, fmt: str) 
     the inventory, an ssh_config file:line, or the default.
     """
     node = inventory.load(inventory_path).node(node_name)
-    emit(inspect_ssh.FORMATS.render(fmt, inspect_ssh.inspect(node, ssh_config)), None)
+    view = inspect_ssh.inspect(node, ssh_config)
+    emit(inspect_ssh.FORMATS.render(fmt, view, screen.layout()), None)

@@ -13,7 +13,15 @@ import click
 
 from awgcheck import merge as merging
 from awgcheck.cli import output
-from awgcheck.cli.options import emit, format_option, output_option, user_errors, warn
+from awgcheck.cli.options import (
+    emit,
+    format_option,
+    output_option,
+    screen_options,
+    user_errors,
+    warn,
+)
+from awgcheck.cli.screen import Screen
 from awgcheck.report import FORMATS
 from awgcheck.report import load as report_file
 
@@ -23,8 +31,10 @@ from awgcheck.report import load as report_file
                 type=click.Path(path_type=Path))
 @format_option(FORMATS, help="Report format.")
 @output_option
+@screen_options
 @user_errors
-def merge(paths: Sequence[Path], fmt: str, output_path: Path | None) -> None:
+def merge(paths: Sequence[Path], fmt: str, output_path: Path | None,
+          screen: Screen) -> None:
     """Combine `check --format json` reports of parts of one fleet (--shard
     K/N runs, or --node / --group runs) into the report one run over all
     their nodes would have given: nodes in inventory order, summary and
@@ -43,5 +53,5 @@ def merge(paths: Sequence[Path], fmt: str, output_path: Path | None) -> None:
     merged = merging.merge(parts)
     for warning in merged.warnings:
         warn(warning)
-    emit(FORMATS.render(fmt, merged.report), output_path)
+    emit(FORMATS.render(fmt, merged.report, screen.layout(output_path)), output_path)
     sys.exit(merged.report.exit_code())

@@ -20,6 +20,7 @@ import click
 
 from awgcheck import ansible_inventory, exitcodes, inventory, nodes
 from awgcheck.cli import output
+from awgcheck.cli.screen import COLOUR_CHOICES, Screen
 from awgcheck.collect.local import read_local_file
 from awgcheck.collect.ssh.ssh_config import SshConfig
 from awgcheck.concurrency import BASTION_CHANNELS
@@ -27,6 +28,7 @@ from awgcheck.documents.compose import MODES
 from awgcheck.errors import AwgcheckError, CollectError, UsageError
 from awgcheck.model import Severity
 from awgcheck.parse import awgconf
+from awgcheck.report.layout import MIN_WIDTH
 from awgcheck.report.registry import Formats
 from awgcheck.ruleset import load as ruleset
 from awgcheck.text import printable
@@ -75,10 +77,32 @@ def output_option(func: F) -> F:
              "(through a symlink, its target), a device or FIFO is written to.")(func)
 
 
+def screen_options(func: F) -> F:
+    """``--width N`` and ``--color auto|always|never`` for a command that
+    prints tables, folded into one ``screen`` argument
+    (:class:`~awgcheck.cli.screen.Screen`)."""
+
+    @click.option("--width", type=click.IntRange(MIN_WIDTH, 10_000), default=None,
+                  metavar="N",
+                  help="Draw the table formats N columns wide [default: COLUMNS, else the "
+                       "terminal's width, else 100].")
+    @click.option("--color", "colour", type=click.Choice(COLOUR_CHOICES), default="auto",
+                  show_default=True,
+                  help="Colour severities in the table formats: auto colours only a "
+                       "terminal, and not when NO_COLOR is set; --output files never.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, width: int | None, colour: str, **kwargs: Any) -> Any:
+        return func(*args, screen=Screen(width, colour), **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
 def emit(text: str, target: Path | None) -> None:
     """Print a rendered report, or write it atomically to ``target``."""
     if target is None:
-        click.echo(text, nl=False)
+        # color=True: click would strip the colour --color always asked
+        # for; the text holds no other escape (awgcheck.text escaped it).
+        click.echo(text, nl=False, color=True)
     else:
         output.write_atomic(target, text)
 

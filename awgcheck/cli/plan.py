@@ -14,10 +14,12 @@ from awgcheck.cli.options import (
     load_rules,
     output_option,
     rules_option,
+    screen_options,
     ssh_options,
     user_errors,
     warn,
 )
+from awgcheck.cli.screen import Screen
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.model import ArtifactKind, Severity
 from awgcheck.parse.awgconf import AwgConf
@@ -39,11 +41,12 @@ from awgcheck.rotation.verify import at_least, constraint_rules, describe, viola
                    "failures are printed as warnings.")
 @format_option(FORMATS)
 @output_option
+@screen_options
 @rules_option
 @ssh_options
 @user_errors
 def plan(new_path: Path, inventory_path: Path, fail_on: str, fmt: str,
-         output_path: Path | None,
+         output_path: Path | None, screen: Screen,
          rule_paths: tuple[str, ...], run_options: nodes.RunOptions) -> None:
     """Print the steps that move the fleet from its source of truth's params
     to NEW: which nodes apply which params in what order, what each tunnel
@@ -70,4 +73,4 @@ def plan(new_path: Path, inventory_path: Path, fail_on: str, fmt: str,
     fleet_file = inventory.load(inventory_path)
     current = read_current(fleet_file, run_options)
     made = build(current, new, str(new_path), fleet_of(fleet_file, str(inventory_path)), rules)
-    emit(FORMATS.render(fmt, made), output_path)
+    emit(FORMATS.render(fmt, made, screen.layout(output_path)), output_path)

@@ -13,11 +13,13 @@ from collections.abc import Sequence
 import click
 
 from awgcheck.checks import CHECKS
-from awgcheck.cli.options import load_rules, rules_option, user_errors
+from awgcheck.cli.options import emit, load_rules, rules_option, screen_options, user_errors
+from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
 from awgcheck.gate import unmatched
 from awgcheck.model import RuleMeta
-from awgcheck.report.grid import grid
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import Layout, wrap_all
 from awgcheck.text import printable
 from awgcheck.waivers import RULES as WAIVER_RULES
 
@@ -36,10 +38,15 @@ def rules() -> None:
     """List and explain the rules."""
 
 
+_LIST = (Column("id", Kind.NAME), Column("severity", Kind.NAME, coloured=True),
+         Column("reads", Kind.VALUE), Column("title"))
+
+
 @rules.command("list")
 @rules_option
+@screen_options
 @user_errors
-def rules_list(rule_paths: Sequence[str]) -> None:
+def rules_list(rule_paths: Sequence[str], screen: Screen) -> None:
     """One line per rule: id, severity, title."""
     loaded = load_rules(rule_paths)
     # Rule files are input too: their text is escaped like any other.
@@ -47,20 +54,21 @@ def rules_list(rule_paths: Sequence[str]) -> None:
              (r.id, r.severity.value, r.select.artifact_names, r.title)]
             for r in loaded.rules]
     rows += [[meta.id, meta.severity.value, reads, meta.title] for reads, _, meta in BUILT_IN]
-    click.echo(grid(rows, ["id", "severity", "reads", "title"], tablefmt="simple"))
+    emit(grid(rows, _LIST, screen.layout()) + "\n", None)
 
 
 @rules.command("show")
 @click.argument("rule_id")
 @rules_option
+@screen_options
 @user_errors
-def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
+def rules_show(rule_id: str, rule_paths: Sequence[str], screen: Screen) -> None:
     """Everything about one rule: what it checks, why, and how to fix it."""
     loaded = load_rules(rule_paths)
     rule = loaded.by_id.get(rule_id)
     builtin = next((entry for entry in BUILT_IN if entry[2].id == rule_id), None)
     if rule is None and builtin is not None:
-        _show_meta(*builtin)
+        _show_meta(*builtin, screen.layout())
         return
     if rule is None:
         raise UsageError(f"no rule with id '{rule_id}' (see `awgcheck rules list`)")
@@ -83,12 +91,17 @@ def rules_show(rule_id: str, rule_paths: Sequence[str]) -> None:
     ]
     for param, text in rule.applicable_symptoms().items():
         lines.append(f"symptom ({param}): {text}")
-    click.echo("\n".join(printable(part) for line in lines for part in line.split("\n")))
+    _print([printable(part) for line in lines for part in line.split("\n")], screen.layout())
 
 
-def _show_meta(reads: str, what: str, meta: RuleMeta) -> None:
+def _print(lines: list[str], view: Layout) -> None:
+    """Prose lines wrapped to the width, continuations under their text."""
+    emit("\n".join(wrap_all(lines, view.width, hanging="")) + "\n", None)
+
+
+def _show_meta(reads: str, what: str, meta: RuleMeta, view: Layout) -> None:
     """A rule id no rule file declares (the waiver and gate config findings)."""
     lines = [f"{meta.id}: {meta.title}", f"severity:    {meta.severity.value}",
              f"reads:       {reads} ({what})", "",
              meta.description, "", f"fix: {meta.remediation}"]
-    click.echo("\n".join(lines))
+    _print(lines, view)

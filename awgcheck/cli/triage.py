@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from awgcheck import inventory, nodes
-from awgcheck.cli.options import emit, format_option, ssh_options, user_errors
+from awgcheck.cli.options import emit, format_option, screen_options, ssh_options, user_errors
+from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
 from awgcheck.triage.render import FORMATS
@@ -44,11 +45,12 @@ from awgcheck.triage.run import triage as run_triage
               help="known_hosts file for an ssh:// NODE (and an ssh:// --against) "
                    "instead of ssh_config's UserKnownHostsFile, like "
                    "`ssh -o UserKnownHostsFile=`.")
+@screen_options
 @ssh_options
 @user_errors
 def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt: str,
            probe: bool, window: float, identity: Path | None, known_hosts: Path | None,
-           run_options: nodes.RunOptions) -> None:
+           screen: Screen, run_options: nodes.RunOptions) -> None:
     """Why does NODE's tunnel fail? File, runtime and source side by side,
     the evidence, the likely cause and the exact fix.
 
@@ -75,5 +77,5 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     node = nodes.named_node(node_spec, fleet_file, ad_hoc=ad_hoc)
     source = resolve_source(against, fleet_file, run_options, ad_hoc)
     report = run_triage(node, source, TriageOptions(probe, window, run_options))
-    emit(FORMATS.render(fmt, report), None)
+    emit(FORMATS.render(fmt, report, screen.layout()), None)
     sys.exit(report.exit_code())

@@ -26,6 +26,7 @@ from awgcheck.model import (
     Status,
 )
 from awgcheck.ruleset.load import Rule
+from awgcheck.wording import count
 
 
 def diff_params(before: ParamDocument | None, after: ParamDocument) -> list[ParamChange]:
@@ -126,11 +127,11 @@ def predict_impact(report: FleetReport, changes: Iterable[ParamChange],
         known = node.values_of(drift_rules)
         if any(_drifts(c, known) for c in flips):
             drifting.append(node.name)
-    message = (f"this change puts {len(drifting)} node(s) into must-match drift until they "
+    message = (f"this change puts {count(len(drifting), 'node')} into must-match drift until they "
                f"are updated: {', '.join(drifting)}" if drifting else
                "no node of the fleet report would drift: each already has the new values")
     if unknown:
-        message += (f"; {len(unknown)} node(s) could not be checked in that report: "
+        message += (f"; {count(len(unknown), 'node')} could not be checked in that report: "
                     f"{', '.join(unknown)}")
     return FleetImpact(tuple(drifting), tuple(unknown), message)
 

@@ -18,8 +18,9 @@ from awgcheck.collect.compose import local_reader
 from awgcheck.documents.compose import conceal, conceal_json, is_secret_name, is_secret_value
 from awgcheck.errors import CollectError, UsageError
 from awgcheck.parse.compose.project import ComposeProject, Service, load_project
-from awgcheck.report.grid import grid
-from awgcheck.report.registry import Formats
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
+from awgcheck.report.registry import Formats, ForPeople
 
 
 def load(paths: Sequence[Path], env_files: Sequence[str], profiles: Sequence[str],
@@ -60,7 +61,11 @@ def _text(words: Sequence[str]) -> str:
     return " ".join(conceal(w, False) or "" for w in words)
 
 
-def _service_block(service: Service) -> list[str]:
+_TABLE = (Column("variable", Kind.NAME), Column("raw", Kind.VALUE), Column("value", Kind.VALUE),
+          Column("origin", Kind.VALUE), Column("where", Kind.PATH))
+
+
+def _service_block(service: Service, view: Layout) -> list[str]:
     state = "active" if service.active else "INACTIVE (profile not enabled)"
     profiles = f", profiles: {', '.join(service.profiles)}" if service.profiles else ""
     network = (f", network_mode: {service.network_mode.value}"
@@ -69,8 +74,7 @@ def _service_block(service: Service) -> list[str]:
     rows = [[name, _shown(name, var.raw), _shown(name, var.value), var.origin,
              _where(var.location)] for name, var in service.environment.items()]
     if rows:
-        out.append(grid(rows, ["variable", "raw", "value", "origin", "where"],
-                            tablefmt="simple", maxcolwidths=[None, 40, 40, None, None]))
+        out.append(grid(rows, _TABLE, view))
     if service.command is not None:
         out.append(f"command:     {_text(service.command.words)}  "
                    f"({service.command.location})")
@@ -84,24 +88,24 @@ def _service_block(service: Service) -> list[str]:
     return out
 
 
-def render_table(project: ComposeProject) -> str:
-    """The human view of a resolved project."""
+def render_table(project: ComposeProject, view: Layout = PLAIN) -> str:
+    """The human view of a resolved project, drawn to ``view``'s width."""
     verdict = "docker compose would REFUSE it" if project.failed else "resolves"
     out = [f"{', '.join(project.files) or project.project_dir}: {verdict}",
            f"project dir: {project.project_dir}; env files: "
            f"{', '.join(project.env_files) or 'none'}; active profiles: "
            f"{', '.join(project.active_profiles) or 'none'}"]
     for service in project.services.values():
-        out.extend(_service_block(service))
+        out.extend(_service_block(service, view))
     if project.diagnostics:
         out.append("")
         for d in project.diagnostics:
             out.append(f"{d.level.value}: {d.location}: {params.scrub(d.message)} ({d.code})")
-    return "\n".join(out) + "\n"
+    return "\n".join(wrap_all("\n".join(out).split("\n"), view.width)) + "\n"
 
 
 def render_json(project: ComposeProject) -> str:
     return json.dumps(as_dict(project), indent=2, ensure_ascii=False) + "\n"
 
 
-FORMATS: Formats[ComposeProject] = Formats({"table": render_table, "json": render_json})
+FORMATS: Formats[ComposeProject] = Formats({"table": ForPeople(render_table), "json": render_json})

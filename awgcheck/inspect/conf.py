@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from awgcheck.parse.awgconf import AwgConf
-from awgcheck.report.grid import grid
-from awgcheck.report.registry import Formats
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
+from awgcheck.report.registry import Formats, ForPeople
 
 
 def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
@@ -41,26 +42,32 @@ def conf_as_dict(conf: AwgConf) -> dict[str, Any]:
     }
 
 
-def render_conf_table(conf: AwgConf) -> str:
+_TABLE = (Column("line", Kind.NAME), Column("key", Kind.NAME),
+          Column("section", Kind.NAME, under=True), Column("raw", Kind.VALUE),
+          Column("effective", Kind.VALUE), Column("read by", Kind.NAME))
+
+
+def render_conf_table(conf: AwgConf, view: Layout = PLAIN) -> str:
+    """Every key, raw and effective, drawn to ``view``'s width."""
     rows = []
     for section in conf.sections:
         for e in section.entries:
-            rows.append([e.line, f"[{section.name}]", e.key, e.raw,
+            rows.append([e.line, e.key, f"[{section.name}]", e.raw,
                          e.effective if e.effective is not None else f"REJECTED: {e.error}",
                          e.handler.value if e.handler else "-"])
     out = [f"{conf.path}: {'loads' if conf.loads else 'DOES NOT LOAD'} with awg-quick up"]
-    out.append(grid(rows, ["line", "section", "key", "raw", "effective", "read by"],
-                        tablefmt="simple", maxcolwidths=[None, None, None, 40, 40, None]))
+    out.append(grid(rows, _TABLE, view))
     if conf.diagnostics:
         out.append("")
         for d in conf.diagnostics:
             where = f"line {d.location.line}" if d.location.line else "file"
             out.append(f"{d.level.value}: {where}: {d.message}")
-    return "\n".join(out) + "\n"
+    return "\n".join(wrap_all("\n".join(out).split("\n"), view.width)) + "\n"
 
 
 def render_conf_json(conf: AwgConf) -> str:
     return json.dumps(conf_as_dict(conf), indent=2, ensure_ascii=False) + "\n"
 
 
-FORMATS: Formats[AwgConf] = Formats({"table": render_conf_table, "json": render_conf_json})
+FORMATS: Formats[AwgConf] = Formats({"table": ForPeople(render_conf_table),
+                                     "json": render_conf_json})

@@ -19,8 +19,9 @@ from awgcheck.collect.base import ConnectOptions
 from awgcheck.collect.ssh.config import Endpoint, load_ssh_config, resolve_route, target_of
 from awgcheck.errors import UsageError
 from awgcheck.inventory import Node
-from awgcheck.report.grid import grid
-from awgcheck.report.registry import Formats
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
+from awgcheck.report.registry import Formats, ForPeople
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,11 @@ def _rows(hop: Hop) -> list[list[object]]:
     return rows
 
 
-def render_table(view: SshView) -> str:
+_TABLE = (Column("setting", Kind.NAME), Column("value", Kind.WORDS), Column("from", Kind.PATH))
+
+
+def render_table(view: SshView, layout: Layout = PLAIN) -> str:
+    """How the node is reached, drawn to ``layout``'s width."""
     configs = ", ".join(view.ssh_config) or "none"
     route = " -> ".join(f"{h.user}@{h.hostname}:{h.port}" for h in view.hops)
     out = [f"{view.node}: reached over SSH as {route} (nothing was connected to)",
@@ -137,8 +142,8 @@ def render_table(view: SshView) -> str:
     for hop in view.hops:
         name = view.node if hop.role == "node" else hop.name
         out += ["", f"{hop.role} {name}:"]
-        out.append(grid(_rows(hop), ["setting", "value", "from"], tablefmt="simple"))
-    return "\n".join(out) + "\n"
+        out.append(grid(_rows(hop), _TABLE, layout))
+    return "\n".join(wrap_all("\n".join(out).split("\n"), layout.width)) + "\n"
 
 
 def as_dict(view: SshView) -> dict[str, Any]:
@@ -149,4 +154,4 @@ def render_json(view: SshView) -> str:
     return json.dumps(as_dict(view), indent=2, ensure_ascii=False) + "\n"
 
 
-FORMATS: Formats[SshView] = Formats({"table": render_table, "json": render_json})
+FORMATS: Formats[SshView] = Formats({"table": ForPeople(render_table), "json": render_json})

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from awgcheck.model import Report
 from awgcheck.report import github, json_format, junit, markdown, prometheus, sarif, table
-from awgcheck.report.registry import Formats
+from awgcheck.report.registry import Formats, ForPeople
 
 # Listed alphabetically: the order --format shows them in.
 FORMATS: Formats[Report] = Formats({
@@ -21,7 +21,7 @@ FORMATS: Formats[Report] = Formats({
     "markdown": markdown.render,
     "prometheus": prometheus.render,
     "sarif": sarif.render,
-    "table": table.render,
+    "table": ForPeople(table.render),
 })
 
 GATE_FORMATS: Formats[Report] = Formats({

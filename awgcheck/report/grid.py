@@ -1,20 +1,67 @@
-"""The one way awgcheck draws a text table.
+"""The one way awgcheck draws a text table, to a width.
 
-``tabulate`` guesses numbers in cells (and calls ``float()`` on a value
-holding an escape code, which raises) and wraps long cells in quadratic
-time (a 1 MB value took 17 s). Every table goes through :func:`grid`:
-numbers are never parsed, and a cell longer than
-:data:`awgcheck.limits.MAX_CELL_CHARS` is cut, saying how much was left out.
+Every table of the table formats goes through :func:`grid`. Each column
+says what its cells are (:class:`Kind`), and that decides how it gives up
+room when the table is wider than the terminal
+(:mod:`awgcheck.report.layout`): names never shrink, prose wraps at
+spaces, values wrap at any character, paths are shortened from the left.
+Numbers in cells are never parsed, and a cell longer than
+:data:`awgcheck.limits.MAX_CELL_CHARS` is cut, saying how much was left
+out (a 1 MB value is not a table cell).
+
+The shape is the one ``tabulate``'s "simple" format drew before::
+
+    severity    rule              param
+    ----------  ----------------  -------
+    CRITICAL    must-match-drift  S4
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
-from typing import Any
-
-from tabulate import tabulate
+from dataclasses import dataclass
 
 from awgcheck import limits
+from awgcheck.report import layout
+from awgcheck.report.colour import paint_word
+from awgcheck.report.layout import PLAIN, Layout
+
+GAP = "  "
+
+
+class Kind(enum.Enum):
+    """What a column holds, and so how it is made narrower."""
+
+    NAME = "name"
+    """A param, a severity, a rule id, a line number: never cut, and wrapped
+    only when longer than half the width (a hostile key name)."""
+    WORDS = "words"
+    """Prose: wrapped at spaces (a word longer than the column is split)."""
+    VALUE = "value"
+    """A value: wrapped at any character, a space being one of them."""
+    PATH = "path"
+    """``file:line``: shortened from the left, the file name and line kept."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its header, what it holds, whether its words are coloured."""
+
+    header: str
+    kind: Kind = Kind.WORDS
+    coloured: bool = False
+    """The first styled word of each cell (a severity, a verdict) coloured
+    (:mod:`awgcheck.report.colour`)."""
+    under: bool = False
+    """When the table is wider than the terminal, this column's cells go
+    under the previous column's (a ``file:line`` under its message) rather
+    than taking a column of their own."""
+
+
+_NARROWEST = {Kind.WORDS: 12, Kind.VALUE: 12, Kind.PATH: 16}
+"""A flexible column is not made narrower than this (unless its text is
+narrower), so a message is never one word a line."""
 
 
 def clip(text: object, limit: int = limits.MAX_CELL_CHARS) -> str:
@@ -25,7 +72,94 @@ def clip(text: object, limit: int = limits.MAX_CELL_CHARS) -> str:
     return f"{shown[:limit]}... ({len(shown) - limit:,} more characters)"
 
 
-def grid(rows: Sequence[Sequence[object]], headers: Sequence[str], **options: Any) -> str:
-    """``tabulate(rows, headers, **options)`` with clipped cells and no number parsing."""
-    clipped = [[clip(cell) for cell in row] for row in rows]
-    return tabulate(clipped, headers=list(headers), disable_numparse=True, **options)
+def grid(rows: Sequence[Sequence[object]], columns: Sequence[Column | str],
+         view: Layout = PLAIN, indent: str = "", apart: bool = False) -> str:
+    """``rows`` as a table under ``columns`` (a bare header is a column of
+    words), as narrow as ``view.width`` allows; each line starts with
+    ``indent``. A header too long for its column (a path) is shortened from
+    the left, or wrapped. ``apart``: a blank line between rows, for rows of
+    several lines each."""
+    cols = [c if isinstance(c, Column) else Column(c) for c in columns]
+    cells = [[clip(cell) for cell in row] for row in rows]
+    room = view.width - len(indent)
+    groups = _groups(cells, cols, room)
+    widths = _widths(cells, cols, groups, room)
+    headers = [_fit(" / ".join(cols[i].header for i in group),
+                    Kind.PATH if "/" in cols[group[0]].header else Kind.WORDS, width)
+               for group, width in zip(groups, widths, strict=True)]
+    out = []
+    for n in range(max(len(h) for h in headers)):
+        out.append(GAP.join((h[n] if n < len(h) else "").ljust(w)
+                            for h, w in zip(headers, widths, strict=True)))
+    out.append(GAP.join("-" * w for w in widths))
+    for number, row in enumerate(cells):
+        if apart and number:
+            out.append("")
+        parts = [[line for i in group if i == group[0] or row[i]
+                  for line in _fit(row[i], cols[i].kind, width)]
+                 for group, width in zip(groups, widths, strict=True)]
+        for n in range(max(len(p) for p in parts)):
+            line = []
+            for part, group, width in zip(parts, groups, widths, strict=True):
+                padded = (part[n] if n < len(part) else "").ljust(width)
+                coloured = n == 0 and cols[group[0]].coloured
+                line.append(paint_word(padded, view, any_case=True) if coloured else padded)
+            out.append(GAP.join(line))
+    return "\n".join((indent + line).rstrip() for line in out)
+
+
+def _natural(cells: list[list[str]], index: int, col: Column) -> int:
+    return max([len(col.header),
+                *(len(line) for row in cells for line in row[index].split("\n"))])
+
+
+def _groups(cells: list[list[str]], cols: list[Column], room: int) -> list[list[int]]:
+    """The columns drawn side by side: each alone when the table fits,
+    else an ``under`` column with the one before it."""
+    fits = sum(_natural(cells, i, c) for i, c in enumerate(cols)) \
+        + len(GAP) * (len(cols) - 1) <= room
+    groups: list[list[int]] = []
+    for i, col in enumerate(cols):
+        if col.under and groups and not fits:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    return groups
+
+
+def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
+            room: int) -> list[int]:
+    """Each group's width: its natural width when the table fits, else the
+    names whole and the room left shared among the other columns, the
+    narrowest needs first."""
+    natural = [max(_natural(cells, i, cols[i]) for i in g) for g in groups]
+    room -= len(GAP) * (len(groups) - 1)
+    if sum(natural) <= room:
+        return natural
+    widths = list(natural)
+    fixed = [n for n, g in enumerate(groups) if cols[g[0]].kind is Kind.NAME]
+    flexible = [n for n in range(len(groups)) if n not in fixed]
+    for n in fixed:
+        widths[n] = min(natural[n], max(room // 2, _NARROWEST[Kind.VALUE]))
+    room -= sum(widths[n] for n in fixed)
+    for left, n in enumerate(sorted(flexible, key=lambda n: natural[n])):
+        share = room // (len(flexible) - left)
+        least = min(natural[n], _NARROWEST[cols[groups[n][0]].kind])
+        widths[n] = min(natural[n], max(share, least))
+        room -= widths[n]
+    return widths
+
+
+def _fit(text: str, kind: Kind, width: int) -> list[str]:
+    """A cell as the lines it takes in a column ``width`` wide."""
+    lines: list[str] = []
+    for part in text.split("\n"):
+        if len(part) <= width:
+            lines.append(part)
+        elif kind is Kind.WORDS:
+            lines.extend(layout.wrap(part, width))
+        elif kind is Kind.PATH:
+            lines.extend(layout.chunks(layout.shorten_path(part, width), width))
+        else:
+            lines.extend(layout.chunks(part, width))
+    return lines

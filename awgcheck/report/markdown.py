@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, reason
+from awgcheck.wording import count
 
 # What a Markdown renderer (GitHub's) would act on anywhere in a line, each
 # shown as written by a backslash escape (CommonMark's, for any ASCII
@@ -104,8 +105,8 @@ def _verdict(report: Report) -> str:
     # Unchecked nodes without failures are not a pass: nothing says they are fine.
     word = "FAIL" if failing else "INCOMPLETE" if unchecked else "PASS"
     nodes = sorted({f.node for f in failing})
-    detail = (f"{len(failing)} finding(s) at or above {report.fail_on.value} in "
-              f"{len(nodes)} of {len(report.nodes)} node(s)")
+    detail = (f"{count(len(failing), 'finding')} at or above {report.fail_on.value} in "
+              f"{len(nodes)} of {count(len(report.nodes), 'node')}")
     if unchecked:
         detail += f"; {len(unchecked)} could not be checked"
     if report.source_failure is not None:

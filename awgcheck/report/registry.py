@@ -11,6 +11,10 @@ entry here and one module.
 every renderer the value with its strings made printable
 (:func:`awgcheck.text.printable_fields`), so no format can print a control
 character or a byte that is not UTF-8, whatever the nodes hold.
+
+A renderer for people (the ``table`` formats) is registered as
+:class:`ForPeople`: it is also given the :class:`~awgcheck.report.layout.Layout`
+to draw to (the terminal's width, colour or not); the others only the value.
 """
 
 from __future__ import annotations
@@ -19,16 +23,24 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from awgcheck.report.layout import PLAIN, Layout
 from awgcheck.text import printable_fields
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class ForPeople(Generic[T]):
+    """A renderer that draws to a width, maybe in colour: ``draw(value, layout)``."""
+
+    draw: Callable[[T, Layout], str]
+
+
+@dataclass(frozen=True)
 class Formats(Generic[T]):
     """Format name -> renderer, in the order ``--format`` lists them."""
 
-    renderers: Mapping[str, Callable[[T], str]]
+    renderers: Mapping[str, Callable[[T], str] | ForPeople[T]]
     default: str = "table"
     keep: tuple[type, ...] = ()
     """Types the renderers escape themselves (they need the raw bytes, for hex)."""
@@ -42,6 +54,11 @@ class Formats(Generic[T]):
     def names(self) -> tuple[str, ...]:
         return tuple(self.renderers)
 
-    def render(self, name: str, value: T) -> str:
-        """``value`` in format ``name`` (one of :attr:`names`), its text escaped."""
-        return self.renderers[name](printable_fields(value, self.keep))
+    def render(self, name: str, value: T, view: Layout = PLAIN) -> str:
+        """``value`` in format ``name`` (one of :attr:`names`), its text
+        escaped; a format for people drawn to ``view``."""
+        renderer = self.renderers[name]
+        escaped = printable_fields(value, self.keep)
+        if isinstance(renderer, ForPeople):
+            return renderer.draw(escaped, view)
+        return renderer(escaped)

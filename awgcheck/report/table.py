@@ -1,13 +1,16 @@
 """Human report: failing findings grouped by node, then a summary line.
 
-Written for a terminal at 3 a.m.: the worst thing first, the symptom and
+Written for a terminal at 3 a.m.: the verdict in one line first (and
+again last, for ``tail -1``), the worst thing next, the symptom and
 the fix next to it, waived failures last with why and until when, and
 nodes that could not be checked said plainly. For the CI gate, what the
 change does during rollout follows the summary line; the line above it
 says which awgcheck ran, when, on what inventory and rules. Compared with
 a baseline, what is new comes first: nodes with a new finding, then nodes
 with an updated one, and in each node new, updated, then unchanged
-findings; the findings resolved since follow the nodes.
+findings; the findings resolved since follow the nodes. Every line fits
+the layout's width (:mod:`awgcheck.report.layout`); severities and
+verdicts are coloured when it allows (:mod:`awgcheck.report.colour`).
 """
 
 from __future__ import annotations
@@ -22,11 +25,15 @@ from awgcheck.model import (
     GateSummary,
     NodeResult,
     Report,
+    Severity,
     Status,
 )
-from awgcheck.report.grid import grid
+from awgcheck.report.colour import paint_word
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, source_name
+from awgcheck.wording import count
 
 
 def _value(text: str | None) -> str:
@@ -53,7 +60,7 @@ def _node_rows(findings: list[Finding], compared: bool) -> list[list[str]]:
         where = str(f.location) if f.location else ""
         shown = "WAIVED" if f.status is Status.WAIVED else f.severity.value.upper()
         state = [_value(f.baseline_state)] if compared else []
-        rows.append([*state, shown, f.rule, _value(f.param), f.message, where])
+        rows.append([*state, shown, _value(f.param), f.rule, f.message, where])
     return rows
 
 
@@ -73,12 +80,12 @@ def _in_order(report: Report) -> list[NodeResult]:
     return sorted(report.nodes, key=lambda n: news.get(n.name, _LAST))
 
 
-def render(report: Report) -> str:
-    out: list[str] = []
+def render(report: Report, view: Layout = PLAIN) -> str:
+    """The report for people, drawn to ``view``."""
+    out: list[str] = [_verdict(report)]
     shard = f" (shard {report.shard.index}/{report.shard.count})" if report.shard else ""
-    out.append(f"awgcheck: {len(report.nodes)} nodes{shard}, source of truth: "
-               f"{source_name(report)}, "
-               f"profile {report.profile}")
+    out.append(f"awgcheck: {count(len(report.nodes), 'node')}{shard}, source of truth: "
+               f"{source_name(report)}, profile {report.profile}")
     out.extend(_source_failure(report))
     by_node: dict[str, list[Finding]] = {}
     for finding in report.findings:
@@ -93,12 +100,12 @@ def render(report: Report) -> str:
             continue
         shown = by_node.get(node.name)
         if shown:
-            out.extend(_block(f"{node.name}: {node.status.value.upper()}", shown, report))
+            out.extend(_block(f"{node.name}: {node.status.value.upper()}", shown, report, view))
     # Findings about no node (a waiver that matched nothing names its file).
     names = {node.name for node in report.nodes}
     for name, shown in by_node.items():
         if name not in names:
-            out.extend(_block(name, shown, report))
+            out.extend(_block(name, shown, report, view))
     templates = [f for f in report.findings if f.rule == TEMPLATE_PLACEHOLDERS]
     if templates:
         # Once per template, whether or not it failed: what was left alone.
@@ -109,13 +116,24 @@ def render(report: Report) -> str:
         out.extend(f"   {f.node}: {f.rule}{f' {f.param}' if f.param else ''} "
                    f"(first seen {f.first_seen})" for f in report.resolved)
     out.append("")
-    if report.run is not None:
-        out.append(footer(report.run))  # above the summary, which stays last for `tail -1`
-    out.append(_summary(report))
     gate = list(_gate(report.gate)) if report.gate is not None else []
     if gate:
-        out += ["", *gate]
-    return "\n".join(out) + "\n"
+        out += [*gate, ""]
+    if report.run is not None:
+        out.append(footer(report.run))
+    out.append(_counts(report))
+    out.append(_verdict(report))  # last, for `tail -1`
+    lines = "\n".join(out).split("\n")
+    return "\n".join(_painted(wrap_all(lines, view.width), view)) + "\n"
+
+
+def _painted(lines: list[str], view: Layout) -> list[str]:
+    """Titles and verdict lines with their verdict word coloured (table rows
+    are coloured by :func:`~awgcheck.report.grid.grid`)."""
+    if not view.colour:
+        return lines
+    return [paint_word(line, view) if line.startswith(("== ", "FAIL:", "PASS:", "INCOMPLETE:"))
+            else line for line in lines]
 
 
 def _source_failure(report: Report) -> Iterator[str]:
@@ -127,14 +145,17 @@ def _source_failure(report: Report) -> Iterator[str]:
     yield f"   {consequence(report)}"
 
 
-def _block(title: str, shown: list[Finding], report: Report) -> list[str]:
+_COLUMNS = (Column("severity", Kind.NAME, coloured=True), Column("param", Kind.NAME),
+            Column("rule", Kind.VALUE, under=True), Column("finding"),
+            Column("where", Kind.PATH, under=True))
+_BASELINE = Column("baseline", Kind.NAME)
+
+
+def _block(title: str, shown: list[Finding], report: Report, view: Layout) -> list[str]:
     """One node's (or file's) table, with the symptoms, fixes and waivers under it."""
     lines = [f"\n== {title} =="]
-    state = ["baseline"] if report.baseline is not None else []
-    lines.append(grid(_node_rows(shown, bool(state)),
-                      [*state, "severity", "rule", "param", "finding", "where"],
-                      tablefmt="simple",
-                      maxcolwidths=[*(None for _ in state), None, None, None, 70, None]))
+    state = [_BASELINE] if report.baseline is not None else []
+    lines.append(grid(_node_rows(shown, bool(state)), [*state, *_COLUMNS], view))
     lines.extend(_explanations([f for f in shown if f.status is not Status.WAIVED], report))
     lines.extend(_waivers(shown))
     return lines
@@ -181,23 +202,49 @@ def _explanations(failing: list[Finding], report: Report) -> list[str]:
     return lines
 
 
-def _summary(report: Report) -> str:
+_SEVERITY_ORDER = sorted(Severity, key=lambda s: -s.rank)
+
+
+def _findings(report: Report) -> str:
+    """``1 critical, 1 error, 2 warnings, 1 waived``, worst first."""
+    failed = [f.severity for f in report.findings if f.failed]
+    said = [count(failed.count(s), s.value) for s in _SEVERITY_ORDER if s in failed]
+    if report.waived():
+        said.append(f"{len(report.waived())} waived")
+    return ", ".join(said) or "no findings"
+
+
+def _verdict(report: Report) -> str:
+    """The one line to read: ``FAIL: 1 of 4 nodes failed; 1 critical, 1
+    error; exit code 1``."""
+    total = len(report.nodes)
+    failed = sum(1 for n in report.nodes if n.status is Status.FAIL)
+    passed = sum(1 for n in report.nodes if n.status is Status.PASS)
+    unchecked = len(report.unchecked())
+    # Nothing failed but something was not checked: not a pass, not a failure.
+    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
+    nodes = (f"{failed} of {count(total, 'node')} failed" if failed
+             else f"{passed} of {count(total, 'node')} passed")
+    if unchecked:
+        nodes += f", {unchecked} could not be checked"
+    if report.source_failure is not None:
+        nodes += ", source of truth not read"
+    news = ""
+    if report.baseline is not None:  # with --fail-on-new, what decides the verdict
+        states = [f.baseline_state for f in report.findings]
+        news = (f"; {states.count(BaselineState.NEW)} new, "
+                f"{states.count(BaselineState.UPDATED)} updated since the baseline")
+    return (f"{verdict}: {nodes}; {_findings(report)}{news}; "
+            f"exit code {report.exit_code()}")
+
+
+def _counts(report: Report) -> str:
+    """Every node counted, and what the run fails on: the line above the verdict."""
     passed = sum(1 for n in report.nodes if n.status is Status.PASS)
     failed = sum(1 for n in report.nodes if n.status is Status.FAIL)
     unchecked = len(report.unchecked())
-    counts: dict[str, int] = {}
-    for f in report.findings:
-        if f.failed:
-            counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
-    detail = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-    if report.waived():
-        detail += f", {len(report.waived())} waived"
-    # Nothing failed but something was not checked: not a pass, not a failure.
-    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
-    unread = ", source of truth not read" if report.source_failure is not None else ""
-    return (f"{verdict}: {passed} passed, {failed} failed, {unchecked} could not be checked"
-            f"{unread} ({detail}; --fail-on {report.fail_on.value}{_since(report)}); "
-            f"exit code {report.exit_code()}")
+    return (f"{passed} passed, {failed} failed, {unchecked} could not be checked "
+            f"(--fail-on {report.fail_on.value}{_since(report)})")
 
 
 def _since(report: Report) -> str:

@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 
 from awgcheck.compare import absent_text, shown
 from awgcheck.model import ParamChange, ParamValue
-from awgcheck.report.grid import grid
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout
 from awgcheck.report.markdown import cell, code
 from awgcheck.report.markdown import table as md_table
-from awgcheck.report.registry import Formats
+from awgcheck.report.registry import Formats, ForPeople
 from awgcheck.rotation.plan import MUST_MATCH, SIDE_LOCAL_SOURCE, Effect, Plan, Step
 
 
@@ -118,7 +119,13 @@ def json_text(plan: Plan) -> str:
 # --- table ------------------------------------------------------------------------
 
 
-def table(plan: Plan) -> str:
+_TABLE = (Column("step", Kind.NAME), Column("nodes"), Column("changes", Kind.VALUE),
+          Column("expected effect"), Column("check after"))
+
+
+def table(plan: Plan, view: Layout = PLAIN) -> str:
+    """The steps as a terminal table drawn to ``view``'s width, a blank line
+    between steps."""
     rows = [["0", "every node", "-", "fleet in sync with the source", plan.preflight]]
     for step in plan.steps:
         changes = "\n".join(f"{c.param}: {_value(c, False)} -> {_value(c, True)}"
@@ -126,9 +133,9 @@ def table(plan: Plan) -> str:
         nodes = ", ".join(step.nodes) + ("\n(at once)" if step.together else "")
         effects = "\n".join([*(_effect_line(e) for e in step.effects), _tunnels(step)])
         rows.append([str(step.number), nodes, changes, effects, step.check])
-    return grid(rows, ["step", "nodes", "changes", "expected effect", "check after"],
-                tablefmt="grid") + "\n"
+    return grid(rows, _TABLE, view, apart=True) + "\n"
 
 
-FORMATS: Formats[Plan] = Formats({"markdown": markdown, "json": json_text, "table": table},
+FORMATS: Formats[Plan] = Formats({"markdown": markdown, "json": json_text,
+                                  "table": ForPeople(table)},
                                  default="markdown")

@@ -15,11 +15,13 @@ import json
 from typing import Any
 
 from awgcheck.collect.runtime import Missing
-from awgcheck.diff import hex_of
+from awgcheck.diff import hex_of, shown
 from awgcheck.model import ParamValue
-from awgcheck.report.grid import grid
+from awgcheck.report.colour import paint_word
+from awgcheck.report.grid import Column, Kind, grid
+from awgcheck.report.layout import PLAIN, Layout, wrap_all
 from awgcheck.report.markdown import cell, code, fenced
-from awgcheck.report.registry import Formats
+from awgcheck.report.registry import Formats, ForPeople
 from awgcheck.text import printable
 from awgcheck.triage.evidence import Evidence
 from awgcheck.triage.fix import Fix
@@ -34,20 +36,15 @@ SCHEMA = "awgcheck.triage/v1"
 # shared pieces
 
 
-_SHORT = 32  # longer values (I1..I5 tag strings) are cut where nothing differs
-
-
-def _cell(value: ParamValue | None, effective: str | None, known: bool, hexed: bool) -> str:
+def _cell(value: ParamValue | None, other: ParamValue | None, effective: str | None,
+          known: bool, hexed: bool) -> str:
+    """A value as :func:`awgcheck.diff.shown` shows it: a long one (an I1 tag
+    string) around where it differs from ``other``, its bytes in hex."""
     if not known:
         return "?"
     if value is None:
         return f"{effective} (absent)" if effective is not None else "(absent)"
-    shown = printable(value.raw)
-    if not hexed:
-        return shown if len(shown) <= _SHORT else shown[:_SHORT - 1] + "\u2026"
-    if (digits := hex_of(value)) and len(value.raw) <= _SHORT:
-        return f"{shown} ({digits})"
-    return shown
+    return shown(value, other, hexed)
 
 
 def _source_runtime_column(report: TriageReport) -> bool:
@@ -64,12 +61,14 @@ def _headers(report: TriageReport) -> list[str]:
 
 def _row_cells(row: Row, source_runtime: bool) -> list[str]:
     hexed = row.verdict != SAME  # bytes only where something differs
-    hub = [_cell(row.source_runtime, row.source_runtime_effective, row.source_runtime_known,
-                 hexed)] if source_runtime else []
+    hub = [_cell(row.source_runtime, row.source, row.source_runtime_effective,
+                 row.source_runtime_known, hexed)] if source_runtime else []
     return [row.param,
-            _cell(row.file, row.file_effective, True, hexed),
-            _cell(row.runtime, row.runtime_effective, row.runtime_known, hexed),
-            _cell(row.source, row.source_effective, row.source_known, hexed),
+            _cell(row.file, row.source, row.file_effective, True, hexed),
+            _cell(row.runtime, row.source or row.file, row.runtime_effective,
+                  row.runtime_known, hexed),
+            _cell(row.source, row.file or row.runtime, row.source_effective,
+                  row.source_known, hexed),
             *hub,
             row.verdict + (f": {row.note}" if row.note else "")]
 
@@ -157,22 +156,26 @@ def _also_lines(verdict: Verdict) -> list[str]:
 # table (terminal)
 
 
-def render_table(report: TriageReport) -> str:
-    """One terminal screen: sources, the side-by-side table, evidence,
-    missing evidence, verdict, fix."""
-    out = [_title(report)]
+_TABLE = (Column("param", Kind.NAME), Column("file", Kind.VALUE), Column("runtime", Kind.VALUE),
+          Column("source", Kind.VALUE), Column("verdict", coloured=True))
+
+
+def render_table(report: TriageReport, view: Layout = PLAIN) -> str:
+    """One terminal screen: the verdict in one line, then sources, the
+    side-by-side table, evidence, missing evidence, verdict, fix; drawn to
+    ``view``'s width."""
+    out = [_first_line(report), _title(report)]
     out.extend(f"  {label + ':':9}{text}" for label, text in _sources(report))
     if report.unreachable is not None:
         out += ["", f"COULD NOT READ THE NODE ({report.unreachable_class}): "
                 f"{report.unreachable}", ""]
         out.extend(_section("Missing evidence", _missing_lines(report.missing)))
-        return "\n".join(out) + "\n"
+        return _lines(out, view)
     out.append("")
     hub = _source_runtime_column(report)
     table = [_row_cells(r, hub) for r in report.rows]
-    widths: list[int | None] = [None, 34, 34, 34, *([34] if hub else []), 40]
-    out.append(grid(table, _headers(report), tablefmt="simple", maxcolwidths=widths)
-               if table else "(no obfuscation params on any side)")
+    columns = [*_TABLE[:4], *([Column("source runtime", Kind.VALUE)] if hub else []), _TABLE[4]]
+    out.append(grid(table, columns, view) if table else "(no obfuscation params on any side)")
     out.extend(_section("Evidence", _evidence_lines(report.evidence) or ["none gathered"]))
     out.extend(_section("Missing evidence", _missing_lines(report.missing)))
     assert report.verdict is not None
@@ -180,7 +183,23 @@ def render_table(report: TriageReport) -> str:
     out.extend(_section("Also differing", _also_lines(report.verdict)))
     if report.verdict.fix is not None:
         out.extend(_section("Fix", _fix_lines(report.verdict.fix, report.node)))
-    return "\n".join(out) + "\n"
+    return _lines(out, view)
+
+
+def _first_line(report: TriageReport) -> str:
+    """The one line to read first: ``FAIL: S4 differs (17 vs 18): ...``."""
+    if report.unreachable is not None:
+        return f"COULD NOT CHECK: {report.node} could not be read ({report.unreachable_class})"
+    assert report.verdict is not None
+    word = "FAIL" if report.exit_code() else "PASS"
+    return f"{word}: {report.verdict.headline.removesuffix('.')}; exit code {report.exit_code()}"
+
+
+def _lines(out: list[str], view: Layout) -> str:
+    """The screen's lines, each wrapped to the width, verdicts coloured."""
+    lines = wrap_all("\n".join(out).split("\n"), view.width)
+    return "\n".join(paint_word(line, view) if line.startswith(("COULD NOT", "FAIL:", "PASS:"))
+                     else line for line in lines) + "\n"
 
 
 def _section(title: str, lines: list[str]) -> list[str]:
@@ -302,4 +321,5 @@ def render_json(report: TriageReport) -> str:
 
 # Listed alphabetically: the order --format shows them in.
 FORMATS: Formats[TriageReport] = Formats({"json": render_json, "markdown": render_markdown,
-                                          "table": render_table}, keep=(ParamValue,))
+                                          "table": ForPeople(render_table)},
+                                         keep=(ParamValue,))

@@ -57,7 +57,7 @@ def partner_text(s4: str = "18") -> str:
 def test_cli_exit_0_when_everything_passes(tmp_path: Path) -> None:
     code, out, _ = run("check", "-i", str(make_fleet(tmp_path, {"p1": partner_text()})))
     assert code == 0, out
-    assert out.rstrip().splitlines()[-1].startswith("PASS: 2 passed, 0 failed")
+    assert out.rstrip().splitlines()[-1] == "PASS: 2 of 2 nodes passed; no findings; exit code 0"
 
 
 def test_cli_exit_1_on_the_demo_fleet_with_symptom() -> None:
@@ -382,7 +382,7 @@ def test_cli_inspect_missing_file_is_usage_error(tmp_path: Path) -> None:
 def test_cli_rules_list_and_show() -> None:
     code, out, _ = run("rules", "list")
     assert code == 0 and "must-match-drift" in out and "critical" in out
-    code, out, _ = run("rules", "show", "must-match-drift")
+    code, out, _ = run("rules", "show", "must-match-drift", "--width", "1000")
     assert code == 0 and "symptom (S4)" in out and "awg-quick down" in out
     code, _, err = run("rules", "show", "nope")
     assert code == 2 and "no rule with id 'nope'" in err

@@ -102,7 +102,7 @@ def test_check_expired_waiver_fails_and_names_the_waiver(fleet: Path) -> None:
             ("partner-tbilisi", "error", "fail", GROUP_WAIVER_LINE)]
     assert expired[0]["message"] == (
         f"the waiver at {fleet}:{WAIVER_LINE} (rule must-match-drift, param S4, nodes "
-        "partner-tbilisi) expired on 2025-06-30: 1 finding(s) it covers fail again (reason: "
+        "partner-tbilisi) expired on 2025-06-30: 1 finding it covers fails again (reason: "
         "partner runs the vendor build until the 2.1 upgrade; owner: alice)")
     assert expired[0]["waiver"]["expires"] == "2025-06-30"
 
@@ -116,7 +116,7 @@ def test_check_unused_waiver_is_a_warning_about_the_inventory(fleet: Path) -> No
     assert (unused["node"], unused["severity"], unused["status"]) == (str(fleet), "warning",
                                                                      "fail")
     assert unused["location"] == {"path": str(fleet), "line": 38}
-    assert "matches no failed finding on the 1 checked node(s) it names" in unused["message"]
+    assert "matches no failed finding on the 1 checked node it names" in unused["message"]
     assert run("check", "-i", str(fleet), "--today", IN_FORCE, "--fail-on", "warning")[0] == 1
 
 
@@ -169,19 +169,19 @@ def test_check_today_is_hidden_from_help() -> None:
 # --- every format -------------------------------------------------------------------
 
 
-def render(fleet: Path, fmt: str, today: str = IN_FORCE) -> str:
-    return run("check", "-i", str(fleet), "--format", fmt, "--today", today)[1]
+def render(fleet: Path, fmt: str, today: str = IN_FORCE, *args: str) -> str:
+    return run("check", "-i", str(fleet), "--format", fmt, "--today", today, *args)[1]
 
 
 def test_check_table_shows_waived_rows_with_reason_and_expiry(fleet: Path) -> None:
-    out = render(fleet, "table")
+    out = render(fleet, "table", IN_FORCE, "--width", "1000")
     assert "== partner-tbilisi: PASS ==" in out
     (row,) = [line for line in out.splitlines() if "must-match-drift" in line]
     assert row.startswith("WAIVED ") and "S4" in row
     assert (f"   waived (S4): partner runs the vendor build until the 2.1 upgrade; owner "
             f"alice; until 2025-06-30 ({fleet}:{WAIVER_LINE})") in out.splitlines()
-    assert out.splitlines()[-1].startswith("PASS: 4 passed, 0 failed, 0 could not be checked")
-    assert "2 waived; --fail-on error" in out.splitlines()[-1]
+    assert out.splitlines()[-2] == "4 passed, 0 failed, 0 could not be checked (--fail-on error)"
+    assert out.splitlines()[-1] == "PASS: 4 of 4 nodes passed; 2 warnings, 2 waived; exit code 0"
 
 
 def test_check_table_shows_the_unused_waiver_under_its_file(fleet: Path) -> None:
@@ -250,7 +250,7 @@ def test_check_junit_expired_and_unused_waivers(fleet: Path) -> None:
 def test_check_markdown_lists_waived_findings(fleet: Path) -> None:
     out = render(fleet, "markdown")
     lines = out.splitlines()
-    assert lines[2].startswith("**PASS**: 0 finding(s)") and "; 2 waived" in lines[2]
+    assert lines[2].startswith("**PASS**: 0 findings") and "; 2 waived" in lines[2]
     section = lines[lines.index("### Waived"):]
     assert section[2] == ("| node | rule | param | message | reason | owner | expires | "
                           "waiver |")

@@ -255,7 +255,7 @@ def test_gate_placeholders_in_templates_are_left_alone(
     [listing] = [f for f in template if f["rule"] == "template-placeholders"]
     assert (listing["status"], listing["severity"]) == ("skip", "info")
     assert listing["message"] == (
-        "not compared: 8 template placeholder(s), known only once rendered: PrivateKey "
+        "not compared: 8 template placeholders, known only once rendered: PrivateKey "
         "(line 3), Address (line 4), S3 (line 10), S4 (line 11), line 16, PublicKey "
         "(line 18), AllowedIPs (line 19), line 20; every literal value was checked")
     assert listing["location"] == {"path": "templates/partner.conf.j2", "line": 3}
@@ -265,7 +265,7 @@ def test_gate_placeholders_in_templates_are_left_alone(
     assert {("must-match-drift", "S1"), ("must-match-drift", "H4")} <= passed
     code, out, _ = run_gate(repo, monkeypatch, "--base", base)
     assert ("Not compared (template placeholders):\n   templates/partner.conf.j2: not "
-            "compared: 8 template placeholder(s)") in out
+            "compared: 8 template placeholders") in out
 
 
 # --- the change everywhere ----------------------------------------------------------
@@ -392,7 +392,7 @@ def test_gate_fleet_report_predicts_nodes_put_into_drift(
     code, out, _ = run_gate(repo, monkeypatch, "--base", base, "--fleet-report", str(report),
                             "--format", "markdown")
     assert code == 0, out
-    assert ("> **Fleet impact:** this change puts 2 node(s) into must-match drift until they "
+    assert ("> **Fleet impact:** this change puts 2 nodes into must-match drift until they "
             "are updated: edge-a, edge-b") in out
 
 

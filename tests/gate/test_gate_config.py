@@ -182,8 +182,8 @@ def test_gate_impact_from_values_defaults_and_fallback() -> None:
     # in the report, taken to equal the old source; e: unchecked.
     assert impact.nodes == ("a", "c", "d")
     assert impact.unknown == ("e",)
-    assert impact.message == ("this change puts 3 node(s) into must-match drift until "
-                              "they are updated: a, c, d; 1 node(s) could not be checked "
+    assert impact.message == ("this change puts 3 nodes into must-match drift until "
+                              "they are updated: a, c, d; 1 node could not be checked "
                               "in that report: e")
 
 

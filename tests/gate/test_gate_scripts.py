@@ -67,7 +67,7 @@ def test_gate_install_script_heredoc_drifts_at_the_script_line(
     assert [f["status"] for f in of(report, SCRIPT) if f["rule"] == "conf-loads"] == ["pass"]
     [listing] = [f["message"] for f in of(report, SCRIPT)
                  if f["rule"] == "template-placeholders"]
-    assert listing == ("not compared: 2 template placeholder(s), known only once rendered: "
+    assert listing == ("not compared: 2 template placeholders, known only once rendered: "
                        "PrivateKey (line 6), Address (line 7); every literal value was "
                        "checked")
 

@@ -52,7 +52,7 @@ def test_gate_amnezia_style_template_passes_and_lists_its_placeholders(
     assert not [f for f in found if f["status"] in ("fail", "error")]
     [listing] = [f for f in found if f["rule"] == "template-placeholders"]
     assert listing["message"] == (
-        "not compared: 15 template placeholder(s), known only once rendered: Address "
+        "not compared: 15 template placeholders, known only once rendered: Address "
         "(line 2), DNS (line 3), PrivateKey (line 4), Jc (line 5), Jmin (line 6), Jmax "
         "(line 7), S1 (line 8), S2 (line 9), H1 (line 10), H2 (line 11), H3 (line 12), H4 "
         "(line 13), PublicKey (line 16), PresharedKey (line 17), Endpoint (line 19); every "
@@ -98,7 +98,7 @@ def test_gate_heredoc_template_literal_s4_still_drifts(
     # `PrivateKey = $(cat "$KEY_PATH")` is a placeholder: it loads once rendered.
     assert [f["status"] for f in found if f["rule"] == "conf-loads"] == ["pass"]
     [listing] = [f["message"] for f in found if f["rule"] == "template-placeholders"]
-    assert listing.startswith("not compared: 4 template placeholder(s), known only once "
+    assert listing.startswith("not compared: 4 template placeholders, known only once "
                               "rendered: PrivateKey (line 2), Address (line 3), PublicKey "
                               "(line 17), Endpoint (line 18)")
 
@@ -123,7 +123,7 @@ def test_gate_compose_template_skips_placeholders_and_judges_literals(
     [listing] = [f["message"] for f in of(json.loads(out), EDGE)
                  if f["rule"] == "template-placeholders"]
     assert listing == (
-        "not compared: 2 template placeholder(s), known only once rendered: sfu "
+        "not compared: 2 template placeholders, known only once rendered: sfu "
         "SFU_METRICS_BIND (line 6), sfu port 9100:9100/tcp (line 9); every literal value "
         "was checked")
 

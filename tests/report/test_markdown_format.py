@@ -37,7 +37,7 @@ def test_markdown_check_on_the_demo_fleet() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "## awgcheck check"
     # Tbilisi's S4 drift and its relay bound to 0.0.0.0 (compose).
-    assert lines[2].startswith("**FAIL**: 2 finding(s) at or above error in 1 of 4 node(s)")
+    assert lines[2].startswith("**FAIL**: 2 findings at or above error in 1 of 4 nodes")
     header = "| node | rule | severity | param | expected | actual | location | message |"
     assert header in lines
     [row] = [line for line in lines if line.startswith("| partner-tbilisi | must-match")]
@@ -52,11 +52,11 @@ def test_markdown_unchecked_nodes_and_pass_verdict() -> None:
     nodes = (NodeResult("ok", Status.PASS),
              NodeResult("gone", Status.ERROR, "gone: no conf", "file_missing"))
     text = markdown.render(Report(None, "s", nodes, ()))
-    assert "**INCOMPLETE**: 0 finding(s)" in text and "(exit code 4)" in text
+    assert "**INCOMPLETE**: 0 findings" in text and "(exit code 4)" in text
     assert "### Could not check" in text
     assert "- **gone** (file_missing): gone: no conf" in text
     clean = markdown.render(Report(None, "s", (NodeResult("ok", Status.PASS),), ()))
-    assert "**PASS**: 0 finding(s)" in clean and "No failed findings." in clean
+    assert "**PASS**: 0 findings" in clean and "No failed findings." in clean
 
 
 def test_markdown_gate_summary_section() -> None:

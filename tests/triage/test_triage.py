@@ -118,7 +118,8 @@ def test_ping_command_from_the_inventory() -> None:
 def test_triage_on_a_local_tree_says_which_evidence_is_missing(tmp_path: Path) -> None:
     shutil.copytree(DEMO, tmp_path / "demo")
     inventory_path = tmp_path / "demo" / "fleet.yaml"
-    code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--probe")
+    code, out = run("triage", "partner-tbilisi", "-i", str(inventory_path), "--probe",
+                    "--width", "1000")
     assert code == 1
     assert ("S4 differs (17 vs 18): handshakes complete and keep refreshing, but every data "
             "packet is silently dropped: looks up, carries nothing.") in out
