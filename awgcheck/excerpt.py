@@ -44,11 +44,16 @@ def around(text: str, other: str, width: int = LIMIT) -> str:
     return elided(text, first, last, text[first:last])
 
 
+def _chars(number: int) -> str:
+    return "char" if number == 1 else "chars"
+
+
 def elided(text: str, first: int, last: int, shown: str) -> str:
     """``shown`` (``text[first:last]`` as it is to be shown), saying how many
     characters of ``text`` were left out before and after it."""
-    head = f"({first:,} chars before){ELLIPSIS}" if first else ""
-    tail = f"{ELLIPSIS}({len(text) - last:,} chars after)" if last < len(text) else ""
+    after = len(text) - last
+    head = f"({first:,} {_chars(first)} before){ELLIPSIS}" if first else ""
+    tail = f"{ELLIPSIS}({after:,} {_chars(after)} after)" if after > 0 else ""
     return f"{head}{shown}{tail}"
 
 

@@ -89,7 +89,8 @@ def screen_options(func: F) -> F:
     @click.option("--color", "colour", type=click.Choice(COLOUR_CHOICES), default="auto",
                   show_default=True,
                   help="Colour severities in the table formats: auto colours only a "
-                       "terminal, and not when NO_COLOR is set; --output files never.")
+                       "terminal, and not when NO_COLOR is set or TERM is dumb; a report "
+                       "written to a file is never coloured.")
     @functools.wraps(func)
     def wrapper(*args: Any, width: int | None, colour: str, **kwargs: Any) -> Any:
         return func(*args, screen=Screen(width, colour), **kwargs)
