@@ -20,6 +20,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from awgcheck import params
 from awgcheck.collect.base import Collector, CommandResult
@@ -151,8 +152,15 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
         # The transport saw sudo refuse before awg ever ran.
         user = exc.user if isinstance(exc, SudoRefused) else None
         return Missing("runtime", f"sudo refused to run awg ({exc})", sudo_how(node, user))
-    return Missing("runtime", f"the running state could not be read: {exc}",
-                   "check that the node answers over SSH, then run triage again")
+    how = ("run the command by hand to see why" if _here(node)
+           else "check that the node answers over SSH, then run triage again")
+    return Missing("runtime", f"the running state could not be read: {exc}", how)
+
+
+def _here(node: Node) -> bool:
+    """Whether the node is this machine (``local: /``, ``verify``): no SSH
+    advice then."""
+    return node.local is not None and node.local.resolve() == Path("/")
 
 
 # Error classes of the SSH transport that mean sudo, not the node, said no.
@@ -172,6 +180,9 @@ def command_failure(node: Node, argv: Sequence[str], result: CommandResult) -> M
     if refused is not None:
         return Missing("runtime", f"sudo refused `{command}`", sudo_how(node, None))
     if result.exit_status == 127 or "not found" in lowered:
+        if _here(node):
+            return Missing("runtime", f"`{argv[0]}` is not installed on this machine (or not "
+                           "on this PATH)", "install amneziawg-tools, or put awg on the PATH")
         return Missing("runtime", f"`{argv[0]}` is not installed on {node.name} (or not on "
                        "the PATH of a non-interactive SSH session)",
                        "install amneziawg-tools on the node, or put awg on the PATH sshd "
