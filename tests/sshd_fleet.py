@@ -234,7 +234,7 @@ class SshdFleet:
     max_startups: str = "1000"
     max_sessions: int = 100
     log_level: str = "ERROR"  # VERBOSE logs every connection and authentication
-    sftp_server: str = "internal-sftp"  # or OpenSSH's own sftp-server program
+    sftp_server: str = "internal-sftp"  # or OpenSSH's own sftp-server program; "" for none
     nodes: list[FleetNode] = field(default_factory=list)
     daemons: list[Sshd] = field(default_factory=list)
     trusted: list[str] = field(default_factory=list)  # more known_hosts lines (bastions)
@@ -321,7 +321,7 @@ class SshdFleet:
             f"MaxStartups {self.max_startups}",
             f"MaxSessions {self.max_sessions}",
             "AllowTcpForwarding yes",
-            f"Subsystem sftp {self.sftp_server}",
+            f"Subsystem sftp {self.sftp_server}" if self.sftp_server else "",
             "PrintMotd no",
             "PrintLastLog no",
             "UseDNS no",

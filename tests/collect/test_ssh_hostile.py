@@ -188,3 +188,19 @@ def test_check_of_a_node_whose_conf_is_a_fifo(sftp_fleet: SshdFleet, tmp_path: P
     assert (reported["status"], reported["error_class"]) == ("error", "not_a_file")
     assert reported["error"].endswith(f":{conf}: is a FIFO, not a regular file; not read")
     assert elapsed < timeout / 2
+
+
+@pytest.mark.parametrize("server", ["", "/nonexistent/sftp-server"],
+                         ids=["no-subsystem-line", "missing-program"])
+def test_a_node_without_sftp_is_not_supported_not_a_dropped_connection(server: str) -> None:
+    """An sshd without ``Subsystem sftp`` refuses the subsystem; one whose
+    program is missing closes the channel at once. Both keep the
+    connection: that is the node's setup (``not_supported``, with what to
+    change), not a dropped connection."""
+    with SshdFleet(nodes_wanted=1, sftp_server=server) as fleet:
+        node = fleet.nodes[0]
+        with open_ssh(fleet.target(node, deadline=8.0)) as collector:
+            with pytest.raises(CollectError) as caught:
+                collector.read_file(node.conf_path)
+    assert caught.value.error_class is ErrorClass.NOT_SUPPORTED, caught.value
+    assert "Subsystem sftp" in str(caught.value) and "sudo: true" in str(caught.value)

@@ -38,7 +38,13 @@ from awgcheck.collect.base import (
 )
 from awgcheck.collect.ssh.config import SshTarget
 from awgcheck.collect.ssh.jumps import Lease
-from awgcheck.collect.ssh.sftp import SftpError, SftpNotRegular, SftpReader, SftpTooLarge
+from awgcheck.collect.ssh.sftp import (
+    SftpError,
+    SftpNotRegular,
+    SftpReader,
+    SftpTooLarge,
+    SftpUnavailable,
+)
 from awgcheck.collect.ssh.watchdog import Watchdog, deadline_exceeded, fail, quietly
 from awgcheck.collect.sudo import SudoRefused, read_argv, refusal, run_argv
 from awgcheck.errors import CollectError, ErrorClass
@@ -161,6 +167,11 @@ class SshCollector:
             deadline_exceeded(where, self._dog)
         try:
             return self._sftp_reader().read(path, limit)
+        except SftpUnavailable:
+            self._drop_sftp()
+            fail(where, "the node's sshd offers no SFTP (no working `Subsystem sftp` in "
+                 "sshd_config): enable it, or set `sudo: true` to read files with sudo cat",
+                 ErrorClass.NOT_SUPPORTED)
         except SftpTooLarge:
             raise file_too_large(where, limit) from None
         except SftpNotRegular as exc:

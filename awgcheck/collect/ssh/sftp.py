@@ -73,6 +73,11 @@ class SftpNotRegular(SftpError):
         self.mode = mode
 
 
+class SftpUnavailable(Exception):
+    """The node's sshd refused to start the ``sftp`` subsystem (no
+    ``Subsystem sftp`` line, or its program is missing)."""
+
+
 class SftpTooLarge(Exception):
     """The file is longer than the caller's limit (known from a regular
     file's fstat size, or from reading past the limit)."""
@@ -106,7 +111,13 @@ class SftpReader:
         # earlier: OpenSSH opens session channels with a zero window and
         # grants one only once the subsystem runs, and RFC 4254 section 5.2
         # forbids sending data beyond the window.
-        channel.invoke_subsystem("sftp")
+        try:
+            channel.invoke_subsystem("sftp")
+        except paramiko.SSHException:
+            if not transport.is_active():
+                raise  # the connection itself is gone: a dropped connection
+            channel.close()
+            raise SftpUnavailable from None
         return cls(channel)
 
     def close(self) -> None:
@@ -129,6 +140,10 @@ class SftpReader:
         while (packet := self._buffered_packet()) is None:
             chunk = self._channel.recv(CHUNK * 2)
             if not chunk:
+                if self._version_pending and self._channel.get_transport().is_active():
+                    # Closed before its VERSION, on a live connection: the
+                    # subsystem's program did not start on the node.
+                    raise SftpUnavailable
                 raise EOFError("SFTP channel closed")
             self._buffer += chunk
         return packet
