@@ -199,8 +199,8 @@ def test_a_node_without_sftp_is_not_supported_not_a_dropped_connection(server: s
     change), not a dropped connection."""
     with SshdFleet(nodes_wanted=1, sftp_server=server) as fleet:
         node = fleet.nodes[0]
-        with open_ssh(fleet.target(node, deadline=8.0)) as collector:
-            with pytest.raises(CollectError) as caught:
-                collector.read_file(node.conf_path)
+        with open_ssh(fleet.target(node, deadline=8.0)) as collector, \
+                pytest.raises(CollectError) as caught:
+            collector.read_file(node.conf_path)
     assert caught.value.error_class is ErrorClass.NOT_SUPPORTED, caught.value
     assert "Subsystem sftp" in str(caught.value) and "sudo: true" in str(caught.value)
