@@ -294,3 +294,15 @@ def test_cli_check_table_names_the_shard() -> None:
 def test_cli_check_bad_shard_is_a_usage_error(value: str, message: str) -> None:
     code, _, err = run("check", "-i", str(FLEET), "--shard", value)
     assert code == 2 and message in err
+
+
+def test_cli_check_says_when_its_shard_is_empty() -> None:
+    """The demo's four nodes leave some of 8 shards empty: that runner
+    passes (nothing failed) but says it checked nothing."""
+    fleet = inventory.load(FLEET)
+    empty = next(k for k in range(1, 9) if not selection.select(fleet, shard=Shard(k, 8)).nodes)
+    full = next(k for k in range(1, 9) if selection.select(fleet, shard=Shard(k, 8)).nodes)
+    code, _, err = run("check", "-i", str(FLEET), "--shard", f"{empty}/8")
+    assert code == 0
+    assert f"awgcheck: warning: shard {empty}/8 holds none of the selected nodes" in err
+    assert "holds none" not in run("check", "-i", str(FLEET), "--shard", f"{full}/8")[2]

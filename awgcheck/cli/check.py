@@ -151,6 +151,11 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     against = _read_baseline(baseline_path, fail_on_new)
     fleet_file = load_fleet(inventory_path, ansible_path, source)
     chosen = selection.select(fleet_file, patterns, groups, shard)
+    if shard is not None and not chosen.nodes:
+        # Not an error (a small fleet in many shards leaves some empty), but
+        # a runner that checked nothing should say so, not just "PASS".
+        warn(f"shard {shard.index}/{shard.count} holds none of the selected nodes "
+             "(a node's shard is a hash of its name; the other shards check them)")
     accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
     progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
