@@ -153,6 +153,8 @@ def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
 
 _HEXED = re.compile(r"(.+) (\([0-9a-f]{2}(?: [0-9a-f]{2})*\))")
 """A value followed by its bytes in hex, as :func:`awgcheck.diff.shown` writes it."""
+_ELIDED_AFTER = re.compile(r"(.*?)(\.\.\.\(\d[\d,]* chars? after\))")
+"""A value shortened at its end by :func:`awgcheck.excerpt.elided`."""
 
 
 def _fit(text: str, kind: Kind, width: int) -> list[str]:
@@ -168,8 +170,30 @@ def _fit(text: str, kind: Kind, width: int) -> list[str]:
         elif hexed := _HEXED.fullmatch(part):
             # The value is cut anywhere (its characters all count); its
             # bytes in hex only between bytes, so no byte is split in two.
-            lines.extend(layout.chunks(hexed.group(1), width))
+            lines.extend(_value_lines(hexed.group(1), width))
             lines.extend(layout.wrap(hexed.group(2), width))
         else:
-            lines.extend(layout.chunks(part, width))
+            lines.extend(_value_lines(part, width))
+    return lines
+
+
+def _value_lines(text: str, width: int) -> list[str]:
+    """A value cut into lines: after a ``-`` when one is in the second half
+    of the line (``1020325451-`` / ``1020325461``: an H range stays two
+    numbers), else anywhere; an elision note (``...(69 chars after)``) is
+    prose and wraps at its spaces."""
+    head, note = text, ""
+    if (elided := _ELIDED_AFTER.fullmatch(text)) and len(elided.group(1)) > 0:
+        head, note = elided.group(1), elided.group(2)
+    lines: list[str] = []
+    while len(head) > width:
+        cut = head.rfind("-", width // 2, width)
+        size = cut + 1 if cut != -1 else width
+        lines.append(head[:size])
+        head = head[size:]
+    if note and len(head) + len(note) > width:
+        lines.append(head)
+        lines.extend(layout.wrap(note, width))
+    else:
+        lines.append(head + note)
     return lines
