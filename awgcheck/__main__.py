@@ -1,5 +1,5 @@
 """Entry point for ``python -m awgcheck``."""
 
-from awgcheck.cli.main import main
+from awgcheck.cli.process import run
 
-main(prog_name="awgcheck")
+run()

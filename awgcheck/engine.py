@@ -21,7 +21,7 @@ from types import FrameType
 
 from awgcheck import limits
 from awgcheck.checks import CHECKS
-from awgcheck.checks.base import Context, Outcome
+from awgcheck.checks.base import CheckFn, Context, Outcome
 from awgcheck.errors import ErrorClass
 from awgcheck.mesh.model import Mesh
 from awgcheck.model import (
@@ -93,12 +93,32 @@ def evaluate(rules: Sequence[Rule], nodes: Sequence[NodeDocuments], source: Sour
     on one node and judges that node's side of its edges)."""
     if source.doc is None:
         rules = [rule for rule in rules if not rule.needs_source]
+    plans = [_Plan.of(rule, profile) for rule in rules]
     findings: list[Finding] = []
     for node in nodes:
         seconds = deadline if budget is None else budget(node)
-        findings.extend(_evaluate_node(rules, node, source, profile, seconds, deadline, mesh))
+        findings.extend(_evaluate_node(plans, node, source, seconds, deadline, mesh))
         findings.extend(_placeholder_listings(node))
     return findings
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What running one rule needs, worked out once per evaluation: a fleet
+    runs each rule on every node, and looking these up per node and
+    document was a fifth of the evaluation."""
+
+    rule: Rule
+    check: CheckFn
+    names: tuple[str, ...]  # () when the rule selects every param
+    skips_source: bool  # compares with the source, so not run on the source itself
+    severity: Severity  # the rule's, for the profile
+
+    @classmethod
+    def of(cls, rule: Rule, profile: str) -> _Plan:
+        kind = CHECKS[rule.check.type]
+        return cls(rule, kind.fn, () if rule.select.all_params else rule.select.params,
+                   kind.compares_with_source, rule.severity_for(profile))
 
 
 class _Overrun(BaseException):
@@ -137,20 +157,20 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _evaluate_node(rules: Sequence[Rule], node: NodeDocuments, source: Source,
-                   profile: str, seconds: float, deadline: float,
-                   mesh: Mesh | None = None) -> list[Finding]:
+def _evaluate_node(plans: Sequence[_Plan], node: NodeDocuments, source: Source,
+                   seconds: float, deadline: float, mesh: Mesh | None = None) -> list[Finding]:
     done: list[Finding] = []
-    current: Rule | None = None
+    current: _Plan | None = None
     try:
         with _time_limit(seconds):
-            for current in rules:
-                done.extend(_run_rule(current, node, source, profile, mesh))
+            for current in plans:
+                _run_rule(current, node, source, done, mesh)
     except _Overrun:
         assert current is not None
-        left = len(rules) - rules.index(current) - 1
-        done.append(_finding(current, node.name, profile, Outcome(
-            Status.ERROR, f"rule {current.id} did not finish within the node's {deadline:g} s"
+        rule = current.rule
+        left = len(plans) - plans.index(current) - 1
+        done.append(_finding(current, node.name, Outcome(
+            Status.ERROR, f"rule {rule.id} did not finish within the node's {deadline:g} s"
             f" deadline (a pattern too costly for this value?); {count(left, 'later rule')}"
             f" {'was' if left == 1 else 'were'} not evaluated on this node")))
     return done
@@ -179,33 +199,34 @@ def placeholder_message(found: Sequence[Placeholder]) -> str:
             f"rendered: {listed}; every literal value was checked")
 
 
-def _run_rule(rule: Rule, node: NodeDocuments, source: Source,
-              profile: str, mesh: Mesh | None = None) -> Iterator[Finding]:
-    for artifact in rule.select.artifacts:
-        doc = node.docs.get(artifact)
+def _run_rule(plan: _Plan, node: NodeDocuments, source: Source, done: list[Finding],
+              mesh: Mesh | None = None) -> None:
+    """Append to ``done`` the findings of ``plan``'s rule on each document
+    of ``node`` it selects."""
+    docs = node.docs
+    for artifact in plan.rule.select.artifacts:
+        doc = docs.get(artifact)
         if doc is None:
             continue
-        if CHECKS[rule.check.type].compares_with_source and node.is_source \
-                and doc is source.doc:
+        if plan.skips_source and node.is_source and doc is source.doc:
             continue  # the source trivially equals itself
-        yield from _run_on(rule, node, doc, source, profile, mesh)
+        _run_on(plan, node, doc, source, done, mesh)
 
 
-def _run_on(rule: Rule, node: NodeDocuments, doc: ParamDocument, source: Source,
-            profile: str, mesh: Mesh | None = None) -> Iterator[Finding]:
-    names = () if rule.select.all_params else rule.select.params
-    context = Context(node.name, doc, names, rule.select.section, source.doc, source.name,
-                      node.docs, rule.select.compose, mesh)
+def _run_on(plan: _Plan, node: NodeDocuments, doc: ParamDocument, source: Source,
+            done: list[Finding], mesh: Mesh | None = None) -> None:
+    rule = plan.rule
+    context = Context(node.name, doc, plan.names, rule.select.section, source.doc,
+                      source.name, node.docs, rule.select.compose, mesh)
     try:
-        outcomes = list(CHECKS[rule.check.type].fn(context, rule.check.options))
+        outcomes = list(plan.check(context, rule.check.options))
     except Exception as exc:  # one broken check must not sink the run
-        yield _finding(rule, node.name, profile, Outcome(
+        done.append(_finding(plan, node.name, Outcome(
             Status.ERROR, f"rule {rule.id} could not be evaluated: "
-            f"{type(exc).__name__}: {exc}"))
+            f"{type(exc).__name__}: {exc}")))
         return
     shown = [o for o in outcomes if not o.placeholder]  # placeholders: _placeholder_listings
-    for outcome in _capped(shown):
-        yield _finding(rule, node.name, profile, outcome)
+    done.extend(_finding(plan, node.name, outcome) for outcome in _capped(shown))
 
 
 def _capped(outcomes: list[Outcome]) -> list[Outcome]:
@@ -223,15 +244,16 @@ def _capped(outcomes: list[Outcome]) -> list[Outcome]:
     return [*outcomes[:keep], summary]
 
 
-def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
-    severity = rule.severity_for(profile)
+def _finding(plan: _Plan, node: str, outcome: Outcome) -> Finding:
+    rule, severity = plan.rule, plan.severity
     if outcome.severity is not None and outcome.severity.rank < severity.rank:
         # A check may only soften a finding (spelling -> warning), never make
         # it louder than the profile says (protocol: side-local is info).
         severity = outcome.severity
+    failed = outcome.status is Status.FAIL
     # A symptom explains a real mismatch; a spelling-only difference (the
     # check downgraded it) changes nothing on the wire.
-    drift = outcome.status is Status.FAIL and outcome.severity is None
+    drift = failed and outcome.severity is None
     symptom = rule.symptom_for(outcome.param) if drift else None
     if drift and outcome.symptom is not None and "default" not in rule.symptoms:
         symptom = outcome.symptom  # what this failure does, unless the rule says otherwise
@@ -239,6 +261,6 @@ def _finding(rule: Rule, node: str, profile: str, outcome: Outcome) -> Finding:
         rule=rule.id, node=node, status=outcome.status, severity=severity,
         message=outcome.message, param=outcome.param, expected=outcome.expected,
         actual=outcome.actual, location=outcome.location, symptom=symptom,
-        remediation=rule.remediation if outcome.status is Status.FAIL else None,
+        remediation=rule.remediation if failed else None,
         related=outcome.related,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
 from dataclasses import dataclass
 
 from awgcheck import limits
@@ -433,26 +434,43 @@ def read_fwmark(value: str) -> Reading:
 
 def interpret(param: ParamSpec, value: str) -> Reading:
     """Read ``value`` (already cleaned as the tool cleans it) like the tool."""
-    if param.kind is Kind.U16:
-        return read_u16(param.name, value)
-    if param.kind is Kind.U32_RANGE:
+    # A fleet states the same values on every node (the obfuscation params
+    # are the point of agreeing): short ones are read once per run. A
+    # secret is unique to its node, and is not kept beyond its reading.
+    remember = not param.secret and len(value) <= _REMEMBERED
+    return (_interpret_short if remember else _interpret)(
+        param.name, param.kind, param.secret, value)
+
+
+_REMEMBERED = 256  # characters: a param value, not a pasted file
+
+
+def _interpret(name: str, kind: Kind, secret: bool, value: str) -> Reading:
+    """:func:`interpret` of what it reads of the param: its name (for
+    messages), kind and secrecy."""
+    if kind is Kind.U16:
+        return read_u16(name, value)
+    if kind is Kind.U32_RANGE:
         return _read_range(value, 32)
-    if param.kind is Kind.U16_RANGE:
+    if kind is Kind.U16_RANGE:
         return _read_range(value, 16)
-    if param.kind is Kind.BOOL:
-        return read_bool(param.name, value)
-    if param.kind is Kind.KEY:
+    if kind is Kind.BOOL:
+        return read_bool(name, value)
+    if kind is Kind.KEY:
         reading = read_key(value)
-        if reading.effective is not None and not param.secret:
+        if reading.effective is not None and not secret:
             return Reading(value)
         return reading
-    if param.kind is Kind.PORT:
+    if kind is Kind.PORT:
         return read_port(value)
-    if param.kind is Kind.ENDPOINT:
+    if kind is Kind.ENDPOINT:
         return read_endpoint(value)
-    if param.kind is Kind.FWMARK:
+    if kind is Kind.FWMARK:
         return read_fwmark(value)
     return Reading(value)
+
+
+_interpret_short = functools.lru_cache(maxsize=8192)(_interpret)
 
 
 def parse_range(effective: str) -> tuple[int, int] | None:

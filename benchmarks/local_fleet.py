@@ -20,10 +20,13 @@ own (``os.wait4``), so the benchmark's own memory is not counted.
     python benchmarks/local_fleet.py                    # 1,000 nodes, 3 runs each
     python benchmarks/local_fleet.py --profile tottime  # + cProfile of the in-process run
     python benchmarks/local_fleet.py --python /tmp/before/.venv/bin/python   # another build
+    python benchmarks/local_fleet.py --baseline /tmp/before/.venv/bin/python # both, in turns
 
 ``--python`` runs another interpreter (for instance the venv of a worktree
 of an older commit), so "before" and "after" are measured on the same
-generated fleet in the same session.
+generated fleet in the same session; ``--baseline`` measures both in one
+run, taking turns run by run, so a change of the machine's load falls on
+both alike.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="every K-th partner runs the compose stack (0: none)")
     parser.add_argument("--python", default=sys.executable,
                         help="the interpreter (and so the awgcheck build) to measure")
+    parser.add_argument("--baseline", metavar="PYTHON",
+                        help="also measure this interpreter's build (say, a venv of main), "
+                             "taking turns with --python run by run, on the same fleet")
     parser.add_argument("--profile", choices=("cumtime", "tottime"),
                         help="also print a cProfile of the in-process run, sorted so")
     parser.add_argument("--keep", type=Path, help="generate the fleet here and keep it")
@@ -186,36 +192,44 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="awgcheck-local-fleet-"))
+    builds = [args.python] if args.baseline is None else [args.baseline, args.python]
     try:
         inventory = generate(folder, args.nodes, args.compose_every)
         report = folder / "report.json"
-        python = args.python
-        rows: list[tuple[str, Sample, str]] = []
+        rows: list[tuple[str, list[Sample], str]] = []
 
-        def measure(label: str, argv: list[str]) -> None:
-            load = _load()
-            rows.append((label, _median([_timed(argv, folder) for _ in range(args.repeat)]),
-                         load))
+        def check(python: str) -> list[str]:
+            return [python, "-m", "awgcheck", "check", "-i", str(inventory), "--format", "json",
+                    "--output", str(report)]
 
-        check = [python, "-m", "awgcheck", "check", "-i", str(inventory), "--format", "json",
-                 "--output", str(report)]
-        _timed(check, folder)  # warm-up: writes the bytecode cache, fills the page cache
-        measure("python -c pass", [python, "-c", "pass"])
-        imports = "import awgcheck.cli.main, awgcheck.cli.check"  # what `check` loads first
-        measure(f"python -c '{imports}'", [python, "-c", imports])
-        measure(f"check, {args.nodes + 1} nodes, whole command", check)
-        findings = json.loads(report.read_text())
-        inside: list[Sample] = []
-        load = _load()
-        for _ in range(args.repeat):
+        def in_process(python: str) -> Sample:
             done = subprocess.run([python, __file__, "--in-process", str(inventory),
                                    str(report)], capture_output=True, text=True, check=True,
                                   cwd=folder, env=_child_env())
-            inside.append(Sample(**json.loads(done.stdout.splitlines()[-1])))
-        rows.append((f"check, {args.nodes + 1} nodes, in-process after imports",
-                     _median(inside), load))
+            return Sample(**json.loads(done.stdout.splitlines()[-1]))
+
+        def measure(label: str, run: Callable[[str], Sample]) -> None:
+            # Builds take turns, run by run, so a change in the machine's
+            # load falls on both alike.
+            load = _load()
+            samples: list[list[Sample]] = [[] for _ in builds]
+            for _ in range(args.repeat):
+                for index, python in enumerate(builds):
+                    samples[index].append(run(python))
+            rows.append((label, [_median(s) for s in samples], f"{load} .. {_load()}"))
+
+        for python in builds:
+            _timed(check(python), folder)  # warm-up: the bytecode cache, the page cache
+        measure("python -c pass", lambda python: _timed([python, "-c", "pass"], folder))
+        imports = "import awgcheck.cli.main, awgcheck.cli.check"  # what `check` loads first
+        measure(f"python -c '{imports}'",
+                lambda python: _timed([python, "-c", imports], folder))
+        measure(f"check, {args.nodes + 1} nodes, whole command",
+                lambda python: _timed(check(python), folder))
+        findings = json.loads(report.read_text())
+        measure(f"check, {args.nodes + 1} nodes, in-process after imports", in_process)
         if args.profile:
-            done = subprocess.run([python, __file__, "--in-process", str(inventory),
+            done = subprocess.run([args.python, __file__, "--in-process", str(inventory),
                                    str(report), "--profile", args.profile],
                                   capture_output=True, text=True, check=True, cwd=folder,
                                   env=_child_env())
@@ -224,13 +238,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
-    print(f"{python} ({args.repeat} runs each, median; {len(findings['findings'])} findings, "
-          f"summary {findings['summary']})\n")
-    print("| measurement | wall s | CPU s | peak RSS MB | machine |")
-    print("|---|---:|---:|---:|---|")
-    for label, sample, load in rows:
-        print(f"| {label} | {sample.wall:.3f} | {sample.cpu:.3f} | {sample.rss_mb:.0f} "
-              f"| {load} |")
+    print(f"{' vs '.join(builds)} ({args.repeat} runs each, median; "
+          f"{len(findings['findings'])} findings, summary {findings['summary']})\n")
+    names = ["baseline", "this build"] if len(builds) == 2 else ["this build"]
+    print("| measurement | " + " | ".join(f"{n} wall s / CPU s / RSS MB" for n in names)
+          + " | machine |")
+    print("|---|" + "---:|" * len(names) + "---|")
+    for label, samples, load in rows:
+        cells = " | ".join(f"{s.wall:.3f} / {s.cpu:.3f} / {s.rss_mb:.0f}" for s in samples)
+        print(f"| {label} | {cells} | {load} |")
     return 0
 
 

@@ -65,6 +65,15 @@ def test_compose_env_var_keeps_raw_value_and_location() -> None:
     assert bind.variables == ("MESH_IP",)
 
 
+def test_compose_same_file_on_two_nodes_reads_each_nodes_env() -> None:
+    # The file's YAML is composed once for both (parse/compose/tree.py); the
+    # values must still come from each project's own .env.
+    first = _stack("MESH_IP=10.8.0.3\n").services["relay"].environment["BIND"]
+    second = _stack("MESH_IP=10.8.0.4\n").services["relay"].environment["BIND"]
+    assert (first.value, second.value) == ("10.8.0.3:9586", "10.8.0.4:9586")
+    assert first.location == second.location
+
+
 def test_compose_env_file_var_points_into_env_file() -> None:
     log = _stack().services["relay"].environment["LOG"]
     assert (log.value, log.origin) == ("info", ENV_FILE)

@@ -93,7 +93,7 @@ def build_tree(
     document merges onto the ones before, like an override file.
     """
     try:
-        roots = yamlfile.compose_all(text)
+        roots = _composed(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -108,6 +108,25 @@ def build_tree(
         if isinstance(merged, YMap) and isinstance(document, YMap):
             merged = _merge_map(merged, document)
     return merged
+
+
+# A fleet's nodes mostly run the same compose file: its YAML is composed
+# once (0.7 ms of the 3 ms a project cost). The nodes are only read here
+# (values are interpolated into new objects), and a text's nodes are the
+# same whatever the node, so the last few texts are kept.
+_COMPOSED: dict[str, list[yaml.Node]] = {}
+_COMPOSED_KEPT = 16
+
+
+def _composed(text: str) -> list[yaml.Node]:
+    """``yamlfile.compose_all(text)``, remembered for the last few texts."""
+    roots = _COMPOSED.get(text)
+    if roots is None:
+        roots = yamlfile.compose_all(text)
+        if len(_COMPOSED) >= _COMPOSED_KEPT:
+            del _COMPOSED[next(iter(_COMPOSED))]  # the oldest
+        _COMPOSED[text] = roots
+    return roots
 
 
 def _yaml_message(exc: yaml.YAMLError) -> str:
