@@ -24,7 +24,7 @@ def _mermaid(inventory: Path) -> str:
 
 def test_the_parser_rejects_a_broken_diagram() -> None:
     # The oracle can fail: an unclosed label is a parse error.
-    with pytest.raises(AssertionError, match="mermaid rejects the diagram: .*Parse error"):
+    with pytest.raises(AssertionError, match=r"mermaid rejects the diagram: .*Parse error"):
         mermaid_parser.parse('graph LR\n  n0["a]:::pass\n  n0 --- n1\n')
 
 
