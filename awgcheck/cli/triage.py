@@ -76,6 +76,6 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
                          "'known_hosts' for it in the inventory")
     node = nodes.named_node(node_spec, fleet_file, ad_hoc=ad_hoc)
     source = resolve_source(against, fleet_file, run_options, ad_hoc)
-    report = run_triage(node, source, TriageOptions(probe, window, run_options))
+    report = run_triage(node, source, TriageOptions(probe, window, run_options), fleet=fleet_file)
     emit(FORMATS.render(fmt, report, screen.layout()), None)
     sys.exit(report.exit_code())
