@@ -58,7 +58,10 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     matches; the others are listed with their own symptoms, and the fix
     starts with the cause's (side-local params last, as policy). A source
     that is an SSH node has its running interface read too, so a source
-    whose file was never applied shows.
+    whose file was never applied shows. With an inventory that declares
+    a mesh:, the tunnel between NODE and the source is judged too: an old
+    key or a missing [Peer] on either side, the Endpoint port, AllowedIPs
+    (docs/triage.md, "The mesh edge").
 
     \b
     Exit codes:
