@@ -11,13 +11,10 @@ import datetime as dt
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from awgcheck import exitcodes, params
 from awgcheck.errors import ErrorClass
-
-if TYPE_CHECKING:  # the picture module renders reports: only its type is needed here
-    from awgcheck.mesh.picture import Picture
 
 
 class Severity(enum.StrEnum):
@@ -463,9 +460,9 @@ class Report:
     omit_passes: bool = False
     """The JSON report lists no passing finding (``check --omit-passes``, a
     large fleet); its nodes and summary still count them."""
-    mesh: Picture | None = field(default=None, compare=False)
-    """The mesh's picture when a mesh rule fails (:func:`awgcheck.mesh.picture.when_failing`):
-    the Markdown report draws it."""
+    mesh_diagram: tuple[str, ...] = field(default=(), compare=False)
+    """The mesh as Mermaid lines when a mesh rule fails
+    (:func:`awgcheck.mesh.picture.when_failing`): the Markdown report draws it."""
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold; with

@@ -170,7 +170,7 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
     if fmt == "markdown" and meshes:  # only Markdown draws the mesh (docs/topology.md)
-        report = replace(report, mesh=picture.when_failing(meshes[0], report))
+        report = replace(report, mesh_diagram=picture.when_failing(meshes[0], report))
     emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
          output_path)
     sys.exit(report.exit_code())

@@ -140,13 +140,13 @@ def _loose(mesh: Mesh, face: Interface, entry: PeerEntry) -> Edge | None:
                 ends)
 
 
-def when_failing(mesh: Mesh | None, report: Report) -> Picture | None:
-    """The picture of ``mesh`` when a mesh rule fails in ``report`` (what
-    ``check --format markdown`` embeds); None for a clean mesh or none."""
+def when_failing(mesh: Mesh | None, report: Report) -> tuple[str, ...]:
+    """The Mermaid lines of ``mesh`` when a mesh rule fails in ``report``
+    (what ``check --format markdown`` embeds); none for a clean mesh or none."""
     if mesh is None or not any(f.failed and f.rule.startswith("mesh-")
                                for f in report.findings):
-        return None
-    return draw(mesh, report)
+        return ()
+    return tuple(render_mermaid(draw(mesh, report)).splitlines())
 
 
 # --- rendering ----------------------------------------------------------------------

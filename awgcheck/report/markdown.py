@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from awgcheck.mesh.picture import Picture, render_mermaid
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, reason
@@ -170,12 +169,12 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
     yield ""
 
 
-def _mesh(drawn: Picture) -> Iterator[str]:
+def _mesh(diagram: Sequence[str]) -> Iterator[str]:
     # GitHub renders a ```mermaid block as the diagram; elsewhere it is
     # the diagram's text, which still reads.
     yield "### Mesh"
     yield ""
-    block = fenced(render_mermaid(drawn).splitlines())
+    block = fenced(diagram)
     yield block[0] + "mermaid"
     yield from block[1:]
     yield ""
@@ -212,8 +211,8 @@ def render(report: Report) -> str:
     if report.gate is not None:
         out.extend(_gate(report.gate))
     out.extend(_findings([f for f in report.findings if f.failed]))
-    if report.mesh is not None:
-        out.extend(_mesh(report.mesh))
+    if report.mesh_diagram:
+        out.extend(_mesh(report.mesh_diagram))
     if report.waived():
         out.extend(_waived(report.waived()))
     unchecked = [n for n in report.unchecked() if not report.is_failed_source(n)]
