@@ -125,6 +125,9 @@ def _partner_lacks(mesh: model.Mesh, node: End, partner: End) -> EdgeFault:
 def _judged(mesh: model.Mesh, node: End, partner: End) -> Iterator[EdgeFault]:
     """Both ends list each other: the mesh checks judge the rest of the edge."""
     n, p = node.member.name, partner.member.name
+    for end, other in ((node, partner), (partner, node)):  # reported on one end only
+        for outcome in _failing(mesh_checks.check_preshared_key, mesh, end, other):
+            yield _preshared(mesh, node, partner, outcome)
     for outcome in _failing(mesh_checks.check_endpoint, mesh, node, partner):
         # The partner dials a spoke back at most: only the node's Endpoint matters.
         action = f"set the Endpoint for {p} to {_where(mesh, partner)}"
@@ -139,6 +142,25 @@ def _judged(mesh: model.Mesh, node: End, partner: End) -> Iterator[EdgeFault]:
                 steps.append(FixStep(None, None, _apply(partner), on=partner.member.name))
             yield EdgeFault(ALLOWED_IPS, f"{end.member.name}'s {outcome.message}: "
                             f"{outcome.symptom}", tuple(steps), end is node)
+
+
+def _preshared(mesh: model.Mesh, node: End, partner: End, outcome: Outcome) -> EdgeFault:
+    """The two ends hold different PresharedKeys: the node takes the
+    partner's (the hub issued it). Keys are named by where they are written,
+    never by value."""
+    n, p = node.member.name, partner.member.name
+    mine, theirs = mesh.peer_for(n, p), mesh.peer_for(p, n)
+    assert mine is not None and theirs is not None  # both ends list each other
+    if theirs.preshared_key is None:
+        action = f"on {n}: delete the PresharedKey for {p} ({p} holds none for {n})"
+    else:
+        action = (f"on {n}: set `PresharedKey = <the key from {partner.edit_path}:"
+                  f"{theirs.preshared_key.line}>` for {p}")
+        if mine.preshared_key is None:
+            action = action.replace("set", "add", 1)
+    line = mine.preshared_key.line if mine.preshared_key is not None else mine.line
+    return EdgeFault(KEY, f"handshake never completes: {outcome.message}",
+                     (FixStep(node.edit_path, line, action),), True)
 
 
 def _failing(check: CheckFn, mesh: model.Mesh, end: End,

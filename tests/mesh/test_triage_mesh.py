@@ -162,3 +162,19 @@ def test_a_param_difference_does_not_hide_the_key(tmp_path: Path) -> None:
     actions = [s["action"] for s in found["fix"]["steps"]]  # type: ignore[index]
     assert actions[0].startswith("on partner-x: change `PublicKey = ")
     assert actions[1] == "change `S4 = 17` to `S4 = 18`"
+
+
+def test_presharedkeys_that_differ_are_named_by_where_they_are_written(tmp_path: Path) -> None:
+    mesh = mesh_fleet.hub_and_spoke(NAMES)
+    mesh.nodes["partner-x"].peers["server"].preshared_key = mesh_fleet.preshared()
+    inventory = mesh.write_trees(tmp_path)
+    outputs = every_format(mesh, inventory, "partner-x")  # no key in any of them
+    assert "handshake never completes: PresharedKey for server is sha256:" in outputs["table"]
+    found = verdict(inventory, "partner-x")
+    assert found["cause"] == "mesh-key"
+    edit = found["fix"]["steps"][0]  # type: ignore[index]
+    server_line = mesh.line_of("server", "PresharedKey", "# partner-x")
+    assert (edit["path"], edit["line"], edit["action"]) == (
+        str(tmp_path / "partner-x" / CONF_REL), mesh.line_of("partner-x", "PresharedKey"),
+        f"on partner-x: set `PresharedKey = <the key from "
+        f"{tmp_path / 'server' / CONF_REL}:{server_line}>` for server")
