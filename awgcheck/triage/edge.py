@@ -1,5 +1,6 @@
 """The tunnel between the triaged node and its partner (the source node) as
-the mesh sees it: keys, AllowedIPs and the Endpoint port of both confs.
+the mesh sees it: public keys, PresharedKeys, the Endpoint and AllowedIPs
+of both confs.
 
 Used when the inventory declares a ``mesh:`` and the source is a node of
 it (docs/triage.md, "The mesh edge"). The two confs are built into a mesh
