@@ -14,7 +14,7 @@ def test_the_docs_have_examples_to_check() -> None:
     """The markers are found: a broken marker syntax would make every
     example silently unchecked."""
     documents = {e.document.name for e in EXAMPLES}
-    assert {"compose.md", "inventory.md", "rules.md"} <= documents
+    assert {"README.md", "compose.md", "inventory.md", "reports.md", "rules.md"} <= documents
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=str)

@@ -19,6 +19,7 @@ The shape is the one ``tabulate``'s "simple" format drew before::
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -150,6 +151,10 @@ def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
     return widths
 
 
+_HEXED = re.compile(r"(.+) (\([0-9a-f]{2}(?: [0-9a-f]{2})*\))")
+"""A value followed by its bytes in hex, as :func:`awgcheck.diff.shown` writes it."""
+
+
 def _fit(text: str, kind: Kind, width: int) -> list[str]:
     """A cell as the lines it takes in a column ``width`` wide."""
     lines: list[str] = []
@@ -160,6 +165,11 @@ def _fit(text: str, kind: Kind, width: int) -> list[str]:
             lines.extend(layout.wrap(part, width))
         elif kind is Kind.PATH:
             lines.extend(layout.chunks(layout.shorten_path(part, width), width))
+        elif hexed := _HEXED.fullmatch(part):
+            # The value is cut anywhere (its characters all count); its
+            # bytes in hex only between bytes, so no byte is split in two.
+            lines.extend(layout.chunks(hexed.group(1), width))
+            lines.extend(layout.wrap(hexed.group(2), width))
         else:
             lines.extend(layout.chunks(part, width))
     return lines
