@@ -169,7 +169,9 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
                                  str(ansible_path or inventory_path), rules.digest))
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
-    if fmt == "markdown" and meshes:  # only Markdown draws the mesh (docs/topology.md)
+    # Markdown draws the mesh; JSON keeps the drawing, so a report read back
+    # from it (awgcheck.report.load) renders the same Markdown.
+    if fmt in ("markdown", "json") and meshes:
         report = replace(report, mesh_diagram=picture.when_failing(meshes[0], report))
     emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
          output_path)

@@ -5,6 +5,7 @@ the mesh is clean or the inventory has none."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,9 @@ def test_a_failing_mesh_is_drawn_as_topology_draws_it(tmp_path: Path) -> None:
     assert "one-sided: spoke2 has no [Peer] for hub" in diagram
     assert mermaid_parser.parse(diagram) == "flowchart-v2"
     assert markdown.index("### Findings") < markdown.index("### Mesh")
+    # the JSON report keeps the drawing, for a Markdown rendered from it later
+    report = json.loads(_awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
+    assert report["mesh_diagram"] == diagram.splitlines()
 
 
 def test_a_hostile_name_in_a_failing_mesh_still_parses(tmp_path: Path) -> None:
@@ -45,9 +49,12 @@ def test_a_hostile_name_in_a_failing_mesh_still_parses(tmp_path: Path) -> None:
 
 def test_a_clean_mesh_is_not_drawn(tmp_path: Path) -> None:
     mesh = mesh_fleet.hub_and_spoke(["hub", "spoke1", "spoke2"])
-    markdown = _markdown(mesh.write_trees(tmp_path))
+    inventory = mesh.write_trees(tmp_path)
+    markdown = _markdown(inventory)
     assert "**PASS**" in markdown
     assert mermaid_parser.fences(markdown) == [] and "### Mesh" not in markdown
+    report = json.loads(_awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
+    assert "mesh_diagram" not in report
 
 
 def test_a_fleet_without_a_mesh_section_is_not_drawn(tmp_path: Path) -> None:
