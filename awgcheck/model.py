@@ -460,6 +460,9 @@ class Report:
     omit_passes: bool = False
     """The JSON report lists no passing finding (``check --omit-passes``, a
     large fleet); its nodes and summary still count them."""
+    mesh_diagram: tuple[str, ...] = field(default=(), compare=False)
+    """The mesh as Mermaid lines when a mesh rule fails
+    (:func:`awgcheck.mesh.picture.when_failing`): the Markdown report draws it."""
 
     def failing(self) -> tuple[Finding, ...]:
         """Failed findings at or above the --fail-on threshold; with

@@ -284,12 +284,12 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
         if entry.endpoint is None:
             continue
         target = mesh.target(entry)
-        host, port = _split(entry.endpoint.text)
+        host, port = split_endpoint(entry.endpoint.text)
         here = Location(entry.path, entry.endpoint.line)
         if target.external is not None:
             name, param = target.external.name, f"peer {target.external.name}"
             allowed = (target.external.address,) if target.external.address else ()
-            if allowed and not _names(host, allowed):
+            if allowed and not names_host(host, allowed):
                 yield _fail(f"Endpoint for {name} is {host}, but {mesh.settings.origin} "
                             f"declares its address {allowed[0]}", here, None,
                             f"{ctx.node} sends its handshakes to a host that is not {name}",
@@ -315,7 +315,7 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
                         f"{ctx.node}'s handshakes go to a closed port: no tunnel unless "
                         f"{other} initiates first", param)
         hosts = mesh.members[other].reachable_at if other in mesh.members else ()
-        if hosts and not _names(host, hosts):
+        if hosts and not names_host(host, hosts):
             good = False
             yield _fail(f"Endpoint for {other} is host {host}, but the inventory has "
                         f"{other} ({peer.path}) at {', '.join(hosts)}", here, _at(peer),
@@ -326,7 +326,7 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
                           + (f" at {host}" if hosts else ""), param, location=here)
 
 
-def _names(host: str, hosts: Sequence[str]) -> bool:
+def names_host(host: str, hosts: Sequence[str]) -> bool:
     """Does ``host`` name one of ``hosts``? Names compare without case,
     addresses by value (``2001:DB8:0::1`` is ``2001:db8::1``)."""
     return any(_host_key(host) == _host_key(h) for h in hosts)
@@ -339,7 +339,7 @@ def _host_key(host: str) -> str:
         return host.lower().rstrip(".")
 
 
-def _split(endpoint: str) -> tuple[str, str]:
+def split_endpoint(endpoint: str) -> tuple[str, str]:
     """(host, port) of an effective Endpoint (``host:port`` or ``[v6]:port``);
     the port in the tool's reading (``65536`` is 0)."""
     if endpoint.startswith("["):

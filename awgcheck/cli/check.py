@@ -33,6 +33,8 @@ from awgcheck.cli.options import (
 )
 from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
+from awgcheck.mesh import picture
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import BaselineUse, Report, RunMeta, Severity, Shard
 from awgcheck.report import FORMATS
 from awgcheck.report import load as report_file
@@ -159,10 +161,12 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     accepted = (*fleet_file.waivers, *(w for p in waiver_paths for w in waivers.load_file(p)))
     rules = load_rules(rule_paths)
     progress = Progress(len(chosen.nodes)) if sys.stderr.isatty() else None
+    meshes: list[Mesh | None] = []
     report = audit.audit(fleet_file, rules, profile=profile, fail_on=Severity(fail_on),
                          selection=chosen, options=replace(run_options, runtime=runtime),
                          progress=progress, waived_by=accepted,
-                         today=today.date() if today else started.date())
+                         today=today.date() if today else started.date(),
+                         mesh_seen=meshes.append)
     if progress is not None:
         progress.finish()
     report = replace(with_rules(report, rules.rules, waivers.RULES if accepted else ()),
@@ -170,6 +174,10 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
                                  str(ansible_path or inventory_path), rules.digest))
     if against is not None:
         report = _compared(report, *against, seen_at=utc_stamp(started))
+    # Markdown draws the mesh; JSON keeps the drawing, so a report read back
+    # from it (awgcheck.report.load) renders the same Markdown.
+    if fmt in ("markdown", "json") and meshes:
+        report = replace(report, mesh_diagram=picture.when_failing(meshes[0], report))
     emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
          output_path)
     sys.exit(report.exit_code())

@@ -58,7 +58,10 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     matches; the others are listed with their own symptoms, and the fix
     starts with the cause's (side-local params last, as policy). A source
     that is an SSH node has its running interface read too, so a source
-    whose file was never applied shows.
+    whose file was never applied shows. With an inventory that declares
+    a mesh:, the tunnel between NODE and the source is judged too: an old
+    key or a missing [Peer] on either side, the Endpoint port, AllowedIPs
+    (docs/triage.md, "The mesh edge").
 
     \b
     Exit codes:
@@ -76,6 +79,6 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
                          "'known_hosts' for it in the inventory")
     node = nodes.named_node(node_spec, fleet_file, ad_hoc=ad_hoc)
     source = resolve_source(against, fleet_file, run_options, ad_hoc)
-    report = run_triage(node, source, TriageOptions(probe, window, run_options))
+    report = run_triage(node, source, TriageOptions(probe, window, run_options), fleet=fleet_file)
     emit(FORMATS.render(fmt, report, screen.layout()), None)
     sys.exit(report.exit_code())

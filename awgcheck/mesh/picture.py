@@ -140,6 +140,15 @@ def _loose(mesh: Mesh, face: Interface, entry: PeerEntry) -> Edge | None:
                 ends)
 
 
+def when_failing(mesh: Mesh | None, report: Report) -> tuple[str, ...]:
+    """The Mermaid lines of ``mesh`` when a mesh rule fails in ``report``
+    (what ``check --format markdown`` embeds); none for a clean mesh or none."""
+    if mesh is None or not any(f.failed and f.rule.startswith("mesh-")
+                               for f in report.findings):
+        return ()
+    return tuple(render_mermaid(draw(mesh, report)).splitlines())
+
+
 # --- rendering ----------------------------------------------------------------------
 
 NODE_COLOURS: Mapping[str, str] = {

@@ -182,6 +182,8 @@ def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
         document["summary"].update(_baseline_counts(report))
         document["baseline"] = _baseline(report.baseline)
         document["resolved"] = [_finding(f) for f in report.resolved]
+    if report.mesh_diagram:  # a mesh rule failed: the Markdown's diagram, rendered again
+        document["mesh_diagram"] = list(report.mesh_diagram)
     document["rules"] = [_rule(meta) for meta in report.rules]
     if report.run is not None:
         document["run"] = _run(report.run)

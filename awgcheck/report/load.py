@@ -367,6 +367,7 @@ def from_json(data: object, file: str) -> Report:
         source_failure=_source_failure(source),
         run=None if run is None else _run(run),
         shard=None if shard is None else _shard(shard),
+        mesh_diagram=top.texts("mesh_diagram") if "mesh_diagram" in data else (),
     )
 
 

@@ -169,6 +169,17 @@ def _findings(findings: Sequence[Finding]) -> Iterator[str]:
     yield ""
 
 
+def _mesh(diagram: Sequence[str]) -> Iterator[str]:
+    # GitHub renders a ```mermaid block as the diagram; elsewhere it is
+    # the diagram's text, which still reads.
+    yield "### Mesh"
+    yield ""
+    block = fenced(diagram)
+    yield block[0] + "mermaid"
+    yield from block[1:]
+    yield ""
+
+
 def _source_failure(report: Report) -> Iterator[str]:
     said, then = reason(report), consequence(report)
     if said is None or then is None:
@@ -200,6 +211,8 @@ def render(report: Report) -> str:
     if report.gate is not None:
         out.extend(_gate(report.gate))
     out.extend(_findings([f for f in report.findings if f.failed]))
+    if report.mesh_diagram:
+        out.extend(_mesh(report.mesh_diagram))
     if report.waived():
         out.extend(_waived(report.waived()))
     unchecked = [n for n in report.unchecked() if not report.is_failed_source(n)]

@@ -8,13 +8,19 @@ difference, which predicts no handshake, does not). Among equally
 supported ones the table's order decides: the one that breaks the tunnel
 most completely first. Side-local params have no data-plane effect: they
 are a policy difference, never the cause while a must-match param differs.
+
+A fault of the mesh edge to the source (:mod:`awgcheck.triage.edge`: an old
+key, a missing [Peer], an Endpoint or AllowedIPs gap) is a candidate too,
+with its own class: a key mismatch predicts no handshake at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from awgcheck.symptoms import CLASSES, OVERLAP, SIDE_LOCAL, Health, MismatchClass, class_of
+from awgcheck.triage import edge
 from awgcheck.triage.rows import Row
 
 
@@ -25,21 +31,27 @@ class Candidate:
     cls: MismatchClass
     row: Row | None  # None for overlapping H ranges (a property of one side, not a row)
     matches: bool | None  # what the evidence says of its prediction
+    fault: edge.EdgeFault | None = None  # a fault of the mesh edge, not a param
 
     @property
     def policy(self) -> bool:
         return self.cls is SIDE_LOCAL
 
 
-_TABLE_ORDER = {cls.id: index for index, cls in enumerate((*CLASSES, OVERLAP, SIDE_LOCAL))}
+# A wrong key or Endpoint breaks the edge before any param is read; an
+# AllowedIPs gap loses some traffic, like the param classes that follow it.
+_TABLE_ORDER = {cls.id: index for index, cls in enumerate(
+    (edge.KEY, edge.ENDPOINT, *CLASSES, edge.ALLOWED_IPS, OVERLAP, SIDE_LOCAL))}
 # Supported first, then those the evidence cannot judge, then contradicted.
 _SUPPORT_ORDER = {True: 0, None: 1, False: 2}
 
 
-def rank(wire_rows: list[Row], overlaps: bool, seen: Health) -> list[Candidate]:
-    """Every difference on the wire (and overlapping H ranges), most
-    likely cause first; side-local (policy) differences last."""
-    found = []
+def rank(wire_rows: list[Row], overlaps: bool, seen: Health,
+         faults: Sequence[edge.EdgeFault] = ()) -> list[Candidate]:
+    """Every difference on the wire (and overlapping H ranges, and the mesh
+    edge's ``faults``), most likely cause first; side-local (policy)
+    differences last."""
+    found = [Candidate(f.cls, None, f.cls.explains(seen), f) for f in faults]
     for row in wire_rows:
         cls = class_of(row.param) or SIDE_LOCAL
         found.append(Candidate(cls, row, cls.explains(seen)))

@@ -38,6 +38,9 @@ SYNCCONF = ("awg syncconf does not clear a param removed from the file: recreate
             "interface rather than syncconf.")
 
 
+ONLY_RESTART = "the file is already right; only recreate the interface"
+
+
 def restart(interface: str, sudo: bool) -> str:
     """The command that recreates ``interface`` (what applies a changed file)."""
     prefix = "sudo " if sudo else ""
@@ -62,8 +65,7 @@ def build_fix(sides: Sides, rows: list[Row]) -> Fix:
     if not node_edits and not node_stale and source_restart:
         return Fix(tuple(steps), None, SYNCCONF)  # the node already runs the right values
     if not node_edits:
-        steps.append(FixStep(sides.edit_path, None,
-                             "the file is already right; only recreate the interface"))
+        steps.append(FixStep(sides.edit_path, None, ONLY_RESTART))
     return Fix(tuple(steps), restart(sides.interface, sides.sudo), SYNCCONF)
 
 

@@ -21,9 +21,12 @@ from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
 from awgcheck.documents.conf import read_conf
 from awgcheck.errors import CollectError, ErrorClass, ParseError
+from awgcheck.mesh.model import Member
 from awgcheck.model import ArtifactKind, ParamDocument
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
+from awgcheck.triage import edge
+from awgcheck.triage.edge import EdgeFault
 from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
 from awgcheck.triage.rows import Row, Sides, build_rows
 from awgcheck.triage.verdict import Verdict, decide
@@ -144,10 +147,13 @@ class _NodeRead:
 
 
 def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
+           fleet: inventory.Inventory | None = None,
            factory: nodes.CollectorFactory = nodes.open_collector,
            now: Callable[[], float] = time.time,
            sleep: Callable[[float], None] = time.sleep) -> TriageReport:
-    """Read ``node`` once and say what differs, why it matters, and the fix."""
+    """Read ``node`` once and say what differs, why it matters, and the fix.
+    With ``fleet`` (the inventory) declaring a ``mesh:``, the edge between
+    ``node`` and a source that is a node of it is judged too (:mod:`.edge`)."""
     read = _read(node, source, options, factory, now, sleep)
     missing = tuple(m for m in (source.missing, source.runtime_missing,
                                 *read.runtime.missing, *read.evidence.missing)
@@ -165,9 +171,29 @@ def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
                   source_state=source.runtime,
                   source_interface=hub.interface if hub is not None else "awg0",
                   source_sudo=hub.sudo if hub is not None else False)
-    verdict = decide(sides, rows, read.evidence)
+    verdict = decide(sides, rows, read.evidence, _edge_faults(fleet, node, read.conf, source))
     return TriageReport(node.name, node.interface, sides.edit_path, source, state,
                         tuple(rows), read.evidence, missing, verdict, read.runtime.commands)
+
+
+def _edge_faults(fleet: inventory.Inventory | None, node: inventory.Node,
+                 conf: awgconf.AwgConf | None, source: SourceRead) -> tuple[EdgeFault, ...]:
+    """The faults of the mesh edge ``node``-source, when the inventory
+    declares a mesh and the source is another node of it with a read conf."""
+    partner = source.node
+    if fleet is None or fleet.mesh is None or partner is None or conf is None \
+            or not isinstance(source.doc, awgconf.AwgConf):
+        return ()
+    members = {n.name for n in fleet.nodes}
+    if partner.name == node.name or not {node.name, partner.name} <= members:
+        return ()  # an ad-hoc ssh:// node or --against file is no end of the mesh
+    return edge.faults(fleet.mesh, _end(node, conf), _end(partner, source.doc))
+
+
+def _end(node: inventory.Node, conf: awgconf.AwgConf) -> edge.End:
+    member = Member(node.name, node.host, node.public_address, node.behind_nat)
+    return edge.End(member, conf, _edit_path(node, conf) or conf.path, node.interface,
+                    node.sudo)
 
 
 def _edit_path(node: inventory.Node, conf: awgconf.AwgConf | None) -> str | None:

@@ -10,12 +10,14 @@ the cause's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from awgcheck.symptoms import OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
 from awgcheck.triage.cause import Candidate, rank
+from awgcheck.triage.edge import EdgeFault
 from awgcheck.triage.evidence import Evidence, data_flows, describe, health
-from awgcheck.triage.fix import SYNCCONF, Fix, FixStep, build_fix, restart
+from awgcheck.triage.fix import ONLY_RESTART, SYNCCONF, Fix, FixStep, build_fix, restart
 from awgcheck.triage.rows import (
     FILE_ONLY,
     NOT_APPLIED,
@@ -65,13 +67,15 @@ class Verdict:
     also: tuple[Also, ...] = ()  # other params that differ on the wire, by likelihood
 
 
-def decide(sides: Sides, rows: list[Row], evidence: Evidence) -> Verdict:
+def decide(sides: Sides, rows: list[Row], evidence: Evidence,
+           faults: Sequence[EdgeFault] = ()) -> Verdict:
     """The likely cause, whether the evidence fits it, the other
-    differences with their own symptoms, and the fix (the cause's first)."""
+    differences with their own symptoms, and the fix (the cause's first).
+    ``faults`` are those of the mesh edge to the source (:mod:`.edge`)."""
     wire_rows = [r for r in rows if r.wire_differs]
     file_rows = [r for r in rows if r.verdict in (FILE_ONLY, UNAPPLIED)]
     overlaps = _overlaps(sides, rows)
-    ranked = rank(wire_rows, bool(overlaps), health(evidence))
+    ranked = rank(wire_rows, bool(overlaps), health(evidence), faults)
     if ranked:
         return _mismatch(sides, rows, ranked, evidence, overlaps)
     if file_rows:
@@ -101,6 +105,8 @@ def _there(row: Row) -> str:
 def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: Evidence,
               overlaps: list[str]) -> Verdict:
     cause = ranked[0]
+    if cause.fault is not None:
+        return _edge_mismatch(sides, rows, ranked, evidence, overlaps)
     details = []
     if cause.row is None:
         headline = f"{overlaps[0]}: {OVERLAP.symptom}."
@@ -119,6 +125,7 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
                            f"{r.param} = {shown(r.source_runtime_effective, r.source_runtime)}"
                            for r in stale)
                        + ": its interface was not recreated after the edit.")
+    details.extend(f"Also: {c.fault.headline}." for c in ranked[1:] if c.fault is not None)
     also = tuple(_also(sides, c) for c in ranked[1:] if c.row is not None)
     ordered = [c.row for c in ranked if c.row is not None]
     ordered += [r for r in rows if r not in ordered]
@@ -126,8 +133,33 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
     if cause.row is None:
         fix = Fix((*_overlap_steps(sides, rows), *fix.steps),
                   fix.command or restart(sides.interface, sides.sudo), fix.note)
+    # Edge faults the evidence supports less: their fixes after the cause's.
+    fix = Fix((*fix.steps, *(s for c in ranked if c.fault for s in c.fault.steps)),
+              fix.command, fix.note)
     return Verdict("mismatch", cause.cls.id, headline, _fit(cause.cls, evidence),
                    tuple(details), (), fix, also)
+
+
+def _edge_mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: Evidence,
+                   overlaps: list[str]) -> Verdict:
+    """The cause is a fault of the mesh edge: its fix first, on the side
+    that is wrong, then the param fixes; the node restarts only when its
+    file changes (a fix on the partner is applied there)."""
+    faults = [c.fault for c in ranked if c.fault is not None]
+    cause = faults[0]
+    details = [f"Also: {f.headline}." for f in faults[1:]]
+    details.extend(f"Also: {text} (partial or intermittent loss)." for text in overlaps)
+    steps = [step for fault in faults for step in fault.steps]
+    command = restart(sides.interface, sides.sudo) if any(f.on_node for f in faults) else None
+    ordered = [c.row for c in ranked if c.row is not None]
+    if ordered or any(r.file_differs for r in rows):
+        params_fix = build_fix(sides, [*ordered, *(r for r in rows if r not in ordered)])
+        steps.extend(s for s in params_fix.steps if s.action != ONLY_RESTART)
+        command = params_fix.command or command
+    also = tuple(_also(sides, c) for c in ranked if c.row is not None)
+    return Verdict("mismatch", ranked[0].cls.id, cause.headline + ".",
+                   _fit(ranked[0].cls, evidence), tuple(details), (),
+                   Fix(tuple(steps), command, SYNCCONF if command else ""), also)
 
 
 def _headline(sides: Sides, cls: MismatchClass, row: Row) -> str:
