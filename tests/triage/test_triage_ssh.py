@@ -11,8 +11,6 @@ markdown and JSON.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import re
@@ -27,6 +25,7 @@ from typing import Any
 import paths
 import pytest
 import yaml
+from awg_dump import dump_text, key
 from click.testing import CliRunner
 from sshd_fleet import CONF_REL, FleetNode, SshdFleet, SudoUser
 
@@ -34,10 +33,6 @@ from awgcheck.cli.main import main
 
 ASSET_BIN = paths.ASSETS / "bin"
 
-
-def key(label: str) -> str:
-    """A fake WireGuard key: base64 of sha256(label)."""
-    return base64.b64encode(hashlib.sha256(label.encode()).digest()).decode()
 
 
 SERVER_PUB = key("server-public")
@@ -85,20 +80,6 @@ def showconf_text(values: dict[str, str]) -> str:
               "Endpoint = 198.51.100.10:51820", "PersistentKeepalive = 25"]
     return "\n".join(lines) + "\n"
 
-
-def dump_text(values: dict[str, str], *, handshake: int, rx: int, tx: int) -> str:
-    """A v3.1 dump (29 interface columns) and one peer line."""
-    v = {"Jc": "0", "Jmin": "0", "Jmax": "0", "S1": "0", "S2": "0", "S3": "0", "S4": "0",
-         "H1": "1", "H2": "2", "H3": "3", "H4": "4", "HeaderProtectionKey": "(null)",
-         "RandomTrailers": "off", **values}
-    columns = [key("node-private"), key("node-public"), "51820",
-               *(v[k] for k in ("Jc", "Jmin", "Jmax", "S1", "S2", "S3", "S4",
-                                "H1", "H2", "H3", "H4")),
-               "(null)", "(null)", "(null)", "(null)", "(null)", v["HeaderProtectionKey"],
-               "0", "0", "0", "0", "0", "0", v["RandomTrailers"], "off", "off"]
-    peer = [SERVER_PUB, "(none)", "198.51.100.10:51820", "10.77.0.0/24", str(handshake),
-            str(rx), str(tx), "25"]
-    return "\t".join(columns) + "\n" + "\t".join(peer) + "\n"
 
 
 PING_LOSS = ("PING 10.77.0.1 (10.77.0.1) from 10.77.0.3 awg0: 56(84) bytes of data.\n\n"

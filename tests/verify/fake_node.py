@@ -6,8 +6,6 @@ next of ``dump.1``, ``dump.2``... so rx can grow between two dumps.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import subprocess
 import sys
@@ -15,14 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import paths
+from awg_dump import dump_text, key
 
 AWGCHECK = Path(sys.executable).parent / "awgcheck"  # the installed entry point
 SERVER = "10.77.0.1"
 
-
-def key(label: str) -> str:
-    """A fake WireGuard key: base64 of sha256(label)."""
-    return base64.b64encode(hashlib.sha256(label.encode()).digest()).decode()
 
 
 HPK = key("hpk-fleet")
@@ -69,20 +64,6 @@ def showconf_text(values: dict[str, str]) -> str:
               "PersistentKeepalive = 25"]
     return "\n".join(lines) + "\n"
 
-
-def dump_text(values: dict[str, str], *, handshake: int, rx: int) -> str:
-    """A v3.1 dump (29 interface columns) and the hub's peer line."""
-    v = {"Jc": "0", "Jmin": "0", "Jmax": "0", "S1": "0", "S2": "0", "S3": "0", "S4": "0",
-         "H1": "1", "H2": "2", "H3": "3", "H4": "4", "HeaderProtectionKey": "(null)",
-         "RandomTrailers": "off", **values}
-    columns = [key("node-private"), key("node-public"), "51820",
-               *(v[k] for k in ("Jc", "Jmin", "Jmax", "S1", "S2", "S3", "S4",
-                                "H1", "H2", "H3", "H4")),
-               "(null)", "(null)", "(null)", "(null)", "(null)", v["HeaderProtectionKey"],
-               "0", "0", "0", "0", "0", "0", v["RandomTrailers"], "off", "off"]
-    peer = [key("server-public"), "(none)", "198.51.100.10:51820", "10.77.0.0/24",
-            str(handshake), str(rx), "4000", "25"]
-    return "\t".join(columns) + "\n" + "\t".join(peer) + "\n"
 
 
 def ping_text(received: int) -> str:
