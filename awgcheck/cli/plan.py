@@ -20,6 +20,7 @@ from awgcheck.cli.options import (
     warn,
 )
 from awgcheck.cli.screen import Screen
+from awgcheck.documents import params
 from awgcheck.errors import CollectError, ParseError
 from awgcheck.model import ArtifactKind, Severity
 from awgcheck.parse.awgconf import AwgConf
@@ -60,7 +61,7 @@ def plan(new_path: Path, inventory_path: Path, fail_on: str, fmt: str,
     """
     rules = constraint_rules(load_rules(rule_paths))
     try:
-        new = nodes.read_source_file(new_path)
+        new = params.read_source(new_path)  # a conf or a params document, as a source is
     except (CollectError, ParseError) as exc:
         raise RotationError(f"--to {new_path}: {exc}") from None
     kind = ArtifactKind.CONF if isinstance(new, AwgConf) else ArtifactKind.PARAMS
