@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import shutil
 import subprocess
 import venv
 from pathlib import Path
@@ -14,7 +15,11 @@ def test_install_non_editable_ships_the_catalog(tmp_path: Path) -> None:
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], check=True,
+    # From a copy: setuptools writes a build/ folder into the tree it builds.
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "node_modules", "*.egg-info", ".*_cache", "__pycache__"))
+    subprocess.run([str(python), "-m", "pip", "install", "-q", str(tree)], check=True,
                    cwd=tmp_path, timeout=600)
     listing = subprocess.run(
         [str(env_dir / "bin" / "awgcheck"), "rules", "list"], capture_output=True, text=True,
