@@ -20,10 +20,10 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from awgcheck import params
 from awgcheck.collect.base import Collector, CommandResult
+from awgcheck.collect.machine import is_this_machine
 from awgcheck.collect.sudo import SUDOERS_FILE, SudoRefused, refusal, rule, run_argv
 from awgcheck.errors import CollectError, ErrorClass, ParseError
 from awgcheck.inventory import Node
@@ -160,7 +160,7 @@ def _collect_failure(node: Node, exc: CollectError) -> Missing:
 def _here(node: Node) -> bool:
     """Whether the node is this machine (``local: /``, ``verify``): no SSH
     advice then."""
-    return node.local is not None and node.local.resolve() == Path("/")
+    return node.local is not None and is_this_machine(node.local)
 
 
 # Error classes of the SSH transport that mean sudo, not the node, said no.
