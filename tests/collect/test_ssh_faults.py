@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import signal
 import socket
 import struct
@@ -446,3 +447,51 @@ def test_hung_agent_stops_at_the_deadline(fleet: SshdFleet, tmp_path: Path,
     finally:
         stop.set()
         server.close()
+
+
+def test_proxycommand_with_a_descriptor_above_select_range(fleet: SshdFleet,
+                                                           tmp_path: Path) -> None:
+    """A run with more than 1,024 files open (a raised ``ulimit -n`` and a
+    high --concurrency) still reads a ProxyCommand node: select() refuses
+    such a descriptor, so the command's output is waited for with poll()."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1200 if hard == resource.RLIM_INFINITY else min(hard, 4096)
+    assert wanted >= 1200, f"the hard open-file limit {hard} cannot reach 1,024"
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    held: list[int] = []
+    try:
+        null = os.open(os.devnull, os.O_RDONLY)
+        held.append(null)
+        while max(held) < 1100:
+            held.append(os.dup(null))
+        bastion, node = fleet.nodes[0], fleet.nodes[1]
+        hop = (f"ssh -F none -i {fleet.client_key} -o BatchMode=yes "
+               f"-o UserKnownHostsFile={fleet.known_hosts} -p {bastion.port} "
+               f"-W %h:%p root@{bastion.host}")
+        config = tmp_path / "ssh_config"
+        config.write_text(f"Host vpn\n  HostName {node.host}\n  Port {node.port}\n"
+                          f"  ProxyCommand {hop}\n")
+        target = fleet.target(node, host="vpn", port=None, ssh_config=str(config))
+        with open_ssh(target) as collector:
+            assert collector.read_file(node.conf_path) == Path(node.conf_path).read_bytes()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_proxycommand_that_exits_fails_at_once(fleet: SshdFleet, tmp_path: Path) -> None:
+    """The command's end is the connection's end, reported at once rather
+    than read again and again until the deadline."""
+    node = fleet.nodes[1]
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host vpn\n  HostName {node.host}\n"
+                      f"  ProxyCommand sh -c 'echo no route to %h >&2; exit 3'\n")
+    started = time.monotonic()
+    error = _error(fleet.target(node, host="vpn", port=None, ssh_config=str(config),
+                                deadline=20))
+    assert time.monotonic() - started < 4  # the banner wait is 5 s
+    assert error.error_class == "proxy_failed", error
+    assert str(error) == f"vpn: ProxyCommand exited with status 3, saying: no route to {node.host}"

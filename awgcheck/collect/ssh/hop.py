@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import random
+import select
 import shlex
 import socket
 import time
@@ -179,6 +180,74 @@ def channel_through(bastion: paramiko.Transport, bastion_label: str, hop: Endpoi
              ErrorClass.CONNECTION_DROPPED)
 
 
+class PolledProxyCommand(paramiko.ProxyCommand):
+    """paramiko's ProxyCommand, waiting for output with ``poll(2)``.
+
+    paramiko waits with ``select(2)``, which refuses a file descriptor of
+    1,024 or more ("filedescriptor out of range in select()"): a run with
+    that many files open (a raised ``ulimit -n`` and a high
+    ``--concurrency``) failed every ProxyCommand node it started late.
+    """
+
+    def recv(self, size: int) -> bytes:
+        stdout = self.process.stdout
+        assert stdout is not None  # paramiko starts the command with a pipe
+        poller = select.poll()
+        poller.register(stdout.fileno(), select.POLLIN)
+        buffer = b""
+        start = time.monotonic()
+        try:
+            while len(buffer) < size:
+                wait_ms = None
+                if self.timeout is not None:
+                    left = self.timeout - (time.monotonic() - start)
+                    if left <= 0:
+                        raise TimeoutError
+                    wait_ms = max(1, int(left * 1000))
+                if poller.poll(wait_ms):
+                    chunk = os.read(stdout.fileno(), size - len(buffer))
+                    if not chunk:  # the command ended: what it wrote is all
+                        return buffer
+                    buffer += chunk
+            return buffer
+        except TimeoutError:
+            if buffer:  # as paramiko: a partial read is returned, not lost
+                return buffer
+            raise
+        except OSError as exc:
+            raise paramiko.ProxyCommandFailure(" ".join(self.cmd),
+                                               exc.strerror or str(exc)) from exc
+
+    def ended(self) -> str | None:
+        """How the command ended ("exited with status 1, saying: ..."), or
+        None while it runs. Only what it already wrote to stderr is read,
+        so a child that keeps stderr open cannot hold this up."""
+        status = self.process.poll()
+        if status is None:
+            return None
+        said = b""
+        stderr = self.process.stderr
+        if stderr is not None:
+            poller = select.poll()
+            poller.register(stderr.fileno(), select.POLLIN)
+            if poller.poll(0):
+                said = os.read(stderr.fileno(), STDERR_SHOWN)
+        how = f"exited with status {status}" if status >= 0 else f"was killed by signal {-status}"
+        text = said.decode("utf-8", "replace").strip()
+        return f"{how}, saying: {text}" if text else how
+
+
+STDERR_SHOWN = 200
+"""Bytes of a ProxyCommand's stderr quoted when it ends early."""
+
+
+def proxy_ended(sock: Sock, where: str) -> None:
+    """Raise ``proxy_failed`` when ``sock`` is a ProxyCommand that has
+    ended: that, not the SSH error it caused, is what the operator fixes."""
+    if isinstance(sock, PolledProxyCommand) and (how := sock.ended()) is not None:
+        fail(where, f"ProxyCommand {how}", ErrorClass.PROXY_FAILED)
+
+
 def proxy_command(hop: Endpoint, where: str) -> paramiko.ProxyCommand:
     """The hop's ProxyCommand, started."""
     # As ssh does: the expanded ``exec <command>`` (config.py) run by the
@@ -186,7 +255,7 @@ def proxy_command(hop: Endpoint, where: str) -> paramiko.ProxyCommand:
     # to ssh. paramiko splits its argument with shlex, hence the join.
     shell = os.environ.get("SHELL") or "/bin/sh"
     try:
-        return paramiko.ProxyCommand(shlex.join([shell, "-c", hop.proxy_command or ""]))
+        return PolledProxyCommand(shlex.join([shell, "-c", hop.proxy_command or ""]))
     except paramiko.ProxyCommandFailure as exc:
         fail(where, f"ProxyCommand failed to start: {exc}", ErrorClass.PROXY_FAILED)
 
@@ -265,11 +334,13 @@ def handshake(sock: Sock, hop: Endpoint, target: SshTarget, who: Peer, where: st
         quietly(transport.close)
         if dog.fired:
             deadline_exceeded(where, dog)
+        proxy_ended(sock, where)
         _classify_handshake(exc, where, time.monotonic() - started, budget)
     except (EOFError, OSError) as exc:
         quietly(transport.close)
         if dog.fired:
             deadline_exceeded(where, dog)
+        proxy_ended(sock, where)
         raise Transient(CollectError(f"{where}: connection lost during SSH handshake: {exc}",
                                      error_class=ErrorClass.CONNECTION_DROPPED)) from None
     except UnicodeDecodeError:

@@ -9,6 +9,8 @@ report ``deadline_exceeded`` instead of the error they got.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
 import time
@@ -18,6 +20,68 @@ from typing import NoReturn
 from awgcheck.errors import CollectError, ErrorClass
 
 log = logging.getLogger(__name__)
+
+
+class _Clock:
+    """One thread that fires every watchdog of the process when its time
+    comes.
+
+    A ``threading.Timer`` per node cost a thread start per node (a fleet
+    of 1,000 started 1,000 threads that almost never fire) and a third
+    more threads for the interpreter to hand its lock between. Watchdogs
+    wait in a heap by expiry instead; a cancelled one is dropped when it
+    reaches the top. Firing closes sockets and stops paramiko threads,
+    which may block, so each firing gets its own short-lived thread and
+    the clock stays on time for the others.
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, dog: Watchdog) -> None:
+        with self._wake:
+            heapq.heappush(self._heap, (dog.expires_at, next(self._order), dog))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True,
+                                                name="awgcheck-deadlines")
+                self._thread.start()
+            elif self._heap[0][2] is dog:
+                self._wake.notify()  # sooner than what the clock waits for
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                due = self._due()
+            for dog in due:
+                threading.Thread(target=dog.fire, daemon=True,
+                                 name="awgcheck-deadline").start()
+
+    def _due(self) -> list[Watchdog]:
+        """Wait (holding the condition) until a watchdog is due; return the
+        due ones that were not cancelled."""
+        while True:
+            while self._heap and self._heap[0][2].cancelled:
+                heapq.heappop(self._heap)
+            if not self._heap:
+                self._wake.wait()
+                continue
+            wait = self._heap[0][0] - time.monotonic()
+            if wait > 0:
+                self._wake.wait(wait)
+                continue
+            due = []
+            while self._heap and self._heap[0][0] <= time.monotonic():
+                dog = heapq.heappop(self._heap)[2]
+                if not dog.cancelled:
+                    due.append(dog)
+            if due:
+                return due
+
+
+_CLOCK = _Clock()
 
 
 class Watchdog:
@@ -34,11 +98,10 @@ class Watchdog:
         self.seconds = seconds
         self.expires_at = time.monotonic() + seconds if expires_at is None else expires_at
         self.fired = False
+        self.cancelled = False
         self._closers: list[Callable[[], object]] = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(self.remaining(), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
+        _CLOCK.add(self)
 
     def remaining(self) -> float:
         """Seconds left before the deadline (never negative)."""
@@ -53,17 +116,20 @@ class Watchdog:
         if fire_now:
             quietly(closer)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
+        """The deadline passed: close everything watched, newest first."""
         with self._lock:
+            if self.cancelled:
+                return
             self.fired = True
             closers, self._closers = self._closers, []
         for closer in reversed(closers):
             quietly(closer)
 
     def cancel(self) -> None:
-        """The node is done: forget the closers and stop the timer."""
-        self._timer.cancel()
+        """The node is done: forget the closers; the deadline will not fire."""
         with self._lock:
+            self.cancelled = True
             self._closers = []
 
 
