@@ -1,6 +1,8 @@
-// Parse one Mermaid diagram (stdin) with the real mermaid package; print
-// {"ok": true, "type": ...} or {"ok": false, "error": ...}; exit 1 on error.
-// mermaid needs a DOM even to parse: jsdom provides one under node.
+// Parse Mermaid diagrams with the real mermaid package: stdin holds a JSON
+// list of diagram texts; print one JSON list of {"ok": true, "type": ...}
+// or {"ok": false, "error": ...}, in order; exit 1 when any was rejected.
+// mermaid needs a DOM even to parse: jsdom provides one under node. One
+// process reads them all, since starting mermaid costs a second.
 import { JSDOM } from "jsdom";
 import { readFileSync } from "node:fs";
 
@@ -9,11 +11,15 @@ globalThis.window = dom.window;
 globalThis.document = dom.window.document;
 const { default: mermaid } = await import("mermaid");
 mermaid.initialize({ startOnLoad: false });
-const text = readFileSync(0, "utf8");
-try {
-  const result = await mermaid.parse(text);
-  console.log(JSON.stringify({ ok: true, type: result.diagramType }));
-} catch (e) {
-  console.log(JSON.stringify({ ok: false, error: String(e.message || e).slice(0, 500) }));
-  process.exitCode = 1;
+const texts = JSON.parse(readFileSync(0, "utf8"));
+const answers = [];
+for (const text of texts) {
+  try {
+    const result = await mermaid.parse(text);
+    answers.push({ ok: true, type: result.diagramType });
+  } catch (e) {
+    answers.push({ ok: false, error: String(e.message || e).slice(0, 500) });
+    process.exitCode = 1;
+  }
 }
+console.log(JSON.stringify(answers));

@@ -375,6 +375,17 @@ def _triage(fakes: Path, planted: Planted, name: str, fmt: str,
     return code, out
 
 
+# Markdown is drawn by the same renderer as the table, from the same
+# verdict: every case is read as JSON (the verdict) and as a table (the
+# screen), and these, one of each kind of verdict, as Markdown too.
+MARKDOWN_CASES = ("s4-field-incident", "file-differs-from-runtime", "server-not-applied",
+                  "side-local-only", "nothing-differs")
+
+
+def test_markdown_cases_are_cases() -> None:
+    assert set(MARKDOWN_CASES) <= set(CASES)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[str, Planted],
                                                  fakes: Path) -> None:
@@ -399,7 +410,7 @@ def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[st
     else:
         assert verdict["fix"] is None and verdict["next_steps"]
     assert_no_secrets(out)
-    for fmt in ("table", "markdown"):
+    for fmt in ("markdown", "table") if name in MARKDOWN_CASES else ("table",):
         code, text = _triage(fakes, inventory, name, fmt)
         assert code == case.exit_code, text
         assert case.headline in text and case.fits in text, text
