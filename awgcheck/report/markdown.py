@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from awgcheck.model import TEMPLATE_PLACEHOLDERS, Finding, GateSummary, Report, Status
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, reason
-from awgcheck.wording import count
+from awgcheck.report.verdict import verdict
 
 # What a Markdown renderer (GitHub's) would act on anywhere in a line, each
 # shown as written by a backslash escape (CommonMark's, for any ASCII
@@ -100,21 +100,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _verdict(report: Report) -> str:
-    failing = report.failing()
-    unchecked = report.unchecked()
-    # Unchecked nodes without failures are not a pass: nothing says they are fine.
-    word = "FAIL" if failing else "INCOMPLETE" if unchecked else "PASS"
-    nodes = sorted({f.node for f in failing})
-    detail = (f"{count(len(failing), 'finding')} at or above {report.fail_on.value} in "
-              f"{len(nodes)} of {count(len(report.nodes), 'node')}")
-    if unchecked:
-        detail += f"; {len(unchecked)} could not be checked"
-    if report.source_failure is not None:
-        word = "FAIL" if failing else "INCOMPLETE"
-        detail += "; the source of truth could not be read"
-    if report.waived():
-        detail += f"; {len(report.waived())} waived"
-    return f"**{word}**: {detail} (exit code {report.exit_code()})"
+    """The table's verdict line, the word in bold."""
+    said = verdict(report)
+    return f"**{said.word}**: {cell(said.detail)}"
 
 
 def _gate(summary: GateSummary) -> Iterator[str]:

@@ -25,7 +25,6 @@ from awgcheck.model import (
     GateSummary,
     NodeResult,
     Report,
-    Severity,
     Status,
 )
 from awgcheck.report.colour import paint_word
@@ -33,6 +32,7 @@ from awgcheck.report.grid import Column, Kind, grid
 from awgcheck.report.layout import PLAIN, Layout, wrap_all
 from awgcheck.report.runinfo import footer
 from awgcheck.report.source import consequence, source_name
+from awgcheck.report.verdict import verdict
 from awgcheck.wording import count
 
 
@@ -82,7 +82,7 @@ def _in_order(report: Report) -> list[NodeResult]:
 
 def render(report: Report, view: Layout = PLAIN) -> str:
     """The report for people, drawn to ``view``."""
-    out: list[str] = [_verdict(report)]
+    out: list[str] = [str(verdict(report))]
     shard = f" (shard {report.shard.index}/{report.shard.count})" if report.shard else ""
     out.append(f"awgcheck: {count(len(report.nodes), 'node')}{shard}, source of truth: "
                f"{source_name(report)}, profile {report.profile}")
@@ -122,7 +122,7 @@ def render(report: Report, view: Layout = PLAIN) -> str:
     if report.run is not None:
         out.append(footer(report.run))
     out.append(_counts(report))
-    out.append(_verdict(report))  # last, for `tail -1`
+    out.append(str(verdict(report)))  # last, for `tail -1`
     lines = "\n".join(out).split("\n")
     return "\n".join(_painted(wrap_all(lines, view.width), view)) + "\n"
 
@@ -200,42 +200,6 @@ def _explanations(failing: list[Finding], report: Report) -> list[str]:
                           if f.remediation and f.severity.at_least(report.fail_on))
     lines.extend(f"   fix ({rule}): {fix}" for rule, fix in fixes)
     return lines
-
-
-_SEVERITY_ORDER = sorted(Severity, key=lambda s: -s.rank)
-
-
-def _findings(report: Report) -> str:
-    """``1 critical, 1 error, 2 warnings, 1 waived``, worst first."""
-    failed = [f.severity for f in report.findings if f.failed]
-    said = [count(failed.count(s), s.value) for s in _SEVERITY_ORDER if s in failed]
-    if report.waived():
-        said.append(f"{len(report.waived())} waived")
-    return ", ".join(said) or "no findings"
-
-
-def _verdict(report: Report) -> str:
-    """The one line to read: ``FAIL: 1 of 4 nodes failed; 1 critical, 1
-    error; exit code 1``."""
-    total = len(report.nodes)
-    failed = sum(1 for n in report.nodes if n.status is Status.FAIL)
-    passed = sum(1 for n in report.nodes if n.status is Status.PASS)
-    unchecked = len(report.unchecked())
-    # Nothing failed but something was not checked: not a pass, not a failure.
-    verdict = "FAIL" if report.failing() else "INCOMPLETE" if report.exit_code() else "PASS"
-    nodes = (f"{failed} of {count(total, 'node')} failed" if failed
-             else f"{passed} of {count(total, 'node')} passed")
-    if unchecked:
-        nodes += f", {unchecked} could not be checked"
-    if report.source_failure is not None:
-        nodes += ", source of truth not read"
-    news = ""
-    if report.baseline is not None:  # with --fail-on-new, what decides the verdict
-        states = [f.baseline_state for f in report.findings]
-        news = (f"; {states.count(BaselineState.NEW)} new, "
-                f"{states.count(BaselineState.UPDATED)} updated since the baseline")
-    return (f"{verdict}: {nodes}; {_findings(report)}{news}; "
-            f"exit code {report.exit_code()}")
 
 
 def _counts(report: Report) -> str:

@@ -37,7 +37,10 @@ def test_markdown_check_on_the_demo_fleet() -> None:
     lines = result.stdout.splitlines()
     assert lines[0] == "## awgcheck check"
     # Tbilisi's S4 drift and its relay bound to 0.0.0.0 (compose).
-    assert lines[2].startswith("**FAIL**: 2 findings at or above error in 1 of 4 nodes")
+    # The table's verdict line, word for word, the word in bold.
+    assert lines[2] == "**FAIL**: 1 of 4 nodes failed; 1 critical, 1 error, 2 warnings; exit code 1"
+    table = CliRunner().invoke(main, ["check", "-i", str(DEMO)]).stdout.splitlines()
+    assert table[0] == lines[2].replace("**", "")
     header = "| node | rule | severity | param | expected | actual | location | message |"
     assert header in lines
     [row] = [line for line in lines if line.startswith("| partner-tbilisi | must-match")]
@@ -52,11 +55,13 @@ def test_markdown_unchecked_nodes_and_pass_verdict() -> None:
     nodes = (NodeResult("ok", Status.PASS),
              NodeResult("gone", Status.ERROR, "gone: no conf", "file_missing"))
     text = markdown.render(Report(None, "s", nodes, ()))
-    assert "**INCOMPLETE**: 0 findings" in text and "(exit code 4)" in text
+    assert ("**INCOMPLETE**: 1 of 2 nodes passed, 1 could not be checked; no findings; "
+            "exit code 4") in text
     assert "### Could not check" in text
     assert "- **gone** (file_missing): gone: no conf" in text
     clean = markdown.render(Report(None, "s", (NodeResult("ok", Status.PASS),), ()))
-    assert "**PASS**: 0 findings" in clean and "No failed findings." in clean
+    assert "**PASS**: 1 of 1 node passed; no findings; exit code 0" in clean
+    assert "No failed findings." in clean
 
 
 def test_markdown_gate_summary_section() -> None:
