@@ -25,7 +25,6 @@ from awgcheck.cli.options import (
     rules_option,
     ssh_options,
     user_errors,
-    warn,
 )
 from awgcheck.collect.local import LocalTreeCollector
 from awgcheck.errors import UsageError
@@ -110,6 +109,6 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
     emit(FORMATS.render(fmt, view), None)
     if fmt == "diff":
         for note in notes(view):
-            warn(note)
+            click.echo(f"awgcheck: {note.level}: {printable(note.text)}", err=True)
     sys.exit(exitcodes.FAILED if view.remaining or view.reload_error else exitcodes.OK)
 

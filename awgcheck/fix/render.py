@@ -34,28 +34,38 @@ class FixView:
     reload_error: str | None = None
 
 
-def notes(view: FixView) -> list[str]:
+@dataclass(frozen=True)
+class Note:
+    """One line for stderr beside the diff: a ``warning`` when something is
+    left to a person or went wrong, a ``note`` when it only says what was
+    done or comes next."""
+
+    level: str  # "warning" or "note"
+    text: str
+
+
+def notes(view: FixView) -> list[Note]:
     """What the diff alone does not say: work left to a person, what would
     still fail, what was written and what runs next."""
-    lines = [f"{view.node}: line {m.line}: {m.param}: {m.why}" if m.line
-             else f"{view.node}: {m.param}: {m.why}" for m in view.plan.manual]
-    lines += [f"{view.node}: still failing after the fix: {f.rule}: {f.message}"
-              for f in view.remaining]
+    said = [Note("warning", f"{view.node}: line {m.line}: {m.param}: {m.why}" if m.line
+                 else f"{view.node}: {m.param}: {m.why}") for m in view.plan.manual]
+    said += [Note("warning", f"{view.node}: still failing after the fix: {f.rule}: {f.message}")
+             for f in view.remaining]
     if not view.plan.changes:
-        lines.append(f"{view.node}: {view.where}: nothing to change")
+        said.append(Note("note", f"{view.node}: {view.where}: nothing to change"))
     elif view.applied:
-        lines.append(f"{view.node}: {view.where} written; the previous conf is kept as "
-                     f"{view.backup}")
+        said.append(Note("note", f"{view.node}: {view.where} written; the previous conf is "
+                                 f"kept as {view.backup}"))
     if view.reloaded:
-        lines.append(f"{view.node}: reloaded with `{view.reload}`")
+        said.append(Note("note", f"{view.node}: reloaded with `{view.reload}`"))
     elif view.reload_error:
-        lines.append(f"{view.node}: the conf is written, but the reload failed: "
-                     f"{view.reload_error}")
+        said.append(Note("warning", f"{view.node}: the conf is written, but the reload "
+                                    f"failed: {view.reload_error}"))
     elif view.reload and view.plan.changes:
-        lines.append(f"{view.node}: for the new values to take effect, run `{view.reload}` "
-                     "on the node (awg syncconf does not clear a removed param), or use "
-                     "--apply --reload")
-    return lines
+        said.append(Note("note", f"{view.node}: for the new values to take effect, run "
+                                 f"`{view.reload}` on the node (awg syncconf does not clear a "
+                                 "removed param), or use --apply --reload"))
+    return said
 
 
 def _diff(view: FixView) -> str:
