@@ -15,9 +15,7 @@ from typing import Any
 
 import paths
 import yaml
-from click.testing import CliRunner
-
-from awgcheck.cli.main import main
+from in_process import awgcheck_bytes as awgcheck
 
 CONF = "etc/amnezia/amneziawg/awg0.conf"
 BERLIN = (paths.DEMO / "nodes" / "partner-berlin" / CONF).read_bytes()
@@ -50,17 +48,6 @@ def make_fleet(tmp_path: Path, conf: bytes, *, source: bytes | None = None) -> P
     inventory.write_text(yaml.safe_dump({"source": "server", "nodes": {
         "server": {"local": "nodes/server"}, "edge": {"local": "nodes/edge"}}}))
     return inventory
-
-
-def awgcheck(*args: str) -> subprocess.CompletedProcess[bytes]:
-    """The command run in this process, as a finished process: its exit
-    code, stdout and stderr. (A new interpreter per call was most of these
-    tests' time; the lock tests that need a second process start one.)"""
-    result = CliRunner().invoke(main, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return subprocess.CompletedProcess(["awgcheck", *args], result.exit_code,
-                                       result.stdout_bytes, result.stderr_bytes)
 
 
 def fix_json(inventory: Path, *extra: str) -> dict[str, Any]:

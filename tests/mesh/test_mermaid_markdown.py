@@ -6,23 +6,17 @@ the mesh is clean or the inventory has none."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import mermaid_parser
 import mesh_fleet
 from faults import faulty_fleet
+from in_process import awgcheck
 from test_topology import HOSTILE
 
 
-def _awgcheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "awgcheck", *args], capture_output=True,
-                          text=True, timeout=120)
-
-
 def _markdown(inventory: Path) -> str:
-    return _awgcheck("check", "-i", str(inventory), "--format", "markdown").stdout
+    return awgcheck("check", "-i", str(inventory), "--format", "markdown").stdout
 
 
 def test_a_failing_mesh_is_drawn_as_topology_draws_it(tmp_path: Path) -> None:
@@ -30,12 +24,12 @@ def test_a_failing_mesh_is_drawn_as_topology_draws_it(tmp_path: Path) -> None:
     inventory = mesh.write_trees(tmp_path)
     markdown = _markdown(inventory)
     [diagram] = mermaid_parser.fences(markdown)
-    assert diagram == _awgcheck("topology", "-i", str(inventory), "--format", "mermaid").stdout
+    assert diagram == awgcheck("topology", "-i", str(inventory), "--format", "mermaid").stdout
     assert "one-sided: spoke2 has no [Peer] for hub" in diagram
     assert mermaid_parser.parse(diagram) == "flowchart-v2"
     assert markdown.index("### Findings") < markdown.index("### Mesh")
     # the JSON report keeps the drawing, for a Markdown rendered from it later
-    report = json.loads(_awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
+    report = json.loads(awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
     assert report["mesh_diagram"] == diagram.splitlines()
 
 
@@ -53,7 +47,7 @@ def test_a_clean_mesh_is_not_drawn(tmp_path: Path) -> None:
     markdown = _markdown(inventory)
     assert "**PASS**" in markdown
     assert mermaid_parser.fences(markdown) == [] and "### Mesh" not in markdown
-    report = json.loads(_awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
+    report = json.loads(awgcheck("check", "-i", str(inventory), "--format", "json").stdout)
     assert "mesh_diagram" not in report
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import mesh_fleet
 import paths
 import pytest
 from faults import NAMES, expected_set, faulty_fleet, found
+from in_process import awgcheck
 
 from awgcheck import audit, selection
 from awgcheck import inventory as inventory_file
@@ -21,8 +21,7 @@ from awgcheck.ruleset import load as ruleset
 
 
 def _check(inventory: Path, fmt: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "awgcheck", "check", "-i", str(inventory),
-                           "--format", fmt], capture_output=True, text=True, timeout=120)
+    return awgcheck("check", "-i", str(inventory), "--format", fmt)
 
 
 def test_mesh_faults_reported_on_the_right_nodes_with_both_ends(tmp_path: Path) -> None:

@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import mesh_fleet
 from faults import faulty_fleet
+from in_process import awgcheck
 from mesh_fleet import CONF_REL, Mesh
 
 
 def _topology(inventory: Path, fmt: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "awgcheck", "topology", "-i", str(inventory),
-                           "--format", fmt], capture_output=True, text=True, timeout=120)
+    return awgcheck("topology", "-i", str(inventory), "--format", fmt)
 
 
 def _faulty_with_drift(root: Path) -> tuple[Path, Mesh]:
@@ -110,7 +109,6 @@ def test_topology_escapes_a_hostile_node_name_in_every_format(tmp_path: Path) ->
 
 
 def test_rules_show_says_a_mesh_rule_reads_every_node() -> None:
-    proc = subprocess.run([sys.executable, "-m", "awgcheck", "rules", "show", "mesh-mtu"],
-                          capture_output=True, text=True, timeout=60)
+    proc = awgcheck("rules", "show", "mesh-mtu")
     assert ("reads:       conf, and every other node's (the inventory's mesh:, "
             "docs/topology.md)") in proc.stdout

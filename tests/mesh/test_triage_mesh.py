@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import mesh_fleet
 import pytest
+from in_process import awgcheck
 from mesh_fleet import CONF_REL, PORT, Mesh
 
 from awgcheck.report import markdown
@@ -22,9 +22,7 @@ FORMATS = ("table", "markdown", "json")
 
 
 def triage(inventory: Path, node: str, fmt: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "awgcheck", "triage", node, "-i",
-                           str(inventory), "--format", fmt],
-                          capture_output=True, text=True, timeout=120)
+    return awgcheck("triage", node, "-i", str(inventory), "--format", fmt)
 
 
 def verdict(inventory: Path, node: str) -> dict[str, object]:
