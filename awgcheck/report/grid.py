@@ -177,18 +177,32 @@ def _fit(text: str, kind: Kind, width: int) -> list[str]:
     return lines
 
 
+def _cut(text: str, width: int) -> int:
+    """Where a value longer than ``width`` is cut: before the arrow of a
+    change (``... 1766607868`` / ``-> 153455700-602611811``), else after a
+    ``-`` in the second half of the line (``1020325451-`` / ``1020325461``:
+    an H range stays two numbers), else anywhere but inside an arrow."""
+    half = width // 2
+    arrow = text.rfind(" ->", 1, width + 2)
+    if arrow != -1:
+        return arrow + 1  # the space stays at the end of the line
+    end = width
+    while (dash := text.rfind("-", half, end)) != -1:
+        if text[dash + 1:dash + 2] != ">":
+            return dash + 1
+        end = dash
+    return width - 1 if text[width - 1:width + 1] == "->" else width
+
+
 def _value_lines(text: str, width: int) -> list[str]:
-    """A value cut into lines: after a ``-`` when one is in the second half
-    of the line (``1020325451-`` / ``1020325461``: an H range stays two
-    numbers), else anywhere; an elision note (``...(69 chars after)``) is
-    prose and wraps at its spaces."""
+    """A value cut into lines where :func:`_cut` says; an elision note
+    (``...(69 chars after)``) is prose and wraps at its spaces."""
     head, note = text, ""
     if (elided := _ELIDED_AFTER.fullmatch(text)) and len(elided.group(1)) > 0:
         head, note = elided.group(1), elided.group(2)
     lines: list[str] = []
     while len(head) > width:
-        cut = head.rfind("-", width // 2, width)
-        size = cut + 1 if cut != -1 else width
+        size = _cut(head, width)
         lines.append(head[:size])
         head = head[size:]
     if note and len(head) + len(note) > width:

@@ -3,6 +3,7 @@ the grid's columns, colour, and how the CLI picks the width and colour."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pty
 import re
@@ -92,6 +93,20 @@ def test_grid_wraps_a_value_at_any_character_and_loses_none(width: int) -> None:
     lines = text.splitlines()[2:]
     assert all(len(line) <= width for line in lines)
     assert "".join(line[len("param  "):] for line in lines) == value.rstrip(" >") + " >"
+
+
+@pytest.mark.parametrize("width", [16, 22, 30, 40])
+def test_a_change_wraps_before_its_arrow_and_never_inside_it(width: int) -> None:
+    """``old -> new`` (plan, diff) is cut before the arrow, so a line never
+    ends in a stray ``-`` with a ``>`` opening the next like a quote."""
+    change = "H3: 1766607858-1766607868 -> 341985917-510812429"
+    text = grid([["3", change]], [Column("step", Kind.NAME), Column("changes", Kind.VALUE)],
+                Layout(width + len("step  ")))
+    cells = [line[len("step  "):].rstrip() for line in text.splitlines()[2:]]
+    assert "".join(cells).replace(" ", "") == change.replace(" ", ""), text  # nothing lost
+    assert sum(cell.count("->") for cell in cells) == 1, text  # the arrow whole
+    assert not any(cell.endswith("-") and following.startswith(">")
+                   for cell, following in itertools.pairwise(cells)), text
 
 
 def test_grid_keeps_its_columns_side_by_side_when_it_fits() -> None:
