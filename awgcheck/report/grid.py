@@ -128,25 +128,59 @@ def _groups(cells: list[list[str]], cols: list[Column], room: int) -> list[list[
     return groups
 
 
+def _least(cells: list[list[str]], index: int, col: Column) -> int:
+    """The narrowest a column may be made: a path's file name and ``:line``
+    whole (``.../awg0.conf:13``), other flexible columns
+    :data:`_NARROWEST`; never more than the column's natural width."""
+    least = _NARROWEST.get(col.kind, 0)
+    if col.kind is Kind.PATH:
+        least = max([least, *(len(layout.shorten_path(line, 0)) for row in cells
+                              for line in row[index].split("\n") if line)])
+    return min(least, _natural(cells, index, col))
+
+
 def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
             room: int) -> list[int]:
-    """Each group's width: its natural width when the table fits, else the
-    names whole and the room left shared among the other columns, the
-    narrowest needs first."""
-    natural = [max(_natural(cells, i, cols[i]) for i in g) for g in groups]
+    """Each group's width: its natural width when the table fits; else the
+    other columns get at least their narrowest (:func:`_least`) and the
+    names the rest, up to half the width each (a longer name wraps), and
+    what is left is shared among the other columns, the narrowest needs
+    first. When even that is too wide (a very narrow terminal), the other
+    columns give up their least before a line is drawn too long."""
+    # A group's header ("param / rule") is not broken when its cells are narrower.
+    natural = [max(len(" / ".join(cols[i].header for i in g)),
+                   *(_natural(cells, i, cols[i]) for i in g)) for g in groups]
     room -= len(GAP) * (len(groups) - 1)
     if sum(natural) <= room:
         return natural
     widths = list(natural)
     fixed = [n for n, g in enumerate(groups) if cols[g[0]].kind is Kind.NAME]
     flexible = [n for n in range(len(groups)) if n not in fixed]
+    least = {n: max(_least(cells, i, cols[i]) for i in groups[n]) for n in flexible}
+    half = max(room // 2, _NARROWEST[Kind.VALUE])
     for n in fixed:
-        widths[n] = min(natural[n], max(room // 2, _NARROWEST[Kind.VALUE]))
+        widths[n] = min(natural[n], half)
+    # A column of names wider than its names that fit in half the width
+    # (it holds a longer one, which wraps anyway) gives way, so a path
+    # keeps its file name and line whole.
+    over = sum(widths[n] for n in fixed) + sum(least.values()) - room
+    for n in sorted(fixed, key=lambda n: -widths[n]):
+        if over <= 0:
+            break
+        whole = max([_NARROWEST[Kind.VALUE], *(
+            len(line) for i in groups[n] for row in cells for line in row[i].split("\n")
+            if len(line) <= half)])
+        give = min(over, max(0, widths[n] - whole))
+        widths[n] -= give
+        over -= give
     room -= sum(widths[n] for n in fixed)
-    for left, n in enumerate(sorted(flexible, key=lambda n: natural[n])):
-        share = room // (len(flexible) - left)
-        least = min(natural[n], _NARROWEST[cols[groups[n][0]].kind])
-        widths[n] = min(natural[n], max(share, least))
+    if sum(least.values()) > room:  # too narrow for that: best effort
+        least = {n: min(natural[n], _NARROWEST[cols[groups[n][0]].kind]) for n in flexible}
+    order = sorted(flexible, key=lambda n: natural[n])
+    for k, n in enumerate(order):
+        later = sum(least[m] for m in order[k + 1:])
+        share = room // (len(order) - k)
+        widths[n] = max(1, min(natural[n], max(share, least[n]), max(least[n], room - later)))
         room -= widths[n]
     return widths
 

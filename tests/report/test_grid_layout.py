@@ -85,6 +85,24 @@ def test_grid_fits_the_width_and_cuts_no_name(width: int) -> None:
     assert re.search(r"(awg0\.conf|f):13$", plain, re.M) and "x.conf:18" in plain  # lines whole
 
 
+@pytest.mark.parametrize("width", [50, 56, 64, 72])
+def test_a_narrow_grid_keeps_each_file_name_and_line_whole(width: int) -> None:
+    """Names that fit in half the width stay whole, and the path column is
+    at least as wide as ``.../awg0.conf:13``: a line number is never split
+    from its file onto the next line."""
+    # A rule id longer than half the width wraps; it does not take the room
+    # a path needs.
+    cells = [*CELLS, ["ERROR", "relay RELAY_BIND", "compose-listener-mesh-bound", PROSE,
+                      "fixtures/demo/nodes/partner-tbilisi/opt/partner-edge/compose.yaml:37"]]
+    text = grid(cells, COLUMNS, Layout(width))
+    assert all(len(line) <= width for line in text.splitlines()), text
+    assert re.search(r"(^|  )\.\.\./\S*awg0\.conf:13$", text, re.M), text
+    assert re.search(r"(^|  )\.\.\./\S*compose\.yaml:37$", text, re.M), text
+    assert re.search(r"(^|  )relay RELAY_BIND(  |$)", text, re.M), text
+    assert re.search(r"(^|  )x\.conf:18$", text, re.M), text
+    assert re.search(r"(^|  )must-match-drift(  |$)", text, re.M), text
+
+
 @pytest.mark.parametrize("width", [40, 80])
 def test_grid_wraps_a_value_at_any_character_and_loses_none(width: int) -> None:
     value = "<b 0x" + "ab" * 200 + " >"
