@@ -125,7 +125,9 @@ def check_canonical_spelling(ctx: Context, options: Mapping[str, Any]) -> Iterat
         yield Outcome(Status.FAIL, f"line {entry.line} is not canonical "
                       f"({'; '.join(problems) or 'spacing'}); write '{advice}'",
                       entry.name, expected=canonical if not entry.secret else None,
-                      actual=entry.raw, location=entry_location(ctx, entry))
+                      # the line as written, beside the line to write (not a value)
+                      actual=body if not entry.secret else None,
+                      location=entry_location(ctx, entry))
     if clean:
         yield Outcome(Status.PASS, "every selected key is spelled canonically")
 
