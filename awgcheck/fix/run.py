@@ -23,6 +23,7 @@ from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, Level, ParamDocument, Severity
 from awgcheck.nodes import CollectorFactory, RunOptions, open_collector, read_source_file
 from awgcheck.parse import awgconf
+from awgcheck.rotation.verify import judges_param_set
 from awgcheck.ruleset.load import Rule
 
 FAIL_AT = Severity.ERROR
@@ -111,9 +112,11 @@ def refuse_unloadable(read: NodeConf) -> None:
 
 def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument,
                          profile: str) -> None:
-    """The source must pass every rule that does not compare with it."""
+    """The source must pass every rule that judges it as a param set (not
+    private-key-present: a source conf may hold params only, as
+    ``params generate`` writes one)."""
     kind = ArtifactKind.CONF if isinstance(source, awgconf.AwgConf) else ArtifactKind.PARAMS
-    own = [rule for rule in rules if not rule.needs_source]
+    own = [rule for rule in rules if judges_param_set(rule)]
     findings = engine.evaluate(own, [engine.NodeDocuments(name, {kind: source}, is_source=True)],
                                engine.Source(name, source), profile)
     broken = [f for f in findings if f.failed and f.severity.at_least(FAIL_AT)]

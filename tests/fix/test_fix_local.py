@@ -5,6 +5,7 @@ that ``check`` passes, with no other byte changed and no secret printed."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -186,6 +187,25 @@ def test_fix_refuses_a_source_that_breaks_its_own_rules(tmp_path: Path) -> None:
     assert b"the source of truth server fails its own rules (jmax-mtu" in done.stderr
     assert (tmp_path / "nodes" / "edge" / CONF).read_bytes() == PLANTED["must-match-drift"](
         BERLIN)
+
+
+def test_fix_takes_a_source_conf_of_params_only(tmp_path: Path) -> None:
+    """A source conf as ``params generate`` writes it holds no PrivateKey:
+    a param set is judged as one, not as a node (private-key-present is
+    not its rule), so fix copies its values and refuses only what breaks
+    them."""
+    inventory = make_fleet(tmp_path, PLANTED["must-match-drift"](BERLIN))
+    generated = tmp_path / "generated.conf"
+    assert awgcheck("params", "generate", "--generation", "3.1",
+                    "-o", str(generated)).returncode == 0
+    done = awgcheck("fix", "edge", "-i", str(inventory), "--source", str(generated))
+    assert done.returncode in (0, 1) and b"fix refused" not in done.stderr, done.stderr
+    assert b"+S4 = " in done.stdout
+    generated.write_text(re.sub(r"(?m)^S4 = .*$", "S4 = 70000", generated.read_text()))
+    done = awgcheck("fix", "edge", "-i", str(inventory), "--source", str(generated))
+    assert done.returncode == REFUSED
+    assert b"fails its own rules (conf-loads: awg setconf would reject line" in done.stderr
+    assert b"private-key-present" not in done.stderr
 
 
 def test_fix_refuses_a_node_it_cannot_read(tmp_path: Path) -> None:
