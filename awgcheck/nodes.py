@@ -182,7 +182,7 @@ def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = N
 
 def read_source_file(path: Path) -> ParamDocument:
     """The source of truth from a file: a conf, or a params document (told
-    apart by content, so the file name does not matter)."""
+    apart by name or content, see :func:`awgcheck.documents.params.parse_source`)."""
     try:
         return params.read_source(path)
     except CollectError as exc:

@@ -34,7 +34,9 @@ from awgcheck.rotation.verify import at_least, constraint_rules, describe, viola
 @click.command()
 @click.option("--to", "new_path", type=click.Path(path_type=Path), required=True,
               metavar="NEW", help="The new params: a conf or a params document (epoch or "
-                                  "registration JSON/YAML), e.g. from `params generate`.")
+                                  "registration JSON/YAML), e.g. from `params generate`; "
+                                  "a file named .json/.yaml/.yml is a params document, "
+                                  "any other is told apart by content.")
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               required=True, help="The fleet; its source of truth holds the current params.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,

@@ -303,3 +303,32 @@ def test_plan_refuses_a_new_conf_the_rules_refuse_naming_file_line_param_and_rul
     assert err.startswith(f"awgcheck: error: --to {new}: the new params fail ")
     assert f"rule {rule} (" in err and f"line {_line_of(text, marker)})" in err
     assert param in err and "Traceback" not in err and "\x1b" not in err
+
+
+BAD_YAML = b"awg:\n  s1: 52\n  s2: [1\n"
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("new.yaml", BAD_YAML, "new.yaml: not a usable params document: line 4: not valid JSON "
+                           "or YAML: expected ',' or ']'"),
+    ("new.yml", b"[Interface]\nS1 = 52\n", "new.yml: not a usable params document: line 2: "
+                                           "not valid JSON or YAML"),
+    ("new.json", b"", "new.json: not a usable params document"),
+    ("new.txt", BAD_YAML, "new.txt: neither an AmneziaWG conf (no [Interface]/[Peer] header "
+                          "or Key = value lines) nor a params document (line 4: not valid "
+                          "JSON or YAML: expected ',' or ']'"),
+    ("new", b"hello\n", "new: neither an AmneziaWG conf (no [Interface]/[Peer] header or "
+                        "Key = value lines) nor a params document (line 1: a params document "
+                        "must be a mapping"),
+], ids=["yaml-syntax-error", "conf-named-yml", "empty-json", "yaml-named-txt", "neither"])
+def test_plan_names_why_new_is_no_document_by_its_name_or_content(
+        tmp_path: Path, name: str, content: bytes, said: str) -> None:
+    """A file named .json/.yaml/.yml is a params document: its syntax
+    error is reported with its line, not as "not an AmneziaWG conf". Any
+    other name is told apart by content; one that is neither says why as
+    each."""
+    new = tmp_path / name
+    new.write_bytes(content)
+    code, out, err = run("plan", "--to", str(new), "-i", str(DEMO))
+    assert code == 2 and out == ""
+    assert err.startswith(f"awgcheck: error: --to {new}: {tmp_path / said}"), err
