@@ -87,6 +87,7 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
         run.refuse_broken_source(rules, source_name, source_doc, profile)
         collector, read = run.with_node(node, run_options)
         try:
+            read = run.with_checked_documents(collector, read, run_options)
             if do_reload and isinstance(collector, LocalTreeCollector):
                 raise UsageError(f"{node.name}: a local node tree has no interface to "
                                  "reload; --reload needs an SSH node")

@@ -12,16 +12,24 @@ fails a rule at ``error`` or above that does not compare with a source
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from awgcheck import engine, params
 from awgcheck.collect.base import Collector
+from awgcheck.documents.base import DocumentKind
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import AwgcheckError, CollectError, ParseError
 from awgcheck.fix import plan as planning
 from awgcheck.inventory import Inventory, Node
 from awgcheck.model import ArtifactKind, Finding, Level, ParamDocument, Severity
-from awgcheck.nodes import CollectorFactory, RunOptions, open_collector, read_source_file
+from awgcheck.nodes import (
+    CollectorFactory,
+    RunOptions,
+    open_collector,
+    read_documents,
+    read_source_file,
+)
 from awgcheck.parse import awgconf
 from awgcheck.rotation.verify import judges_param_set
 from awgcheck.ruleset.load import Rule
@@ -37,13 +45,18 @@ class FixRefused(AwgcheckError):
 
 @dataclass(frozen=True)
 class NodeConf:
-    """One node's conf as read: its bytes, and their parse."""
+    """One node's conf as read: its bytes, and their parse; with
+    :func:`with_checked_documents`, also the node's other documents as
+    ``check`` reads them (its compose project) and what reading them said,
+    for judging the fixed conf as ``check`` will."""
 
     node: Node
     path: str  # on the node
     where: str  # as messages name it (host:path, a tree's file)
     data: bytes
     conf: awgconf.AwgConf
+    others: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
+    reading: tuple[Finding, ...] = ()  # the other kinds' findings about their reading
 
     @property
     def sha256(self) -> str:
@@ -84,6 +97,23 @@ def with_node(node: Node, options: RunOptions, factory: CollectorFactory = open_
     except BaseException:
         collector.close()
         raise
+
+
+def with_checked_documents(collector: Collector, read: NodeConf,
+                           options: RunOptions) -> NodeConf:
+    """``read`` with the node's other documents, read as ``check`` reads
+    them (:data:`awgcheck.documents.registry.DOCUMENTS` but the conf,
+    already read), so the re-check after the fix runs every rule ``check``
+    runs on the node; a node whose other documents cannot be read (a lost
+    connection) is refused."""
+    kinds: dict[ArtifactKind, DocumentKind] = {
+        kind: doc for kind, doc in DOCUMENTS.items() if kind is not ArtifactKind.CONF}
+    try:
+        found = read_documents(collector, read.node, options, kinds)
+    except (CollectError, ParseError) as exc:
+        raise FixRefused(f"{read.node.name}: cannot be read: {exc}") from None
+    assert found.documents is not None  # read_documents reads, or raises
+    return replace(read, others=dict(found.documents.docs), reading=found.findings)
 
 
 def read_source(fleet: Inventory, options: RunOptions,
@@ -128,11 +158,14 @@ def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument
 
 def remaining(rules: Sequence[Rule], read: NodeConf, data: bytes, source_name: str,
               source: ParamDocument, profile: str) -> tuple[Finding, ...]:
-    """What ``check`` would fail on the node once its conf holds ``data``."""
+    """What ``check`` would fail on the node once its conf holds ``data``:
+    every rule on the fixed conf and the node's other documents (a compose
+    listener fix cannot change is still listed), and what reading those said."""
     fixed = awgconf.parse(data, read.where)
-    findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name,
-                                                            {ArtifactKind.CONF: fixed})],
+    docs = {**read.others, ArtifactKind.CONF: fixed}
+    findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name, docs)],
                                engine.Source(source_name, source), profile)
+    findings.extend(read.reading)
     return tuple(f for f in findings if f.failed and f.severity.at_least(FAIL_AT))
 
 
