@@ -242,3 +242,25 @@ def test_fix_output_is_plain_text_whatever_the_conf_holds(tmp_path: Path) -> Non
     assert [(m["param"], m["line"]) for m in result["manual"]] == [("S4", 13)]
     fixed = apply_with("patch", tmp_path / "nodes" / "edge", result["diff"].encode())
     assert_only_edited(conf, fixed, result["edits"])
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    (b"I2 = <b 0x01\x1b[31m> <r 4>", "the line holds a control character, which awgcheck "
+                                     "never prints or writes (it could drive the terminal"),
+    (b"I2 = <b 0x01> <r 4> # caf\xe9", "the line holds bytes that are not UTF-8, which "
+                                        "awgcheck never prints or writes"),
+    (b"I2 = <r 4> # old PrivateKey = " + b"A" * 43 + b"=",
+     "the line holds a secret, which awgcheck never prints or writes"),
+], ids=["control-character", "not-utf8", "secret"])
+def test_fix_names_why_a_line_is_left_to_a_person(tmp_path: Path, line: bytes,
+                                                  why: str) -> None:
+    """A line fix will not print or write is left to a person with the
+    reason it is hidden: a control character is not called a secret."""
+    conf = sub(b"\nHeaderProtectionKey", b"\n" + line + b"\nHeaderProtectionKey")(BERLIN)
+    inventory = make_fleet(tmp_path, conf)
+    result = fix_json(inventory)
+    [manual] = [m for m in result["manual"] if m["param"] == "I2"]
+    assert manual["why"].startswith(f"the source does not set it; {why}")
+    assert manual["why"].endswith(": change it by hand")
+    done = awgcheck("fix", "edge", "-i", str(inventory))
+    assert f"I2: the source does not set it; {why}".encode() in done.stderr
