@@ -22,6 +22,8 @@ from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import AwgcheckError, CollectError, ParseError
 from awgcheck.fix import plan as planning
 from awgcheck.inventory import Inventory, Node
+from awgcheck.mesh import fleet as mesh_fleet
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import ArtifactKind, Finding, Level, ParamDocument, Severity
 from awgcheck.nodes import (
     CollectorFactory,
@@ -156,21 +158,34 @@ def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument
                          "fix will not copy its values to a node")
 
 
+def _mesh(fleet: Inventory, name: str, docs: Mapping[ArtifactKind, ParamDocument],
+          source_name: str, source: ParamDocument) -> Mesh | None:
+    """The mesh ``check --node NAME`` judges the node in: of the node and
+    the source node it reads to compare with (None without ``mesh:``)."""
+    read = {name: docs}
+    if source_name == fleet.source_node and source_name != name:
+        read[source_name] = {ArtifactKind.CONF: source}
+    return mesh_fleet.of_run(fleet, read)
+
+
 def remaining(rules: Sequence[Rule], read: NodeConf, data: bytes, source_name: str,
-              source: ParamDocument, profile: str) -> tuple[Finding, ...]:
+              source: ParamDocument, profile: str, *,
+              fleet: Inventory | None = None) -> tuple[Finding, ...]:
     """What ``check`` would fail on the node once its conf holds ``data``:
     every rule on the fixed conf and the node's other documents (a compose
-    listener fix cannot change is still listed), and what reading those said."""
+    listener fix cannot change is still listed), the mesh rules when
+    ``fleet`` declares a mesh, and what reading the documents said."""
     fixed = awgconf.parse(data, read.where)
     docs = {**read.others, ArtifactKind.CONF: fixed}
+    mesh = None if fleet is None else _mesh(fleet, read.node.name, docs, source_name, source)
     findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name, docs)],
-                               engine.Source(source_name, source), profile)
+                               engine.Source(source_name, source), profile, mesh=mesh)
     findings.extend(read.reading)
     return tuple(f for f in findings if f.failed and f.severity.at_least(FAIL_AT))
 
 
 def fix(rules: Sequence[Rule], read: NodeConf, source_name: str, source: ParamDocument,
-        profile: str) -> Fix:
+        profile: str, *, fleet: Inventory | None = None) -> Fix:
     """The edit for ``read`` under ``profile``, and what would still fail.
 
     Under ``protocol`` a side-local param is left as it is, unless its
@@ -180,7 +195,7 @@ def fix(rules: Sequence[Rule], read: NodeConf, source_name: str, source: ParamDo
     names = planning.targets(profile)
     for _ in range(2):
         plan = planning.plan(read.data, read.conf, source, names)
-        left = remaining(rules, read, plan.data, source_name, source, profile)
+        left = remaining(rules, read, plan.data, source_name, source, profile, fleet=fleet)
         failing = {f.param for f in left if f.param in params.SIDE_LOCAL_PARAMS}
         more = tuple(sorted(failing - set(names), key=params.SIDE_LOCAL_PARAMS.index))
         if not more:
