@@ -57,9 +57,10 @@ def plan(new_path: Path, inventory_path: Path, fail_on: str, fmt: str,
     after each step.
 
     NEW is refused (exit 2) when it fails a rule that judges a param set on
-    its own (the shipped constraint rules; --rules replaces them) at or
-    above --fail-on, naming the rule; so is a source of truth that cannot
-    be read.
+    its own (the shipped constraint rules, and for a conf conf-loads and
+    the hazard rules, as check runs them; --rules replaces them) at or
+    above --fail-on, naming the rule and line; so is a source of truth that
+    cannot be read.
     """
     rules = constraint_rules(load_rules(rule_paths))
     try:
