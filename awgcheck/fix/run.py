@@ -5,8 +5,10 @@ same rules ``check`` runs.
 Refused (:class:`FixRefused`, nothing changed): a node or source that
 cannot be read, a node conf that does not load (``awg-quick up`` would
 reject it: what it needs is not a param edit), and a source that itself
-fails a rule at ``error`` or above that does not compare with a source
-(the constraint rules: copying a broken value to every node spreads it).
+fails a rule at ``error`` or above that judges it as a param set
+(:func:`awgcheck.rotation.verify.judges_param_set`: the constraint rules,
+and for a conf conf-loads and the hazards; copying a broken value to every
+node spreads it).
 """
 
 from __future__ import annotations
