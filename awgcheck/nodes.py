@@ -129,13 +129,15 @@ def read_node(node: Node, options: RunOptions,
     if options.expires_at is None:
         options = replace(options, expires_at=time.monotonic() + options.timeout)
     return with_collector(node, options, factory,
-                          lambda collector: _read_documents(collector, node, options, documents),
+                          lambda collector: read_documents(collector, node, options, documents),
                           lambda error: NodeRead(node, None, error,
                                                  expires_at=options.expires_at))
 
 
-def _read_documents(collector: Collector, node: Node, options: RunOptions,
-                    documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
+def read_documents(collector: Collector, node: Node, options: RunOptions,
+                   documents: Mapping[ArtifactKind, DocumentKind]) -> NodeRead:
+    """The ``documents`` ``node`` wants, read through its open collector
+    (which the caller closes); raises as the kinds' readers do."""
     docs: dict[ArtifactKind, ParamDocument] = {}
     missing: list[Missing] = []
     findings: list[Finding] = []
@@ -182,7 +184,7 @@ def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = N
 
 def read_source_file(path: Path) -> ParamDocument:
     """The source of truth from a file: a conf, or a params document (told
-    apart by content, so the file name does not matter)."""
+    apart by name or content, see :func:`awgcheck.documents.params.parse_source`)."""
     try:
         return params.read_source(path)
     except CollectError as exc:

@@ -87,16 +87,18 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
         run.refuse_broken_source(rules, source_name, source_doc, profile)
         collector, read = run.with_node(node, run_options)
         try:
+            read = run.with_checked_documents(collector, read, run_options)
             if do_reload and isinstance(collector, LocalTreeCollector):
                 raise UsageError(f"{node.name}: a local node tree has no interface to "
                                  "reload; --reload needs an SSH node")
-            result = run.fix(rules, read, source_name, source_doc, profile)
+            result = run.fix(rules, read, source_name, source_doc, profile, fleet=fleet_file)
             view = FixView(node.name, read.path, read.where, result.plan, result.remaining,
                            applying.reload_command(read) if result.plan.changes_values else "")
             if do_apply and result.plan.changes:
                 done = applying.apply(
                     collector, result, lambda data: run.remaining(
-                        rules, read, data, source_name, source_doc, profile),
+                        rules, read, data, source_name, source_doc, profile,
+                        fleet=fleet_file),
                     lock_timeout, do_reload)
                 view = replace(view, applied=True, backup=done.backup,
                                remaining=done.remaining, reloaded=done.reloaded,

@@ -34,7 +34,9 @@ from awgcheck.rotation.verify import at_least, constraint_rules, describe, viola
 @click.command()
 @click.option("--to", "new_path", type=click.Path(path_type=Path), required=True,
               metavar="NEW", help="The new params: a conf or a params document (epoch or "
-                                  "registration JSON/YAML), e.g. from `params generate`.")
+                                  "registration JSON/YAML), e.g. from `params generate`; "
+                                  "a file named .json/.yaml/.yml is a params document, "
+                                  "any other is told apart by content.")
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               required=True, help="The fleet; its source of truth holds the current params.")
 @click.option("--fail-on", type=click.Choice(SEVERITIES), default="warning", show_default=True,
@@ -55,9 +57,10 @@ def plan(new_path: Path, inventory_path: Path, fail_on: str, fmt: str,
     after each step.
 
     NEW is refused (exit 2) when it fails a rule that judges a param set on
-    its own (the shipped constraint rules; --rules replaces them) at or
-    above --fail-on, naming the rule; so is a source of truth that cannot
-    be read.
+    its own (the shipped constraint rules, and for a conf conf-loads and
+    the hazard rules, as check runs them; --rules replaces them) at or
+    above --fail-on, naming the rule and line; so is a source of truth that
+    cannot be read.
     """
     rules = constraint_rules(load_rules(rule_paths))
     try:

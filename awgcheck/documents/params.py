@@ -2,8 +2,9 @@
 of truth.
 
 Nodes are not read for one: it is the source a fleet is compared with, from
-a local file that may just as well be a conf. The two are told apart by
-content, so the file name does not matter.
+a local file that may just as well be a conf. A file named ``.json``,
+``.yaml`` or ``.yml`` is a params document; any other is told apart by
+content, and one that is neither says why as each.
 """
 
 from __future__ import annotations
@@ -23,9 +24,16 @@ control plane's API returned)."""
 
 
 def parse_source(data: bytes, path: str) -> ParamDocument:
-    """``data`` as a params document when it looks like one, else as a conf."""
-    if paramsdoc.looks_like_params(data):
+    """``data`` as a params document when it is named or looks like one
+    (:func:`awgcheck.parse.paramsdoc.looks_like_params`), else as a conf;
+    ``ParseError`` when it is neither, saying why as each (a YAML document
+    with a syntax error is not a mapping, and no conf either)."""
+    if paramsdoc.looks_like_params(data, path):
         return paramsdoc.parse_source(data, path)
+    if not awgconf.looks_like_conf(data):
+        why = paramsdoc.parse(data, path).refusal
+        raise ParseError(f"{path}: neither an AmneziaWG conf (no [Interface]/[Peer] header "
+                         f"or Key = value lines) nor a params document ({why})")
     return awgconf.parse(data, path)
 
 

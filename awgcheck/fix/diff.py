@@ -122,7 +122,7 @@ def _range(before: int, count: int) -> str:
 
 
 def _line(mark: str, body: bytes, end: bytes) -> str:
-    text = body.decode("utf-8")  # only plain lines are shown (text.shown_safely)
+    text = body.decode("utf-8")  # only plain lines are shown (text.hidden)
     if not end:
         return f"{mark}{text}\n{NO_NEWLINE}"
     return f"{mark}{text}{end.decode('ascii')}"

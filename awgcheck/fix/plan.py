@@ -132,7 +132,8 @@ class _Builder:
     def __init__(self, data: bytes, conf: AwgConf) -> None:
         self.conf = conf
         self.lines = text.split(data)
-        self.safe = text.shown_safely(self.lines, conf)
+        self.hidden = text.hidden(self.lines, conf)
+        self.safe = text.shown_safely(self.lines, self.hidden)
         self.eol = b"\r\n" if conf.facts.crlf else b"\n"
         self.edits: list[Edit] = []
         self.manual: list[Manual] = []
@@ -214,8 +215,7 @@ class _Builder:
         if entry.line in self.safe:
             return True
         self._manual(entry.name or entry.key, entry.line,
-                     f"{why}; the line holds a secret, which awgcheck never prints or "
-                     "writes: change it by hand")
+                     f"{why}; {self.hidden[entry.line]}: change it by hand")
         return False
 
     def _old(self, number: int) -> str:

@@ -4,7 +4,7 @@ to stderr, :func:`notes`), or everything as one JSON object.
 The plan is kept out of the escaping every format gets
 (:class:`~awgcheck.report.registry.Formats`): a diff must hold the conf's
 exact bytes to apply, and it only ever shows lines that are plain text
-and hold no secret (:func:`awgcheck.fix.text.shown_safely`)."""
+and hold no secret (:func:`awgcheck.fix.text.hidden`)."""
 
 from __future__ import annotations
 

@@ -5,24 +5,37 @@ same rules ``check`` runs.
 Refused (:class:`FixRefused`, nothing changed): a node or source that
 cannot be read, a node conf that does not load (``awg-quick up`` would
 reject it: what it needs is not a param edit), and a source that itself
-fails a rule at ``error`` or above that does not compare with a source
-(the constraint rules: copying a broken value to every node spreads it).
+fails a rule at ``error`` or above that judges it as a param set
+(:func:`awgcheck.rotation.verify.judges_param_set`: the constraint rules,
+and for a conf conf-loads and the hazards; copying a broken value to every
+node spreads it).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from awgcheck import engine, params
 from awgcheck.collect.base import Collector
+from awgcheck.documents.base import DocumentKind
+from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import AwgcheckError, CollectError, ParseError
 from awgcheck.fix import plan as planning
 from awgcheck.inventory import Inventory, Node
+from awgcheck.mesh import fleet as mesh_fleet
+from awgcheck.mesh.model import Mesh
 from awgcheck.model import ArtifactKind, Finding, Level, ParamDocument, Severity
-from awgcheck.nodes import CollectorFactory, RunOptions, open_collector, read_source_file
+from awgcheck.nodes import (
+    CollectorFactory,
+    RunOptions,
+    open_collector,
+    read_documents,
+    read_source_file,
+)
 from awgcheck.parse import awgconf
+from awgcheck.rotation.verify import judges_param_set
 from awgcheck.ruleset.load import Rule
 
 FAIL_AT = Severity.ERROR
@@ -36,13 +49,18 @@ class FixRefused(AwgcheckError):
 
 @dataclass(frozen=True)
 class NodeConf:
-    """One node's conf as read: its bytes, and their parse."""
+    """One node's conf as read: its bytes, and their parse; with
+    :func:`with_checked_documents`, also the node's other documents as
+    ``check`` reads them (its compose project) and what reading them said,
+    for judging the fixed conf as ``check`` will."""
 
     node: Node
     path: str  # on the node
     where: str  # as messages name it (host:path, a tree's file)
     data: bytes
     conf: awgconf.AwgConf
+    others: Mapping[ArtifactKind, ParamDocument] = field(default_factory=dict)
+    reading: tuple[Finding, ...] = ()  # the other kinds' findings about their reading
 
     @property
     def sha256(self) -> str:
@@ -85,6 +103,23 @@ def with_node(node: Node, options: RunOptions, factory: CollectorFactory = open_
         raise
 
 
+def with_checked_documents(collector: Collector, read: NodeConf,
+                           options: RunOptions) -> NodeConf:
+    """``read`` with the node's other documents, read as ``check`` reads
+    them (:data:`awgcheck.documents.registry.DOCUMENTS` but the conf,
+    already read), so the re-check after the fix runs every rule ``check``
+    runs on the node; a node whose other documents cannot be read (a lost
+    connection) is refused."""
+    kinds: dict[ArtifactKind, DocumentKind] = {
+        kind: doc for kind, doc in DOCUMENTS.items() if kind is not ArtifactKind.CONF}
+    try:
+        found = read_documents(collector, read.node, options, kinds)
+    except (CollectError, ParseError) as exc:
+        raise FixRefused(f"{read.node.name}: cannot be read: {exc}") from None
+    assert found.documents is not None  # read_documents reads, or raises
+    return replace(read, others=dict(found.documents.docs), reading=found.findings)
+
+
 def read_source(fleet: Inventory, options: RunOptions,
                 factory: CollectorFactory = open_collector) -> tuple[str, ParamDocument]:
     """The source of truth (a file, or the source node's conf), or a refusal."""
@@ -111,9 +146,11 @@ def refuse_unloadable(read: NodeConf) -> None:
 
 def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument,
                          profile: str) -> None:
-    """The source must pass every rule that does not compare with it."""
+    """The source must pass every rule that judges it as a param set (not
+    private-key-present: a source conf may hold params only, as
+    ``params generate`` writes one)."""
     kind = ArtifactKind.CONF if isinstance(source, awgconf.AwgConf) else ArtifactKind.PARAMS
-    own = [rule for rule in rules if not rule.needs_source]
+    own = [rule for rule in rules if judges_param_set(rule)]
     findings = engine.evaluate(own, [engine.NodeDocuments(name, {kind: source}, is_source=True)],
                                engine.Source(name, source), profile)
     broken = [f for f in findings if f.failed and f.severity.at_least(FAIL_AT)]
@@ -123,18 +160,34 @@ def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument
                          "fix will not copy its values to a node")
 
 
+def _mesh(fleet: Inventory, name: str, docs: Mapping[ArtifactKind, ParamDocument],
+          source_name: str, source: ParamDocument) -> Mesh | None:
+    """The mesh ``check --node NAME`` judges the node in: of the node and
+    the source node it reads to compare with (None without ``mesh:``)."""
+    read = {name: docs}
+    if source_name == fleet.source_node and source_name != name:
+        read[source_name] = {ArtifactKind.CONF: source}
+    return mesh_fleet.of_run(fleet, read)
+
+
 def remaining(rules: Sequence[Rule], read: NodeConf, data: bytes, source_name: str,
-              source: ParamDocument, profile: str) -> tuple[Finding, ...]:
-    """What ``check`` would fail on the node once its conf holds ``data``."""
+              source: ParamDocument, profile: str, *,
+              fleet: Inventory | None = None) -> tuple[Finding, ...]:
+    """What ``check`` would fail on the node once its conf holds ``data``:
+    every rule on the fixed conf and the node's other documents (a compose
+    listener fix cannot change is still listed), the mesh rules when
+    ``fleet`` declares a mesh, and what reading the documents said."""
     fixed = awgconf.parse(data, read.where)
-    findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name,
-                                                            {ArtifactKind.CONF: fixed})],
-                               engine.Source(source_name, source), profile)
+    docs = {**read.others, ArtifactKind.CONF: fixed}
+    mesh = None if fleet is None else _mesh(fleet, read.node.name, docs, source_name, source)
+    findings = engine.evaluate(rules, [engine.NodeDocuments(read.node.name, docs)],
+                               engine.Source(source_name, source), profile, mesh=mesh)
+    findings.extend(read.reading)
     return tuple(f for f in findings if f.failed and f.severity.at_least(FAIL_AT))
 
 
 def fix(rules: Sequence[Rule], read: NodeConf, source_name: str, source: ParamDocument,
-        profile: str) -> Fix:
+        profile: str, *, fleet: Inventory | None = None) -> Fix:
     """The edit for ``read`` under ``profile``, and what would still fail.
 
     Under ``protocol`` a side-local param is left as it is, unless its
@@ -144,7 +197,7 @@ def fix(rules: Sequence[Rule], read: NodeConf, source_name: str, source: ParamDo
     names = planning.targets(profile)
     for _ in range(2):
         plan = planning.plan(read.data, read.conf, source, names)
-        left = remaining(rules, read, plan.data, source_name, source, profile)
+        left = remaining(rules, read, plan.data, source_name, source, profile, fleet=fleet)
         failing = {f.param for f in left if f.param in params.SIDE_LOCAL_PARAMS}
         more = tuple(sorted(failing - set(names), key=params.SIDE_LOCAL_PARAMS.index))
         if not more:

@@ -49,35 +49,46 @@ def join(lines: Sequence[RawLine]) -> bytes:
     return b"".join(line.data for line in lines)
 
 
-def shown_safely(lines: Sequence[RawLine], conf: AwgConf) -> frozenset[int]:
-    """The line numbers whose bytes may be printed.
+SECRET = "the line holds a secret, which awgcheck never prints or writes"
+CONTROL = ("the line holds a control character, which awgcheck never prints or writes "
+           "(it could drive the terminal the diff is shown on)")
+NOT_UTF8 = "the line holds bytes that are not UTF-8, which awgcheck never prints or writes"
 
-    A key line only if the parser kept it as written: it replaces every
-    secret (a PrivateKey's value, a key pasted into a PostUp, a line naming
-    a password) by its digest at the door, so a line it stored otherwise
-    than read holds one. A comment only if :func:`awgcheck.secrecy.scrub`
-    finds nothing to hide in it (the parser keeps comments as they are, and
-    a commented-out old ``# PrivateKey = ...`` is still a key). Any line
-    only if it is plain text: a control character or a byte that is not
-    UTF-8 (in a comment, say) would drive the terminal the diff is shown
-    on. Other lines are never shown, changed or used as diff context."""
+
+def hidden(lines: Sequence[RawLine], conf: AwgConf) -> dict[int, str]:
+    """The line numbers whose bytes may not be printed, each with why
+    (:data:`SECRET`, :data:`CONTROL`, :data:`NOT_UTF8`).
+
+    A key line is shown only if the parser kept it as written: it replaces
+    every secret (a PrivateKey's value, a key pasted into a PostUp, a line
+    naming a password) by its digest at the door, so a line it stored
+    otherwise than read holds one. A comment only if
+    :func:`awgcheck.secrecy.scrub` finds nothing to hide in it (the parser
+    keeps comments as they are, and a commented-out old ``# PrivateKey =
+    ...`` is still a key). Any line only if it is plain text: a control
+    character or a byte that is not UTF-8 (in a comment, say) would drive
+    the terminal the diff is shown on. Hidden lines are never shown,
+    changed or used as diff context."""
     stored: Mapping[int, awgconf.Line] = {line.number: line for line in conf.lines}
-    safe = set()
+    found: dict[int, str] = {}
     for number, line in enumerate(lines, start=1):
         kept = stored.get(number)
         if kept is None or kept.raw != line.body + line.end.removesuffix(b"\n"):
+            found[number] = SECRET
             continue
-        shown = _plain(line.body)
-        if shown is not None and (kept.kind is awgconf.LineKind.KEY or scrub(shown) == shown):
-            safe.add(number)
-    return frozenset(safe)
+        try:
+            decoded = line.body.decode("utf-8")
+        except UnicodeDecodeError:
+            found[number] = NOT_UTF8
+            continue
+        if not all(ch == "\t" or ch.isprintable() for ch in decoded):
+            found[number] = CONTROL  # a tab is fine
+        elif kept.kind is not awgconf.LineKind.KEY and scrub(decoded) != decoded:
+            found[number] = SECRET
+    return found
 
 
-def _plain(body: bytes) -> str | None:
-    """``body`` as text, if it is valid UTF-8 without a control character
-    (a tab is fine)."""
-    try:
-        decoded = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return decoded if all(ch == "\t" or ch.isprintable() for ch in decoded) else None
+def shown_safely(lines: Sequence[RawLine], hide: Mapping[int, str]) -> frozenset[int]:
+    """The line numbers whose bytes may be printed: those not in ``hide``
+    (:func:`hidden`)."""
+    return frozenset(n for n in range(1, len(lines) + 1) if n not in hide)

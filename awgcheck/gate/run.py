@@ -97,11 +97,11 @@ def _inside(repo: Path, path: Path) -> bool:
 
 
 def parse_document(data: bytes, consumer: Consumer) -> tuple[ArtifactKind, ParamDocument]:
-    """Parse by kind; the source of truth is told apart by content. A
+    """Parse by kind; the source of truth is told apart by name or content. A
     template is parsed as one: its placeholders are marked, and every check
     skips them ("not compared: S4 is a template placeholder")."""
     if consumer.kind == "params" or (consumer.kind == "source"
-                                     and paramsdoc.looks_like_params(data)):
+                                     and paramsdoc.looks_like_params(data, consumer.path)):
         doc = (paramsdoc.parse_source(data, consumer.path) if consumer.kind == "source"
                else paramsdoc.parse(data, consumer.path))
         return ArtifactKind.PARAMS, doc

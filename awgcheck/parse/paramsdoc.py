@@ -113,10 +113,19 @@ class ParamsDoc:
         return None
 
 
-def looks_like_params(data: bytes) -> bool:
-    """Does ``data`` hold a JSON/YAML mapping (a params document or an error
-    reply) rather than a conf? A conf is never a YAML mapping: its
-    ``[Interface]`` header is a flow sequence followed by more text."""
+DOCUMENT_SUFFIXES = (".json", ".yaml", ".yml")
+"""A file named so is a params document, whatever it holds: a syntax error
+in it is reported as one, not as "not an AmneziaWG conf"."""
+
+
+def looks_like_params(data: bytes, name: str = "") -> bool:
+    """Is ``data`` (named ``name``) a params document rather than a conf?
+    By name: one ending in :data:`DOCUMENT_SUFFIXES`. Else by content: a
+    JSON/YAML mapping (a params document or an error reply); a conf is
+    never one, its ``[Interface]`` header being a flow sequence followed by
+    more text."""
+    if name.lower().endswith(DOCUMENT_SUFFIXES):
+        return True
     try:
         return isinstance(_compose(data.decode("utf-8-sig")), yaml.MappingNode)
     except (UnicodeDecodeError, yaml.YAMLError):

@@ -1,10 +1,14 @@
 """Judging a param set with the real rules, not a copy of the constraints.
 
-The rules that judge a param set on its own are the ones a params document
-is checked with that need no source of truth: in the shipped catalog, every
-rule of rules/constraints.yaml plus ``params-document-valid``. A document is
-judged as the kind it was read as (a conf, a params document), through
-:func:`awgcheck.engine.evaluate`, exactly as ``check`` and ``gate`` judge one.
+The rules that judge a param set on its own are the ones ``check`` runs on
+a conf or a params document that need no source of truth and are about the
+params or the file, not about a node: in the shipped catalog, every rule of
+rules/constraints.yaml, ``params-document-valid`` for a document, and for a
+conf ``conf-loads`` and the hazard rules (a BOM, ``S4 = 0x10``, ``J1``, an
+empty value, S4 under ``[Peer]``). ``private-key-present`` is not one: a
+param set written as a conf holds no key of its own. A document is judged
+as the kind it was read as, through :func:`awgcheck.engine.evaluate`,
+exactly as ``check`` and ``gate`` judge one.
 """
 
 from __future__ import annotations
@@ -17,11 +21,26 @@ from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.rotation.generate import ParamSet
 from awgcheck.ruleset.load import Rule, RuleSet
 
+_PARAM_SET_KINDS = (ArtifactKind.CONF, ArtifactKind.PARAMS)
+
+_PARAM_SET_KEYS = frozenset((*params.OBFUSCATION_PARAMS, *params.LEGACY_KEYS))
+"""What a param set may hold (a 1.5 key by mistake, which a rule refuses)."""
+
+
+def judges_param_set(rule: Rule) -> bool:
+    """Does ``rule`` judge a conf or params document as a param set: it
+    needs no source, and it reads the whole file, every key, or a key a
+    param set holds (not only a node's own, such as PrivateKey)?"""
+    select = rule.select
+    about_params = (select.all_params or not select.params
+                    or not _PARAM_SET_KEYS.isdisjoint(select.params))
+    return (about_params and not rule.needs_source
+            and not set(select.artifacts).isdisjoint(_PARAM_SET_KINDS))
+
 
 def constraint_rules(rules: RuleSet) -> tuple[Rule, ...]:
     """The rules of ``rules`` that judge a param set without a source."""
-    return tuple(rule for rule in rules.rules
-                 if ArtifactKind.PARAMS in rule.select.artifacts and not rule.needs_source)
+    return tuple(rule for rule in rules.rules if judges_param_set(rule))
 
 
 def violations(doc: ParamDocument, kind: ArtifactKind,
@@ -40,9 +59,12 @@ def at_least(findings: Sequence[Finding], threshold: Severity) -> tuple[list[Fin
 
 
 def describe(finding: Finding) -> str:
-    """``rule h-min (H1): ...``: a violation as an error message names it."""
-    param = f" ({finding.param})" if finding.param else ""
-    return f"rule {finding.rule}{param}: {finding.message}"
+    """``rule h-min (H1, line 12): ...``: a violation as an error message
+    names it (the line where the document has one)."""
+    line = finding.location.line if finding.location is not None else None
+    where = [part for part in (finding.param, f"line {line}" if line else None) if part]
+    named = f" ({', '.join(where)})" if where else ""
+    return f"rule {finding.rule}{named}: {finding.message}"
 
 
 def _diagnostics(doc: ParamDocument) -> tuple[Diagnostic, ...]:

@@ -5,6 +5,7 @@ that ``check`` passes, with no other byte changed and no secret printed."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -188,6 +189,25 @@ def test_fix_refuses_a_source_that_breaks_its_own_rules(tmp_path: Path) -> None:
         BERLIN)
 
 
+def test_fix_takes_a_source_conf_of_params_only(tmp_path: Path) -> None:
+    """A source conf as ``params generate`` writes it holds no PrivateKey:
+    a param set is judged as one, not as a node (private-key-present is
+    not its rule), so fix copies its values and refuses only what breaks
+    them."""
+    inventory = make_fleet(tmp_path, PLANTED["must-match-drift"](BERLIN))
+    generated = tmp_path / "generated.conf"
+    assert awgcheck("params", "generate", "--generation", "3.1",
+                    "-o", str(generated)).returncode == 0
+    done = awgcheck("fix", "edge", "-i", str(inventory), "--source", str(generated))
+    assert done.returncode in (0, 1) and b"fix refused" not in done.stderr, done.stderr
+    assert b"+S4 = " in done.stdout
+    generated.write_text(re.sub(r"(?m)^S4 = .*$", "S4 = 70000", generated.read_text()))
+    done = awgcheck("fix", "edge", "-i", str(inventory), "--source", str(generated))
+    assert done.returncode == REFUSED
+    assert b"fails its own rules (conf-loads: awg setconf would reject line" in done.stderr
+    assert b"private-key-present" not in done.stderr
+
+
 def test_fix_refuses_a_node_it_cannot_read(tmp_path: Path) -> None:
     inventory = make_fleet(tmp_path, BERLIN)
     (tmp_path / "nodes" / "edge" / CONF).unlink()
@@ -222,3 +242,25 @@ def test_fix_output_is_plain_text_whatever_the_conf_holds(tmp_path: Path) -> Non
     assert [(m["param"], m["line"]) for m in result["manual"]] == [("S4", 13)]
     fixed = apply_with("patch", tmp_path / "nodes" / "edge", result["diff"].encode())
     assert_only_edited(conf, fixed, result["edits"])
+
+
+@pytest.mark.parametrize(("line", "why"), [
+    (b"I2 = <b 0x01\x1b[31m> <r 4>", "the line holds a control character, which awgcheck "
+                                     "never prints or writes (it could drive the terminal"),
+    (b"I2 = <b 0x01> <r 4> # caf\xe9", "the line holds bytes that are not UTF-8, which "
+                                        "awgcheck never prints or writes"),
+    (b"I2 = <r 4> # old PrivateKey = " + b"A" * 43 + b"=",
+     "the line holds a secret, which awgcheck never prints or writes"),
+], ids=["control-character", "not-utf8", "secret"])
+def test_fix_names_why_a_line_is_left_to_a_person(tmp_path: Path, line: bytes,
+                                                  why: str) -> None:
+    """A line fix will not print or write is left to a person with the
+    reason it is hidden: a control character is not called a secret."""
+    conf = sub(b"\nHeaderProtectionKey", b"\n" + line + b"\nHeaderProtectionKey")(BERLIN)
+    inventory = make_fleet(tmp_path, conf)
+    result = fix_json(inventory)
+    [manual] = [m for m in result["manual"] if m["param"] == "I2"]
+    assert manual["why"].startswith(f"the source does not set it; {why}")
+    assert manual["why"].endswith(": change it by hand")
+    done = awgcheck("fix", "edge", "-i", str(inventory))
+    assert f"I2: the source does not set it; {why}".encode() in done.stderr

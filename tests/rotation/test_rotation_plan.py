@@ -248,10 +248,87 @@ def test_plan_fail_on_sets_which_rule_failures_refuse_new() -> None:
 @pytest.mark.parametrize("fmt", ["markdown", "json", "table"])
 def test_plan_escapes_control_characters_from_new(tmp_path: Path, fmt: str) -> None:
     """An I1 carrying a terminal escape reaches the plan as text, never as
-    a control character."""
-    server = (paths.DEMO / "nodes" / "server" / CONF).read_text()
-    new = tmp_path / "new.conf"
-    new.write_text(re.sub(r"(?m)^I1 = .*$", "I1 = <b 0x01> \x1b]52;c;aGk=\x07 <r 2>", server))
+    a control character (a params document: a conf with it does not pass
+    i-tag-format, see below)."""
+    doc = json.loads((ASSETS / "swap-h1-h2.json").read_text())
+    doc["params"]["I1"] = "<b 0x01\x1bc\x07> <r 2>"
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps(doc))
     code, out, _ = run("plan", "--to", str(new), "-i", str(DEMO), "--format", fmt)
     assert code == 0 and "I1" in out
     assert "\x1b" not in out and "\x07" not in out
+
+
+def _generated_conf(tmp_path: Path) -> str:
+    good = tmp_path / "good.conf"
+    assert run("params", "generate", "--generation", "3.1", "-o", str(good))[0] == 0
+    return good.read_text()
+
+
+def _line_of(text: str, marker: str) -> int:
+    return next(n for n, line in enumerate(text.splitlines(), start=1) if marker in line)
+
+
+# (edit of a generated conf, the rule that refuses it, the param, the line's marker)
+UNLOADABLE = {
+    "s4-over-u16": (lambda t: re.sub(r"(?m)^S4 = .*$", "S4 = 70000", t),
+                    "conf-loads", "S4", "S4 = 70000"),
+    "hex-number": (lambda t: re.sub(r"(?m)^S2 = .*$", "S2 = 0x10", t),
+                   "conf-loads", "S2", "S2 = 0x10"),
+    "bom": (lambda t: "\ufeff" + t, "bom", "", "\ufeff"),
+    "legacy-j1": (lambda t: re.sub(r"(?m)^Jc = .*$", r"\g<0>\nJ1 = 5", t),
+                  "legacy-keys", "J1", "J1 = 5"),
+    "empty-value": (lambda t: re.sub(r"(?m)^S4 = .*$", "S4 =", t),
+                    "empty-value", "S4", "S4 ="),
+    "param-in-peer": (lambda t: t + "[Peer]\nS4 = 18\n", "obfuscation-in-peer", "S4",
+                      "S4 = 18"),
+    "control-character": (lambda t: re.sub(r"(?m)^Jc = .*$",
+                                           "\\g<0>\nI2 = <b 0x01\x1bc> <r 4>", t),
+                          "i-tag-format", "I2", "I2 = "),
+}
+
+
+@pytest.mark.parametrize("case", UNLOADABLE, ids=list(UNLOADABLE))
+def test_plan_refuses_a_new_conf_the_rules_refuse_naming_file_line_param_and_rule(
+        tmp_path: Path, case: str) -> None:
+    """A NEW conf is judged by the rules ``check`` gives a conf (conf-loads
+    and the hazard rules as well as the constraints), as a params document
+    is by params-document-valid: one that does not load is not planned."""
+    edit, rule, param, marker = UNLOADABLE[case]
+    text = edit(_generated_conf(tmp_path))
+    new = tmp_path / "new.conf"
+    new.write_text(text, encoding="utf-8")
+    code, out, err = run("plan", "--to", str(new), "-i", str(DEMO))
+    assert code == 2 and out == "", err
+    assert err.startswith(f"awgcheck: error: --to {new}: the new params fail ")
+    assert f"rule {rule} (" in err and f"line {_line_of(text, marker)})" in err
+    assert param in err and "Traceback" not in err and "\x1b" not in err
+
+
+BAD_YAML = b"awg:\n  s1: 52\n  s2: [1\n"
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("new.yaml", BAD_YAML, "new.yaml: not a usable params document: line 4: not valid JSON "
+                           "or YAML: expected ',' or ']'"),
+    ("new.yml", b"[Interface]\nS1 = 52\n", "new.yml: not a usable params document: line 2: "
+                                           "not valid JSON or YAML"),
+    ("new.json", b"", "new.json: not a usable params document"),
+    ("new.txt", BAD_YAML, "new.txt: neither an AmneziaWG conf (no [Interface]/[Peer] header "
+                          "or Key = value lines) nor a params document (line 4: not valid "
+                          "JSON or YAML: expected ',' or ']'"),
+    ("new", b"hello\n", "new: neither an AmneziaWG conf (no [Interface]/[Peer] header or "
+                        "Key = value lines) nor a params document (line 1: a params document "
+                        "must be a mapping"),
+], ids=["yaml-syntax-error", "conf-named-yml", "empty-json", "yaml-named-txt", "neither"])
+def test_plan_names_why_new_is_no_document_by_its_name_or_content(
+        tmp_path: Path, name: str, content: bytes, said: str) -> None:
+    """A file named .json/.yaml/.yml is a params document: its syntax
+    error is reported with its line, not as "not an AmneziaWG conf". Any
+    other name is told apart by content; one that is neither says why as
+    each."""
+    new = tmp_path / name
+    new.write_bytes(content)
+    code, out, err = run("plan", "--to", str(new), "-i", str(DEMO))
+    assert code == 2 and out == ""
+    assert err.startswith(f"awgcheck: error: --to {new}: {tmp_path / said}"), err
