@@ -6,6 +6,7 @@ next of ``dump.1``, ``dump.2``... so rx can grow between two dumps.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,14 @@ exec {assets}/"$(basename "$0")" "$@"
 
 def with_(**changes: str) -> dict[str, str]:
     return {**SOURCE, **changes}
+
+
+def epoch_json(values: dict[str, str], epoch: int = 42) -> str:
+    """``values`` as the control plane's epoch document: numbers bare, as
+    ``params-document-valid`` wants them (a number sent as a string is a
+    broken source, which verify names instead of checking against)."""
+    params = {k: int(v) if v.isdigit() else v for k, v in values.items()}
+    return json.dumps({"epoch": epoch, "params": params})
 
 
 def conf_text(values: dict[str, str]) -> str:

@@ -15,10 +15,10 @@ import subprocess
 from pathlib import Path
 
 import paths
-from fake_node import AWGCHECK, SOURCE, FakeNode, with_
+from fake_node import AWGCHECK, SOURCE, FakeNode, epoch_json, with_
 
 DOC = paths.ROOT / "docs" / "installer.md"
-EPOCH = json.dumps({"epoch": 42, "params": SOURCE})
+EPOCH = epoch_json(SOURCE)
 DOC_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 
 # amneziawg-tools' awg-quick@.service, as installers write it.
