@@ -35,8 +35,8 @@ from awgcheck.triage.run import triage as run_triage
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory (YAML); NODE is one of its names.")
 @click.option("--against", metavar="SOURCE",
-              help="Source of truth: a conf file, an inventory node or ssh://... "
-                   "[default: the inventory's source].")
+              help="Source of truth: a conf or params document file, an inventory node or "
+                   "ssh://... [default: the inventory's source].")
 @format_option(FORMATS, help="table for a terminal, markdown for an incident channel, "
                              "json for tools.")
 @click.option("--probe", is_flag=True,

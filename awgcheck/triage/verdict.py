@@ -322,8 +322,8 @@ def _broken_source(sides: Sides, broken: Sequence[Finding], evidence: Evidence) 
     details = [f"Also broken in the source: {where}." for where, _ in said[1:]]
     details.append(f"The table compares {sides.node} with the source as it is; where the "
                    "source is wrong, its value is no guide.")
-    steps = tuple(FixStep(_fault_path(sides, finding), _fault_line(finding),
-                          _on_source(source, finding) + action)
+    # The path names the source's file (``host:/path`` on an SSH source).
+    steps = tuple(FixStep(_fault_path(sides, finding), _fault_line(finding), action)
                   for finding, (_, action) in zip(broken, said, strict=True))
     note = (f"Nothing is copied from the source while it fails its own rules; once it "
             f"passes them, compare {sides.node} with it again.")
@@ -360,13 +360,6 @@ def _stated(sides: Sides, finding: Finding) -> ParamValue | None:
     return next((v for v in stated.values()
                  if line is not None and v.location is not None and v.location.line == line),
                 None)
-
-
-def _on_source(source: str, finding: Finding) -> str:
-    """``on server: `` for a file on an SSH source, whose path alone reads
-    like the node's own conf."""
-    remote = finding.location is not None and finding.location.host is not None
-    return f"on {source}: " if remote else ""
 
 
 def _fault_path(sides: Sides, finding: Finding) -> str | None:

@@ -130,6 +130,7 @@ class FakeNode:
         return {**os.environ, "PATH": f"{self.bin}:{os.environ.get('PATH', '')}",
                 "AWGCHECK_FAKE_AWG_DIR": str(self.state)}
 
-    def awgcheck(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def awgcheck(self, *args: str, stdin: str | None = None,
+                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(AWGCHECK), *args], input=stdin, capture_output=True,
-                              text=True, env=self.env(), timeout=60, check=False)
+                              text=True, env=self.env(), timeout=60, check=False, cwd=cwd)
