@@ -115,6 +115,7 @@ def judge_source(source: SourceRead, rules: Sequence[Rule]) -> SourceRead:
     the fault, never copied to the node."""
     if source.doc is None:
         return source
+    # strict: check's and fix's default profile; triage has no --profile.
     return replace(source, faults=source_faults(rules, source.name or "the source",
                                                 source.doc, "strict"))
 
