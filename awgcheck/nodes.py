@@ -173,13 +173,28 @@ def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = N
     ``ad_hoc``'s key and known_hosts), or a name from ``fleet_file``.
     ``label`` is what the error names (the spec itself by default);
     ``or_file`` says the argument could also have been a file, so the
-    error says there is none."""
+    error says there is none: "file not found" when it looks like a path
+    (:func:`looks_like_path`) and no node has that name."""
     if spec.startswith("ssh://"):
         return node_from_url(spec, identity=ad_hoc.identity, known_hosts=ad_hoc.known_hosts)
+    named = fleet_file is not None and any(n.name == spec for n in fleet_file.nodes)
+    if or_file and not named and looks_like_path(spec):
+        problem = "not a file" if Path(spec).exists() else "file not found"
+        raise UsageError(f"{label}: {spec}: {problem}" if label else f"{spec}: {problem}")
     if fleet_file is None:
         hint = "to name a node, pass --inventory, or give ssh://user@host:port"
         raise UsageError(f"{label or spec}: " + (f"no such file ({hint})" if or_file else hint))
     return fleet_file.node(spec)
+
+
+PATH_SUFFIXES = (".conf", ".json", ".yaml", ".yml")
+"""What a conf or params document file is named: an argument that ends so
+(or holds a ``/``) means a file, never a node."""
+
+
+def looks_like_path(spec: str) -> bool:
+    """Whether a node-or-file argument was meant as a file."""
+    return not spec.startswith("ssh://") and ("/" in spec or spec.endswith(PATH_SUFFIXES))
 
 
 def read_source_file(path: Path) -> ParamDocument:

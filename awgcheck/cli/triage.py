@@ -3,8 +3,7 @@
 Reads one node (an inventory name or ``ssh://user@host:port``), puts its
 file, its running interface and the source side by side, gathers health
 evidence (``--probe`` only), names the likely cause from the symptom table
-and ends with the exact fix. Exit codes: 0 nothing wrong found, 1 a
-mismatch found, 2 usage error, 4 the node could not be read.
+and ends with the exact fix. Exit codes: see the command's help.
 """
 
 from __future__ import annotations
@@ -15,12 +14,19 @@ from pathlib import Path
 import click
 
 from awgcheck import inventory, nodes
-from awgcheck.cli.options import emit, format_option, screen_options, ssh_options, user_errors
+from awgcheck.cli.options import (
+    emit,
+    format_option,
+    load_rules,
+    screen_options,
+    ssh_options,
+    user_errors,
+)
 from awgcheck.cli.screen import Screen
 from awgcheck.errors import UsageError
 from awgcheck.triage.evidence import DEFAULT_WINDOW
 from awgcheck.triage.render import FORMATS
-from awgcheck.triage.run import TriageOptions, resolve_source
+from awgcheck.triage.run import TriageOptions, judge_source, resolve_source
 from awgcheck.triage.run import triage as run_triage
 
 
@@ -29,8 +35,8 @@ from awgcheck.triage.run import triage as run_triage
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory (YAML); NODE is one of its names.")
 @click.option("--against", metavar="SOURCE",
-              help="Source of truth: a conf file, an inventory node or ssh://... "
-                   "[default: the inventory's source].")
+              help="Source of truth: a conf or params document file, an inventory node or "
+                   "ssh://... [default: the inventory's source].")
 @format_option(FORMATS, help="table for a terminal, markdown for an incident channel, "
                              "json for tools.")
 @click.option("--probe", is_flag=True,
@@ -61,14 +67,18 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
     whose file was never applied shows. With an inventory that declares
     a mesh:, the tunnel between NODE and the source is judged too: an old
     key or a missing [Peer] on either side, the Endpoint port, AllowedIPs
-    (docs/triage.md, "The mesh edge").
+    (docs/triage.md, "The mesh edge"). A source that fails its own rules
+    (a value the tools reject, a constraint) is named as the fault, with
+    its fix on the source: its values are never offered for copying.
 
     \b
     Exit codes:
-      0  nothing wrong found
-      1  a mismatch was found
+      0  compared with the source: nothing wrong found
+      1  a mismatch was found, or the source fails its own rules
       2  usage error
-      4  the node could not be read
+      4  could not check: the node, or the source, could not be read
+      5  the source could not be read, and the file and the running
+         interface differ
     """
     fleet_file = inventory.load(inventory_path) if inventory_path is not None else None
     ad_hoc = nodes.AdHocSsh(identity, known_hosts)
@@ -78,7 +88,8 @@ def triage(node_spec: str, inventory_path: Path | None, against: str | None, fmt
                          f"{node_spec} is an inventory node: set 'identity' and "
                          "'known_hosts' for it in the inventory")
     node = nodes.named_node(node_spec, fleet_file, ad_hoc=ad_hoc)
-    source = resolve_source(against, fleet_file, run_options, ad_hoc)
+    source = judge_source(resolve_source(against, fleet_file, run_options, ad_hoc),
+                          load_rules(()).rules)
     report = run_triage(node, source, TriageOptions(probe, window, run_options), fleet=fleet_file)
     emit(FORMATS.render(fmt, report, screen.layout()), None)
     sys.exit(report.exit_code())

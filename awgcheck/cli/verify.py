@@ -52,7 +52,8 @@ def verify(conf_path: str, interface: str, against: str | None, probe: bool,
     Exit codes:
        0  everything agrees (and the probe got replies)
        2  usage error
-       4  could not check (no conf, no source, awg unreadable, nothing to ping)
+       4  could not check (no conf, no source or one that fails its own
+          rules, awg unreadable, nothing to ping)
       10  drift: the conf differs from the source or breaks a shipped rule
       11  not applied: the conf is right, the interface runs other values
       12  no traffic: params agree, but the ping got no reply

@@ -144,16 +144,25 @@ def refuse_unloadable(read: NodeConf) -> None:
                      "fix only edits confs that load")
 
 
-def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument,
-                         profile: str) -> None:
-    """The source must pass every rule that judges it as a param set (not
-    private-key-present: a source conf may hold params only, as
-    ``params generate`` writes one)."""
+def source_faults(rules: Sequence[Rule], name: str, source: ParamDocument,
+                  profile: str) -> tuple[Finding, ...]:
+    """What the source fails, at ``FAIL_AT`` or above, of the rules that
+    judge it as a param set (not private-key-present: a source conf may
+    hold params only, as ``params generate`` writes one): a source with any
+    is broken, and copying its values would spread the fault (``fix``
+    refuses; ``triage`` and ``verify`` name the fault on the source instead
+    of a copy)."""
     kind = ArtifactKind.CONF if isinstance(source, awgconf.AwgConf) else ArtifactKind.PARAMS
     own = [rule for rule in rules if judges_param_set(rule)]
     findings = engine.evaluate(own, [engine.NodeDocuments(name, {kind: source}, is_source=True)],
                                engine.Source(name, source), profile)
-    broken = [f for f in findings if f.failed and f.severity.at_least(FAIL_AT)]
+    return tuple(f for f in findings if f.failed and f.severity.at_least(FAIL_AT))
+
+
+def refuse_broken_source(rules: Sequence[Rule], name: str, source: ParamDocument,
+                         profile: str) -> None:
+    """The source must pass every rule that judges it as a param set."""
+    broken = source_faults(rules, name, source, profile)
     if broken:
         said = "; ".join(f"{f.rule}: {f.message}" for f in broken)
         raise FixRefused(f"the source of truth {name} fails its own rules ({said}); "

@@ -87,11 +87,11 @@ def _step(sides: Sides, row: Row) -> FixStep | None:
     wanted = f"{row.param} = <the key from {_source_where(sides, row)}>" if secret \
         else f"{row.param} = {row.source.raw if row.source else row.source_effective}"
     if row.file is not None and row.source is None:
-        action = (f"delete `{row.param} = {_safe_raw(row.file)}` ({sides.source_name} does "
+        action = (f"delete `{row.param} = {safe_raw(row.file)}` ({sides.source_name} does "
                   "not set it)")
         line = _line(row.file)
     elif row.file is not None:
-        action = f"change `{row.param} = {_safe_raw(row.file)}` to `{wanted}`"
+        action = f"change `{row.param} = {safe_raw(row.file)}` to `{wanted}`"
         line = _line(row.file)
     else:
         line = _interface_end(sides.conf)
@@ -102,7 +102,8 @@ def _step(sides: Sides, row: Row) -> FixStep | None:
     return FixStep(path, line, action, policy=policy)
 
 
-def _safe_raw(value: ParamValue) -> str:
+def safe_raw(value: ParamValue) -> str:
+    """``value`` as written, or ``<key>`` for a secret (never printed)."""
     spec = params.spec(value.key)
     return "<key>" if spec is not None and spec.secret else value.raw
 

@@ -188,11 +188,24 @@ def render_table(report: TriageReport, view: Layout = PLAIN) -> str:
 
 def _first_line(report: TriageReport) -> str:
     """The one line to read first: ``FAIL: S4 differs (17 vs 18): ...``."""
+    word, detail = verdict_line(report)
+    return f"{word}: {detail}"
+
+
+def verdict_line(report: TriageReport) -> tuple[str, str]:
+    """The verdict word and what it rests on, with the exit code: the
+    table's first line, and Markdown's under its title (the word in bold).
+    FAIL when something is wrong (exit 1, or 5 when the source could not be
+    read but the file and the running interface differ), PASS only when
+    the node was compared with a source and agrees (exit 0), COULD NOT
+    CHECK else (exit 4)."""
+    code = report.exit_code()
     if report.unreachable is not None:
-        return f"COULD NOT CHECK: {report.node} could not be read ({report.unreachable_class})"
+        return ("COULD NOT CHECK", f"{report.node} could not be read "
+                f"({report.unreachable_class}); exit code {code}")
     assert report.verdict is not None
-    word = "FAIL" if report.exit_code() else "PASS"
-    return f"{word}: {report.verdict.headline.removesuffix('.')}; exit code {report.exit_code()}"
+    word = "FAIL" if report.verdict.failed else "PASS" if code == 0 else "COULD NOT CHECK"
+    return word, f"{report.verdict.headline.removesuffix('.')}; exit code {code}"
 
 
 def _lines(out: list[str], view: Layout) -> str:
@@ -213,8 +226,10 @@ def _section(title: str, lines: list[str]) -> list[str]:
 
 
 def render_markdown(report: TriageReport) -> str:
-    """For an incident channel: the verdict first, then the table and fix."""
-    out = [f"### {cell(_title(report))}", ""]
+    """For an incident channel: the verdict line first (the table's first
+    line, the word in bold), then the sources, the table and the fix."""
+    word, detail = verdict_line(report)
+    out = [f"### {cell(_title(report))}", "", f"**{word}**: {cell(detail)}", ""]
     out.extend(f"- **{label}**: {code(text)}" for label, text in _sources(report))
     if report.unreachable is not None:
         out += ["", f"**Could not read the node** ({cell(report.unreachable_class)}): "

@@ -94,6 +94,7 @@ class Sides:
     source_state: RuntimeState | None = None  # the source's own running interface
     source_interface: str = "awg0"
     source_sudo: bool = False
+    source_named: bool = True  # False: no source was named at all (else it could not be read)
 
     @property
     def edit_path(self) -> str | None:

@@ -12,7 +12,7 @@ file was changed but not applied is seen. Renderers live in
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,10 +21,12 @@ from awgcheck.collect.base import Collector
 from awgcheck.collect.runtime import Missing, RuntimeRead, read_runtime
 from awgcheck.documents.conf import read_conf
 from awgcheck.errors import CollectError, ErrorClass, ParseError
+from awgcheck.fix.run import source_faults
 from awgcheck.mesh.model import Member
-from awgcheck.model import ArtifactKind, ParamDocument
+from awgcheck.model import ArtifactKind, Finding, ParamDocument
 from awgcheck.parse import awgconf
 from awgcheck.parse.runtime import RuntimeState
+from awgcheck.ruleset.load import Rule
 from awgcheck.triage import edge
 from awgcheck.triage.edge import EdgeFault
 from awgcheck.triage.evidence import DEFAULT_WINDOW, PING_TIMEOUT, Evidence, gather
@@ -53,6 +55,7 @@ class SourceRead:
     node: inventory.Node | None = None  # when the source is an inventory node
     runtime: RuntimeState | None = None  # its running interface, when read (SSH nodes)
     runtime_missing: Missing | None = None
+    faults: tuple[Finding, ...] = ()  # its own rules it fails (:func:`judge_source`)
 
 
 @dataclass(frozen=True)
@@ -73,12 +76,13 @@ class TriageReport:
     unreachable_class: ErrorClass | None = None
 
     def exit_code(self) -> int:
-        """0 nothing wrong found, 1 a mismatch, 4 the node could not be read."""
+        """0 nothing wrong found; 1 something wrong (a mismatch, or a source
+        that fails its own rules); 4 the node, or the source, could not be
+        read; 5 a mismatch shown without the source (file vs runtime)."""
         if self.unreachable is not None:
             return exitcodes.UNCHECKED
-        if self.verdict is not None and self.verdict.status == "mismatch":
-            return exitcodes.FAILED
-        return exitcodes.OK
+        failed = self.verdict is not None and self.verdict.failed
+        return exitcodes.for_outcome(failed=failed, unchecked=self.source.doc is None)
 
 
 # --------------------------------------------------------------------------
@@ -105,12 +109,24 @@ def resolve_source(against: str | None, fleet_file: inventory.Inventory | None,
     return _source_node(fleet_file.node(fleet_file.source_node or ""), options)
 
 
+def judge_source(source: SourceRead, rules: Sequence[Rule]) -> SourceRead:
+    """``source`` with what it fails of the rules that do not compare with
+    a source, the decision ``fix`` refuses on: a broken source is named as
+    the fault, never copied to the node."""
+    if source.doc is None:
+        return source
+    # strict: check's and fix's default profile; triage has no --profile.
+    return replace(source, faults=source_faults(rules, source.name or "the source",
+                                                source.doc, "strict"))
+
+
 def _source_file(path: Path) -> SourceRead:
     try:
         return SourceRead(str(path), nodes.read_source_file(path))
     except (CollectError, ParseError) as exc:
-        return SourceRead(str(path), None, Missing("source", f"the source could not be "
-                                                   f"read: {exc}", "fix the path"))
+        return SourceRead(str(path), None, Missing(
+            "source", f"the source could not be read: {exc}",
+            "fix the file, or pass --against a conf or params document that reads"))
 
 
 def _source_node(node: inventory.Node, options: nodes.RunOptions) -> SourceRead:
@@ -170,8 +186,10 @@ def triage(node: inventory.Node, source: SourceRead, options: TriageOptions, *,
                   node.sudo, file_path=_edit_path(node, read.conf),
                   source_state=source.runtime,
                   source_interface=hub.interface if hub is not None else "awg0",
-                  source_sudo=hub.sudo if hub is not None else False)
-    verdict = decide(sides, rows, read.evidence, _edge_faults(fleet, node, read.conf, source))
+                  source_sudo=hub.sudo if hub is not None else False,
+                  source_named=source.name is not None)
+    verdict = decide(sides, rows, read.evidence, _edge_faults(fleet, node, read.conf, source),
+                     source.faults)
     return TriageReport(node.name, node.interface, sides.edit_path, source, state,
                         tuple(rows), read.evidence, missing, verdict, read.runtime.commands)
 

@@ -6,6 +6,11 @@ whose symptom (the one table, :mod:`awgcheck.symptoms`) the evidence
 supports (:mod:`awgcheck.triage.cause`); every other difference is listed
 with its own symptom, and the fix (:mod:`awgcheck.triage.fix`) starts with
 the cause's.
+
+Two verdicts are not about the node: a source of truth that fails its own
+rules (its fix is on the source: copying its values would spread the
+fault, the reason ``fix`` refuses), and a source that could not be read
+(nothing says what the node should run: not checked, never "clean").
 """
 
 from __future__ import annotations
@@ -13,11 +18,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from awgcheck.model import Finding, ParamValue
 from awgcheck.symptoms import OVERLAP, SIDE_LOCAL, Expect, MismatchClass, class_of
 from awgcheck.triage.cause import Candidate, rank
 from awgcheck.triage.edge import EdgeFault
 from awgcheck.triage.evidence import Evidence, data_flows, describe, health
-from awgcheck.triage.fix import ONLY_RESTART, SYNCCONF, Fix, FixStep, build_fix, restart
+from awgcheck.triage.fix import (
+    ONLY_RESTART,
+    SYNCCONF,
+    Fix,
+    FixStep,
+    build_fix,
+    restart,
+    safe_raw,
+)
 from awgcheck.triage.rows import (
     FILE_ONLY,
     NOT_APPLIED,
@@ -55,10 +69,19 @@ class Also:
         return f"{self.param} ({self.here} vs {self.there}): {self.symptom} ({fit})."
 
 
+MISMATCH = "mismatch"  # the node differs (from the source, or file from runtime)
+SOURCE_BROKEN = "source-broken"  # the source fails its own rules: the fix is on it
+UNCHECKED = "unchecked"  # no source was read and nothing else differs: not a pass
+CLEAN = "clean"  # compared with the source: nothing differs
+
+SOURCE_RULES = "source-rules"
+"""The cause of a :data:`SOURCE_BROKEN` verdict."""
+
+
 @dataclass(frozen=True)
 class Verdict:
-    status: str  # "mismatch" or "clean"
-    cause: str | None  # a MismatchClass id, "file-vs-runtime", or None
+    status: str  # MISMATCH, SOURCE_BROKEN, UNCHECKED or CLEAN
+    cause: str | None  # a MismatchClass id, "file-vs-runtime", SOURCE_RULES, or None
     headline: str
     evidence: str
     details: tuple[str, ...]
@@ -66,12 +89,22 @@ class Verdict:
     fix: Fix | None
     also: tuple[Also, ...] = ()  # other params that differ on the wire, by likelihood
 
+    @property
+    def failed(self) -> bool:
+        """Something is wrong: on the node, or in the source itself."""
+        return self.status in (MISMATCH, SOURCE_BROKEN)
+
 
 def decide(sides: Sides, rows: list[Row], evidence: Evidence,
-           faults: Sequence[EdgeFault] = ()) -> Verdict:
+           faults: Sequence[EdgeFault] = (), broken: Sequence[Finding] = ()) -> Verdict:
     """The likely cause, whether the evidence fits it, the other
     differences with their own symptoms, and the fix (the cause's first).
-    ``faults`` are those of the mesh edge to the source (:mod:`.edge`)."""
+    ``faults`` are those of the mesh edge to the source (:mod:`.edge`);
+    ``broken`` what the source fails of its own rules
+    (:func:`awgcheck.fix.run.source_faults`): then the verdict is about
+    the source, and nothing is copied from it."""
+    if broken:
+        return _broken_source(sides, broken, evidence)
     wire_rows = [r for r in rows if r.wire_differs]
     file_rows = [r for r in rows if r.verdict in (FILE_ONLY, UNAPPLIED)]
     overlaps = _overlaps(sides, rows)
@@ -80,6 +113,8 @@ def decide(sides: Sides, rows: list[Row], evidence: Evidence,
         return _mismatch(sides, rows, ranked, evidence, overlaps)
     if file_rows:
         return _file_only(sides, rows, file_rows, evidence)
+    if sides.source is None:
+        return _unchecked(sides, evidence)
     return _clean(sides, evidence)
 
 
@@ -136,7 +171,7 @@ def _mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evidence: 
     # Edge faults the evidence supports less: their fixes after the cause's.
     fix = Fix((*fix.steps, *(s for c in ranked if c.fault for s in c.fault.steps)),
               fix.command, fix.note)
-    return Verdict("mismatch", cause.cls.id, headline, _fit(cause.cls, evidence),
+    return Verdict(MISMATCH, cause.cls.id, headline, _fit(cause.cls, evidence),
                    tuple(details), (), fix, also)
 
 
@@ -157,7 +192,7 @@ def _edge_mismatch(sides: Sides, rows: list[Row], ranked: list[Candidate], evide
         steps.extend(s for s in params_fix.steps if s.action != ONLY_RESTART)
         command = params_fix.command or command
     also = tuple(_also(sides, c) for c in ranked if c.row is not None)
-    return Verdict("mismatch", ranked[0].cls.id, cause.headline + ".",
+    return Verdict(MISMATCH, ranked[0].cls.id, cause.headline + ".",
                    _fit(ranked[0].cls, evidence), tuple(details), (),
                    Fix(tuple(steps), command, SYNCCONF if command else ""), also)
 
@@ -228,39 +263,123 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
     fix = build_fix(sides, [*file_rows, *(r for r in rows if r not in file_rows)])
     fix = Fix(fix.steps, None, "No restart needed: the running interface already has the "
               "right values. Correct the file so the next restart keeps them.")
-    return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
+    return Verdict(MISMATCH, "file-vs-runtime", headline, fit, tuple(details), (), fix)
 
 
 def _unapplied(sides: Sides, headline: str, file_rows: list[Row],
                evidence: Evidence) -> Verdict:
     """File and runtime differ and no source says which is right."""
     others = [r.param for r in file_rows[1:]]
-    details = ["No source of truth was read, so which side is right is unknown; pass "
-               "--against SOURCE to find out."]
+    details = [f"{_no_source(sides)}, so which side is right is unknown; "
+               f"{_get_source(sides)} to find out."]
     if others:
         details.append(f"Also differing between file and runtime: {', '.join(others)}.")
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
     fix = Fix((FixStep(sides.edit_path, None, "make the file say what should run"),),
               restart(sides.interface, sides.sudo), SYNCCONF)
-    return Verdict("mismatch", "file-vs-runtime", headline, fit, tuple(details), (), fix)
+    return Verdict(MISMATCH, "file-vs-runtime", headline, fit, tuple(details), (), fix)
+
+
+def _no_source(sides: Sides) -> str:
+    """Why no source was compared with: none named, or it could not be read."""
+    if sides.source_named:
+        return f"{sides.source_name} (the source of truth) could not be read"
+    return "No source of truth was named"
+
+
+def _get_source(sides: Sides) -> str:
+    if sides.source_named:
+        return ("make the source readable (Missing evidence says why it is not, and how) "
+                "and run triage again")
+    return "pass --against SOURCE (a conf file, or a node of --inventory)"
+
+
+def _unchecked(sides: Sides, evidence: Evidence) -> Verdict:
+    """No source was read and the node's own sides agree: nothing was
+    compared with what the node should run, so this is no pass."""
+    compared = ("its file and running interface agree" if sides.state is not None
+                else "only its file was read")
+    headline = (f"{_no_source(sides)}, so {sides.node} was not compared with "
+                f"{'it' if sides.source_named else 'one'}; {compared}.")
+    steps = [f"To check {sides.node}, {_get_source(sides)}."]
+    if sides.state is None:
+        steps.append(_RUNTIME_UNKNOWN)
+    seen = describe(evidence)
+    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    return Verdict(UNCHECKED, None, headline, fit, (), tuple(steps), None)
+
+
+def _broken_source(sides: Sides, broken: Sequence[Finding], evidence: Evidence) -> Verdict:
+    """The source fails its own rules: say where and why, and fix it there;
+    never tell the node to copy a value the tools reject."""
+    source = sides.source_name
+    said = [_source_fault(sides, finding) for finding in broken]
+    # A source file is named by its path already; a source node by its name too.
+    named = f" {source}" if source != _fault_path(sides, broken[0]) else ""
+    headline = (f"The source of truth{named} is broken: {said[0][0]}; copying its values "
+                f"to {sides.node} would spread the fault.")
+    details = [f"Also broken in the source: {where}." for where, _ in said[1:]]
+    details.append(f"The table compares {sides.node} with the source as it is; where the "
+                   "source is wrong, its value is no guide.")
+    # The path names the source's file (``host:/path`` on an SSH source).
+    steps = tuple(FixStep(_fault_path(sides, finding), _fault_line(finding), action)
+                  for finding, (_, action) in zip(broken, said, strict=True))
+    note = (f"Nothing is copied from the source while it fails its own rules; once it "
+            f"passes them, compare {sides.node} with it again.")
+    seen = describe(evidence)
+    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    return Verdict(SOURCE_BROKEN, SOURCE_RULES, headline, fit, tuple(details), (),
+                   Fix(steps, None, note))
+
+
+def _source_fault(sides: Sides, finding: Finding) -> tuple[str, str]:
+    """Where the source breaks ``finding``'s rule and why (for the verdict),
+    and what to do about it there (for the fix)."""
+    where = _fault_path(sides, finding) or sides.source_name
+    line = _fault_line(finding)
+    if line is not None:
+        where += f" line {line}"
+    stated = _stated(sides, finding)
+    if stated is not None:
+        where += f" (`{stated.key} = {safe_raw(stated)}`)"
+    said = f"{where} fails {finding.rule}: {finding.message}"
+    what = f"`{stated.key} = {safe_raw(stated)}`" if stated is not None else "the source"
+    action = f"{what} fails {finding.rule}: " + (finding.remediation or
+                                                  f"make it pass {finding.rule}")
+    return said, action
+
+
+def _stated(sides: Sides, finding: Finding) -> ParamValue | None:
+    """The source's value the finding is about: its param, else the one
+    on the line it names (``conf-loads`` names a line, not a param)."""
+    stated = sides.source.params() if sides.source is not None else {}
+    if finding.param is not None and finding.param in stated:
+        return stated[finding.param]
+    line = _fault_line(finding)
+    return next((v for v in stated.values()
+                 if line is not None and v.location is not None and v.location.line == line),
+                None)
+
+
+def _fault_path(sides: Sides, finding: Finding) -> str | None:
+    if finding.location is not None and finding.location.path:
+        return finding.location.path
+    return sides.source.path if sides.source is not None else None
+
+
+def _fault_line(finding: Finding) -> int | None:
+    return finding.location.line if finding.location is not None else None
 
 
 def _clean(sides: Sides, evidence: Evidence) -> Verdict:
     headline = _clean_headline(sides)
     seen = describe(evidence)
     fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
-    return Verdict("clean", None, headline, fit, (), tuple(_next_steps(sides, evidence)),
-                   None)
+    return Verdict(CLEAN, None, headline, fit, (), tuple(_next_steps(sides, evidence)), None)
 
 
 def _clean_headline(sides: Sides) -> str:
-    if sides.source is None:
-        if sides.state is None:
-            return ("Nothing to compare: no source of truth and no running state could be "
-                    "read; only the file was.")
-        return ("The file and the running interface agree (no source of truth was read to "
-                "compare them with).")
     compared = "the file, the running interface and " if sides.state is not None \
         else "the file and "
     hub = (f" ({sides.source_name}'s running interface too)"
@@ -269,12 +388,19 @@ def _clean_headline(sides: Sides) -> str:
             "obfuscation param.")
 
 
+_RUNTIME_UNKNOWN = ("The running state is unknown: the kernel may still run old values "
+                    "(see Missing evidence).")
+
+
 def _next_steps(sides: Sides, evidence: Evidence) -> list[str]:
     """Where to look when the params agree: the path, not the params."""
+    return ([_RUNTIME_UNKNOWN] if sides.state is None else []) + path_steps(evidence)
+
+
+def path_steps(evidence: Evidence) -> list[str]:
+    """Where to look when the params agree, by what the evidence shows:
+    the path (endpoint, firewall, keys, AllowedIPs, MTU), not the params."""
     steps = []
-    if sides.state is None:
-        steps.append("The running state is unknown: the kernel may still run old values "
-                     "(see the missing evidence below).")
     peer = evidence.peer
     flows = data_flows(evidence)
     endpoint = f" ({peer.endpoint})" if peer is not None and peer.endpoint else ""

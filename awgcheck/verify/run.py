@@ -3,10 +3,12 @@
 The flow is triage's on this machine (:func:`awgcheck.triage.run.triage`
 with the :mod:`~awgcheck.collect.machine` transport), plus the shipped
 rules on the file, ended by one outcome with its own exit code: the first
-of could not check (the conf or the source), drift (the file against the
-source, or a rule the file breaks), could not check (the running
-interface), not applied (the running interface against the file), no
-traffic (``--probe``: nothing came back through the tunnel), else OK.
+of could not check (the conf or the source could not be read, or the
+source fails its own rules: it is named as the fault, never copied),
+drift (the file against the source, or a rule the file breaks), could not
+check (the running interface), not applied (the running interface against
+the file), no traffic (``--probe``: nothing came back through the
+tunnel), else OK.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from awgcheck.parse.paramsdoc import ParamsDoc
 from awgcheck.ruleset.load import RuleSet
 from awgcheck.triage.evidence import describe
 from awgcheck.triage.rows import NOT_APPLIED, STILL_ACTIVE, UNAPPLIED
-from awgcheck.triage.run import SourceRead, TriageOptions, TriageReport, triage
+from awgcheck.triage.run import SourceRead, TriageOptions, TriageReport, judge_source, triage
+from awgcheck.triage.verdict import SOURCE_BROKEN, path_steps
 from awgcheck.verify.target import Target, derive
 
 DEFAULT_TIMEOUT = 5.0
@@ -135,6 +138,7 @@ def verify(source: SourceRead, options: VerifyOptions, rules: RuleSet, *,
         return _unchecked(source.name, Missing(
             "conf", f"the conf could not be read: {exc}",
             "pass --conf with the path the installer wrote"))
+    source = judge_source(source, rules.rules)
     findings = _rule_failures(rules, node, conf, source)
     target = options.ping or derive(conf, source.doc)
     report = triage(node, source, TriageOptions(
@@ -170,6 +174,14 @@ def _judge(report: TriageReport, findings: tuple[Finding, ...], options: VerifyO
     verdict = report.verdict
     if report.unreachable is not None or verdict is None:
         return said(Outcome.UNCHECKED, report.unreachable or "the node could not be read")
+    if verdict.status == SOURCE_BROKEN:
+        # Compared with a broken source, the file's differences are no
+        # guide: only the fault on the source is said, and its fix.
+        edits, _ = _fix(report)
+        note = verdict.fix.note if verdict.fix is not None else ""
+        return VerifyReport(Outcome.UNCHECKED, verdict.headline, fix=edits,
+                            hints=(note,) if note else (), target=target, triage=report,
+                            source=report.source.name)
     file_rows = [r for r in report.rows if r.file_differs]
     if file_rows:
         return said(Outcome.DRIFT, verdict.headline, verdict.evidence, *_fix(report))
@@ -213,7 +225,7 @@ def _probed(report: TriageReport, target: Target | None, timeout: float,
         return said(Outcome.NO_TRAFFIC, f"the params agree, but nothing came back through "
                     f"{report.interface}: ping {target.address}: "
                     f"{ping.summary or f'exit {ping.exit_status}'}",
-                    f"What we see: {seen}.", hints=report.verdict.next_steps)
+                    f"What we see: {seen}.", hints=tuple(path_steps(evidence)))
     replies = (f"{ping.received}/{ping.transmitted} replies" if ping.transmitted
                else f"{ping.loss:g}% loss")
     rest = [x for x in describe(evidence) if not x.startswith("ping ")]  # said just before

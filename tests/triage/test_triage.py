@@ -163,16 +163,22 @@ def test_triage_usage_errors_exit_2(args: list[str], message: str) -> None:
 
 
 def test_triage_without_a_source(tmp_path: Path) -> None:
-    """ssh:// without --against: compared with nothing, and said so."""
+    """ssh:// without --against: compared with nothing, and said so: not
+    checked (exit 4), never a pass."""
     source = SourceRead(None, None)
     collector = FakeCollector({"/etc/amnezia/amneziawg/awg0.conf": b"[Interface]\nS4 = 17\n"},
                               {})
     report = triage(_node(), source, TriageOptions(), factory=lambda node, options: collector)
-    assert report.verdict is not None and report.verdict.status == "clean"
-    assert report.verdict.headline.startswith("Nothing to compare")
+    assert report.verdict is not None and report.verdict.status == "unchecked"
+    assert report.verdict.headline == ("No source of truth was named, so edge was not "
+                                       "compared with one; only its file was read.")
+    assert report.verdict.next_steps[0] == (
+        "To check edge, pass --against SOURCE (a conf file, or a node of --inventory).")
+    assert report.exit_code() == 4
     assert report.missing[0].what == "runtime" and "does not exist" in report.missing[0].why
-    for render in (render_table, render_markdown, render_json):
-        render(report)  # every format copes with a missing source and runtime
+    assert render_table(report).startswith("COULD NOT CHECK: No source of truth was named")
+    assert json.loads(render_json(report))["verdict"]["status"] == "unchecked"
+    assert "**COULD NOT CHECK**: No source of truth" in render_markdown(report)
 
 
 def test_triage_file_and_runtime_differ_without_a_source() -> None:
@@ -188,7 +194,9 @@ def test_triage_file_and_runtime_differ_without_a_source() -> None:
                                        "in the file, 18 running.")
     assert "pass --against SOURCE" in report.verdict.details[0]
     assert report.rows[0].verdict == "FILE != RUNTIME"
-    assert report.exit_code() == 1
+    # A failure, and the source was not checked: as `check` says both.
+    assert report.exit_code() == 5
+    assert render_table(report).startswith("FAIL: The file and the running interface differ")
 
 
 def test_check_runtime_on_local_trees_warns_and_still_checks(tmp_path: Path) -> None:

@@ -252,13 +252,26 @@ CASES: dict[str, Case] = {
         Plant(with_(RandomTrailers="on"), handshake_age=30), "RandomTrailers",
         "RandomTrailers differs (on vs off (absent)): the tunnel is dead in at least one",
         "This matches what we see", fix="delete `RandomTrailers = on`"),
+    # The node's own H2 overlaps its H1 (the source's do not): partial loss
+    # is what an overlap predicts, not what an H2 difference does.
     "overlapping-h": Case(
-        Plant(with_(H1="100-200", H2="150-250", H3="300", H4="400"), handshake_age=15,
-              rx_growth=300, ping_loss=33),
+        Plant(with_(H2="1020325455-1020325470"), handshake_age=15, rx_growth=300,
+              ping_loss=33),
         "overlapping-H", "H1 and H2 overlap on", "This matches what we see: last handshake "
         "15 s ago, rx grew by 300 bytes in 0.2 s, ping 33% loss",
-        fix="`H2 = 150-250`: choose H1-H4 ranges that do not overlap",
-        source=with_(H1="100-200", H2="150-250", H3="300", H4="400")),
+        fix="`H2 = 1020325455-1020325470`: choose H1-H4 ranges that do not overlap"),
+    # The source's own ranges overlap and the node copied them: the source
+    # fails h-ranges-disjoint, so it is named as the fault and fixed there;
+    # nothing of it is copied, and the node is not restarted.
+    "source-overlapping-h": Case(
+        Plant(with_(H1="100-200", H2="150-250", H3="300", H4="400"), handshake_age=15,
+              rx_growth=300, ping_loss=33),
+        "source-rules", "line 12 (`H2 = 150-250`) fails h-ranges-disjoint: H2 (150-250) "
+        "overlaps H1 (100-200); copying its values to source-overlapping-h would spread "
+        "the fault",
+        "What we see: last handshake 15 s ago, rx grew by 300 bytes in 0.2 s, ping 33% loss",
+        fix="`H2 = 150-250` fails h-ranges-disjoint: ",
+        source=with_(H1="100-200", H2="150-250", H3="300", H4="400"), node_restart=False),
     "side-local-only": Case(
         Plant(with_(Jc="5"), handshake_age=20, rx_growth=900, ping_loss=0), "side-local",
         "Jc differs (5 vs 4): no data-plane effect", "This matches what we see",
@@ -417,7 +430,9 @@ def test_triage_names_the_cause_in_every_format(name: str, triage_fleet: dict[st
         if case.fix is not None:
             assert case.fix in text, text
         assert_no_secrets(text)
-    if case.exit_code:
+    if case.cause == "source-rules":  # the fix is on the source: nothing to restart
+        assert "awg-quick" not in text and "to `H2 = 150-250`" not in text
+    elif case.exit_code:
         assert "awg-quick down awg0 && awg-quick up awg0" in text or \
             case.cause == "file-vs-runtime"
     # The server's own running interface was read (a source conf file has

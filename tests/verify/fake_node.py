@@ -6,6 +6,7 @@ next of ``dump.1``, ``dump.2``... so rx can grow between two dumps.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -45,6 +46,14 @@ exec {assets}/"$(basename "$0")" "$@"
 
 def with_(**changes: str) -> dict[str, str]:
     return {**SOURCE, **changes}
+
+
+def epoch_json(values: dict[str, str], epoch: int = 42) -> str:
+    """``values`` as the control plane's epoch document: numbers bare, as
+    ``params-document-valid`` wants them (a number sent as a string is a
+    broken source, which verify names instead of checking against)."""
+    params = {k: int(v) if v.isdigit() else v for k, v in values.items()}
+    return json.dumps({"epoch": epoch, "params": params})
 
 
 def conf_text(values: dict[str, str]) -> str:
@@ -121,6 +130,7 @@ class FakeNode:
         return {**os.environ, "PATH": f"{self.bin}:{os.environ.get('PATH', '')}",
                 "AWGCHECK_FAKE_AWG_DIR": str(self.state)}
 
-    def awgcheck(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def awgcheck(self, *args: str, stdin: str | None = None,
+                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(AWGCHECK), *args], input=stdin, capture_output=True,
-                              text=True, env=self.env(), timeout=60, check=False)
+                              text=True, env=self.env(), timeout=60, check=False, cwd=cwd)

@@ -11,14 +11,16 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
 import paths
-from fake_node import AWGCHECK, SOURCE, FakeNode, with_
+from awg_dump import key
+from fake_node import AWGCHECK, SOURCE, FakeNode, epoch_json, with_
 
 DOC = paths.ROOT / "docs" / "installer.md"
-EPOCH = json.dumps({"epoch": 42, "params": SOURCE})
+EPOCH = epoch_json(SOURCE)
 DOC_CONF = "/etc/amnezia/amneziawg/awg0.conf"
 
 # amneziawg-tools' awg-quick@.service, as installers write it.
@@ -95,6 +97,24 @@ def test_the_snippet_says_when_the_interface_runs_old_params(tmp_path: Path) -> 
     done = snippet(node, EPOCH)
     assert done.returncode == 11
     assert done.stdout.splitlines()[-1].startswith("install FAILED: awg0 runs old params")
+
+
+def test_the_broken_source_sample_is_what_verify_prints(tmp_path: Path) -> None:
+    """The hub's conf says S4 = 70000 (awg setconf rejects it): the sample
+    lines, with this machine's name for the doc's partner-berlin."""
+    node = FakeNode(tmp_path)
+    node.plant(SOURCE, SOURCE)
+    hub = tmp_path / "hub.conf"
+    # The S4 line where the doc's hub.conf has it: line 13.
+    hub.write_text("[Interface]\n" + "".join(f"# {n}\n" for n in range(11)) + "S4 = 70000\n"
+                   + "".join(f"{k} = {v}\n" for k, v in SOURCE.items() if k != "S4")
+                   + f"PrivateKey = {key('hub-private')}\n")
+    done = node.awgcheck("verify", "--conf", str(node.conf), "--against", "hub.conf",
+                         cwd=tmp_path)
+    assert done.returncode == 4, done.stdout
+    documented = DOC.read_text().split("\nmesh: COULD NOT CHECK: ", 1)[1].split("```", 1)[0]
+    assert done.stdout == ("mesh: COULD NOT CHECK: " + documented).replace(
+        "partner-berlin", socket.gethostname() or "this node")
 
 
 def test_the_systemd_drop_in(tmp_path: Path) -> None:

@@ -13,11 +13,22 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from fake_node import AWGCHECK, HPK, SECRETS, SERVER, SOURCE, FakeNode, conf_text, key, with_
+from fake_node import (
+    AWGCHECK,
+    HPK,
+    SECRETS,
+    SERVER,
+    SOURCE,
+    FakeNode,
+    conf_text,
+    epoch_json,
+    key,
+    with_,
+)
 
 from awgcheck import exitcodes
 
-EPOCH = json.dumps({"epoch": 42, "params": SOURCE})
+EPOCH = epoch_json(SOURCE)
 
 
 @pytest.fixture
@@ -130,15 +141,55 @@ def test_a_source_that_states_nothing_could_not_be_checked(node: FakeNode, stdin
     assert out.startswith("mesh: COULD NOT CHECK: the source could not be read: stdin: ")
 
 
-def test_a_file_that_breaks_a_shipped_rule_is_drift_even_when_the_source_agrees(
+def test_a_source_that_breaks_a_shipped_rule_is_named_not_checked_against(
         node: FakeNode) -> None:
-    """The server issued Jmin > Jmax and the installer wrote it faithfully."""
+    """The server issued Jmin > Jmax and the installer wrote it faithfully:
+    the fault is the source's (as `fix` refuses it), said with its line
+    and its fix there; exit 4, the node could not be checked against it."""
     broken = with_(Jmin="80")
     node.plant(broken, broken)
-    code, out = verify(node, stdin=json.dumps({"epoch": 43, "params": broken}))
-    assert code == exitcodes.VERIFY_DRIFT
-    assert out.startswith("mesh: DRIFT: jmin-below-jmax: ")
-    assert "  fix: Make Jmin lower than Jmax." in out
+    code, out = verify(node, stdin=epoch_json(broken, 43))
+    assert code == exitcodes.UNCHECKED, out
+    assert out.startswith("mesh: COULD NOT CHECK: The source of truth epoch 43 (stdin) is "
+                          "broken: stdin line 1 (`Jmin = 80`) fails jmin-below-jmax: ")
+    assert "  fix: stdin line 1: `Jmin = 80` fails jmin-below-jmax: Make Jmin lower than " \
+        "Jmax." in out
+    assert "  hint: Nothing is copied from the source while it fails its own rules" in out
+
+
+def test_a_source_the_tools_reject_is_never_copied(node: FakeNode, tmp_path: Path) -> None:
+    """The hub's conf says S4 = 70000 (awg setconf rejects it); the node's
+    S4 = 18 is healthy: verify names the hub's line, never 'change S4 = 18
+    to S4 = 70000'."""
+    node.plant(SOURCE, SOURCE)
+    hub = hub_conf(tmp_path, with_(S4="70000"))
+    code, out = verify(node, "--against", str(hub), stdin=None)
+    assert code == exitcodes.UNCHECKED, out
+    line = hub.read_text().splitlines().index("S4 = 70000") + 1
+    assert out.splitlines()[0] == (
+        f"mesh: COULD NOT CHECK: The source of truth is broken: {hub} line {line} "
+        f"(`S4 = 70000`) fails conf-loads: awg setconf would reject line {line}: S4: Unable to "
+        "parse S4: `70000' (over 65535); copying its values to "
+        f"{out.split('copying its values to ')[1].split(' ')[0]} would spread the fault.")
+    assert f"  fix: {hub} line {line}: `S4 = 70000` fails conf-loads: " in out
+    assert "to `S4 = 70000`" not in out
+    document = json.loads(node.awgcheck("verify", "--conf", str(node.conf), "--against",
+                                        str(hub), "--format", "json").stdout)
+    assert document["outcome"] == "unchecked" and document["exit_code"] == 4
+    assert document["triage"]["verdict"]["status"] == "source-broken"
+    assert not any("70000" in step["action"] and "change" in step["action"]
+                   for step in document["triage"]["verdict"]["fix"]["steps"])
+
+
+def test_a_file_that_breaks_a_shipped_rule_on_its_own_is_drift(node: FakeNode) -> None:
+    """The source is sound and every param agrees, but the file repeats Jc
+    under [Peer] (the tools reject the file): drift, with the rule's fix."""
+    node.plant(SOURCE, SOURCE)
+    node.conf.write_text(node.conf.read_text() + "Jc = 4\n")
+    code, out = verify(node)
+    assert code == exitcodes.VERIFY_DRIFT, out
+    assert out.startswith("mesh: DRIFT: obfuscation-in-peer: Jc on line ")
+    assert "  fix: Move the line into the [Interface] section." in out
 
 
 def test_the_ping_address_can_be_given(node: FakeNode) -> None:

@@ -12,7 +12,6 @@ test rather than have it replaced.
 
 from __future__ import annotations
 
-import json
 import shutil
 import site
 import subprocess
@@ -22,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_node import AWGCHECK, SOURCE, FakeNode
+from fake_node import AWGCHECK, SOURCE, FakeNode, epoch_json
 from sshd_fleet import SudoUser
 
 from awgcheck import exitcodes
@@ -84,7 +83,7 @@ def _runs(user: SudoUser, argv: list[str]) -> bool:
 
 def verify_as(user: SudoUser, node: FakeNode) -> tuple[int, str]:
     source = node.root / "epoch.json"
-    source.write_text(json.dumps({"epoch": 42, "params": SOURCE}))
+    source.write_text(epoch_json(SOURCE))
     source.chmod(0o644)
     env = node.env()
     done = subprocess.run(
