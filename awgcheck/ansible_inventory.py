@@ -23,7 +23,9 @@ listed wins, as in Ansible's ssh connection plugin:
 - ``ansible_connection``: ``ssh``/``paramiko`` (the default) or ``local``
   (this machine, read at ``/``); any other is not readable;
 - ``awg_conf``, ``awg_interface``, ``awg_compose``, ``awg_compose_env_files``,
-  ``awg_compose_profiles``, ``awg_ping``: the awgcheck fields of those names.
+  ``awg_compose_profiles``, ``awg_ping``, ``awg_behind_nat`` (a boolean, read
+  as ``ansible_become``), ``awg_public_address``: the awgcheck fields of
+  those names.
 
 A host awgcheck cannot read (another connection, a ProxyCommand it cannot
 follow, a var still a Jinja template or vault-encrypted, a value of the
@@ -31,7 +33,10 @@ wrong type) is kept as :class:`~awgcheck.inventory.Rejected`: an error only
 when a run selects it. Errors name the file, the host and the var, never
 a value: vars may hold secrets.
 
-The source of truth is ``--source`` or the var ``awgcheck_source``.
+The source of truth is ``--source`` or the var ``awgcheck_source``; the
+mesh (docs/topology.md) is the var ``awgcheck_mesh``, a mapping read as the
+``mesh:`` section of awgcheck's inventory. Each is one value that every
+host carrying it agrees on (set once, in ``group_vars/all.yml``).
 """
 
 from __future__ import annotations
@@ -42,19 +47,23 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from awgcheck import ssh_args
 from awgcheck.errors import InventoryError
 from awgcheck.inventory import Inventory, Node, Rejected, build_node, with_source
+from awgcheck.mesh import settings as mesh_settings
 from awgcheck.secrecy import scrub
 
 ANSIBLE_INVENTORY = "ansible-inventory"
 RUN_DEADLINE = 300.0
 """Seconds ``ansible-inventory`` may take (a dynamic inventory asks a cloud API)."""
 SOURCE_VAR = "awgcheck_source"
+MESH_VAR = "awgcheck_mesh"
 
 # node field -> the vars that set it, in Ansible's order (the last set wins)
 _CONNECTION_VARS: dict[str, tuple[str, ...]] = {
@@ -72,8 +81,11 @@ _AWG_VARS: dict[str, str] = {
     "compose_env_files": "awg_compose_env_files",
     "compose_profiles": "awg_compose_profiles",
     "ping": "awg_ping",
+    "behind_nat": "awg_behind_nat",
+    "public_address": "awg_public_address",
 }
-_LIST_FIELDS = frozenset({"compose", "compose_env_files", "compose_profiles"})
+_LIST_FIELDS = frozenset({"compose", "compose_env_files", "compose_profiles", "public_address"})
+_BOOL_FIELDS = frozenset({"behind_nat"})
 _SSH_CONNECTIONS = frozenset({"ssh", "smart", "paramiko", "paramiko_ssh", "ansible.builtin.ssh",
                               "ansible.builtin.paramiko_ssh", "ansible.legacy.ssh"})
 _LOCAL_CONNECTIONS = frozenset({"local", "ansible.builtin.local", "ansible.legacy.local"})
@@ -195,10 +207,12 @@ def from_listing(data: dict[str, Any], path: Path, source: str | None = None) ->
             rejected.append(Rejected(name, groups, str(exc)))
     fleet = Inventory(path, tuple(nodes), rejected=tuple(rejected))
     if source is not None:
-        return with_source(fleet, source, "--source", Path.cwd())
-    chosen, said = _source_var(listing, str(path))
-    folder = path if path.is_dir() else path.parent
-    return with_source(fleet, chosen, said, folder.resolve())
+        fleet = with_source(fleet, source, "--source", Path.cwd())
+    else:
+        chosen, said = _source_var(listing, str(path))
+        folder = path if path.is_dir() else path.parent
+        fleet = with_source(fleet, chosen, said, folder.resolve())
+    return replace(fleet, mesh=_mesh_var(listing, fleet))
 
 
 def _shape(data: dict[str, Any], where: str) -> _Listing:
@@ -256,25 +270,50 @@ def _members(group: str, direct: Mapping[str, list[str]],
     return hosts
 
 
-def _source_var(listing: _Listing, where: str) -> tuple[str, str]:
-    """The one ``awgcheck_source`` the hosts carry, and where it was said."""
-    first: tuple[str, str] | None = None
+def _fleet_var(listing: _Listing, var: str, where: str) -> tuple[str, Any] | None:
+    """(the first host, the value) of a var that speaks for the whole fleet,
+    which every host carrying it must agree on; None when no host does.
+    The error names the hosts, never the values (vars may hold secrets)."""
+    first: tuple[str, Any] | None = None
     for host in listing.hosts:
-        value = listing.hostvars.get(host, {}).get(SOURCE_VAR)
+        value = listing.hostvars.get(host, {}).get(var)
         if value is None:
             continue
-        if not isinstance(value, str) or not value or "{{" in value:
-            raise InventoryError(f"{where}: host {host}: var '{SOURCE_VAR}' must be a node "
-                                 "name or a path (plain text)")
         if first is None:
             first = (host, value)
         elif value != first[1]:
-            raise InventoryError(f"{where}: var '{SOURCE_VAR}' differs between hosts "
+            raise InventoryError(f"{where}: var '{var}' differs between hosts "
                                  f"{first[0]} and {host}; set it once (group_vars/all)")
-    if first is None:
+    return first
+
+
+def _source_var(listing: _Listing, where: str) -> tuple[str, str]:
+    """The one ``awgcheck_source`` the hosts carry, and where it was said."""
+    found = _fleet_var(listing, SOURCE_VAR, where)
+    if found is None:
         raise InventoryError(f"{where}: no source of truth: pass --source NODE|PATH, or set "
                              f"the var '{SOURCE_VAR}' (for example in group_vars/all.yml)")
-    return first[1], f"{where}: var '{SOURCE_VAR}'"
+    host, value = found
+    if not isinstance(value, str) or not value or "{{" in value:
+        raise InventoryError(f"{where}: host {host}: var '{SOURCE_VAR}' must be a node "
+                             "name or a path (plain text)")
+    return value, f"{where}: var '{SOURCE_VAR}'"
+
+
+def _mesh_var(listing: _Listing, fleet: Inventory) -> mesh_settings.MeshSettings | None:
+    """The ``awgcheck_mesh`` var, read by the parser of the YAML inventory's
+    ``mesh:`` section: the value is written out as YAML and composed again
+    into the nodes that parser reads. Those nodes' lines belong to no file,
+    so errors name the file and the var instead."""
+    where = str(fleet.path)
+    found = _fleet_var(listing, MESH_VAR, where)
+    if found is None:
+        return None
+    # JSON's types (all a listing holds) always dump and compose again.
+    node = yaml.compose(yaml.safe_dump(found[1]), Loader=yaml.SafeLoader)
+    assert node is not None  # a dumped value is never an empty document
+    return mesh_settings.parse(node, where, [n.name for n in fleet.nodes], fleet.source_node,
+                               said=f"{where}: var '{MESH_VAR}'")
 
 
 def _node(name: str, host_vars: Mapping[str, Any], groups: tuple[str, ...],
@@ -282,7 +321,13 @@ def _node(name: str, host_vars: Mapping[str, Any], groups: tuple[str, ...],
     connection = _text(host_vars, "ansible_connection") or "ssh"
     fields: dict[str, Any] = {"groups": list(groups)}
     for field, var in _AWG_VARS.items():
-        value = _list(host_vars, var) if field in _LIST_FIELDS else _text(host_vars, var)
+        value: Any
+        if field in _LIST_FIELDS:
+            value = _list(host_vars, var)
+        elif field in _BOOL_FIELDS:
+            value = None if host_vars.get(var) is None else _boolean(var, host_vars[var])
+        else:
+            value = _text(host_vars, var)
         if value is not None:
             fields[field] = value
     if connection in _LOCAL_CONNECTIONS:

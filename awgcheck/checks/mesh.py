@@ -261,8 +261,8 @@ def check_address_unique(ctx: Context, options: Mapping[str, Any]) -> Iterator[O
         if inside and not any(ip in p for p in inside):
             clash = True
             yield _fail(f"{ip} is outside the mesh prefix "
-                        f"{', '.join(str(p) for p in inside)} ({mesh.settings.origin}:"
-                        f"{mesh.settings.line})", here, None,
+                        f"{', '.join(str(p) for p in inside)} ({mesh.settings.declared})", here,
+                        None,
                         "peers whose AllowedIPs cover only the mesh prefix drop this "
                         "node's packets", f"address {ip}")
         if not clash:

@@ -10,14 +10,17 @@ mesh:
 ```
 
 Read from the YAML nodes, so every error names the file, the line and the
-key. A fleet without ``mesh:`` is not checked as a mesh at all.
+key. An Ansible inventory declares the same mapping in the var
+``awgcheck_mesh``; its listing has no lines, so there errors lead with the
+file and the var instead. A fleet without ``mesh:`` is not checked as a
+mesh at all.
 """
 
 from __future__ import annotations
 
 import enum
 import ipaddress
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import yaml
@@ -57,25 +60,37 @@ class MeshSettings:
     hub: str | None = None
     prefixes: tuple[Network, ...] = ()
     external: tuple[ExternalPeer, ...] = ()
+    said: str | None = None  # where it was declared when no line says it (an Ansible var)
+
+    @property
+    def declared(self) -> str:
+        """Where the section is, for a message: ``file:line`` or ``file: var NAME``."""
+        return self.said or f"{self.origin}:{self.line}"
 
 
 def parse(node: yaml.Node, origin: str, nodes: Collection[str],
-          source_node: str | None) -> MeshSettings:
+          source_node: str | None, said: str | None = None) -> MeshSettings:
     """The ``mesh:`` mapping ``node`` of inventory ``origin`` whose node
-    names are ``nodes``; raises :class:`InventoryError` naming file:line and key."""
-    where = f"{origin}:{_line(node)}: {KEY}"
+    names are ``nodes``; raises :class:`InventoryError` naming file:line and
+    key. ``said`` (``file: var awgcheck_mesh``) replaces ``file:line: mesh``
+    in errors when ``node`` was made from a value with no lines of its own."""
+
+    def place(part: yaml.Node) -> str:
+        return said if said is not None else f"{origin}:{_line(part)}: {KEY}"
+
+    where = place(node)
     if not isinstance(node, yaml.MappingNode):
         raise InventoryError(f"{where}: must be a mapping of {', '.join(_FIELDS)}")
     fields: dict[str, yaml.Node] = {}
     for key_node, value in node.value:
         key = _text(key_node)
         if key not in _FIELDS:
-            raise InventoryError(f"{origin}:{_line(key_node)}: {KEY}: unknown key "
+            raise InventoryError(f"{place(key_node)}: unknown key "
                                  f"{scrub(str(key_node.value))!r} (allowed: {', '.join(_FIELDS)})")
         fields[key] = value
 
     def at(key: str) -> str:
-        return f"{origin}:{_line(fields[key])}: {KEY}: key '{key}'"
+        return f"{place(fields[key])}: key '{key}'"
 
     topology = None
     if "topology" in fields:
@@ -99,9 +114,9 @@ def parse(node: yaml.Node, origin: str, nodes: Collection[str],
                                  "is a file, not a node)")
         hub = source_node
     prefixes = _prefixes(fields["prefix"], at("prefix")) if "prefix" in fields else ()
-    external = (_external(fields["external_peers"], origin, nodes)
+    external = (_external(fields["external_peers"], place, nodes, said is None)
                 if "external_peers" in fields else ())
-    return MeshSettings(origin, _line(node), topology, hub, prefixes, external)
+    return MeshSettings(origin, _line(node), topology, hub, prefixes, external, said)
 
 
 def _prefixes(node: yaml.Node, where: str) -> tuple[Network, ...]:
@@ -117,25 +132,26 @@ def _prefixes(node: yaml.Node, where: str) -> tuple[Network, ...]:
     return tuple(found)
 
 
-def _external(node: yaml.Node, origin: str, nodes: Collection[str]) -> tuple[ExternalPeer, ...]:
+def _external(node: yaml.Node, place: Callable[[yaml.Node], str], nodes: Collection[str],
+              has_lines: bool) -> tuple[ExternalPeer, ...]:
     if not isinstance(node, yaml.SequenceNode):
-        raise InventoryError(f"{origin}:{_line(node)}: {KEY}: key 'external_peers' must be a "
+        raise InventoryError(f"{place(node)}: key 'external_peers' must be a "
                              "list of {name, public_key, address}")
     peers: list[ExternalPeer] = []
     for index, item in enumerate(node.value, 1):
-        where = f"{origin}:{_line(item)}: {KEY}: external_peers {index}"
+        where = f"{place(item)}: external_peers {index}"
         if not isinstance(item, yaml.MappingNode):
             raise InventoryError(f"{where}: must be a mapping of {', '.join(_PEER_FIELDS)}")
         fields: dict[str, str] = {}
         for key_node, value in item.value:
             key = _text(key_node)
             if key not in _PEER_FIELDS:
-                raise InventoryError(f"{origin}:{_line(key_node)}: {KEY}: external_peers "
+                raise InventoryError(f"{place(key_node)}: external_peers "
                                      f"{index}: unknown key {scrub(str(key_node.value))!r} "
                                      f"(allowed: {', '.join(_PEER_FIELDS)})")
             text = _text(value)
             if text is None:
-                raise InventoryError(f"{origin}:{_line(value)}: {KEY}: external_peers {index}: "
+                raise InventoryError(f"{place(value)}: external_peers {index}: "
                                      f"key '{key}' must be a string")
             fields[key] = text
         for required in ("name", "public_key"):
@@ -148,14 +164,17 @@ def _external(node: yaml.Node, origin: str, nodes: Collection[str]) -> tuple[Ext
         if params.read_key(key).error is not None:
             raise InventoryError(f"{where}: key 'public_key' is not a WireGuard key (44 "
                                  "characters of base64)")
-        for other in peers:
+        for number, other in enumerate(peers, 1):
+            # a value without lines of its own is placed by its position
+            first = f"line {other.line}" if has_lines else f"external_peers {number}"
             if other.name == name:
                 raise InventoryError(f"{where}: name {name!r} is declared twice (first at "
-                                     f"line {other.line})")
+                                     f"{first})")
             if other.public_key == key:
-                raise InventoryError(f"{where}: public_key is also {other.name!r}'s (line "
-                                     f"{other.line})")
-        peers.append(ExternalPeer(name, key, fields.get("address"), _line(item)))
+                raise InventoryError(f"{where}: public_key is also {other.name!r}'s "
+                                     f"({first})")
+        peers.append(ExternalPeer(name, key, fields.get("address"),
+                                  _line(item) if has_lines else None))
     return tuple(peers)
 
 
