@@ -222,9 +222,13 @@ def _one(host_vars: dict[str, Any], **extra: Any) -> Node | str:
       "awg_conf": "none"},
      {"host": "h", "conf": None, "compose": ("/opt/a.yaml",), "compose_profiles": ("x",),
       "ping": "ping {addr}"}),
+    ({"awg_behind_nat": "yes", "awg_public_address": "vpn.example.net"},
+     {"host": "h", "behind_nat": True, "public_address": ("vpn.example.net",)}),
+    ({"awg_behind_nat": False, "awg_public_address": ["198.51.100.1", "vpn.example.net"]},
+     {"host": "h", "public_address": ("198.51.100.1", "vpn.example.net")}),
     ({"awg_port": 51820, "ansible_password": "hunter2"}, {"host": "h"}),  # not ours: unread
 ], ids=["defaults", "host-alias", "port-text", "port-alias", "null", "become", "no-become",
-        "become-1", "paramiko-jump", "awg-vars", "other-vars"])
+        "become-1", "paramiko-jump", "awg-vars", "mesh-vars", "mesh-vars-list", "other-vars"])
 def test_ansible_vars_map_to_node_fields(host_vars: dict[str, Any],
                                          fields: dict[str, Any]) -> None:
     assert _one(host_vars) == Node("h", groups=("ungrouped",), **fields)
@@ -246,8 +250,11 @@ def test_ansible_vars_map_to_node_fields(host_vars: dict[str, Any],
     ({"awg_conf": "etc/awg0.conf"}, "var 'awg_conf' must be an absolute path on the node"),
     ({"awg_conf": "none"}, "'awg_conf: none' needs 'awg_compose'"),
     ({"awg_compose": ["/a", 3]}, "var 'awg_compose' must be text"),
+    ({"awg_behind_nat": "maybe"}, "var 'awg_behind_nat' must be a boolean"),
+    ({"awg_public_address": {"a": 1}}, "var 'awg_public_address' must be text"),
 ], ids=["connection", "port-text", "port-range", "template", "vault", "boolean", "become-su",
-        "become-user", "relative-conf", "conf-none", "compose-type"])
+        "become-user", "relative-conf", "conf-none", "compose-type", "nat-boolean",
+        "public-address-type"])
 def test_ansible_host_awgcheck_cannot_read_is_rejected(host_vars: dict[str, Any],
                                                        reason: str) -> None:
     said = _one(host_vars)
