@@ -74,7 +74,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
               help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
                    "with ansible-inventory, from ansible-core), or the saved JSON of "
                    "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
-                   "groups.")
+                   "groups; the var awgcheck_mesh declares the mesh (docs/topology.md).")
 @click.option("--source", metavar="NODE|PATH",
               help="Source of truth: a node, or a conf or params document file [default: "
                    "the inventory's 'source', or the Ansible var awgcheck_source].")

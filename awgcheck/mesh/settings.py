@@ -55,7 +55,7 @@ class ExternalPeer:
 @dataclass(frozen=True)
 class MeshSettings:
     origin: str  # the inventory file
-    line: int
+    line: int  # of the mapping; meaningless when `said` is set
     topology: Topology | None = None
     hub: str | None = None
     prefixes: tuple[Network, ...] = ()

@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import mesh_fleet
 import pytest
 import yaml
 from faults import expected_set, faulty_fleet, found
@@ -49,7 +50,7 @@ def _ansible_tree(mesh: Mesh, trees: Path, style: str) -> Path:
     (root / "group_vars").mkdir(parents=True)
     (root / "host_vars").mkdir()
     (root / "group_vars" / "all.yml").write_text(yaml.safe_dump({
-        "ansible_connection": "local", "awgcheck_source": mesh.hub,
+        "ansible_connection": "local", "awgcheck_source": mesh.hub or next(iter(mesh.nodes)),
         "awgcheck_mesh": mesh.mesh_section()}))
     for name in mesh.nodes:
         (root / "host_vars" / f"{name}.yml").write_text(
@@ -105,6 +106,18 @@ def test_cli_check_ansible_mesh_finds_the_planted_faults(tmp_path: Path, style: 
     assert found(report) == found(json.loads(yaml_run.stdout)) == expected_set(expected)
     assert any(f["rule"] == "mesh-peer-known" and f["status"] == "pass"
                and "external peer phone" in f["message"] for f in report["findings"])
+
+
+def test_cli_check_ansible_mesh_finding_names_the_var_not_a_line(tmp_path: Path) -> None:
+    mesh = mesh_fleet.full_mesh(["a", "b"])
+    mesh.nodes["b"].address = "10.99.0.2/16"
+    mesh.write_trees(tmp_path)
+    path = _ansible_tree(mesh, tmp_path, "ini")
+    run = awgcheck("check", "--ansible-inventory", str(path), "--format", "json")
+    [outside] = [f["message"] for f in json.loads(run.stdout)["findings"]
+                 if f["rule"] == "mesh-address-unique" and f["status"] == "fail"]
+    assert outside == (f"10.99.0.2 is outside the mesh prefix 10.77.0.0/16 ({path}: var "
+                       "'awgcheck_mesh')")
 
 
 def _broken(tmp_path: Path, mesh_value: object, host_vars: dict[str, Any] | None = None
