@@ -309,6 +309,10 @@ def _mesh_var(listing: _Listing, fleet: Inventory) -> mesh_settings.MeshSettings
     found = _fleet_var(listing, MESH_VAR, where)
     if found is None:
         return None
+    if isinstance(found[1], str):
+        # What an INI inventory's [all:vars] gives: every value there is text.
+        raise InventoryError(f"{where}: var '{MESH_VAR}' is text, not a mapping: set it in a "
+                             "YAML file (group_vars/all.yml), where it keeps its keys")
     # JSON's types (all a listing holds) always dump and compose again.
     node = yaml.compose(yaml.safe_dump(found[1]), Loader=yaml.SafeLoader)
     assert node is not None  # a dumped value is never an empty document

@@ -148,8 +148,11 @@ def _broken(tmp_path: Path, mesh_value: object, host_vars: dict[str, Any] | None
     ({"topology": "full-mesh"}, {"spoke3": {"awgcheck_mesh": {"topology": "hub-and-spoke"}}},
      "var 'awgcheck_mesh' differs between hosts hub and spoke3; set it once (group_vars/all)"),
     ("topology: full-mesh", None,
+     "var 'awgcheck_mesh' is text, not a mapping: set it in a YAML file "
+     "(group_vars/all.yml), where it keeps its keys"),
+    (["full-mesh"], None,
      "var 'awgcheck_mesh': must be a mapping of topology, hub, prefix, external_peers"),
-], ids=["topology", "unknown-key", "two-values", "text"])
+], ids=["topology", "unknown-key", "two-values", "text", "list"])
 def test_cli_check_ansible_mesh_mistake_names_the_file_and_the_var(
         tmp_path: Path, mesh_value: object, host_vars: dict[str, Any] | None,
         message: str) -> None:
