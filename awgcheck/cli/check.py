@@ -19,6 +19,7 @@ from awgcheck import __version__, audit, baseline, nodes, selection, waivers
 from awgcheck.cli import output
 from awgcheck.cli.options import (
     SEVERITIES,
+    ansible_inventory_option,
     compose_options,
     emit,
     format_option,
@@ -69,12 +70,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
-@click.option("--ansible-inventory", "ansible_path", type=click.Path(path_type=Path),
-              metavar="FILE",
-              help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
-                   "with ansible-inventory, from ansible-core), or the saved JSON of "
-                   "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
-                   "groups; the var awgcheck_mesh declares the mesh (docs/topology.md).")
+@ansible_inventory_option
 @click.option("--source", metavar="NODE|PATH",
               help="Source of truth: a node, or a conf or params document file [default: "
                    "the inventory's 'source', or the Ansible var awgcheck_source].")

@@ -138,6 +138,19 @@ def read_conf(path: Path, *, any_bytes: bool = False) -> awgconf.AwgConf:
     return awgconf.parse(data, str(path), any_bytes=any_bytes)
 
 
+def ansible_inventory_option(func: F) -> F:
+    """``--ansible-inventory FILE``, the other way to name the fleet beside
+    ``--inventory``; :func:`load_fleet` takes exactly one of them."""
+    return click.option(
+        "--ansible-inventory", "ansible_path", type=click.Path(path_type=Path),
+        metavar="FILE",
+        help="An Ansible inventory instead of --inventory: INI, YAML or a folder (read "
+             "with ansible-inventory, from ansible-core), or the saved JSON of "
+             "`ansible-inventory --list`. Every host is a node, its groups awgcheck "
+             "groups; the var awgcheck_mesh declares the mesh (docs/topology.md).",
+    )(func)
+
+
 def load_fleet(inventory_path: Path | None, ansible_path: Path | None,
                source: str | None = None) -> inventory.Inventory:
     """The fleet from ``--inventory`` (awgcheck's YAML) or

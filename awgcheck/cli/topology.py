@@ -14,6 +14,7 @@ import click
 
 from awgcheck import audit, nodes
 from awgcheck.cli.options import (
+    ansible_inventory_option,
     emit,
     format_option,
     load_fleet,
@@ -30,15 +31,17 @@ from awgcheck.mesh.model import Mesh
 
 @click.command()
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
-              required=True, help="Fleet inventory with a mesh: section (docs/topology.md).")
+              help="Fleet inventory with a mesh: section (docs/topology.md).")
+@ansible_inventory_option
 @rules_option
 @format_option(picture.FORMATS, help="json: nodes and edges with their state and both ends; "
                                      "mermaid or dot: a graph to render.")
 @output_option
 @ssh_options
 @user_errors
-def topology(inventory_path: Path, rule_paths: Sequence[str], fmt: str,
-             output_path: Path | None, run_options: nodes.RunOptions) -> None:
+def topology(inventory_path: Path | None, ansible_path: Path | None,
+             rule_paths: Sequence[str], fmt: str, output_path: Path | None,
+             run_options: nodes.RunOptions) -> None:
     """Draw the mesh: every node of the inventory, coloured by its check
     status (pass, fail, error, unread), and every edge between them,
     coloured by state: one-sided, key-mismatch, allowed-ips-gap, drift (a
@@ -47,9 +50,10 @@ def topology(inventory_path: Path, rule_paths: Sequence[str], fmt: str,
     drawn too. Exit code 0 once drawn; 2 for a usage
     or inventory error (`check` gives the verdict).
     """
-    fleet = load_fleet(inventory_path, None)
+    fleet = load_fleet(inventory_path, ansible_path)
     if fleet.mesh is None:
-        raise UsageError(f"{inventory_path}: has no 'mesh:' section to draw "
+        declared = "var awgcheck_mesh" if ansible_path is not None else "'mesh:' section"
+        raise UsageError(f"{ansible_path or inventory_path}: has no {declared} to draw "
                          "(see docs/topology.md)")
     rules = load_rules(rule_paths)
     seen: list[Mesh | None] = []

@@ -108,6 +108,31 @@ def test_cli_check_ansible_mesh_finds_the_planted_faults(tmp_path: Path, style: 
                and "external peer phone" in f["message"] for f in report["findings"])
 
 
+def test_topology_draws_the_ansible_inventorys_mesh_as_the_yaml_one(tmp_path: Path) -> None:
+    mesh, _ = faulty_fleet()
+    yaml_run = awgcheck("topology", "-i", str(mesh.write_trees(tmp_path)))
+    run = awgcheck("topology", "--ansible-inventory",
+                   str(_ansible_tree(mesh, tmp_path, "yml")))
+    assert (run.returncode, run.stderr) == (yaml_run.returncode, "") == (0, "")
+    # The same picture; Ansible lists hosts by name, so the order may differ.
+    drawn, expected = json.loads(run.stdout), json.loads(yaml_run.stdout)
+    for part in ("nodes", "edges"):
+        assert sorted(map(json.dumps, drawn[part])) == sorted(map(json.dumps, expected[part]))
+    assert {e["state"] for e in drawn["edges"]} > {"ok", "external"}
+
+
+def test_topology_of_an_ansible_inventory_without_a_mesh_names_the_var(tmp_path: Path) -> None:
+    path = tmp_path / "inv.json"
+    listing = _listing(None)
+    for host in listing["_meta"]["hostvars"].values():
+        del host["awgcheck_mesh"]
+    path.write_text(json.dumps(listing))
+    run = awgcheck("topology", "--ansible-inventory", str(path))
+    assert (run.returncode, run.stdout) == (2, "")
+    assert run.stderr == (f"awgcheck: error: {path}: has no var awgcheck_mesh to draw "
+                          "(see docs/topology.md)\n")
+
+
 def test_cli_check_ansible_mesh_finding_names_the_var_not_a_line(tmp_path: Path) -> None:
     mesh = mesh_fleet.full_mesh(["a", "b"])
     mesh.nodes["b"].address = "10.99.0.2/16"
