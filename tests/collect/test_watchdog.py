@@ -74,3 +74,20 @@ def test_a_closer_that_blocks_does_not_hold_back_the_other_deadlines() -> None:
         time.sleep(0.02)
     release.set()
     assert closed == ["other"]
+
+
+def test_a_forked_child_gets_a_clock_of_its_own() -> None:
+    """The parent's clock thread does not exist in a forked child: its
+    deadlines still fire there."""
+    import os
+
+    Watchdog(60)  # the parent's clock is running
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if a deadline fires
+        dog = Watchdog(0.1)
+        deadline = time.monotonic() + 5
+        while not dog.fired and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os._exit(0 if dog.fired else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,13 @@ class _Clock:
         self._order = itertools.count()
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
+
+    def reset(self) -> None:
+        """Start afresh: a forked child has the parent's heap and lock but
+        not its clock thread, and would otherwise never fire a deadline."""
+        self._heap = []
+        self._wake = threading.Condition()
+        self._thread = None
 
     def add(self, dog: Watchdog) -> None:
         with self._wake:
@@ -82,6 +90,7 @@ class _Clock:
 
 
 _CLOCK = _Clock()
+os.register_at_fork(after_in_child=_CLOCK.reset)
 
 
 class Watchdog:
