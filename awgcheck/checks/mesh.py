@@ -87,7 +87,7 @@ def check_peer_known(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outco
                           location=where)
         else:
             yield _fail(f"[Peer] at line {entry.line} ({_short(key)}) is no node of the "
-                        f"fleet and no external peer declared in {mesh.settings.origin}",
+                        f"fleet and no external peer declared in {mesh.settings.declared}",
                         where, None, "no handshake with this peer: no node of the fleet "
                         "holds its private key (a stale key, or a node re-keyed without "
                         "updating its partners)")
@@ -290,7 +290,8 @@ def check_endpoint(ctx: Context, options: Mapping[str, Any]) -> Iterator[Outcome
             name, param = target.external.name, f"peer {target.external.name}"
             allowed = (target.external.address,) if target.external.address else ()
             if allowed and not names_host(host, allowed):
-                yield _fail(f"Endpoint for {name} is {host}, but {mesh.settings.origin} "
+                yield _fail(f"Endpoint for {name} is {host}, but "
+                            f"{mesh.settings.declared_at(target.external.line)} "
                             f"declares its address {allowed[0]}", here, None,
                             f"{ctx.node} sends its handshakes to a host that is not {name}",
                             param)

@@ -67,6 +67,11 @@ class MeshSettings:
         """Where the section is, for a message: ``file:line`` or ``file: var NAME``."""
         return self.said or f"{self.origin}:{self.line}"
 
+    def declared_at(self, line: int | None) -> str:
+        """Where a part of the section is (an external peer at ``line``):
+        ``file:line``, or ``file: var NAME`` where no line says it."""
+        return self.said or (f"{self.origin}:{line}" if line else self.declared)
+
 
 def parse(node: yaml.Node, origin: str, nodes: Collection[str],
           source_node: str | None, said: str | None = None) -> MeshSettings:

@@ -99,13 +99,18 @@ def test_ansible_mesh_is_the_yaml_inventorys_mesh(tmp_path: Path, style: str) ->
 def test_cli_check_ansible_mesh_finds_the_planted_faults(tmp_path: Path, style: str) -> None:
     mesh, expected = faulty_fleet()
     yaml_run = awgcheck("check", "-i", str(mesh.write_trees(tmp_path)), "--format", "json")
-    run = awgcheck("check", "--ansible-inventory", str(_ansible_tree(mesh, tmp_path, style)),
-                   "--format", "json")
+    path = _ansible_tree(mesh, tmp_path, style)
+    run = awgcheck("check", "--ansible-inventory", str(path), "--format", "json")
     assert (run.returncode, run.stderr) == (yaml_run.returncode, "") == (1, "")
     report = json.loads(run.stdout)
     assert found(report) == found(json.loads(yaml_run.stdout)) == expected_set(expected)
     assert any(f["rule"] == "mesh-peer-known" and f["status"] == "pass"
                and "external peer phone" in f["message"] for f in report["findings"])
+    # Where the mesh was declared is the var, not a line of the listing.
+    unknown = [f["message"] for f in report["findings"]
+               if f["rule"] == "mesh-peer-known" and "no external peer" in f["message"]]
+    assert unknown and all(m.endswith(f"declared in {path}: var 'awgcheck_mesh'")
+                           for m in unknown), unknown
 
 
 def test_topology_draws_the_ansible_inventorys_mesh_as_the_yaml_one(tmp_path: Path) -> None:
