@@ -313,6 +313,11 @@ def _mesh_var(listing: _Listing, fleet: Inventory) -> mesh_settings.MeshSettings
         # What an INI inventory's [all:vars] gives: every value there is text.
         raise InventoryError(f"{where}: var '{MESH_VAR}' is text, not a mapping: set it in a "
                              "YAML file (group_vars/all.yml), where it keeps its keys")
+    hub = found[1].get("hub") if isinstance(found[1], dict) else None
+    for host in fleet.rejected:
+        if host.name == hub:  # else "no node of the inventory", which it is, in the file
+            raise InventoryError(f"{where}: var '{MESH_VAR}': key 'hub' names a host "
+                                 f"awgcheck cannot read: {host.reason}")
     # JSON's types (all a listing holds) always dump and compose again.
     node = yaml.compose(yaml.safe_dump(found[1]), Loader=yaml.SafeLoader)
     assert node is not None  # a dumped value is never an empty document

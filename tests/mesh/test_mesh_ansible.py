@@ -224,3 +224,13 @@ def test_ansible_mesh_hub_defaults_to_the_source_node() -> None:
     assert fleet.mesh is not None and fleet.mesh.hub == "a"
     no_mesh = ansible_inventory.from_listing(_listing(None), Path("inv.json"))
     assert no_mesh.mesh is None
+
+
+def test_ansible_mesh_hub_that_awgcheck_cannot_read_says_why() -> None:
+    listing = _listing({"topology": "hub-and-spoke", "hub": "b"}, ansible_connection="winrm")
+    with pytest.raises(InventoryError) as caught:
+        ansible_inventory.from_listing(listing, Path("inv.json"))
+    said = str(caught.value)
+    assert said.startswith("inv.json: var 'awgcheck_mesh': key 'hub' names a host awgcheck "
+                           "cannot read: "), said
+    assert "winrm" in said or "ansible_connection" in said, said
