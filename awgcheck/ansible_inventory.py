@@ -316,8 +316,7 @@ def _mesh_var(listing: _Listing, fleet: Inventory) -> mesh_settings.MeshSettings
     hub = found[1].get("hub") if isinstance(found[1], dict) else None
     for host in fleet.rejected:
         if host.name == hub:  # else "no node of the inventory", which it is, in the file
-            raise InventoryError(f"{where}: var '{MESH_VAR}': key 'hub' names a host "
-                                 f"awgcheck cannot read: {host.reason}")
+            raise InventoryError(f"{host.reason}; it is the hub of var '{MESH_VAR}'")
     # JSON's types (all a listing holds) always dump and compose again.
     node = yaml.compose(yaml.safe_dump(found[1]), Loader=yaml.SafeLoader)
     assert node is not None  # a dumped value is never an empty document
