@@ -495,3 +495,28 @@ def test_a_proxycommand_that_exits_fails_at_once(fleet: SshdFleet, tmp_path: Pat
     assert time.monotonic() - started < 4  # the banner wait is 5 s
     assert error.error_class == "proxy_failed", error
     assert str(error) == f"vpn: ProxyCommand exited with status 3, saying: no route to {node.host}"
+
+
+def test_a_handshake_failure_behind_a_healthy_proxycommand_keeps_its_class(
+        fleet: SshdFleet, tmp_path: Path) -> None:
+    """A failed handshake closes the transport and so ends the command:
+    that end is awgcheck's own, not the proxy's failure."""
+    node = fleet.nodes[1]
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host vpn\n  HostName {node.host}\n"
+                      "  ProxyCommand sh -c 'printf \"SSH-1.0-old\\r\\n\"; exec sleep 30'\n")
+    error = _error(fleet.target(node, host="vpn", port=None, ssh_config=str(config)))
+    assert error.error_class == "handshake_failed", error
+    assert "ProxyCommand" not in str(error)
+
+
+def test_a_proxycommands_stderr_is_quoted_without_its_secrets(fleet: SshdFleet,
+                                                               tmp_path: Path) -> None:
+    node = fleet.nodes[1]
+    secret = "s3cretpw-" + "q" * 12
+    config = tmp_path / "ssh_config"
+    config.write_text(f"Host vpn\n  HostName {node.host}\n  ProxyCommand sh -c 'echo "
+                      f"cannot reach https://admin:{secret}@proxy.example >&2; exit 3'\n")
+    error = _error(fleet.target(node, host="vpn", port=None, ssh_config=str(config)))
+    assert error.error_class == "proxy_failed", error
+    assert secret not in str(error) and "cannot reach" in str(error), error

@@ -12,6 +12,7 @@ attempt (sshd's MaxStartups drops, resets during the handshake) are
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -36,6 +37,7 @@ from awgcheck.collect.ssh.watchdog import (
     quietly,
 )
 from awgcheck.errors import CollectError, ErrorClass
+from awgcheck.secrecy import scrub
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +191,17 @@ class PolledProxyCommand(paramiko.ProxyCommand):
     ``--concurrency``) failed every ProxyCommand node it started late.
     """
 
+    stopped_by_us = False
+    """Whether :meth:`close` ended a command that was still running: its
+    end is then ours (a failed handshake closes the transport, and so the
+    command), not the proxy's failure."""
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.stopped_by_us = True
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+
     def recv(self, size: int) -> bytes:
         stdout = self.process.stdout
         assert stdout is not None  # paramiko starts the command with a pipe
@@ -223,7 +236,7 @@ class PolledProxyCommand(paramiko.ProxyCommand):
         None while it runs. Only what it already wrote to stderr is read,
         so a child that keeps stderr open cannot hold this up."""
         status = self.process.poll()
-        if status is None:
+        if status is None or self.stopped_by_us:
             return None
         said = b""
         stderr = self.process.stderr
@@ -233,7 +246,7 @@ class PolledProxyCommand(paramiko.ProxyCommand):
             if poller.poll(0):
                 said = os.read(stderr.fileno(), STDERR_SHOWN)
         how = f"exited with status {status}" if status >= 0 else f"was killed by signal {-status}"
-        text = said.decode("utf-8", "replace").strip()
+        text = scrub(said.decode("utf-8", "replace")).strip()  # a tool's stderr
         return f"{how}, saying: {text}" if text else how
 
 
