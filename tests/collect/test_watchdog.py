@@ -7,6 +7,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from awgcheck.collect.ssh.watchdog import Watchdog
 
 
@@ -91,3 +93,23 @@ def test_a_forked_child_gets_a_clock_of_its_own() -> None:
         os._exit(0 if dog.fired else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_deadline_fires_even_when_no_thread_can_be_started(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Out of threads (a high --concurrency), the clock fires the deadline
+    itself rather than dying and leaving every later one unfired."""
+    Watchdog(60)  # the clock is running before threads run out
+    real_start = threading.Thread.start
+
+    def refuse(thread: threading.Thread) -> None:
+        if thread.name == "awgcheck-deadline":
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    first, second = Watchdog(0.05), Watchdog(0.15)
+    deadline = time.monotonic() + 5
+    while not (first.fired and second.fired) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first.fired and second.fired

@@ -52,7 +52,9 @@ class _Clock:
     def add(self, dog: Watchdog) -> None:
         with self._wake:
             heapq.heappush(self._heap, (dog.expires_at, next(self._order), dog))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
+                # Started here, and again should it ever have died: a clock
+                # that is gone would leave every later deadline unfired.
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="awgcheck-deadlines")
                 self._thread.start()
@@ -64,8 +66,11 @@ class _Clock:
             with self._wake:
                 due = self._due()
             for dog in due:
-                threading.Thread(target=dog.fire, daemon=True,
-                                 name="awgcheck-deadline").start()
+                try:
+                    threading.Thread(target=dog.fire, daemon=True,
+                                     name="awgcheck-deadline").start()
+                except RuntimeError:  # no thread to be had: fire here, late for none
+                    dog.fire()
 
     def _due(self) -> list[Watchdog]:
         """Wait (holding the condition) until a watchdog is due; return the
