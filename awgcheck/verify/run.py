@@ -179,9 +179,8 @@ def _judge(report: TriageReport, findings: tuple[Finding, ...], options: VerifyO
         # guide: only the fault on the source is said, and its fix.
         edits, _ = _fix(report)
         note = verdict.fix.note if verdict.fix is not None else ""
-        return VerifyReport(Outcome.UNCHECKED, verdict.headline, fix=edits,
-                            hints=(note,) if note else (), target=target, triage=report,
-                            source=report.source.name)
+        return said(Outcome.UNCHECKED, verdict.headline, verdict.evidence, edits,
+                    hints=(note,) if note else ())
     file_rows = [r for r in report.rows if r.file_differs]
     if file_rows:
         return said(Outcome.DRIFT, verdict.headline, verdict.evidence, *_fix(report))
