@@ -27,6 +27,7 @@ from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
 from awgcheck.inventory import Inventory, Node, node_from_url
 from awgcheck.model import ArtifactKind, Finding, ParamDocument
+from awgcheck.parse import paramsdoc
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = N
     return fleet_file.node(spec)
 
 
-PATH_SUFFIXES = (".conf", ".json", ".yaml", ".yml")
+PATH_SUFFIXES = (".conf", *paramsdoc.DOCUMENT_SUFFIXES)
 """What a conf or params document file is named: an argument that ends so
 (or holds a ``/``) means a file, never a node."""
 

@@ -28,6 +28,7 @@ from awgcheck.cli.options import (
     output_option,
     rules_option,
     screen_options,
+    source_option,
     ssh_options,
     user_errors,
     warn,
@@ -71,9 +72,7 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None) -> Sha
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory (awgcheck's YAML, see docs/inventory.md).")
 @ansible_inventory_option
-@click.option("--source", metavar="NODE|PATH",
-              help="Source of truth: a node, or a conf or params document file [default: "
-                   "the inventory's 'source', or the Ansible var awgcheck_source].")
+@source_option
 @rules_option
 @click.option("--profile", type=click.Choice(ruleset.PROFILES), default="strict",
               show_default=True,

@@ -151,6 +151,15 @@ def ansible_inventory_option(func: F) -> F:
     )(func)
 
 
+def source_option(func: F) -> F:
+    """``--source NODE|PATH``: the source of truth instead of the inventory's."""
+    return click.option(
+        "--source", metavar="NODE|PATH",
+        help="Source of truth: a node, or a conf or params document file [default: "
+             "the inventory's 'source', or the Ansible var awgcheck_source].",
+    )(func)
+
+
 def load_fleet(inventory_path: Path | None, ansible_path: Path | None,
                source: str | None = None) -> inventory.Inventory:
     """The fleet from ``--inventory`` (awgcheck's YAML) or

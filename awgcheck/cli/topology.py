@@ -21,6 +21,7 @@ from awgcheck.cli.options import (
     load_rules,
     output_option,
     rules_option,
+    source_option,
     ssh_options,
     user_errors,
 )
@@ -33,13 +34,14 @@ from awgcheck.mesh.model import Mesh
 @click.option("--inventory", "-i", "inventory_path", type=click.Path(path_type=Path),
               help="Fleet inventory with a mesh: section (docs/topology.md).")
 @ansible_inventory_option
+@source_option
 @rules_option
 @format_option(picture.FORMATS, help="json: nodes and edges with their state and both ends; "
                                      "mermaid or dot: a graph to render.")
 @output_option
 @ssh_options
 @user_errors
-def topology(inventory_path: Path | None, ansible_path: Path | None,
+def topology(inventory_path: Path | None, ansible_path: Path | None, source: str | None,
              rule_paths: Sequence[str], fmt: str, output_path: Path | None,
              run_options: nodes.RunOptions) -> None:
     """Draw the mesh: every node of the inventory, coloured by its check
@@ -50,7 +52,7 @@ def topology(inventory_path: Path | None, ansible_path: Path | None,
     drawn too. Exit code 0 once drawn; 2 for a usage
     or inventory error (`check` gives the verdict).
     """
-    fleet = load_fleet(inventory_path, ansible_path)
+    fleet = load_fleet(inventory_path, ansible_path, source)
     if fleet.mesh is None:
         declared = "var awgcheck_mesh" if ansible_path is not None else "'mesh:' section"
         raise UsageError(f"{ansible_path or inventory_path}: has no {declared} to draw "

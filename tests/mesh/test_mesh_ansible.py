@@ -233,3 +233,21 @@ def test_ansible_mesh_hub_that_awgcheck_cannot_read_says_why() -> None:
     said = str(caught.value)
     assert said.startswith("inv.json: host b: ansible_connection 'winrm'"), said
     assert said.endswith("; it is the hub of var 'awgcheck_mesh'"), said
+
+
+def test_topology_takes_the_source_as_check_does(tmp_path: Path) -> None:
+    """An Ansible inventory without awgcheck_source: the error says to pass
+    --source, and topology takes it."""
+    mesh, _ = faulty_fleet()
+    mesh.write_trees(tmp_path)
+    path = _ansible_tree(mesh, tmp_path, "yml")
+    listing = ansible_inventory.read_listing(path)
+    for host in listing["_meta"]["hostvars"].values():
+        host.pop("awgcheck_source", None)
+    saved = tmp_path / "listing.json"
+    saved.write_text(json.dumps(listing))
+    refused = awgcheck("topology", "--ansible-inventory", str(saved))
+    assert refused.returncode == 2 and "--source" in refused.stderr, refused.stderr
+    drawn = awgcheck("topology", "--ansible-inventory", str(saved), "--source", "hub")
+    assert (drawn.returncode, drawn.stderr) == (0, ""), drawn.stderr
+    assert {n["name"] for n in json.loads(drawn.stdout)["nodes"]} >= set(mesh.nodes)
