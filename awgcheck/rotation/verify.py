@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from awgcheck import engine, params
+from awgcheck.checks import CHECKS
 from awgcheck.model import ArtifactKind, Diagnostic, Finding, ParamDocument, Severity, Status
 from awgcheck.parse import awgconf, paramsdoc
 from awgcheck.rotation.generate import ParamSet
@@ -34,7 +35,9 @@ def judges_param_set(rule: Rule) -> bool:
     select = rule.select
     about_params = (select.all_params or not select.params
                     or not _PARAM_SET_KEYS.isdisjoint(select.params))
-    return (about_params and not rule.needs_source
+    # A mesh check is about a node's place among the others (its peers,
+    # keys, addresses), never about a param set on its own.
+    return (about_params and not rule.needs_source and not CHECKS[rule.check.type].cross_node
             and not set(select.artifacts).isdisjoint(_PARAM_SET_KINDS))
 
 

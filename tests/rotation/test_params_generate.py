@@ -164,3 +164,14 @@ def test_param_set_repr_hides_the_key() -> None:
     key = drawn.get(HPK)
     assert key is not None and key not in repr(drawn) and key not in str(drawn)
     assert "sha256:" in repr(drawn)
+
+
+def test_a_param_set_is_judged_by_no_mesh_rule() -> None:
+    """The mesh checks are about a node among the others, not a param set:
+    none judges a source or a NEW on its own, whatever mesh a caller has."""
+    ids = {rule.id for rule in RULES}
+    shipped = {rule.id for rule in load_shipped().rules}
+    assert {"conf-loads", "h-ranges-disjoint"} <= ids
+    assert not {i for i in ids if i.startswith("mesh-")}
+    assert {i for i in shipped if i.startswith("mesh-")}  # there are some to leave out
+    assert "private-key-present" not in ids

@@ -113,8 +113,10 @@ def test_the_broken_source_sample_is_what_verify_prints(tmp_path: Path) -> None:
                          cwd=tmp_path)
     assert done.returncode == 4, done.stdout
     documented = DOC.read_text().split("\nmesh: COULD NOT CHECK: ", 1)[1].split("```", 1)[0]
-    assert done.stdout == ("mesh: COULD NOT CHECK: " + documented).replace(
-        "partner-berlin", socket.gethostname() or "this node")
+    assert shape(done.stdout, node.conf) == shape(("mesh: COULD NOT CHECK: " + documented)
+                                                 .replace("partner-berlin",
+                                                          socket.gethostname() or "this node"),
+                                                 node.conf)
 
 
 def test_the_systemd_drop_in(tmp_path: Path) -> None:
