@@ -23,6 +23,7 @@ from awgcheck.cli.options import (
     load_fleet,
     load_rules,
     rules_option,
+    say,
     ssh_options,
     user_errors,
 )
@@ -111,6 +112,6 @@ def fix(node_name: str, inventory_path: Path, source: str | None,
     emit(FORMATS.render(fmt, view), None)
     if fmt == "diff":
         for note in notes(view):
-            click.echo(f"awgcheck: {note.level}: {printable(note.text)}", err=True)
+            say(note.level, note.text)
     sys.exit(exitcodes.FAILED if view.remaining or view.reload_error else exitcodes.OK)
 

@@ -57,9 +57,14 @@ def user_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def say(level: str, message: str) -> None:
+    """One ``awgcheck: LEVEL: message`` line on stderr, escaped."""
+    click.echo(f"awgcheck: {level}: {printable(message)}", err=True)
+
+
 def warn(message: str) -> None:
     """One warning line on stderr, escaped: the run goes on."""
-    click.echo(f"awgcheck: warning: {printable(message)}", err=True)
+    say("warning", message)
 
 
 def format_option(formats: Formats[Any], help: str | None = None) -> Callable[[F], F]:
