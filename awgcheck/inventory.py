@@ -37,6 +37,7 @@ import yaml
 from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
+from awgcheck.filenames import looks_like_path
 from awgcheck.mesh import settings as mesh_settings
 from awgcheck.model import Waiver
 
@@ -349,8 +350,8 @@ def with_source(inventory: Inventory, source: str, said: str, base: Path) -> Inv
     for host in inventory.rejected:
         if host.name == source:
             raise InventoryError(f"{said}: the source node cannot be read: {host.reason}")
-    if "/" in source or source.endswith((".conf", ".json", ".yaml", ".yml")):
-        source_path = base / source
+    source_path = base / source
+    if looks_like_path(source) or source_path.is_file():
         if not source_path.is_file():
             raise InventoryError(f"{said}: {source_path} is not a file")
         return replace(inventory, source_node=None, source_path=source_path)

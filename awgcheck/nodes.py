@@ -25,9 +25,9 @@ from awgcheck.documents import params
 from awgcheck.documents.base import DocumentKind
 from awgcheck.documents.registry import DOCUMENTS
 from awgcheck.errors import CollectError, ErrorClass, ParseError, UsageError, internal_error
+from awgcheck.filenames import looks_like_path
 from awgcheck.inventory import Inventory, Node, node_from_url
 from awgcheck.model import ArtifactKind, Finding, ParamDocument
-from awgcheck.parse import paramsdoc
 
 
 @dataclass(frozen=True)
@@ -186,16 +186,6 @@ def named_node(spec: str, fleet_file: Inventory | None, *, label: str | None = N
         hint = "to name a node, pass --inventory, or give ssh://user@host:port"
         raise UsageError(f"{label or spec}: " + (f"no such file ({hint})" if or_file else hint))
     return fleet_file.node(spec)
-
-
-PATH_SUFFIXES = (".conf", *paramsdoc.DOCUMENT_SUFFIXES)
-"""What a conf or params document file is named: an argument that ends so
-(or holds a ``/``) means a file, never a node."""
-
-
-def looks_like_path(spec: str) -> bool:
-    """Whether a node-or-file argument was meant as a file."""
-    return not spec.startswith("ssh://") and ("/" in spec or spec.endswith(PATH_SUFFIXES))
 
 
 def read_source_file(path: Path) -> ParamDocument:

@@ -26,8 +26,13 @@ control plane's API returned)."""
 def parse_source(data: bytes, path: str) -> ParamDocument:
     """``data`` as a params document when it is named or looks like one
     (:func:`awgcheck.parse.paramsdoc.looks_like_params`), else as a conf;
-    ``ParseError`` when it is neither, saying why as each (a YAML document
-    with a syntax error is not a mapping, and no conf either)."""
+    ``ParseError`` when it is empty, or neither, saying why as each (a YAML
+    document with a syntax error is not a mapping, and no conf either)."""
+    if awgconf.states_nothing(data):
+        # A node's empty conf is checked (and fails); a source that says
+        # nothing would have every param of every node deleted.
+        raise ParseError(f"{path}: empty (blanks and comments only): no source of truth "
+                         "in it (a truncated download?)")
     if paramsdoc.looks_like_params(data, path):
         return paramsdoc.parse_source(data, path)
     if not awgconf.looks_like_conf(data):

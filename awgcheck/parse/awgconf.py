@@ -280,10 +280,20 @@ def _setconf_clean(line: str) -> str:
     return _clean_ordinary(body)
 
 
+def _meaningful(lines: list[str]) -> list[str]:
+    """The lines with something on them besides blanks and a comment."""
+    return [kept for kept in (ln.split("#", 1)[0].strip() for ln in lines) if kept]
+
+
+def states_nothing(data: bytes) -> bool:
+    """Is ``data`` empty, blanks or comments only (a truncated download, an
+    unfilled file): nothing a source of truth could be?"""
+    return not _meaningful(_decode(data).replace("\r", "\n").split("\n"))
+
+
 def _looks_like_conf(lines: list[str]) -> bool:
     """A conf has at least one section header or ``key = value`` line."""
-    meaningful = [ln.split("#", 1)[0].strip() for ln in lines]
-    meaningful = [ln for ln in meaningful if ln]
+    meaningful = _meaningful(lines)
     if not meaningful:
         return True  # empty or comment-only: parses fine (and is reported)
     hits = sum(

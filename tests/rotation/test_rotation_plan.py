@@ -266,7 +266,9 @@ def _generated_conf(tmp_path: Path) -> str:
 
 
 def _line_of(text: str, marker: str) -> int:
-    return next(n for n, line in enumerate(text.splitlines(), start=1) if marker in line)
+    """The last line holding ``marker``: the edit's (a generated S4 may be
+    180, which holds the appended ``S4 = 18`` too)."""
+    return max(n for n, line in enumerate(text.splitlines(), start=1) if marker in line)
 
 
 # (edit of a generated conf, the rule that refuses it, the param, the line's marker)
@@ -313,7 +315,7 @@ BAD_YAML = b"awg:\n  s1: 52\n  s2: [1\n"
                            "or YAML: expected ',' or ']'"),
     ("new.yml", b"[Interface]\nS1 = 52\n", "new.yml: not a usable params document: line 2: "
                                            "not valid JSON or YAML"),
-    ("new.json", b"", "new.json: not a usable params document"),
+    ("new.json", b"", "new.json: empty (blanks and comments only): no source of truth in it"),
     ("new.txt", BAD_YAML, "new.txt: neither an AmneziaWG conf (no [Interface]/[Peer] header "
                           "or Key = value lines) nor a params document (line 4: not valid "
                           "JSON or YAML: expected ',' or ']'"),

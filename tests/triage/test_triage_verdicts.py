@@ -253,3 +253,27 @@ def test_markdown_opens_with_the_tables_verdict_line(node: str, word: str, code:
     shown = "".join(c.content for c in children if c.type in ("text", "code_inline"))
     assert shown.replace("\u200d", "") == first_line(table.stdout)
     assert shown.endswith(f"; exit code {code}")
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"# issued 2026-12-01\n   \n"],
+                         ids=["empty", "blank", "comments"])
+def test_a_source_that_says_nothing_is_refused_by_every_command(
+        demo: Path, tmp_path: Path, content: bytes) -> None:
+    """A truncated download is no source: triage cannot check (it said
+    "delete every param" before), plan refuses it, check cannot read it."""
+    source = tmp_path / "issued.src"
+    source.write_bytes(content)
+    inv = str(demo)
+    said = "empty (blanks and comments only): no source of truth in it"
+    triaged = awgcheck("triage", "partner-tbilisi", "-i", inv, "--against", str(source),
+                       "--format", "json")
+    assert triaged.returncode == exitcodes.UNCHECKED, triaged.stdout
+    report = json.loads(triaged.stdout)
+    assert report["verdict"]["status"] == "unchecked"
+    assert not (report["verdict"]["fix"] or {}).get("steps")
+    assert said in triaged.stdout
+    planned = awgcheck("plan", "--to", str(source), "-i", inv)
+    assert planned.returncode == 2 and said in planned.stderr, planned.stderr
+    checked = awgcheck("check", "-i", inv, "--source", str(source), "--format", "json")
+    assert checked.returncode == exitcodes.FAILED_AND_UNCHECKED, checked.stdout
+    assert said in json.loads(checked.stdout)["source"]["error"]
