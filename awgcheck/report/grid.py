@@ -60,6 +60,10 @@ class Column:
     than taking a column of their own."""
 
 
+_SLIVER = 4
+"""The narrowest any column is made, even on a terminal too narrow for the
+table: beyond that a line is drawn too long rather than one character a line."""
+
 _NARROWEST = {Kind.WORDS: 12, Kind.VALUE: 12, Kind.PATH: 16}
 """A flexible column is not made narrower than this (unless its text is
 narrower), so a message is never one word a line."""
@@ -182,6 +186,16 @@ def _widths(cells: list[list[str]], cols: list[Column], groups: list[list[int]],
         share = room // (len(order) - k)
         widths[n] = max(1, min(natural[n], max(share, least[n]), max(least[n], room - later)))
         room -= widths[n]
+    # Still too wide (a very narrow terminal): the widest columns give up
+    # the rest, names too (they wrap), down to a sliver each.
+    over = -room
+    while over > 0:
+        n = max(range(len(widths)), key=lambda n: widths[n])
+        give = min(over, widths[n] - _SLIVER)
+        if give <= 0:
+            break
+        widths[n] -= give
+        over -= give
     return widths
 
 
@@ -225,7 +239,7 @@ def _cut(text: str, width: int) -> int:
         if text[dash + 1:dash + 2] != ">":
             return dash + 1
         end = dash
-    return width - 1 if text[width - 1:width + 1] == "->" else width
+    return max(1, width - 1) if text[width - 1:width + 1] == "->" else width
 
 
 def _value_lines(text: str, width: int) -> list[str]:

@@ -103,6 +103,17 @@ def test_a_narrow_grid_keeps_each_file_name_and_line_whole(width: int) -> None:
     assert re.search(r"(^|  )must-match-drift(  |$)", text, re.M), text
 
 
+@pytest.mark.parametrize("width", [40, 44, 48])
+def test_a_grid_too_wide_for_the_terminal_still_draws_no_line_too_long(width: int) -> None:
+    """Below what the table needs, every column gives way (names wrap at
+    their dashes) rather than a line being wrapped a second time."""
+    cells = [*CELLS, ["WARNING", "S4", "canonical-spelling",
+                      "line 12 is not canonical (key spelled 's4'); write 'S4 = 18'",
+                      "fixtures/demo/nodes/partner-almaty/etc/amnezia/amneziawg/awg0.conf:12"]]
+    text = grid(cells, COLUMNS, Layout(width))
+    assert all(len(line) <= width for line in text.splitlines()), text
+
+
 @pytest.mark.parametrize("width", [40, 80])
 def test_grid_wraps_a_value_at_any_character_and_loses_none(width: int) -> None:
     value = "<b 0x" + "ab" * 200 + " >"
