@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -158,10 +159,16 @@ def fakes(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ssh_fleet(fakes: Path) -> Iterator[SshdFleet]:
-    # The server, one node per case, a scratch node and a second server.
-    with SshdFleet(nodes_wanted=len(CASES) + 3,
-                   extra_config=f"SetEnv PATH={fakes / 'bin'}:/usr/bin:/bin") as fleet:
-        yield fleet
+    # The server, one node per case, a scratch node and a second server;
+    # in /tmp whatever TMPDIR says: docs/triage.md's examples show the
+    # server's path wrapped at a width, so its length must not vary.
+    workdir = Path(tempfile.mkdtemp(prefix="awgcheck-sshd-", dir="/tmp"))
+    try:
+        with SshdFleet(nodes_wanted=len(CASES) + 3, workdir=workdir,
+                       extra_config=f"SetEnv PATH={fakes / 'bin'}:/usr/bin:/bin") as fleet:
+            yield fleet
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def node_fields(fleet: SshdFleet, node: FleetNode, **extra: Any) -> dict[str, Any]:
