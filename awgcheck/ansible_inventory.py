@@ -53,7 +53,7 @@ from typing import Any
 
 import yaml
 
-from awgcheck import ssh_args
+from awgcheck import ssh_args, yamlfile
 from awgcheck.errors import InventoryError
 from awgcheck.inventory import Inventory, Node, Rejected, build_node, with_source
 from awgcheck.mesh import settings as mesh_settings
@@ -318,7 +318,7 @@ def _mesh_var(listing: _Listing, fleet: Inventory) -> mesh_settings.MeshSettings
         if host.name == hub:  # else "no node of the inventory", which it is, in the file
             raise InventoryError(f"{host.reason}; it is the hub of var '{MESH_VAR}'")
     # JSON's types (all a listing holds) always dump and compose again.
-    node = yaml.compose(yaml.safe_dump(found[1]), Loader=yaml.SafeLoader)
+    node = yamlfile.load_node(yaml.safe_dump(found[1]), where, InventoryError)
     assert node is not None  # a dumped value is never an empty document
     return mesh_settings.parse(node, where, [n.name for n in fleet.nodes], fleet.source_node,
                                said=f"{where}: var '{MESH_VAR}'")

@@ -258,8 +258,7 @@ def _file_only(sides: Sides, rows: list[Row], file_rows: list[Row],
     others = [r.param for r in file_rows[1:]]
     if others:
         details.append(f"Also differing between file and runtime: {', '.join(others)}.")
-    seen = describe(evidence)
-    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fit = _seen(evidence)
     fix = build_fix(sides, [*file_rows, *(r for r in rows if r not in file_rows)])
     fix = Fix(fix.steps, None, "No restart needed: the running interface already has the "
               "right values. Correct the file so the next restart keeps them.")
@@ -274,8 +273,7 @@ def _unapplied(sides: Sides, headline: str, file_rows: list[Row],
                f"{_get_source(sides)} to find out."]
     if others:
         details.append(f"Also differing between file and runtime: {', '.join(others)}.")
-    seen = describe(evidence)
-    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fit = _seen(evidence)
     fix = Fix((FixStep(sides.edit_path, None, "make the file say what should run"),),
               restart(sides.interface, sides.sudo), SYNCCONF)
     return Verdict(MISMATCH, "file-vs-runtime", headline, fit, tuple(details), (), fix)
@@ -305,8 +303,7 @@ def _unchecked(sides: Sides, evidence: Evidence) -> Verdict:
     steps = [f"To check {sides.node}, {_get_source(sides)}."]
     if sides.state is None:
         steps.append(_RUNTIME_UNKNOWN)
-    seen = describe(evidence)
-    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fit = _seen(evidence)
     return Verdict(UNCHECKED, None, headline, fit, (), tuple(steps), None)
 
 
@@ -327,8 +324,7 @@ def _broken_source(sides: Sides, broken: Sequence[Finding], evidence: Evidence) 
                   for finding, (_, action) in zip(broken, said, strict=True))
     note = (f"Nothing is copied from the source while it fails its own rules; once it "
             f"passes them, compare {sides.node} with it again.")
-    seen = describe(evidence)
-    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fit = _seen(evidence)
     return Verdict(SOURCE_BROKEN, SOURCE_RULES, headline, fit, tuple(details), (),
                    Fix(steps, None, note))
 
@@ -374,8 +370,7 @@ def _fault_line(finding: Finding) -> int | None:
 
 def _clean(sides: Sides, evidence: Evidence) -> Verdict:
     headline = _clean_headline(sides)
-    seen = describe(evidence)
-    fit = ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
+    fit = _seen(evidence)
     return Verdict(CLEAN, None, headline, fit, (), tuple(_next_steps(sides, evidence)), None)
 
 
@@ -437,6 +432,13 @@ def _fit(cls: MismatchClass, evidence: Evidence) -> str:
         return f"This does not match what we see: {observed}.{hint}"
     more = "" if evidence.probed else " Run with --probe to confirm."
     return f"Consistent so far: {observed}.{more}"
+
+
+def _seen(evidence: Evidence) -> str:
+    """``What we see: ...``, or why there is nothing to see: the evidence
+    of a verdict that predicts no health of its own."""
+    seen = describe(evidence)
+    return ("What we see: " + ", ".join(seen) + ".") if seen else _no_evidence(evidence)
 
 
 def _no_evidence(evidence: Evidence) -> str:
