@@ -173,7 +173,7 @@ def check(inventory_path: Path | None, ansible_path: Path | None, source: str | 
     # from it (awgcheck.report.load) renders the same Markdown.
     if fmt in ("markdown", "json") and meshes:
         report = replace(report, mesh_diagram=picture.when_failing(meshes[0], report))
-    emit(FORMATS.render(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
+    emit(FORMATS.pieces(fmt, replace(report, omit_passes=omit_passes), screen.layout(output_path)),
          output_path)
     sys.exit(report.exit_code())
 

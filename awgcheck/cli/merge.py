@@ -53,5 +53,5 @@ def merge(paths: Sequence[Path], fmt: str, output_path: Path | None,
     merged = merging.merge(parts)
     for warning in merged.warnings:
         warn(warning)
-    emit(FORMATS.render(fmt, merged.report, screen.layout(output_path)), output_path)
+    emit(FORMATS.pieces(fmt, merged.report, screen.layout(output_path)), output_path)
     sys.exit(merged.report.exit_code())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -103,14 +103,18 @@ def screen_options(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(text: str, target: Path | None) -> None:
-    """Print a rendered report, or write it atomically to ``target``."""
+def emit(text: str | Iterable[str], target: Path | None) -> None:
+    """Print a rendered report, or write it atomically to ``target``; a
+    report made in pieces (:meth:`awgcheck.report.registry.Formats.pieces`)
+    is written as they come."""
+    pieces = output.pieces(text) if isinstance(text, str) else output.batched(text)
     if target is None:
         # color=True: click would strip the colour --color always asked
         # for; the text holds no other escape (awgcheck.text escaped it).
-        click.echo(text, nl=False, color=True)
+        for piece in pieces:
+            click.echo(piece, nl=False, color=True)
     else:
-        output.write_atomic(target, text)
+        output.write_atomic(target, pieces)
 
 
 # --- inputs ------------------------------------------------------------------------

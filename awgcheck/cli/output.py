@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from awgcheck.errors import UsageError
@@ -67,9 +68,11 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"{named}: file is not writable")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` as the module says: atomically for files
-    (through a symlink to its target), in place for devices and FIFOs."""
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write ``text`` (or its pieces, as they come) to ``path`` as the
+    module says: atomically for files (through a symlink to its target), in
+    place for devices and FIFOs."""
+    text = pieces(text) if isinstance(text, str) else batched(text)
     mode = _mode(path)
     try:
         if mode is not None and _streamed(mode):
@@ -83,19 +86,47 @@ def write_atomic(path: Path, text: str) -> None:
                          f"{exc.strerror or exc}") from None
 
 
-def _write_through(target: Path, text: str) -> None:
+PIECE = 1 << 20
+"""Characters written at a time: a text stream encodes what it is given
+whole, so a 22 MB report written at once held a second, encoded copy of
+itself at the run's peak of memory (docs/performance.md, Memory)."""
+
+
+def pieces(text: str) -> Iterator[str]:
+    """``text`` in slices of at most :data:`PIECE` characters."""
+    for start in range(0, len(text), PIECE):
+        yield text[start:start + PIECE]
+
+
+def batched(parts: Iterable[str]) -> Iterator[str]:
+    """Small ``parts`` (a report's findings) joined into texts of about
+    :data:`PIECE` characters, so each write is worth its call."""
+    held: list[str] = []
+    size = 0
+    for part in parts:
+        held.append(part)
+        size += len(part)
+        if size >= PIECE:
+            yield "".join(held)
+            held.clear()
+            size = 0
+    if held:
+        yield "".join(held)
+
+
+def _write_through(target: Path, text: Iterable[str]) -> None:
     # No O_CREAT, no O_TRUNC: the node must stay what it is.
     fd = os.open(target, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        stream.writelines(text)
 
 
-def _replace(path: Path, text: str) -> None:
+def _replace(path: Path, text: Iterable[str]) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            stream.writelines(text)
             stream.flush()
             os.fsync(stream.fileno())
         if path.exists():

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from awgcheck.model import Report
 from awgcheck.report import github, json_format, junit, markdown, prometheus, sarif, table
-from awgcheck.report.registry import Formats, ForPeople
+from awgcheck.report.registry import Formats, ForPeople, InPieces
 
 # Listed alphabetically: the order --format shows them in.
 FORMATS: Formats[Report] = Formats({
     "github": github.render,
-    "json": json_format.render,
+    "json": InPieces(json_format.pieces),
     "junit": junit.render,
     "markdown": markdown.render,
     "prometheus": prometheus.render,

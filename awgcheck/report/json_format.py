@@ -8,6 +8,7 @@ on an SSH node); readers take either.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from awgcheck.model import (
@@ -191,4 +192,9 @@ def as_dict(report: Report, *, lazy: bool = False) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json_text.dumps(as_dict(report, lazy=True)) + "\n"
+    return "".join(pieces(report))
+
+
+def pieces(report: Report) -> Iterator[str]:
+    """:func:`render`'s text a finding at a time, to be written as it is made."""
+    return json_text.chunks(as_dict(report, lazy=True), end="\n")

@@ -25,12 +25,46 @@ _encode_text = json.encoder.encode_basestring  # the C version where there is on
 _KEYS: dict[str, str] = {}
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, end: str = "") -> str:
     """``value`` as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes
-    it (an iterator as the list of its items)."""
+    it (an iterator as the list of its items), then ``end``."""
+    return "".join(chunks(value, end))
+
+
+def chunks(value: Any, end: str = "") -> Iterator[str]:
+    """The text of :func:`dumps` in pieces, each item of a list that is a
+    value of the top-level dict (a report's findings) its own piece, so
+    the text can be written as it is made: a fleet's whole report held
+    at once, twice while it was joined, was most of a run's peak memory."""
     out: list[str] = []
-    _write(value, "\n", out)
-    return "".join(out)
+    if isinstance(value, dict) and value:
+        separator, inner = "{\n  ", "\n  "
+        for key, item in value.items():
+            out.append(f"{separator}{_KEYS.get(key) or _key(key)}: ")
+            if not isinstance(item, dict) and isinstance(item, list | tuple | Iterator):
+                yield from _items(item, inner, out)
+            else:
+                _write(item, inner, out)
+            separator = ",\n  "
+        out.append("\n}")
+    else:
+        _write(value, "\n", out)
+    out.append(end)
+    yield "".join(out)
+
+
+def _items(value: Any, newline: str, out: list[str]) -> Iterator[str]:
+    """A list as :func:`_write` writes it, yielding the text so far after
+    each item."""
+    inner = newline + "  "
+    separator = "[" + inner
+    for item in value:
+        out.append(separator)
+        _write(item, inner, out)
+        yield "".join(out)
+        out.clear()
+        separator = "," + inner
+    out.append("[]" if separator[0] == "[" else newline + "]")
 
 
 def _scalar(value: Any) -> str | None:

@@ -15,11 +15,14 @@ character or a byte that is not UTF-8, whatever the nodes hold.
 A renderer for people (the ``table`` formats) is registered as
 :class:`ForPeople`: it is also given the :class:`~awgcheck.report.layout.Layout`
 to draw to (the terminal's width, colour or not); the others only the value.
+A renderer registered as :class:`InPieces` makes its text in pieces that
+:meth:`Formats.pieces` hands on as they come, so a fleet's report is
+written without ever being held whole.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -37,10 +40,17 @@ class ForPeople(Generic[T]):
 
 
 @dataclass(frozen=True)
+class InPieces(Generic[T]):
+    """A renderer that makes its text in pieces: ``make(value)``."""
+
+    make: Callable[[T], Iterable[str]]
+
+
+@dataclass(frozen=True)
 class Formats(Generic[T]):
     """Format name -> renderer, in the order ``--format`` lists them."""
 
-    renderers: Mapping[str, Callable[[T], str] | ForPeople[T]]
+    renderers: Mapping[str, Callable[[T], str] | ForPeople[T] | InPieces[T]]
     default: str = "table"
     keep: tuple[type, ...] = ()
     """Types the renderers escape themselves (they need the raw bytes, for hex)."""
@@ -57,8 +67,15 @@ class Formats(Generic[T]):
     def render(self, name: str, value: T, view: Layout = PLAIN) -> str:
         """``value`` in format ``name`` (one of :attr:`names`), its text
         escaped; a format for people drawn to ``view``."""
+        return "".join(self.pieces(name, value, view))
+
+    def pieces(self, name: str, value: T, view: Layout = PLAIN) -> Iterable[str]:
+        """The text of :meth:`render` in the pieces its renderer makes it
+        in (one, unless it is registered :class:`InPieces`)."""
         renderer = self.renderers[name]
         escaped = printable_fields(value, self.keep)
+        if isinstance(renderer, InPieces):
+            return renderer.make(escaped)
         if isinstance(renderer, ForPeople):
-            return renderer.draw(escaped, view)
-        return renderer(escaped)
+            return (renderer.draw(escaped, view),)
+        return (renderer(escaped),)

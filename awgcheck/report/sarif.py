@@ -174,4 +174,4 @@ def as_dict(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json_text.dumps(as_dict(report)) + "\n"
+    return json_text.dumps(as_dict(report), end="\n")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 
 import paths
@@ -245,6 +246,26 @@ def test_output_interrupted_write_keeps_old_report(tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         output.write_atomic(target, "new report\n")
     assert target.read_text() == "previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_output_written_in_pieces_is_the_pieces_joined_and_still_atomic(
+        tmp_path: Path) -> None:
+    """A report made in pieces (check's JSON) is written as they come; a
+    render that fails part way leaves the previous report and no temporary
+    file, as a whole text would."""
+    target = tmp_path / "report.json"
+    big = "x" * (output.PIECE + 7)  # more than one write's worth
+    output.write_atomic(target, iter(["{", big, "}\n"]))
+    assert target.read_text() == "{" + big + "}\n"
+
+    def broken() -> Iterator[str]:
+        yield "half a report"
+        raise RuntimeError("render failed")
+
+    with pytest.raises(RuntimeError):
+        output.write_atomic(target, broken())
+    assert target.read_text() == "{" + big + "}\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
 
 

@@ -38,6 +38,16 @@ CASES: list[tuple[str, Any]] = [
 @pytest.mark.parametrize("value", [c[1] for c in CASES], ids=[c[0] for c in CASES])
 def test_json_text_matches_the_standard_library(value: Any) -> None:
     assert json_text.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
+    assert "".join(json_text.chunks(value, "\n")) == json.dumps(
+        value, indent=2, ensure_ascii=False) + "\n"
+
+
+def test_json_text_makes_a_piece_per_item_of_a_top_level_list() -> None:
+    """A report is written a finding at a time, never held whole."""
+    findings = ({"rule": "r", "n": n} for n in range(1000))
+    made = list(json_text.chunks({"summary": {"n": 1000}, "findings": findings}))
+    assert len(made) > 1000
+    assert max(len(piece) for piece in made) < 100
 
 
 @pytest.mark.parametrize("value", [{"x": object()}, [b"bytes"], {(1, 2): "tuple key"}],
