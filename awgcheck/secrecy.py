@@ -11,8 +11,9 @@ whole by :func:`redact`. The rules, from the narrowest to the widest:
 * in any other text, :func:`scrub` digests every base64 run of key length
   or longer (so a key glued to other text, ``PrivateKey6Bq...``, goes whole,
   not all but its last characters), the password of a URL
-  (``postgres://user:<digest>@db``) and the value of a secret-named flag or
-  assignment (``--password=<digest>``, ``API_TOKEN=<digest>``).
+  (``postgres://user:<digest>@db``, ``curl -u user:<digest>``) and the value
+  of a secret-named flag, assignment or header (``--password=<digest>``,
+  ``export API_TOKEN=<digest>``, ``Authorization: <digest>``).
 
 Long hex runs (an I1 tag's ``<b 0x...>`` bytes) are not base64 keys and
 stay as written.
@@ -106,9 +107,16 @@ def is_secret_value(value: str | None) -> bool:
 # Any run of base64 characters as long as a key or longer; hex runs excepted.
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43,}={0,2}")
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
-# NAME=value, --name=value, --name value, -name value (a word after a flag).
+# curl's and wget's USER:PASSWORD after -u, --user, --proxy-user: the name
+# says nothing secret, the colon does.
+_USER_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?:-u|-U|--(?:proxy-)?user)(?:=|\s+)"
+                            r"[\"']?[^\s\"':]*:)(?P<secret>[^\s\"'@]+)")
+# NAME=value, --name=value, --name value, -name value (a word after a flag);
+# "Authorization: Bearer TOKEN" (a header's scheme and its credentials).
 _ASSIGNED = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
-                       r"(?:=|:\s*|\s+(?=[^-\s])))(?P<secret>\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+)")
+                       r"(?:=|:\s*|\s+(?=[^-\s])))"
+                       r"(?P<secret>(?i:bearer|basic|digest|token)\s+[^\s\"',;&|)]+"
+                       r"|\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+)")
 
 
 def scrub(text: str) -> str:
@@ -132,7 +140,8 @@ def _scrub_short(text: str) -> str:
 def _scrub(text: str) -> str:
     text = _BASE64_RUN.sub(_digest_run, text)
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + redact(m.group("secret")), text)
-    return _ASSIGNED.sub(_digest_assigned, text)
+    text = _USER_PASSWORD.sub(_digest_user_password, text)
+    return _digest_assignments(text)
 
 
 def _digest_run(match: re.Match[str]) -> str:
@@ -140,13 +149,41 @@ def _digest_run(match: re.Match[str]) -> str:
     return run if _HEX_RUN.fullmatch(run) else redact(run)
 
 
-def _digest_assigned(match: re.Match[str]) -> str:
+def _digest_assignments(text: str) -> str:
+    """Every value assigned to a secret name digested. A value that is not
+    digested is looked in again: in ``export DB_PASSWORD=x``, ``mysql
+    password=x`` or ``-H "Authorization: Bearer x"`` the word after the
+    first name is itself an assignment (taken whole as ``export``'s value,
+    it had hidden the password from this very scan)."""
+    done: list[str] = []
+    start = 0
+    while (match := _ASSIGNED.search(text, start)) is not None:
+        digested = _digest_assigned(match)
+        if digested is None:
+            done.append(text[start:match.end("name")])
+            start = match.end("name")
+        else:
+            done.append(text[start:match.start()] + digested)
+            start = match.end()
+    done.append(text[start:])
+    return "".join(done)
+
+
+def _digest_assigned(match: re.Match[str]) -> str | None:
+    """The match with its value digested, or None when the name is not a
+    secret's (or "NAME word" is a sentence, not an assignment)."""
     name, secret = match.group("name"), match.group("secret")
-    if not is_secret_name(name.lstrip("-")) or secret.startswith("sha256:"):
+    if not is_secret_name(name.lstrip("-")):
+        return None
+    if secret.startswith("sha256:"):
         return match.group(0)
     if name.startswith("-") or "=" in match.group("head") or ":" in match.group("head"):
         return match.group("head") + redact(secret)
-    return match.group(0)  # "NAME word": a sentence, not an assignment
+    return None
+
+
+def _digest_user_password(match: re.Match[str]) -> str:
+    return match.group("head") + redact(match.group("secret"))
 
 
 def conceal(text: str | None, secret: bool) -> str | None:

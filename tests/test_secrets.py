@@ -132,11 +132,16 @@ DB_PASS = "dbpass-Zx8cVb-planted"                # DB_PASS=...
 FLAG_PASS = "flagpass-Mn5bV-planted"             # --password=... in a command
 URL_PASS = "urlpass-Lk4jH-planted"               # postgres://user:PASS@db
 ENV_PASS = "envpass-Pq7wE-planted"               # --compose-env API_PASSWORD=...
+EXPORTED = "exported-Rt6yU-q1w2e3"               # PostDown = export DB_PASSWORD=...
+WORD_ASSIGNED = "wordassigned-Hj2kL-z8x7"        # PostDown = mysql password=...
+BEARER = "bearer-Vb9nM-p0o9i8"                   # -H "Authorization: Bearer ..."
+CURL_USER = "curluser-Gf3dS-m5n4b3"              # curl -u admin:...
 
 PLANTED = {
     "glued": GLUED, "glued-bare": GLUED_BARE, "postup": POSTUP, "token": TOKEN,
     "redis": REDIS, "auth": AUTH, "db-pass": DB_PASS, "flag": FLAG_PASS, "url": URL_PASS,
-    "compose-env": ENV_PASS,
+    "compose-env": ENV_PASS, "exported": EXPORTED, "word-assigned": WORD_ASSIGNED,
+    "bearer": BEARER, "curl-user": CURL_USER,
 }
 
 COMPOSE_STACK = f"""\
@@ -172,7 +177,10 @@ def planted(fleet: Path) -> Path:
         partner.read_text().replace(
             "[Peer]",
             f"PrivateKey {GLUED}\nPrivateKey {GLUED_BARE}\n"
-            f"PostUp = wg set %i private-key <(echo {POSTUP})\n[Peer]", 1))
+            f"PostUp = wg set %i private-key <(echo {POSTUP})\n"
+            f"PostDown = export DB_PASSWORD={EXPORTED}; mysql password={WORD_ASSIGNED}\n"
+            f"PostDown = curl -u admin:{CURL_USER} -H \"Authorization: Bearer {BEARER}\" "
+            "http://hooks.example/down\n[Peer]", 1))
     stack = fleet.parent / "partner" / "opt" / "edge"
     stack.mkdir(parents=True)
     (stack / "compose.yaml").write_text(COMPOSE_STACK)
@@ -276,6 +284,37 @@ def test_required_variable_message_keeps_innocent_values() -> None:
     result = interpolate("${MISSING:?set it next to ${HOST}}", {"HOST": "db.example"}.get)
     assert result.error is not None
     assert result.error.message.endswith(": set it next to db.example")
+
+
+@pytest.mark.parametrize(("text", "hidden", "kept"), [
+    ("export DB_PASSWORD=hunter22; run", "hunter22", "export DB_PASSWORD=sha256:"),
+    ("mysql password=hunter22 db", "hunter22", "mysql password=sha256:"),
+    ("echo TOKEN=hunter22 > /run/x", "hunter22", "echo TOKEN=sha256:"),
+    ('curl -H "Authorization: Bearer hunter22" x', "hunter22", '"Authorization: sha256:'),
+    ("Authorization: Basic aHVudGVyMjI=", "aHVudGVyMjI", "Authorization: sha256:"),
+    ("curl -u admin:hunter22 http://x", "hunter22", "-u admin:sha256:"),
+    ('curl --user="admin:hunter22" x', "hunter22", '--user="admin:sha256:'),
+    ("run --api-key 'a b hunter22' now", "hunter22", "--api-key sha256:"),
+    ("x=1 y=2 --password=hunter22", "hunter22", "x=1 y=2 --password=sha256:"),
+], ids=["export", "after-a-word", "echo", "bearer", "basic", "curl-u", "curl-user",
+        "quoted-flag", "after-others"])
+def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
+                                                       kept: str) -> None:
+    """A value that is not a secret's is looked in again: the word after
+    ``export`` or ``mysql`` may itself be ``PASSWORD=...``."""
+    from awgcheck.secrecy import scrub
+    scrubbed = scrub(text)
+    assert hidden not in scrubbed
+    assert kept in scrubbed
+
+
+@pytest.mark.parametrize("text", [
+    "PostUp = iptables -A FORWARD -i %i -j ACCEPT; ip rule add fwmark 51820 table 200",
+    "the password is checked by the hook", "ssh -p 2222 -u x host", "MTU = 1380",
+])
+def test_scrub_keeps_text_with_no_secret(text: str) -> None:
+    from awgcheck.secrecy import scrub
+    assert scrub(text) == text
 
 
 @pytest.mark.parametrize(
