@@ -111,12 +111,14 @@ _HEX_RUN = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
 # says nothing secret, the colon does.
 _USER_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?:-u|-U|--(?:proxy-)?user)(?:=|\s+)"
                             r"[\"']?[^\s\"':]*:)(?P<secret>[^\s\"'@]+)")
-# NAME=value, --name=value, --name value, -name value (a word after a flag);
-# "Authorization: Bearer TOKEN" (a header's scheme and its credentials).
-_ASSIGNED = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
-                       r"(?:=|:\s*|\s+(?=[^-\s])))"
-                       r"(?P<secret>(?i:bearer|basic|digest|token)\s+[^\s\"',;&|)]+"
-                       r"|\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+)")
+# NAME=value, --name=value, --name value, -name value (a word after a flag):
+# the name and what assigns to it, then the value (a quoted string, a word;
+# "Bearer TOKEN" after a header's name). Apart, so that the scan can step
+# from name to name: a value that is not a secret's is looked in again.
+_ASSIGNS = re.compile(r"(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
+                      r"(?P<op>=|:\s*|\s+(?=[^-\s]))")
+_VALUE = re.compile(r"(?i:bearer|basic|digest|token)\s+[^\s\"',;&|)]+"
+                    r"|\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+")
 
 
 def scrub(text: str) -> str:
@@ -150,36 +152,28 @@ def _digest_run(match: re.Match[str]) -> str:
 
 
 def _digest_assignments(text: str) -> str:
-    """Every value assigned to a secret name digested. A value that is not
-    digested is looked in again: in ``export DB_PASSWORD=x``, ``mysql
-    password=x`` or ``-H "Authorization: Bearer x"`` the word after the
-    first name is itself an assignment (taken whole as ``export``'s value,
-    it had hidden the password from this very scan)."""
+    """Every value assigned to a secret name digested. The scan goes from
+    name to name, so a value that is not a secret's is looked in too: in
+    ``export DB_PASSWORD=x``, ``mysql password=x`` or ``-H "Authorization:
+    Bearer x"`` the word after the first name is itself an assignment.
+    Linear in the text: each name is looked at once."""
     done: list[str] = []
-    start = 0
-    while (match := _ASSIGNED.search(text, start)) is not None:
-        digested = _digest_assigned(match)
-        if digested is None:
-            done.append(text[start:match.end("name")])
-            start = match.end("name")
-        else:
-            done.append(text[start:match.start()] + digested)
-            start = match.end()
+    start = position = 0
+    while (head := _ASSIGNS.search(text, position)) is not None:
+        position = head.end()
+        name, op = head.group("name"), head.group("op")
+        if not is_secret_name(name.lstrip("-")):
+            continue
+        # "NAME word" is a sentence, unless NAME is a flag.
+        if not (name.startswith("-") or op[0] in "=:"):
+            continue
+        value = _VALUE.match(text, position)
+        if value is None or value.group(0).startswith("sha256:"):
+            continue
+        done.append(text[start:position] + redact(value.group(0)))
+        start = position = value.end()
     done.append(text[start:])
     return "".join(done)
-
-
-def _digest_assigned(match: re.Match[str]) -> str | None:
-    """The match with its value digested, or None when the name is not a
-    secret's (or "NAME word" is a sentence, not an assignment)."""
-    name, secret = match.group("name"), match.group("secret")
-    if not is_secret_name(name.lstrip("-")):
-        return None
-    if secret.startswith("sha256:"):
-        return match.group(0)
-    if name.startswith("-") or "=" in match.group("head") or ":" in match.group("head"):
-        return match.group("head") + redact(secret)
-    return None
 
 
 def _digest_user_password(match: re.Match[str]) -> str:

@@ -162,6 +162,11 @@ CASES = {
     "compose-alias-bomb": Case(_alias_bomb, (1,), "expands to more than 100,000 nodes"),
     "dotenv-doubling": Case(_dotenv_doubling, (1,), "exceeds 65,536 characters"),
     "table-1mb-line": Case(_long_line, (1,), "chars after)"),
+    # Secrets are looked for after every name of a command: 100,000 of them
+    # must not be a quadratic scan (a PostUp is scrubbed before it is shown).
+    "postup-100k-assignments": Case(_conf_value(
+        "Jc = 4", "Jc = 4\nPostUp = " + "a=" * 100_000 + " password=planted99",
+        command="inspect"), (0,), "PostUp"),
     "170k-duplicate-lines": Case(_duplicates, (1,), "more like these"),
     "nested-quantifier-rule": Case(_catastrophic_rule("^(<t>)?(a+)+$"), (2,),
                                    "repeats a group that itself repeats"),
