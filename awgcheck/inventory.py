@@ -38,6 +38,7 @@ from awgcheck import waivers as waiver_list
 from awgcheck import yamlfile
 from awgcheck.errors import CollectError, ErrorClass, InventoryError
 from awgcheck.filenames import looks_like_path
+from awgcheck.known_keys import refuse_unknown
 from awgcheck.mesh import settings as mesh_settings
 from awgcheck.model import Waiver
 
@@ -154,10 +155,8 @@ def _node_fields(where: str, data: object) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise InventoryError(f"{where}: expected a mapping of node fields")
+    refuse_unknown(data, _NODE_FIELDS, where, InventoryError)
     for key, value in data.items():
-        if key not in _NODE_FIELDS:
-            allowed = ", ".join(_NODE_FIELDS)
-            raise InventoryError(f"{where}: unknown key '{key}' (allowed: {allowed})")
         kinds, _ = _NODE_FIELDS[key]
         wrong_bool = isinstance(value, bool) and bool not in kinds
         if not isinstance(value, kinds) or wrong_bool:
@@ -311,10 +310,7 @@ def parse(data: object, path: Path, source_override: str | None = None) -> Inven
     where = str(path)
     if not isinstance(data, dict):
         raise InventoryError(f"{where}: expected a mapping with 'source' and 'nodes'")
-    for key in data:
-        if key not in _TOP_FIELDS:
-            raise InventoryError(f"{where}: unknown key '{key}' "
-                                 f"(allowed: {', '.join(_TOP_FIELDS)})")
+    refuse_unknown(data, _TOP_FIELDS, where, InventoryError)
     base = path.resolve().parent
     defaults = _node_fields(f"{where}: defaults", data.get("defaults"))
     raw_nodes = data.get("nodes")

@@ -36,6 +36,7 @@ import yaml
 
 from awgcheck import yamlfile
 from awgcheck.errors import InventoryError
+from awgcheck.known_keys import node_fields
 from awgcheck.model import Finding, Location, RuleMeta, Severity, Status, Waiver
 from awgcheck.patterns import matches
 from awgcheck.secrecy import scrub
@@ -115,13 +116,8 @@ def _waiver(node: yaml.Node, origin: str, index: int) -> Waiver:
     where = f"{origin}:{_line(node)}: waiver {index}"
     if not isinstance(node, yaml.MappingNode):
         raise InventoryError(f"{where}: a waiver must be a mapping of {', '.join(_FIELDS)}")
-    fields: dict[str, yaml.Node] = {}
-    for key_node, value in node.value:
-        key = _key(key_node)
-        if key not in _FIELDS:
-            raise InventoryError(f"{origin}:{_line(key_node)}: waiver {index}: unknown key "
-                                 f"{scrub(str(key))!r} (allowed: {', '.join(_FIELDS)})")
-        fields[key] = value
+    fields = node_fields(node, _FIELDS, lambda key: f"{origin}:{_line(key)}: waiver {index}",
+                         InventoryError)
     for key, why in _REQUIRED.items():
         if key not in fields:
             raise InventoryError(f"{where}: missing required key '{key}' ({why})")

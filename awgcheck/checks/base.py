@@ -18,6 +18,7 @@ from awgcheck import params
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.checks.options import one_of
 from awgcheck.errors import RuleError
+from awgcheck.known_keys import refuse_unknown
 from awgcheck.mesh.model import Mesh
 from awgcheck.model import (
     ArtifactKind,
@@ -151,13 +152,8 @@ class CheckType:
                 raise RuleError(f"{where}: check type '{data['type']}' works on {kinds}, "
                                 f"not on '{artifact.value}'")
         options = {k: v for k, v in data.items() if k != "type"}
-        for key in options:
-            if key not in self.options:
-                allowed = ", ".join(self.options) or "none"
-                hint = (" (YAML reads a bare on/off/yes/no as true/false: quote the key)"
-                        if isinstance(key, bool) else "")
-                raise RuleError(f"{where}: unknown key '{key}' for check type "
-                                f"'{data['type']}' (allowed: {allowed}){hint}")
+        refuse_unknown(options, self.options, where, RuleError,
+                       of=f"for check type '{data['type']}'")
         for key, (kind, required) in self.options.items():
             if key not in options:
                 if required:

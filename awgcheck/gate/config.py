@@ -34,6 +34,7 @@ import yaml
 
 from awgcheck import yamlfile
 from awgcheck.errors import UsageError
+from awgcheck.known_keys import refuse_unknown
 from awgcheck.model import Severity
 from awgcheck.ruleset import load as ruleset
 from awgcheck.ruleset.load import PROFILES
@@ -106,10 +107,7 @@ def _consumers(where: str, value: object) -> dict[str, object]:
     if not isinstance(value, dict):
         raise GateConfigError(f"{where}: key 'consumers' must be a mapping of "
                               f"{', '.join(CONSUMER_KINDS)} to glob lists")
-    for kind in value:
-        if kind not in CONSUMER_KINDS:
-            raise GateConfigError(f"{where}: consumers: unknown key '{kind}' "
-                                  f"(allowed: {', '.join(CONSUMER_KINDS)})")
+    refuse_unknown(value, CONSUMER_KINDS, f"{where}: consumers", GateConfigError)
     return value
 
 
@@ -141,10 +139,7 @@ def _pairs(key: str, entries: object, repo: Path) -> dict[str, str]:
     for entry in entries if isinstance(entries, list) else ():
         if not isinstance(entry, dict):
             continue
-        for name in entry:
-            if name not in _PAIR_KEYS:
-                raise GateConfigError(f"{key}: unknown key '{name}' "
-                                      f"(allowed: {', '.join(_PAIR_KEYS)})")
+        refuse_unknown(entry, _PAIR_KEYS, key, GateConfigError)
         file, conf = entry.get("file"), entry.get("conf")
         for name, text in (("file", file), ("conf", conf)):
             if not isinstance(text, str) or not text:
@@ -196,10 +191,7 @@ def parse(data: object, path: Path, repo: Path) -> GateConfig:
     where = str(path)
     if not isinstance(data, dict):
         raise GateConfigError(f"{where}: expected a mapping with at least 'source'")
-    for key in data:
-        if key not in _TOP_KEYS:
-            raise GateConfigError(f"{where}: unknown key '{key}' "
-                                  f"(allowed: {', '.join(_TOP_KEYS)})")
+    refuse_unknown(data, _TOP_KEYS, where, GateConfigError)
     source = data.get("source")
     if not isinstance(source, str) or not source:
         raise GateConfigError(f"{where}: key 'source' must name the source of truth "

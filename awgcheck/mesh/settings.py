@@ -27,6 +27,7 @@ import yaml
 
 from awgcheck import params
 from awgcheck.errors import InventoryError
+from awgcheck.known_keys import node_fields
 from awgcheck.secrecy import scrub
 
 KEY = "mesh"
@@ -86,13 +87,7 @@ def parse(node: yaml.Node, origin: str, nodes: Collection[str],
     where = place(node)
     if not isinstance(node, yaml.MappingNode):
         raise InventoryError(f"{where}: must be a mapping of {', '.join(_FIELDS)}")
-    fields: dict[str, yaml.Node] = {}
-    for key_node, value in node.value:
-        key = _text(key_node)
-        if key not in _FIELDS:
-            raise InventoryError(f"{place(key_node)}: unknown key "
-                                 f"{scrub(str(key_node.value))!r} (allowed: {', '.join(_FIELDS)})")
-        fields[key] = value
+    fields = node_fields(node, _FIELDS, place, InventoryError)
 
     def at(key: str) -> str:
         return f"{place(fields[key])}: key '{key}'"
@@ -147,13 +142,11 @@ def _external(node: yaml.Node, place: Callable[[yaml.Node], str], nodes: Collect
         where = f"{place(item)}: external_peers {index}"
         if not isinstance(item, yaml.MappingNode):
             raise InventoryError(f"{where}: must be a mapping of {', '.join(_PEER_FIELDS)}")
+        def peer_place(part: yaml.Node, number: int = index) -> str:
+            return f"{place(part)}: external_peers {number}"
+
         fields: dict[str, str] = {}
-        for key_node, value in item.value:
-            key = _text(key_node)
-            if key not in _PEER_FIELDS:
-                raise InventoryError(f"{place(key_node)}: external_peers "
-                                     f"{index}: unknown key {scrub(str(key_node.value))!r} "
-                                     f"(allowed: {', '.join(_PEER_FIELDS)})")
+        for key, value in node_fields(item, _PEER_FIELDS, peer_place, InventoryError).items():
             text = _text(value)
             if text is None:
                 raise InventoryError(f"{place(value)}: external_peers {index}: "

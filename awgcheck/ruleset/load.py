@@ -20,6 +20,7 @@ from awgcheck.checks import CHECKS, compose_select
 from awgcheck.checks.base import CheckSpec
 from awgcheck.checks.compose_select import ComposeSelection
 from awgcheck.errors import RuleError
+from awgcheck.known_keys import refuse_unknown
 from awgcheck.model import ArtifactKind, Severity
 from awgcheck.ruleset import digest as rule_digest
 
@@ -133,12 +134,7 @@ class Rule:
 
 def _check_fields(where: str, data: Mapping[str, Any],
                   schema: Mapping[str, tuple[type | tuple[type, ...], bool]]) -> None:
-    for key in data:
-        if key not in schema:
-            allowed = ", ".join(schema)
-            hint = (" (YAML reads a bare on/off/yes/no as true/false: quote the key)"
-                    if isinstance(key, bool) else "")
-            raise RuleError(f"{where}: unknown key '{key}' (allowed: {allowed}){hint}")
+    refuse_unknown(data, schema, where, RuleError)
     for key, (kind, required) in schema.items():
         if key not in data:
             if required:
