@@ -108,17 +108,20 @@ def is_secret_value(value: str | None) -> bool:
 _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{43,}={0,2}")
 _HEX_RUN = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
 # curl's and wget's USER:PASSWORD after -u, --user, --proxy-user: the name
-# says nothing secret, the colon does.
-_USER_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?:-u|-U|--(?:proxy-)?user)(?:=|\s+)"
-                            r"[\"']?[^\s\"':]*:)(?P<secret>[^\s\"'@]+)")
+# says nothing secret, the colon does. The whole word is taken and split
+# after (a user part looked for up to a colon that never comes was a
+# quadratic scan of "-u=-u=-u=...").
+_USER_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?:-u|-U|--(?:proxy-)?user)"
+                            r"(?:=|\s+)[\"']?)(?P<word>[^\s\"',;&|)]+)")
 # NAME=value, --name=value, --name value, -name value (a word after a flag):
-# the name and what assigns to it, then the value (a quoted string, a word;
-# "Bearer TOKEN" after a header's name). Apart, so that the scan can step
-# from name to name: a value that is not a secret's is looked in again.
+# the name and what assigns to it, then the value (a quoted string, a word).
+# Apart, so that the scan can step from name to name: a value that is not a
+# secret's is looked in again.
 _ASSIGNS = re.compile(r"(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
                       r"(?P<op>=|:\s*|\s+(?=[^-\s]))")
-_VALUE = re.compile(r"(?i:bearer|basic|digest|token)\s+[^\s\"',;&|)]+"
-                    r"|\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+")
+_VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+")
+# An Authorization header's value: its scheme, then the credentials.
+_CREDENTIALS = re.compile(r"(?i:bearer|basic|digest|negotiate|token)[ \t]+[^\s\"',;&|)]+")
 
 
 def scrub(text: str) -> str:
@@ -167,7 +170,8 @@ def _digest_assignments(text: str) -> str:
         # "NAME word" is a sentence, unless NAME is a flag.
         if not (name.startswith("-") or op[0] in "=:"):
             continue
-        value = _VALUE.match(text, position)
+        value = ((name.lower().endswith("authorization") and _CREDENTIALS.match(text, position))
+                 or _VALUE.match(text, position))
         if value is None or value.group(0).startswith("sha256:"):
             continue
         done.append(text[start:position] + redact(value.group(0)))
@@ -177,7 +181,11 @@ def _digest_assignments(text: str) -> str:
 
 
 def _digest_user_password(match: re.Match[str]) -> str:
-    return match.group("head") + redact(match.group("secret"))
+    word = match.group("word")
+    user, colon, password = word.partition(":")
+    if not colon or not password or word.startswith("sha256:") or password.startswith("sha256:"):
+        return match.group(0)
+    return f"{match.group('head')}{user}:{redact(password)}"
 
 
 def conceal(text: str | None, secret: bool) -> str | None:

@@ -153,6 +153,7 @@ class Case:
     build: Callable[[Path], list[str]]
     exit_codes: tuple[int, ...]
     says: str  # in stdout+stderr: the diagnostic that names the problem
+    never: str = ""  # in neither: a secret the input plants
 
 
 DEEP = "[" * 1000 + "]" * 1000
@@ -166,7 +167,10 @@ CASES = {
     # must not be a quadratic scan (a PostUp is scrubbed before it is shown).
     "postup-100k-assignments": Case(_conf_value(
         "Jc = 4", "Jc = 4\nPostUp = " + "a=" * 100_000 + " password=planted99",
-        command="inspect"), (0,), "PostUp"),
+        command="inspect"), (0,), "PostUp", never="planted99"),
+    "postup-33k-user-flags": Case(_conf_value(
+        "Jc = 4", "Jc = 4\nPostUp = " + "-u=" * 33_333 + " curl -u a:planted98",
+        command="inspect"), (0,), "PostUp", never="planted98"),
     "170k-duplicate-lines": Case(_duplicates, (1,), "more like these"),
     "nested-quantifier-rule": Case(_catastrophic_rule("^(<t>)?(a+)+$"), (2,),
                                    "repeats a group that itself repeats"),
@@ -235,5 +239,6 @@ def test_hostile_input_bounded_and_reported(case: Case, tmp_path: Path) -> None:
     assert "internal_error" not in output
     assert run.returncode in case.exit_codes, output[-2000:]
     assert case.says in output, output[-3000:]
+    assert not case.never or case.never not in output
     assert elapsed < SECONDS
     assert len(run.stdout) < 200_000  # a bounded report

@@ -296,16 +296,22 @@ def test_required_variable_message_keeps_innocent_values() -> None:
     ('curl --user="admin:hunter22" x', "hunter22", '--user="admin:sha256:'),
     ("run --api-key 'a b hunter22' now", "hunter22", "--api-key sha256:"),
     ("x=1 y=2 --password=hunter22", "hunter22", "x=1 y=2 --password=sha256:"),
+    ("-u a:b;export TOKEN=hunter22", "hunter22", ";export TOKEN=sha256:"),
+    ("http --auth-type basic --auth admin:hunter22 x", "hunter22", "--auth sha256:"),
+    ("--key=token\nCookie: hunter22", "hunter22", "Cookie: sha256:"),
 ], ids=["export", "after-a-word", "echo", "bearer", "basic", "curl-u", "curl-user",
-        "quoted-flag", "after-others"])
+        "quoted-flag", "after-others", "after-a-user-password", "a-scheme-as-a-value",
+        "a-scheme-before-a-line-break"])
 def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
                                                        kept: str) -> None:
     """A value that is not a secret's is looked in again: the word after
-    ``export`` or ``mysql`` may itself be ``PASSWORD=...``."""
+    ``export`` or ``mysql`` may itself be ``PASSWORD=...``. Scrubbing twice
+    changes nothing (a digest is never digested again)."""
     from awgcheck.secrecy import scrub
     scrubbed = scrub(text)
     assert hidden not in scrubbed
     assert kept in scrubbed
+    assert scrub(scrubbed) == scrubbed
 
 
 @pytest.mark.parametrize("text", [
