@@ -38,7 +38,7 @@ def refuse_unknown(keys: Iterable[object], allowed: Collection[str], where: str,
             raise error(f"{where}: {unknown(key, allowed, of)}")
 
 
-def node_fields(node: yaml.MappingNode, allowed: Collection[str],
+def mapping_fields(node: yaml.MappingNode, allowed: Collection[str],
                 where: Callable[[yaml.Node], str], error: Refusal) -> dict[str, yaml.Node]:
     """The values of a YAML mapping by key; a key not in ``allowed`` (or not
     text) raises ``error`` at ``where(key)``, the line it is on."""

@@ -36,7 +36,7 @@ import yaml
 
 from awgcheck import yamlfile
 from awgcheck.errors import InventoryError
-from awgcheck.known_keys import node_fields
+from awgcheck.known_keys import mapping_fields
 from awgcheck.model import Finding, Location, RuleMeta, Severity, Status, Waiver
 from awgcheck.patterns import matches
 from awgcheck.secrecy import scrub
@@ -116,7 +116,7 @@ def _waiver(node: yaml.Node, origin: str, index: int) -> Waiver:
     where = f"{origin}:{_line(node)}: waiver {index}"
     if not isinstance(node, yaml.MappingNode):
         raise InventoryError(f"{where}: a waiver must be a mapping of {', '.join(_FIELDS)}")
-    fields = node_fields(node, _FIELDS, lambda key: f"{origin}:{_line(key)}: waiver {index}",
+    fields = mapping_fields(node, _FIELDS, lambda key: f"{origin}:{_line(key)}: waiver {index}",
                          InventoryError)
     for key, why in _REQUIRED.items():
         if key not in fields:

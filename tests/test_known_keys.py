@@ -9,7 +9,7 @@ import yaml
 
 from awgcheck import inventory
 from awgcheck.errors import InventoryError, RuleError
-from awgcheck.known_keys import node_fields, refuse_unknown
+from awgcheck.known_keys import mapping_fields, refuse_unknown
 
 KEY = "6Bq3c0L7oY2d4PVs8kFJk0Pw6Qz3bR1mN9aT5xY7uE0="
 
@@ -39,9 +39,9 @@ def test_a_yaml_mapping_s_unknown_key_is_placed_on_its_own_line() -> None:
     assert isinstance(node, yaml.MappingNode)
     with pytest.raises(InventoryError, match=r"^f:3: unknown key '\(not text\)' "
                                              r"\(allowed: name, public_key\)$"):
-        node_fields(node, ("name", "public_key"),
+        mapping_fields(node, ("name", "public_key"),
                     lambda part: f"f:{part.start_mark.line + 1}", InventoryError)
     fine = yaml.compose("name: a\npublic_key: b\n")
     assert isinstance(fine, yaml.MappingNode)
-    fields = node_fields(fine, ("name", "public_key"), str, InventoryError)
+    fields = mapping_fields(fine, ("name", "public_key"), str, InventoryError)
     assert {key: value.value for key, value in fields.items()} == {"name": "a", "public_key": "b"}

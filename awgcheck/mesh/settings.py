@@ -19,6 +19,7 @@ mesh at all.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import yaml
 
 from awgcheck import params
 from awgcheck.errors import InventoryError
-from awgcheck.known_keys import node_fields
+from awgcheck.known_keys import mapping_fields
 from awgcheck.secrecy import scrub
 
 KEY = "mesh"
@@ -87,7 +88,7 @@ def parse(node: yaml.Node, origin: str, nodes: Collection[str],
     where = place(node)
     if not isinstance(node, yaml.MappingNode):
         raise InventoryError(f"{where}: must be a mapping of {', '.join(_FIELDS)}")
-    fields = node_fields(node, _FIELDS, place, InventoryError)
+    fields = mapping_fields(node, _FIELDS, place, InventoryError)
 
     def at(key: str) -> str:
         return f"{place(fields[key])}: key '{key}'"
@@ -137,16 +138,17 @@ def _external(node: yaml.Node, place: Callable[[yaml.Node], str], nodes: Collect
     if not isinstance(node, yaml.SequenceNode):
         raise InventoryError(f"{place(node)}: key 'external_peers' must be a "
                              "list of {name, public_key, address}")
+    def peer_place(number: int, part: yaml.Node) -> str:
+        return f"{place(part)}: external_peers {number}"
+
     peers: list[ExternalPeer] = []
     for index, item in enumerate(node.value, 1):
         where = f"{place(item)}: external_peers {index}"
         if not isinstance(item, yaml.MappingNode):
             raise InventoryError(f"{where}: must be a mapping of {', '.join(_PEER_FIELDS)}")
-        def peer_place(part: yaml.Node, number: int = index) -> str:
-            return f"{place(part)}: external_peers {number}"
-
         fields: dict[str, str] = {}
-        for key, value in node_fields(item, _PEER_FIELDS, peer_place, InventoryError).items():
+        for key, value in mapping_fields(item, _PEER_FIELDS, functools.partial(peer_place, index),
+                                         InventoryError).items():
             text = _text(value)
             if text is None:
                 raise InventoryError(f"{place(value)}: external_peers {index}: "
