@@ -20,9 +20,10 @@ on both alike):
     The report of ``awgcheck check`` on N local node trees (generated as
     ``local_fleet.py`` does): the whole command; what a program that only
     read every file of the fleet (``open`` + ``read``, no checks) spends;
-    ``json.dumps`` of the report's findings as awgcheck writes them
-    (indented: CPython's Python encoder) and unindented (its C encoder);
-    and one object per finding (awgcheck's ``Finding``, and a tuple).
+    the report's JSON text written by ``json.dumps`` indented (CPython's
+    Python encoder), unindented (its C encoder) and by awgcheck's own
+    indented writer; and one object per finding (awgcheck's ``Finding``,
+    and a tuple).
 
     python benchmarks/floors.py ssh --nodes 300 --rounds 3
     python benchmarks/floors.py local --nodes 1000 --rounds 3
@@ -52,14 +53,12 @@ from sshd_fleet import FleetNode, SshdFleet  # noqa: E402
 def _bare_paramiko(node: FleetNode, key: object, host_key: bytes, handshake_only: bool) -> None:
     import paramiko
 
-    from awgcheck.collect.ssh.hop import _CIPHERS_FIRST, _KEX_FIRST, _prefer
+    from awgcheck.collect.ssh.hop import choose_algorithms
 
     sock = socket.create_connection((node.host, node.port), timeout=10)
     transport = paramiko.Transport(sock)
     try:
-        options = transport.get_security_options()
-        options.kex = _prefer(options.kex, _KEX_FIRST)
-        options.ciphers = _prefer(options.ciphers, _CIPHERS_FIRST)
+        choose_algorithms(transport)
         transport.start_client(timeout=10)
         if transport.get_remote_server_key().asbytes() != host_key:
             raise SystemExit(f"{node.name}: host key differs")
@@ -123,6 +122,7 @@ def _local(args: argparse.Namespace) -> int:
     import local_fleet
 
     from awgcheck.model import Finding, Location, Severity, Status
+    from awgcheck.report import json_text
 
     folder = Path(tempfile.mkdtemp(prefix="awgcheck-floors-"))
     inventory = local_fleet.generate(folder, args.nodes)
@@ -159,6 +159,9 @@ def _local(args: argparse.Namespace) -> int:
         cpu0 = time.process_time()
         json.dumps(document)
         note("json.dumps(report) (C encoder, no indent)", time.process_time() - cpu0)
+        cpu0 = time.process_time()
+        json_text.dumps(document)
+        note("json_text.dumps(report) (awgcheck's writer, indented)", time.process_time() - cpu0)
         cpu0 = time.process_time()
         [Finding(rule=f["rule"], node=f["node"], status=Status(f["status"]),
                  severity=Severity(f["severity"]), message=f.get("message", ""),

@@ -107,14 +107,13 @@ def emit(text: str | Iterable[str], target: Path | None) -> None:
     """Print a rendered report, or write it atomically to ``target``; a
     report made in pieces (:meth:`awgcheck.report.registry.Formats.pieces`)
     is written as they come."""
-    pieces = output.pieces(text) if isinstance(text, str) else output.batched(text)
-    if target is None:
-        # color=True: click would strip the colour --color always asked
-        # for; the text holds no other escape (awgcheck.text escaped it).
-        for piece in pieces:
-            click.echo(piece, nl=False, color=True)
-    else:
-        output.write_atomic(target, pieces)
+    if target is not None:
+        output.write_atomic(target, text)
+        return
+    # color=True: click would strip the colour --color always asked for; the
+    # text holds no other escape (awgcheck.text escaped it).
+    for piece in output.pieces(text) if isinstance(text, str) else output.batched(text):
+        click.echo(piece, nl=False, color=True)
 
 
 # --- inputs ------------------------------------------------------------------------

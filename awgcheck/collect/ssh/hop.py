@@ -301,7 +301,9 @@ def open_hop(sock: Sock, route: Sequence[Endpoint], index: int, target: SshTarge
             agent.close()
 
 
-def _security(transport: paramiko.Transport, preferred_keys: Sequence[str]) -> None:
+def choose_algorithms(transport: paramiko.Transport, preferred_keys: Sequence[str] = ()) -> None:
+    """Key exchange, cipher and host key type in awgcheck's order of
+    preference (docs/performance.md, "Key exchange and cipher")."""
     opts = transport.get_security_options()
     opts.kex = _prefer(opts.kex, _KEX_FIRST)
     opts.ciphers = _prefer(opts.ciphers, _CIPHERS_FIRST)
@@ -335,7 +337,7 @@ def handshake(sock: Sock, hop: Endpoint, target: SshTarget, who: Peer, where: st
     transport = paramiko.Transport(cast(paramiko.Channel, sock) if isinstance(sock, Tunnel)
                                    else sock)
     dog.watch(transport.close)
-    _security(transport, _key_algorithms(
+    choose_algorithms(transport, _key_algorithms(
         {e.key.get_name() for path in hop.known_hosts_files
          for e in load_known_hosts(path).keys_for(hop.known_hosts_name)}))
     budget = min(hop.connect_timeout, dog.remaining())
