@@ -121,7 +121,8 @@ _ASSIGNS = re.compile(r"(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-
                       r"(?P<op>=|:\s*|\s+(?=[^-\s]))")
 _VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+")
 # An Authorization header's value: its scheme, then the credentials.
-_CREDENTIALS = re.compile(r"(?i:bearer|basic|digest|negotiate|token)[ \t]+[^\s\"',;&|)]+")
+_CREDENTIALS = re.compile(r"(?i:bearer|basic|digest|negotiate|token)[ \t]+"
+                          r"(?P<token>[^\s\"',;&|)]+)")
 
 
 def scrub(text: str) -> str:
@@ -170,14 +171,38 @@ def _digest_assignments(text: str) -> str:
         # "NAME word" is a sentence, unless NAME is a flag.
         if not (name.startswith("-") or op[0] in "=:"):
             continue
-        value = ((name.lower().endswith("authorization") and _CREDENTIALS.match(text, position))
-                 or _VALUE.match(text, position))
+        if _assigns_a_secret(text, position):
+            continue  # "--password key: x": the value is the next name's
+        value = _value_of(name, text, position)
         if value is None or value.group(0).startswith("sha256:"):
             continue
         done.append(text[start:position] + redact(value.group(0)))
         start = position = value.end()
     done.append(text[start:])
     return "".join(done)
+
+
+def _value_of(name: str, text: str, position: int) -> re.Match[str] | None:
+    """The value at ``position`` of ``name``: after an Authorization header
+    its scheme and credentials, unless what follows the scheme is a secret's
+    own assignment."""
+    if name.lower().endswith("authorization"):
+        credentials = _CREDENTIALS.match(text, position)
+        if credentials is not None and not _assigns_a_secret(text, credentials.start("token")):
+            return credentials
+    return _VALUE.match(text, position)
+
+
+def _assigns_a_secret(text: str, position: int) -> bool:
+    """Does a secret's assignment start at ``position`` (a secret name and
+    ``=`` or ``:``, or a secret flag)? Then it is no value of the name before
+    it: taken as one, it hid the secret after it."""
+    head = _ASSIGNS.match(text, position)
+    if head is None:
+        return False
+    name = head.group("name")
+    return (is_secret_name(name.lstrip("-"))
+            and (name.startswith("-") or head.group("op")[0] in "=:"))
 
 
 def _digest_user_password(match: re.Match[str]) -> str:

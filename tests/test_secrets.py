@@ -299,9 +299,12 @@ def test_required_variable_message_keeps_innocent_values() -> None:
     ("-u a:b;export TOKEN=hunter22", "hunter22", ";export TOKEN=sha256:"),
     ("http --auth-type basic --auth admin:hunter22 x", "hunter22", "--auth sha256:"),
     ("--key=token\nCookie: hunter22", "hunter22", "Cookie: sha256:"),
+    ("--password key: hunter22", "hunter22", "key: sha256:"),
+    ("Authorization: Basic --password: hunter22", "hunter22", "--password: sha256:"),
 ], ids=["export", "after-a-word", "echo", "bearer", "basic", "curl-u", "curl-user",
         "quoted-flag", "after-others", "after-a-user-password", "a-scheme-as-a-value",
-        "a-scheme-before-a-line-break"])
+        "a-scheme-before-a-line-break", "a-secret-after-a-secret-name",
+        "a-secret-after-a-scheme"])
 def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
                                                        kept: str) -> None:
     """A value that is not a secret's is looked in again: the word after
