@@ -213,7 +213,9 @@ def test_plan_takes_what_params_generate_writes(tmp_path: Path, fmt: str) -> Non
                "-o", str(new))[0] == 0
     steps = plan_json(new)["steps"]
     changed = {c["param"] for s in steps for c in s["changes"]}
-    assert {"S1", "H1", "HeaderProtectionKey", "RandomTrailers"} <= changed
+    assert {"H1", "HeaderProtectionKey", "RandomTrailers"} <= changed
+    # One S may be drawn equal to the fleet's (about one in fifty), not all four.
+    assert changed & {"S1", "S2", "S3", "S4"}
 
 
 def test_plan_with_a_source_file_names_no_tunnel_it_cannot_know(tmp_path: Path) -> None:
