@@ -171,10 +171,13 @@ def _digest_assignments(text: str) -> str:
         # "NAME word" is a sentence, unless NAME is a flag.
         if not (name.startswith("-") or op[0] in "=:"):
             continue
+        if (digested := _DIGESTED.match(text, position)) is not None:
+            position = digested.end()  # scrubbed already (text scrubbed twice)
+            continue
         if _assigns_a_secret(text, position):
             continue  # "--password key: x": the value is the next name's
         value = _value_of(name, text, position)
-        if value is None or value.group(0).startswith("sha256:"):
+        if value is None:
             continue
         done.append(text[start:position] + redact(value.group(0)))
         start = position = value.end()
@@ -200,15 +203,38 @@ def _assigns_a_secret(text: str, position: int) -> bool:
     head = _ASSIGNS.match(text, position)
     if head is None:
         return False
-    name = head.group("name")
+    name, op = head.group("name"), head.group("op")
+    # A glued "=" or ":" at the end of a word is no assignment: base64's
+    # padding (a token "KjzPw52SGIHmOA==" would read as PASSWORD-ish "Pw"
+    # assigned nothing, and be shown).
     return (is_secret_name(name.lstrip("-"))
-            and (name.startswith("-") or head.group("op")[0] in "=:"))
+            and (name.startswith("-") or op[0] in "=:")
+            and (op[-1].isspace() or _assigned(text, head.end())))
+
+
+def _assigned(text: str, position: int) -> bool:
+    """Is something assigned at ``position``, just after a glued ``=`` or
+    ``:``: a word, or a quote that opens one (``auth="x"``), not the end of
+    a token (``A==``, ``A="``, ``A=;``)?"""
+    after = text[position:position + 1]
+    if after in ("'", '"'):
+        opened = text[position + 1:position + 2]
+        return bool(opened) and not opened.isspace() and opened not in ("'", '"')
+    return after not in _NO_VALUE
+
+
+_NO_VALUE = ("", "=", ",", ";", "&", "|", ")")
+"""What may follow a glued ``=`` or ``:`` when nothing is assigned."""
+_DIGEST = re.compile(r"sha256:[0-9a-f]{12}")
+_DIGESTED = re.compile(r"sha256:[0-9a-f]{12}(?=@|[\s\"',;&|)]|$)")
+"""A value that is exactly a digest (not one glued to more text, which a
+long base64 run digested and left the rest of a token beside)."""
 
 
 def _digest_user_password(match: re.Match[str]) -> str:
     word = match.group("word")
     user, colon, password = word.partition(":")
-    if not colon or not password or word.startswith("sha256:") or password.startswith("sha256:"):
+    if not colon or not password or _DIGEST.fullmatch(word) or _DIGEST.fullmatch(password):
         return match.group(0)
     return f"{match.group('head')}{user}:{redact(password)}"
 

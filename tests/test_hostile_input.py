@@ -168,6 +168,9 @@ CASES = {
     "postup-100k-assignments": Case(_conf_value(
         "Jc = 4", "Jc = 4\nPostUp = " + "a=" * 100_000 + " password=planted99",
         command="inspect"), (0,), "PostUp", never="planted99"),
+    "postup-6k-digest-like-values": Case(_conf_value(
+        "Jc = 4", "Jc = 4\nPostUp = " + "password=sha256:" * 6_000 + " token=planted97",
+        command="inspect"), (0,), "PostUp", never="planted97"),
     "postup-33k-user-flags": Case(_conf_value(
         "Jc = 4", "Jc = 4\nPostUp = " + "-u=" * 33_333 + " curl -u a:planted98",
         command="inspect"), (0,), "PostUp", never="planted98"),

@@ -301,10 +301,17 @@ def test_required_variable_message_keeps_innocent_values() -> None:
     ("--key=token\nCookie: hunter22", "hunter22", "Cookie: sha256:"),
     ("--password key: hunter22", "hunter22", "key: sha256:"),
     ("Authorization: Basic --password: hunter22", "hunter22", "--password: sha256:"),
+    ("--password=KjzPw52SGIHmOA==", "KjzPw52SGIHmOA", "--password=sha256:"),
+    ('-H "Authorization: Bearer ZtkESAbJOgPwYBcAEwAmo1Jm3oc="', "ZtkESAbJOgPwYBcAEwAmo1Jm3oc",
+     '"Authorization: sha256:'),
+    ("export API_TOKEN=" + "Qz9" * 16 + "-hunter22", "hunter22", "export API_TOKEN=sha256:"),
+    ("--password=sha256:hunter22", "hunter22", "--password=sha256:"),
+    ('curl -sS pass: --auth="hunter22" | x', "hunter22", '--auth=sha256:'),
 ], ids=["export", "after-a-word", "echo", "bearer", "basic", "curl-u", "curl-user",
         "quoted-flag", "after-others", "after-a-user-password", "a-scheme-as-a-value",
         "a-scheme-before-a-line-break", "a-secret-after-a-secret-name",
-        "a-secret-after-a-scheme"])
+        "a-secret-after-a-scheme", "base64-padding", "padded-bearer", "long-token-with-tail",
+        "digest-like-with-tail", "quoted-after-a-secret-name"])
 def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
                                                        kept: str) -> None:
     """A value that is not a secret's is looked in again: the word after
