@@ -11,9 +11,11 @@ whole by :func:`redact`. The rules, from the narrowest to the widest:
 * in any other text, :func:`scrub` digests every base64 run of key length
   or longer (so a key glued to other text, ``PrivateKey6Bq...``, goes whole,
   not all but its last characters), the password of a URL
-  (``postgres://user:<digest>@db``, ``curl -u user:<digest>``) and the value
-  of a secret-named flag, assignment or header (``--password=<digest>``,
-  ``export API_TOKEN=<digest>``, ``Authorization: <digest>``).
+  (``postgres://user:<digest>@db``, ``curl -u user:<digest>``), tokens of a
+  known shape (GitHub, GitLab, Slack, AWS access keys) and the value of a
+  secret-named flag, assignment or header (``--password=<digest>``,
+  ``export API_TOKEN=<digest>``, ``{"password": <digest>}``,
+  ``Authorization: <digest>``, ``Cookie: <digest>``).
 
 Long hex runs (an I1 tag's ``<b 0x...>`` bytes) are not base64 keys and
 stay as written.
@@ -95,13 +97,19 @@ _KEY_SHAPED = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]
 # positions (quadratic: 2 s for 10 kB of "a-a-a-").
 _URL_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/:@]*:)"
                            r"(?P<secret>[^\s/@]+)(?=@)")
+# Tokens whose shape names them whatever they are assigned to (GitHub,
+# GitLab, Slack, AWS access keys): a token used as a URL's user has no name.
+_TOKEN_SHAPED = re.compile(r"(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{30,}"
+                           r"|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}"
+                           r"|xox[abposr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})")
 
 
 def is_secret_value(value: str | None) -> bool:
-    """True for a value that is, or holds, a base64 WireGuard key or a URL
-    with a password."""
+    """True for a value that is, or holds, a base64 WireGuard key, a URL
+    with a password or a token of a known shape."""
     return value is not None and bool(_KEY_SHAPED.search(value)
-                                      or _URL_PASSWORD.search(value))
+                                      or _URL_PASSWORD.search(value)
+                                      or _TOKEN_SHAPED.search(value))
 
 
 # Any run of base64 characters as long as a key or longer; hex runs excepted.
@@ -117,9 +125,14 @@ _USER_PASSWORD = re.compile(r"(?P<head>(?<![A-Za-z0-9_.-])(?:-u|-U|--(?:proxy-)?
 # the name and what assigns to it, then the value (a quoted string, a word).
 # Apart, so that the scan can step from name to name: a value that is not a
 # secret's is looked in again.
+# A quote may close the name (JSON's "password": "x", an argv list's
+# "--password", "x"), and spaces may stand around "=" (password = x).
 _ASSIGNS = re.compile(r"(?<![A-Za-z0-9_.-])(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)"
-                      r"(?P<op>=|:\s*|\s+(?=[^-\s]))")
+                      r"(?P<close>[\"']?)(?P<op>[ \t]*=[ \t]*|:\s*|\s+(?=[^-\s])|,[ \t]*(?=[\"']))")
 _VALUE = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s\"',;&|)]+")
+# A Cookie header's value: every cookie ("a=1; session=x"), each a plain
+# NAME=VALUE after the first (a quoted value is an assignment's own).
+_COOKIES = re.compile(r"[^\s;\"'|&),]+(?:;[ \t]*[^\s;\"'|&),=]+=[^\s;\"'|&),]+)*")
 # An Authorization header's value: its scheme, then the credentials.
 _CREDENTIALS = re.compile(r"(?i:bearer|basic|digest|negotiate|token)[ \t]+"
                           r"(?P<token>[^\s\"',;&|)]+)")
@@ -145,7 +158,8 @@ def _scrub_short(text: str) -> str:
 
 def _scrub(text: str) -> str:
     text = _BASE64_RUN.sub(_digest_run, text)
-    text = _URL_PASSWORD.sub(lambda m: m.group("head") + redact(m.group("secret")), text)
+    text = _TOKEN_SHAPED.sub(lambda m: redact(m.group(0)), text)
+    text = _URL_PASSWORD.sub(_digest_url_password, text)
     text = _USER_PASSWORD.sub(_digest_user_password, text)
     return _digest_assignments(text)
 
@@ -165,18 +179,15 @@ def _digest_assignments(text: str) -> str:
     start = position = 0
     while (head := _ASSIGNS.search(text, position)) is not None:
         position = head.end()
-        name, op = head.group("name"), head.group("op")
-        if not is_secret_name(name.lstrip("-")):
-            continue
-        # "NAME word" is a sentence, unless NAME is a flag.
-        if not (name.startswith("-") or op[0] in "=:"):
+        name = head.group("name")
+        if not is_secret_name(name.lstrip("-")) or not _assigning(head):
             continue
         if (digested := _DIGESTED.match(text, position)) is not None:
             position = digested.end()  # scrubbed already (text scrubbed twice)
             continue
         if _assigns_a_secret(text, position):
             continue  # "--password key: x": the value is the next name's
-        value = _value_of(name, text, position)
+        value = _value_of(name, head.group("op"), text, position)
         if value is None:
             continue
         done.append(text[start:position] + redact(value.group(0)))
@@ -185,15 +196,28 @@ def _digest_assignments(text: str) -> str:
     return "".join(done)
 
 
-def _value_of(name: str, text: str, position: int) -> re.Match[str] | None:
-    """The value at ``position`` of ``name``: after an Authorization header
-    its scheme and credentials, unless what follows the scheme is a secret's
-    own assignment."""
+def _value_of(name: str, op: str, text: str, position: int) -> re.Match[str] | None:
+    """The value at ``position`` of ``name`` (assigned by ``op``): after an
+    Authorization header its scheme and credentials, unless what follows the
+    scheme is a secret's own assignment; after a Cookie header every cookie."""
     if name.lower().endswith("authorization"):
         credentials = _CREDENTIALS.match(text, position)
         if credentials is not None and not _assigns_a_secret(text, credentials.start("token")):
             return credentials
-    return _VALUE.match(text, position)
+    header = op.strip().startswith(":")
+    cookies = _COOKIES.match(text, position) if header and name.lower().endswith("cookie") else None
+    return cookies or _VALUE.match(text, position)
+
+
+def _assigning(head: re.Match[str]) -> bool:
+    """Does ``head`` assign its name a value? ``NAME=``, ``NAME:``; ``NAME
+    word`` and ``"NAME", "word"`` only when NAME is a flag (else a sentence,
+    a list of words)."""
+    kind = head.group("op").strip()[:1]
+    if kind in ("=", ":"):
+        return True
+    flag = head.group("name").startswith("-")
+    return flag and (kind == "" or bool(head.group("close")))
 
 
 def _assigns_a_secret(text: str, position: int) -> bool:
@@ -203,13 +227,11 @@ def _assigns_a_secret(text: str, position: int) -> bool:
     head = _ASSIGNS.match(text, position)
     if head is None:
         return False
-    name, op = head.group("name"), head.group("op")
     # A glued "=" or ":" at the end of a word is no assignment: base64's
     # padding (a token "KjzPw52SGIHmOA==" would read as PASSWORD-ish "Pw"
     # assigned nothing, and be shown).
-    return (is_secret_name(name.lstrip("-"))
-            and (name.startswith("-") or op[0] in "=:")
-            and (op[-1].isspace() or _assigned(text, head.end())))
+    return (is_secret_name(head.group("name").lstrip("-")) and _assigning(head)
+            and (head.group("op")[-1].isspace() or _assigned(text, head.end())))
 
 
 def _assigned(text: str, position: int) -> bool:
@@ -226,9 +248,19 @@ def _assigned(text: str, position: int) -> bool:
 _NO_VALUE = ("", "=", ",", ";", "&", "|", ")")
 """What may follow a glued ``=`` or ``:`` when nothing is assigned."""
 _DIGEST = re.compile(r"sha256:[0-9a-f]{12}")
-_DIGESTED = re.compile(r"sha256:[0-9a-f]{12}(?=@|[\s\"',;&|)]|$)")
+_DIGESTED = re.compile(r"sha256:[0-9a-f]{12}(?=[\s\"',;&|)\]}@]|$)")
 """A value that is exactly a digest (not one glued to more text, which a
 long base64 run digested and left the rest of a token beside)."""
+
+
+def _digest_url_password(match: re.Match[str]) -> str:
+    head, secret = match.group("head"), match.group("secret")
+    if _DIGEST.fullmatch(secret) or (head.endswith("://sha256:") and _HEX12.fullmatch(secret)):
+        return match.group(0)  # a digest already: of the password, or of a token as the user
+    return head + redact(secret)
+
+
+_HEX12 = re.compile(r"[0-9a-f]{12}")
 
 
 def _digest_user_password(match: re.Match[str]) -> str:

@@ -307,11 +307,21 @@ def test_required_variable_message_keeps_innocent_values() -> None:
     ("export API_TOKEN=" + "Qz9" * 16 + "-hunter22", "hunter22", "export API_TOKEN=sha256:"),
     ("--password=sha256:hunter22", "hunter22", "--password=sha256:"),
     ('curl -sS pass: --auth="hunter22" | x', "hunter22", '--auth=sha256:'),
+    ("""curl -d '{"password": "hunter22"}' x""", "hunter22", '{"password": sha256:'),
+    ('command: ["serve", "--password", "hunter22"]', "hunter22", '"--password", sha256:'),
+    ("db_password = hunter22", "hunter22", "db_password = sha256:"),
+    ('-H "Cookie: lang=en; sessionid=hunter22" x', "hunter22", '"Cookie: sha256:'),
+    ("git clone https://ghp_" + "hunter22" * 5 + "@github.com/o/r", "hunter22",
+     "https://sha256:"),
+    ("aws AKIAHUNTER22HUNTER22 x", "HUNTER22", "aws sha256:"),
+    ("postgres://app:hunter22@db/app", "hunter22", "postgres://app:sha256:"),
 ], ids=["export", "after-a-word", "echo", "bearer", "basic", "curl-u", "curl-user",
         "quoted-flag", "after-others", "after-a-user-password", "a-scheme-as-a-value",
         "a-scheme-before-a-line-break", "a-secret-after-a-secret-name",
         "a-secret-after-a-scheme", "base64-padding", "padded-bearer", "long-token-with-tail",
-        "digest-like-with-tail", "quoted-after-a-secret-name"])
+        "digest-like-with-tail", "quoted-after-a-secret-name", "json-body", "argv-list",
+        "spaced-equals", "cookie-header", "token-as-url-user", "aws-access-key",
+        "url-password"])
 def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
                                                        kept: str) -> None:
     """A value that is not a secret's is looked in again: the word after
@@ -326,6 +336,8 @@ def test_scrub_finds_an_assignment_behind_another_word(text: str, hidden: str,
 
 @pytest.mark.parametrize("text", [
     "PostUp = iptables -A FORWARD -i %i -j ACCEPT; ip rule add fwmark 51820 table 200",
+    "ip route add 10.77.0.0/24 dev awg0 table 51820 metric = 5",
+    'command: ["serve", "--listen", "0.0.0.0:51820"]',
     "the password is checked by the hook", "ssh -p 2222 -u x host", "MTU = 1380",
 ])
 def test_scrub_keeps_text_with_no_secret(text: str) -> None:
