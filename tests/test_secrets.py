@@ -464,3 +464,18 @@ def test_planted_secrets_not_in_docker_compose_stderr(
     messages = [f["message"] for f in json.loads(shown)["findings"]
                 if "docker compose" in f["message"]]
     assert messages, "the docker compose failure is not reported"
+
+
+def test_a_known_param_line_keeps_its_text_while_a_command_is_scrubbed() -> None:
+    """A known param's name is no secret's, whatever words it holds
+    (DisableCookies): only what follows its '=' is scrubbed, so its line
+    as written stays comparable (canonical-spelling) while a PostUp's
+    secret is hidden."""
+    from awgcheck.parse import awgconf
+    conf = awgconf.parse(b"[Interface]\nDisableCookies = 0\n"
+                         b"PostUp = export DB_PASSWORD=hunter22; run\n", "awg0.conf")
+    texts = {e.name: e.text for e in conf.entries}
+    assert texts["DisableCookies"] == "DisableCookies = 0"
+    assert "hunter22" not in texts["PostUp"]
+    assert texts["PostUp"].startswith("PostUp = export DB_PASSWORD=sha256:")
+    assert all(b"hunter22" not in line.raw for line in conf.lines)

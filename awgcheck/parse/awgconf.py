@@ -506,8 +506,12 @@ class _Reader:
             # An unknown line may be a key pasted without its "PrivateKey ="
             # prefix, and a PostUp may hold one (``wg set %i private-key
             # <(echo KEY)``): scrub every value shown but a PublicKey.
-            raw = params.scrub(_decode(raw)).encode("utf-8", "surrogateescape")
-            text, key, raw_value = params.scrub(text), params.scrub(key), params.scrub(raw_value)
+            # A known param's name is no secret's: only what follows its "="
+            # is scrubbed (whole, "DisableCookies = 0" read as a cookie's
+            # value and showed a digest for 0).
+            line_scrub = params.scrub if name is None else _scrub_after_equals
+            raw = line_scrub(_decode(raw)).encode("utf-8", "surrogateescape")
+            text, key, raw_value = line_scrub(text), params.scrub(key), params.scrub(raw_value)
             if effective is not None:
                 effective = params.scrub(effective)  # a digest compares as the key would
         self.lines.append(Line(number, raw, LineKind.KEY, self.section_index, placeholder))
@@ -527,6 +531,12 @@ def _after_equals(text: AnyStr, value: AnyStr, digest: AnyStr) -> AnyStr:
 
 
 _WITHHELD = "(withheld: the line names a secret)"
+
+
+def _scrub_after_equals(line: str) -> str:
+    """``line`` with what follows its first '=' scrubbed."""
+    cut = line.find("=") + 1
+    return line[:cut] + params.scrub(line[cut:])
 
 
 def _hidden(text: str) -> str:
