@@ -248,19 +248,18 @@ def _assigned(text: str, position: int) -> bool:
 _NO_VALUE = ("", "=", ",", ";", "&", "|", ")")
 """What may follow a glued ``=`` or ``:`` when nothing is assigned."""
 _DIGEST = re.compile(r"sha256:[0-9a-f]{12}")
-_DIGESTED = re.compile(r"sha256:[0-9a-f]{12}(?=[\s\"',;&|)\]}@]|$)")
+"""What :func:`redact` writes."""
+_DIGESTED = re.compile(_DIGEST.pattern + r"(?=[\s\"',;&|)\]}@]|$)")
 """A value that is exactly a digest (not one glued to more text, which a
 long base64 run digested and left the rest of a token beside)."""
 
 
 def _digest_url_password(match: re.Match[str]) -> str:
     head, secret = match.group("head"), match.group("secret")
-    if _DIGEST.fullmatch(secret) or (head.endswith("://sha256:") and _HEX12.fullmatch(secret)):
+    userinfo = head.partition("://")[2] + secret
+    if _DIGEST.fullmatch(secret) or _DIGEST.fullmatch(userinfo):
         return match.group(0)  # a digest already: of the password, or of a token as the user
     return head + redact(secret)
-
-
-_HEX12 = re.compile(r"[0-9a-f]{12}")
 
 
 def _digest_user_password(match: re.Match[str]) -> str:

@@ -112,7 +112,7 @@ def emit(text: str | Iterable[str], target: Path | None) -> None:
         return
     # color=True: click would strip the colour --color always asked for; the
     # text holds no other escape (awgcheck.text escaped it).
-    for piece in output.pieces(text) if isinstance(text, str) else output.batched(text):
+    for piece in output.writes(text):
         click.echo(piece, nl=False, color=True)
 
 

@@ -72,7 +72,7 @@ def write_atomic(path: Path, text: str | Iterable[str]) -> None:
     """Write ``text`` (or its pieces, as they come) to ``path`` as the
     module says: atomically for files (through a symlink to its target), in
     place for devices and FIFOs."""
-    text = pieces(text) if isinstance(text, str) else batched(text)
+    text = writes(text)
     mode = _mode(path)
     try:
         if mode is not None and _streamed(mode):
@@ -90,6 +90,12 @@ PIECE = 1 << 20
 """Characters written at a time: a text stream encodes what it is given
 whole, so a 22 MB report written at once held a second, encoded copy of
 itself at the run's peak of memory (docs/performance.md, Memory)."""
+
+
+def writes(text: str | Iterable[str]) -> Iterator[str]:
+    """What to write at a time: a whole text in slices (:func:`pieces`), a
+    report made in pieces joined into about as much (:func:`batched`)."""
+    return pieces(text) if isinstance(text, str) else batched(text)
 
 
 def pieces(text: str) -> Iterator[str]:

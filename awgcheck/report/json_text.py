@@ -42,7 +42,9 @@ def chunks(value: Any, end: str = "") -> Iterator[str]:
         for key, item in value.items():
             out.append(f"{separator}{_KEYS.get(key) or _key(key)}: ")
             if not isinstance(item, dict) and isinstance(item, list | tuple | Iterator):
-                yield from _items(item, inner, out)
+                yield "".join(out)
+                out.clear()
+                yield from _items(item, inner)
             else:
                 _write(item, inner, out)
             separator = ",\n  "
@@ -53,18 +55,19 @@ def chunks(value: Any, end: str = "") -> Iterator[str]:
     yield "".join(out)
 
 
-def _items(value: Any, newline: str, out: list[str]) -> Iterator[str]:
-    """A list as :func:`_write` writes it, yielding the text so far after
-    each item."""
+def _items(value: Any, newline: str) -> Iterator[str]:
+    """A list's text, one string per item (its separator first), then its
+    closing bracket. One string per item, not one per token: a report's
+    findings are most of it, and a list of millions of small strings took
+    four times the text's own size."""
     inner = newline + "  "
     separator = "[" + inner
     for item in value:
-        out.append(separator)
-        _write(item, inner, out)
-        yield "".join(out)
-        out.clear()
+        part = [separator]
+        _write(item, inner, part)
+        yield "".join(part)
         separator = "," + inner
-    out.append("[]" if separator[0] == "[" else newline + "]")
+    yield "[]" if separator[0] == "[" else newline + "]"
 
 
 def _scalar(value: Any) -> str | None:
@@ -131,19 +134,6 @@ def _write(value: Any, newline: str, out: list[str]) -> None:
             separator = "," + inner
         append(newline + "}")
     elif isinstance(value, list | tuple | Iterator):
-        separator = "[" + inner
-        for item in value:
-            append(separator)
-            if isinstance(item, dict | list):
-                # One string per item, not one per token: a report's
-                # findings are most of it, and a list of millions of small
-                # strings took four times the text's own size.
-                part: list[str] = []
-                _write(item, inner, part)
-                append("".join(part))
-            else:
-                _write(item, inner, out)
-            separator = "," + inner
-        append("[]" if separator[0] == "[" else newline + "]")
+        out.extend(_items(value, newline))
     else:
         raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
