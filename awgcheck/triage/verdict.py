@@ -337,11 +337,11 @@ def _source_fault(sides: Sides, finding: Finding) -> tuple[str, str]:
     if line is not None:
         where += f" line {line}"
     stated = _stated(sides, finding)
-    if stated is not None:
-        where += f" (`{stated.key} = {safe_raw(stated)}`)"
+    shown = f"`{stated.key} = {safe_raw(stated)}`" if stated is not None else None
+    if shown is not None:
+        where += f" ({shown})"
     said = f"{where} fails {finding.rule}: {finding.message}"
-    what = f"`{stated.key} = {safe_raw(stated)}`" if stated is not None else "the source"
-    action = f"{what} fails {finding.rule}: " + (finding.remediation or
+    action = f"{shown or 'the source'} fails {finding.rule}: " + (finding.remediation or
                                                   f"make it pass {finding.rule}")
     return said, action
 
